@@ -1,0 +1,637 @@
+//! Deploy mode: validate, trigger through the hook or the API, wait for a
+//! terminal status, report.
+
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+
+use crate::cli::{bool_input, DeployArgs, RenderApi};
+use crate::hook::{self, Hook};
+use crate::http::{Http, HttpError, Retry};
+use crate::inputs::{human_duration, lookup, parse_duration, shorten, InputError};
+use crate::render::{
+    dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, RenderError, TriggerRequest,
+    Triggered,
+};
+use crate::report::{deploy_summary, DeployEnd, DeployReport};
+use crate::runner::{Progress, Runner};
+use crate::Status;
+
+/// How long to look for the deploy Render queued after a 202, as the
+/// official CLI does.
+const FIND_QUEUED_FOR: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+pub struct Config {
+    pub hook: Option<Hook>,
+    pub api: Option<RenderApi>,
+    /// `None` only for a Blueprint hook without `service-id`.
+    pub service_id: Option<String>,
+    pub wait: bool,
+    pub timeout: Duration,
+    pub request: TriggerRequest,
+    pub canceled_is_failure: bool,
+    pub dry_run: bool,
+}
+
+impl Config {
+    /// Reads and checks every deploy input. Secrets are masked first.
+    pub fn resolve(
+        args: &DeployArgs,
+        runner: &Runner,
+    ) -> Result<(Config, Vec<String>), InputError> {
+        let raw_hook = lookup(
+            args.deploy_hook_url.as_deref(),
+            "deploy-hook-url",
+            Some("RENDER_DEPLOY_HOOK"),
+        );
+        if let Some(raw) = &raw_hook {
+            runner.mask(raw);
+        }
+        let api = args.common.render_api(runner)?;
+        let (hook, warnings) = match &raw_hook {
+            Some(raw) => {
+                let (hook, warnings) = hook::parse(raw)?;
+                runner.mask(&hook.key);
+                (Some(hook), warnings)
+            }
+            None => (None, Vec::new()),
+        };
+        let service_id = match (args.common.service_id()?, &hook) {
+            (Some(id), _) => Some(id),
+            (None, Some(h)) if !h.blueprint => Some(h.id.clone()),
+            _ => None,
+        };
+        if hook.is_none() && (api.is_none() || service_id.is_none()) {
+            return Err(InputError::new(
+                "deploy-hook-url",
+                "is not set, and the API trigger needs render-api-key and service-id. Give the deploy hook (secret RENDER_DEPLOY_HOOK), or an API key and a service id",
+            ));
+        }
+        let wait = bool_input(args.wait.as_deref(), "wait", api.is_some())?;
+        if wait && api.is_none() {
+            return Err(InputError::new(
+                "wait",
+                "needs render-api-key: the deploy hook key cannot read deploy status. Add the API key (secret RENDER_API_KEY) or set wait: false",
+            ));
+        }
+        if wait && service_id.is_none() {
+            return Err(InputError::new(
+                "wait",
+                "a Blueprint hook deploys no single service; set service-id to wait for one, or set wait: false",
+            ));
+        }
+        let timeout = match lookup(args.timeout.as_deref(), "timeout", None) {
+            Some(t) => parse_duration("timeout", &t)?,
+            None => Duration::from_secs(20 * 60),
+        };
+        if timeout.is_zero() || timeout > Duration::from_secs(6 * 3600) {
+            return Err(InputError::new(
+                "timeout",
+                "must be more than 0 and at most 6h (the longest a GitHub job runs)",
+            ));
+        }
+        let commit = lookup(args.commit.as_deref(), "commit", None).map(|c| c.trim().to_string());
+        if let Some(c) = &commit {
+            if !(7..=40).contains(&c.len()) || !c.chars().all(|ch| ch.is_ascii_hexdigit()) {
+                return Err(InputError::new(
+                    "commit",
+                    format!(
+                        "'{}' is not a commit SHA (7 to 40 hex digits); pass ${{{{ github.sha }}}}",
+                        shorten(c)
+                    ),
+                ));
+            }
+        }
+        let image = lookup(args.image.as_deref(), "image", None).map(|i| i.trim().to_string());
+        if let Some(i) = &image {
+            if i.chars().any(|c| c.is_whitespace() || c.is_control()) || i.len() > 512 {
+                return Err(InputError::new(
+                    "image",
+                    format!(
+                        "'{}' is not an image reference like docker.io/org/app:tag",
+                        shorten(i)
+                    ),
+                ));
+            }
+        }
+        if commit.is_some() && image.is_some() {
+            return Err(InputError::new(
+                "commit",
+                "and image were both given; a service is built from a commit or runs an image. Keep one",
+            ));
+        }
+        let clear_cache = bool_input(args.clear_cache.as_deref(), "clear-cache", false)?;
+        if clear_cache && hook.is_some() {
+            return Err(InputError::new(
+                "clear-cache",
+                "works only with the API trigger, and a deploy hook was given. Drop deploy-hook-url to trigger through the API, or drop clear-cache",
+            ));
+        }
+        let config = Config {
+            hook,
+            api,
+            service_id,
+            wait,
+            timeout,
+            request: TriggerRequest {
+                commit,
+                image,
+                clear_cache,
+            },
+            canceled_is_failure: bool_input(
+                args.canceled_is_failure.as_deref(),
+                "canceled-is-failure",
+                true,
+            )?,
+            dry_run: args.common.dry_run()?,
+        };
+        Ok((config, warnings))
+    }
+}
+
+pub fn run(args: &DeployArgs, runner: &mut Runner) -> anyhow::Result<Status> {
+    let (config, warnings) = Config::resolve(args, runner)?;
+    for warning in &warnings {
+        runner.warning(warning);
+    }
+    let http = Http::new()?;
+    let render = config
+        .api
+        .as_ref()
+        .map(|a| RenderClient::new(&http, a.url.clone(), &a.key));
+    let mut deploy = Deployer {
+        config: &config,
+        http: &http,
+        render: render.as_ref(),
+        runner,
+        started: Instant::now(),
+    };
+    deploy.run()
+}
+
+struct Deployer<'a> {
+    config: &'a Config,
+    http: &'a Http,
+    render: Option<&'a RenderClient<'a>>,
+    runner: &'a mut Runner,
+    started: Instant,
+}
+
+/// Why a deploy did not go as hoped, with what to do about it.
+struct Failure {
+    title: &'static str,
+    message: String,
+    steps: Vec<String>,
+}
+
+impl Deployer<'_> {
+    fn run(&mut self) -> anyhow::Result<Status> {
+        let config = self.config;
+        let id = config
+            .service_id
+            .clone()
+            .or_else(|| config.hook.as_ref().map(|h| h.id.clone()))
+            .unwrap_or_default();
+        let mut report = DeployReport {
+            dashboard: dashboard_url(&id),
+            service_id: id.clone(),
+            service_name: None,
+            deploy_id: None,
+            source: config
+                .request
+                .commit
+                .clone()
+                .or(config.request.image.clone()),
+            trigger: if config.hook.is_some() {
+                "deploy hook"
+            } else {
+                "API"
+            },
+            status: String::new(),
+            end: DeployEnd::Failed,
+            duration: Duration::ZERO,
+            healthy: None,
+            next_steps: Vec::new(),
+        };
+        let result = self.deploy(&id, &mut report);
+        report.duration = self.started.elapsed();
+        if let Err(failure) = &result {
+            self.runner.error(failure.title, &failure.message);
+            report.next_steps.extend(failure.steps.iter().cloned());
+        }
+        let runner = &mut *self.runner;
+        runner.set_output("service-id", &report.service_id);
+        runner.set_output(
+            "service-name",
+            report.service_name.clone().unwrap_or_default(),
+        );
+        runner.set_output("dashboard-url", &report.dashboard);
+        runner.set_output("deploy-id", report.deploy_id.clone().unwrap_or_default());
+        runner.set_output("deploy-status", &report.status);
+        runner.set_output("duration-seconds", report.duration.as_secs().to_string());
+        if runner.output("service-url").is_none() {
+            runner.set_output("service-url", "");
+        }
+        if runner.output("http-status").is_none() {
+            runner.set_output("http-status", "");
+        }
+        runner.append_summary(&deploy_summary(&report));
+        match report.end {
+            DeployEnd::Succeeded | DeployEnd::Triggered | DeployEnd::DryRun => Ok(Status::Done),
+            DeployEnd::Failed | DeployEnd::TimedOut => Ok(Status::Failed),
+        }
+    }
+
+    fn deploy(&mut self, id: &str, report: &mut DeployReport) -> Result<(), Failure> {
+        let config = self.config;
+        if let (Some(render), Some(service_id)) = (self.render, &config.service_id) {
+            let service = render
+                .get_service(service_id)
+                .map_err(|e| api_failure("Could not read the service", e))?;
+            report.service_name = service.name.clone();
+            report.dashboard = service.dashboard();
+            self.runner
+                .set_output("service-url", service.url().unwrap_or_default());
+            if service.is_suspended() {
+                report.status = "suspended".into();
+                let by = if service.suspenders.is_empty() {
+                    "unknown".to_string()
+                } else {
+                    service.suspenders.join(", ")
+                };
+                return Err(Failure {
+                    title: "Service suspended",
+                    message: format!(
+                        "{} ({id}) is suspended (by: {by}); Render does not deploy suspended services",
+                        service.display_name()
+                    ),
+                    steps: vec![format!(
+                        "Resume the service in the [dashboard]({}) (or fix billing), then run this job again.",
+                        report.dashboard
+                    )],
+                });
+            }
+        }
+        if config.dry_run {
+            report.end = DeployEnd::DryRun;
+            report.status = "dry-run".into();
+            let plan = self.describe_request(id);
+            self.runner
+                .notice(&format!("Dry run: would {plan}; nothing was sent."));
+            report.next_steps.push(format!("Would {plan}."));
+            return Ok(());
+        }
+        let triggered = self.trigger(id)?;
+        let mut deploy = triggered.deploy;
+        if let Some(d) = &deploy {
+            report.deploy_id = Some(d.id.clone());
+            report.source = d.source().or(report.source.take());
+        }
+        report.status = deploy
+            .as_ref()
+            .and_then(|d| d.status.as_ref())
+            .map_or("triggered".to_string(), |s| s.to_string());
+        if triggered.queued {
+            report.status = "queued".into();
+        }
+        self.runner.info(&format!(
+            "Render accepted the deploy (HTTP {}){}.",
+            triggered.http_status,
+            report
+                .deploy_id
+                .as_ref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        ));
+        if !config.wait {
+            report.end = DeployEnd::Triggered;
+            return Ok(());
+        }
+        let (Some(render), Some(service_id)) = (self.render, config.service_id.as_deref()) else {
+            report.end = DeployEnd::Triggered;
+            return Ok(());
+        };
+        if deploy.is_none() {
+            let status = triggered.queued.then_some("queued");
+            deploy =
+                Some(self.find_new_deploy(render, service_id, &triggered.at, status, report)?);
+        }
+        let deploy = deploy.expect("set above");
+        report.deploy_id = Some(deploy.id.clone());
+        let deadline = self.started + config.timeout;
+        let last = self.wait(render, service_id, &deploy.id, deadline, report)?;
+        report.source = last.source().or(report.source.take());
+        report.status = last.status_or_unknown().to_string();
+        match last.status_or_unknown().outcome(config.canceled_is_failure) {
+            Outcome::Succeeded => {
+                report.end = DeployEnd::Succeeded;
+                self.runner.notice(&format!(
+                    "Deploy {} is {} after {}.",
+                    deploy.id,
+                    report.status,
+                    human_duration(self.started.elapsed())
+                ));
+                Ok(())
+            }
+            Outcome::Failed => Err(status_failure(
+                &last.status_or_unknown(),
+                &deploy.id,
+                report,
+            )),
+            Outcome::Pending => {
+                report.end = DeployEnd::TimedOut;
+                Err(Failure {
+                    title: "Deploy still running",
+                    message: format!(
+                        "deploy {} is still {} after {}; render-pilot stopped waiting but did not cancel it",
+                        deploy.id,
+                        report.status,
+                        human_duration(config.timeout)
+                    ),
+                    steps: vec![
+                        format!("Watch the deploy in the [dashboard]({}/deploys/{}).", report.dashboard, deploy.id),
+                        "Raise the `timeout` input if builds routinely take this long.".into(),
+                    ],
+                })
+            }
+        }
+    }
+
+    fn describe_request(&self, id: &str) -> String {
+        let config = self.config;
+        match (&config.hook, &config.api) {
+            (Some(hook), _) => format!(
+                "POST {}",
+                crate::secrets::redact(hook_url(hook, &config.request).as_str())
+            ),
+            (None, Some(api)) => format!(
+                "POST {}/services/{id}/deploys with {}",
+                api.url.as_str().trim_end_matches('/'),
+                config.request.body()
+            ),
+            (None, None) => "send nothing".into(),
+        }
+    }
+
+    fn trigger(&mut self, id: &str) -> Result<TriggerOutcome, Failure> {
+        let at = (Timestamp::now() - jiff::SignedDuration::from_secs(5)).to_string();
+        if let Some(hook) = &self.config.hook {
+            return self.trigger_hook(hook, at);
+        }
+        let render = self
+            .render
+            .expect("resolve() requires an API key without a hook");
+        let result = render.trigger(id, &self.config.request);
+        let status = match &result {
+            Ok(Triggered::Created(_)) => "201".to_string(),
+            Ok(Triggered::Queued) => "202".to_string(),
+            Err(e) => e.status().map_or("000".to_string(), |s| s.to_string()),
+        };
+        self.runner.set_output("http-status", &status);
+        match result {
+            Ok(Triggered::Created(deploy)) => Ok(TriggerOutcome {
+                http_status: 201,
+                deploy: Some(deploy),
+                queued: false,
+                at,
+            }),
+            Ok(Triggered::Queued) => Ok(TriggerOutcome {
+                http_status: 202,
+                deploy: None,
+                queued: true,
+                at,
+            }),
+            Err(e) => Err(api_failure("Deploy trigger failed", e)),
+        }
+    }
+
+    fn trigger_hook(&mut self, hook: &Hook, at: String) -> Result<TriggerOutcome, Failure> {
+        let url = hook_url(hook, &self.config.request);
+        let http = self.http;
+        let result = http.send(
+            || http.request(reqwest::Method::POST, url.clone()),
+            Retry::Unsent,
+            64 * 1024,
+        );
+        let response = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.runner.set_output("http-status", "000");
+                return Err(no_response_failure("Deploy hook unreachable", &e));
+            }
+        };
+        self.runner
+            .set_output("http-status", response.status.to_string());
+        if ![200, 201, 202].contains(&response.status) {
+            return Err(hook_failure(response.status, &response));
+        }
+        #[derive(serde::Deserialize)]
+        struct HookAnswer {
+            deploy: Option<Deploy>,
+        }
+        let deploy = response.json::<HookAnswer>().ok().and_then(|a| a.deploy);
+        Ok(TriggerOutcome {
+            http_status: response.status,
+            queued: response.status == 202,
+            deploy,
+            at,
+        })
+    }
+
+    /// After a 202 (or a hook answer without an id) the deploy exists but
+    /// we were not told its id: look for it among the newest deploys.
+    fn find_new_deploy(
+        &self,
+        render: &RenderClient,
+        service: &str,
+        since: &str,
+        status: Option<&str>,
+        report: &DeployReport,
+    ) -> Result<Deploy, Failure> {
+        let until = Instant::now() + FIND_QUEUED_FOR.min(self.config.timeout);
+        loop {
+            let found = render
+                .list_deploys(service, 1, status, Some(since))
+                .map_err(|e| api_failure("Could not find the new deploy", e))?;
+            if let Some(deploy) = found.into_iter().next() {
+                return Ok(deploy);
+            }
+            if Instant::now() >= until {
+                return Err(Failure {
+                    title: "Deploy not found",
+                    message: format!(
+                        "Render accepted the deploy but no new deploy of {service} appeared within {}",
+                        human_duration(FIND_QUEUED_FOR.min(self.config.timeout))
+                    ),
+                    steps: vec![format!("Check the [dashboard]({}) for the deploy.", report.dashboard)],
+                });
+            }
+            std::thread::sleep(Duration::from_secs(1).min(poll_interval()));
+        }
+    }
+
+    /// Polls until a terminal status or the deadline; returns the last
+    /// deploy seen.
+    fn wait(
+        &self,
+        render: &RenderClient,
+        service: &str,
+        deploy_id: &str,
+        deadline: Instant,
+        report: &DeployReport,
+    ) -> Result<Deploy, Failure> {
+        let progress = Progress::new(self.runner);
+        let mut last_status: Option<DeployStatus> = None;
+        loop {
+            let deploy = render.get_deploy(service, deploy_id).map_err(|e| Failure {
+                title: "Lost track of the deploy",
+                message: format!("{e}; deploy {deploy_id} may still be running"),
+                steps: vec![format!(
+                    "Check the deploy in the [dashboard]({}/deploys/{deploy_id}).",
+                    report.dashboard
+                )],
+            })?;
+            let status = deploy.status_or_unknown();
+            if last_status.as_ref() != Some(&status) {
+                if let DeployStatus::Unknown(s) = &status {
+                    self.runner.warning(&format!(
+                        "Deploy {deploy_id} reports status '{s}', which render-pilot does not know; still waiting"
+                    ));
+                }
+                progress.update(
+                    self.runner,
+                    &format!(
+                        "Deploy {deploy_id}: {status} ({})",
+                        human_duration(self.started.elapsed())
+                    ),
+                );
+                last_status = Some(status.clone());
+            }
+            let now = Instant::now();
+            if status.outcome(self.config.canceled_is_failure) != Outcome::Pending
+                || now >= deadline
+            {
+                return Ok(deploy);
+            }
+            std::thread::sleep(poll_interval().min(deadline - now));
+        }
+    }
+}
+
+struct TriggerOutcome {
+    http_status: u16,
+    deploy: Option<Deploy>,
+    queued: bool,
+    /// A little before the trigger, to find the deploy it created.
+    at: String,
+}
+
+/// Two seconds keeps the lag between "live" and our exit under 2 s while
+/// costing at most 30 of Render's 400 GETs a minute.
+fn poll_interval() -> Duration {
+    std::env::var("RENDER_PILOT_POLL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(Duration::from_secs(2), Duration::from_millis)
+}
+
+pub fn hook_url(hook: &Hook, request: &TriggerRequest) -> reqwest::Url {
+    let mut url = hook.url.clone();
+    if let Some(commit) = &request.commit {
+        url.query_pairs_mut().append_pair("ref", commit);
+    }
+    if let Some(image) = &request.image {
+        url.query_pairs_mut().append_pair("imgURL", image);
+    }
+    url
+}
+
+fn hook_failure(status: u16, response: &crate::http::Response) -> Failure {
+    let regenerate = "Copy the current Deploy Hook from the service's Settings page into the RENDER_DEPLOY_HOOK secret (the hook changes when someone clicks \"Regenerate Hook\").".to_string();
+    let (message, steps) = match status {
+        401 | 403 => (
+            format!("Render refused the deploy hook (HTTP {status}): the key is wrong, or the account or service is blocked"),
+            vec![regenerate, "Check that the service is not suspended.".into()],
+        ),
+        404 => (
+            "Render does not know this deploy hook (HTTP 404): the service was deleted or the hook was regenerated".to_string(),
+            vec![regenerate],
+        ),
+        409 => (
+            "Render reported a conflict (HTTP 409) for the deploy hook".to_string(),
+            vec!["Check the dashboard for a deploy in progress before retrying.".into()],
+        ),
+        429 => (
+            format!(
+                "Render's limit of 10 deploys a minute for this service was hit (HTTP 429); retry after {}",
+                response.header("retry-after").map_or("a minute".to_string(), |s| format!("{s} s"))
+            ),
+            vec!["Run this job again in a minute; avoid triggering several deploys of one service at once.".into()],
+        ),
+        500..=599 => (
+            format!("Render's side failed (HTTP {status}); nothing was deployed"),
+            vec!["Retry later; see https://status.render.com.".into()],
+        ),
+        _ => (
+            format!("the deploy hook answered HTTP {status} ({})", response.snippet()),
+            vec![regenerate],
+        ),
+    };
+    Failure {
+        title: "Deploy hook failed",
+        message,
+        steps,
+    }
+}
+
+fn no_response_failure(title: &'static str, error: &HttpError) -> Failure {
+    Failure {
+        title,
+        message: error.to_string(),
+        steps: vec![
+            "HTTP 000 means no answer arrived. The cause above says which step failed: DNS, TLS, a refused connection or a malformed URL.".into(),
+            "Check the secret for stray characters and the runner's network; then run the job again.".into(),
+        ],
+    }
+}
+
+fn api_failure(title: &'static str, error: RenderError) -> Failure {
+    match error {
+        RenderError::Http(e @ HttpError::NoResponse { .. }) => no_response_failure(title, &e),
+        other => Failure {
+            title,
+            message: other.to_string(),
+            steps: Vec::new(),
+        },
+    }
+}
+
+fn status_failure(status: &DeployStatus, deploy_id: &str, report: &DeployReport) -> Failure {
+    let logs = format!("[deploy logs]({}/deploys/{deploy_id})", report.dashboard);
+    let steps = match status {
+        DeployStatus::BuildFailed => vec![
+            format!("Read the build output in the {logs}."),
+            "Render keeps the previous deploy serving; nothing is down.".into(),
+            "If the build cache may be stale, deploy again with `clear-cache: true` (API trigger).".into(),
+        ],
+        DeployStatus::PreDeployFailed => vec![
+            format!("The pre-deploy command (often migrations) failed; read the {logs}."),
+            "Render keeps the previous deploy serving.".into(),
+        ],
+        DeployStatus::UpdateFailed => vec![
+            format!("The new instance failed to start or failed its health check; read the {logs}."),
+            "Services with a persistent disk have no zero-downtime deploys and may be down: check the service now.".into(),
+        ],
+        DeployStatus::Canceled => vec![
+            "A newer deploy or a person canceled this one (Render's default policy cancels a running deploy when a new one starts).".into(),
+            "Set `canceled-is-failure: false` if superseded deploys should pass.".into(),
+        ],
+        _ => vec![format!("Read the {logs}.")],
+    };
+    Failure {
+        title: "Deploy failed",
+        message: format!("deploy {deploy_id} ended {status}"),
+        steps,
+    }
+}

@@ -1,0 +1,473 @@
+//! The one HTTP client: rustls, timeouts, a body-size cap, retries with
+//! backoff for requests that are safe to repeat, and a rate limiter shared by
+//! every thread that talks to the same API.
+
+use std::io::Read;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::{Client, RequestBuilder};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, Url};
+
+pub const USER_AGENT: &str = concat!("render-pilot/", env!("CARGO_PKG_VERSION"));
+
+/// API answers are small; anything bigger is a proxy or a fault.
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
+const MAX_ATTEMPTS: u32 = 4;
+const BASE_DELAY: Duration = Duration::from_millis(500);
+const MAX_DELAY: Duration = Duration::from_secs(8);
+/// The longest `Retry-After` we honour before giving up.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// Whether a request may be sent again.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Retry {
+    /// Reads: retried on 429, 502, 503, 504 and connection errors.
+    Idempotent,
+    /// Deploy triggers: retried only when the request cannot have reached
+    /// the server (the connection was never made) or the server refused it
+    /// with 429, which starts nothing. A retry must never start a second
+    /// deploy.
+    Unsent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoResponseCause {
+    MalformedUrl,
+    Dns,
+    Refused,
+    Tls,
+    Timeout,
+    Broken,
+    Other,
+}
+
+impl NoResponseCause {
+    pub fn explain(self) -> &'static str {
+        match self {
+            NoResponseCause::MalformedUrl => "the URL is malformed; check the value for a missing scheme, spaces or newlines",
+            NoResponseCause::Dns => "the host name did not resolve (DNS); check the host for typos and the runner's network",
+            NoResponseCause::Refused => "the connection was refused; nothing listens at that address",
+            NoResponseCause::Tls => "the TLS handshake failed; a proxy or a missing CA bundle may be in the way",
+            NoResponseCause::Timeout => "the request timed out; the server or the network is slow, try again later",
+            NoResponseCause::Broken => "the connection broke before the whole response arrived; try again later",
+            NoResponseCause::Other => "the request failed before a response arrived",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("no response from {url} (HTTP 000): {}", cause.explain())]
+    NoResponse {
+        url: String,
+        cause: NoResponseCause,
+        detail: String,
+    },
+    #[error("the response from {url} is larger than {limit} bytes; a proxy or error page may be in the way")]
+    TooLarge { url: String, limit: usize },
+    #[error("{url} answered HTTP {status} with a body that is not the expected JSON ({detail}); Render's side or a proxy may be failing, try again later")]
+    BadBody {
+        url: String,
+        status: u16,
+        detail: String,
+    },
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub url: String,
+}
+
+impl Response {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, HttpError> {
+        serde_json::from_slice(&self.body).map_err(|e| HttpError::BadBody {
+            url: self.url.clone(),
+            status: self.status,
+            detail: describe_body(&self.headers, &self.body, &e.to_string()),
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The first line of a text body, for error messages (never the whole
+    /// page: HTML error pages are long).
+    pub fn snippet(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("");
+        crate::inputs::shorten(line)
+    }
+}
+
+fn describe_body(headers: &HeaderMap, body: &[u8], error: &str) -> String {
+    let kind = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("no content type");
+    if body.is_empty() {
+        format!("empty body, {kind}")
+    } else if kind.contains("html") || body.trim_ascii_start().starts_with(b"<") {
+        format!("an HTML page of {} bytes", body.len())
+    } else {
+        format!("{error}, {} bytes, {kind}", body.len())
+    }
+}
+
+/// A URL as it may appear in messages: scheme, host and path, no query
+/// (a deploy hook carries its secret in the query).
+pub fn display_url(url: &Url) -> String {
+    format!(
+        "{}://{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        match url.port() {
+            Some(p) => format!(":{p}{}", url.path()),
+            None => url.path().to_string(),
+        }
+    )
+}
+
+pub struct Http {
+    client: Client,
+    limiter: RateLimiter,
+    delays: Delays,
+}
+
+/// Backoff timings; tests shorten them through `RENDER_PILOT_TEST_FAST`.
+#[derive(Clone, Copy)]
+struct Delays {
+    base: Duration,
+    max: Duration,
+}
+
+impl Http {
+    pub fn new() -> anyhow::Result<Http> {
+        let timeout = std::env::var("RENDER_PILOT_HTTP_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(Duration::from_secs(30), Duration::from_millis);
+        let client = Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .timeout(timeout)
+            .build()?;
+        let fast = std::env::var_os("RENDER_PILOT_TEST_FAST").is_some();
+        let delays = if fast {
+            Delays {
+                base: Duration::from_millis(20),
+                max: Duration::from_millis(200),
+            }
+        } else {
+            Delays {
+                base: BASE_DELAY,
+                max: MAX_DELAY,
+            }
+        };
+        Ok(Http {
+            client,
+            limiter: RateLimiter::default(),
+            delays,
+        })
+    }
+
+    pub fn request(&self, method: Method, url: Url) -> RequestBuilder {
+        self.client.request(method, url)
+    }
+
+    /// Sends a request built by `build`, retrying as `retry` allows. Any
+    /// HTTP status is returned as a [`Response`]; only a missing or broken
+    /// response is an error.
+    pub fn send(
+        &self,
+        build: impl Fn() -> RequestBuilder,
+        retry: Retry,
+        max_body: usize,
+    ) -> Result<Response, HttpError> {
+        let mut attempt = 1;
+        let mut refused_429 = false;
+        loop {
+            self.limiter.acquire();
+            let request = build().build().map_err(|e| HttpError::NoResponse {
+                url: String::new(),
+                cause: NoResponseCause::MalformedUrl,
+                detail: e.to_string(),
+            })?;
+            let url = display_url(request.url());
+            let last = attempt >= MAX_ATTEMPTS;
+            let result = self
+                .client
+                .execute(request)
+                .map_err(|e| Failure::NoResponse(classify(&e), e.to_string()))
+                .and_then(|r| read_response(r, &url, max_body));
+            match result {
+                Err(Failure::TooLarge) => {
+                    return Err(HttpError::TooLarge {
+                        url,
+                        limit: max_body,
+                    })
+                }
+                Err(Failure::NoResponse(cause, detail)) => {
+                    let never_sent = matches!(
+                        cause,
+                        NoResponseCause::Dns | NoResponseCause::Refused | NoResponseCause::Tls
+                    );
+                    let again = match retry {
+                        Retry::Idempotent => cause != NoResponseCause::MalformedUrl,
+                        Retry::Unsent => never_sent,
+                    };
+                    if !again || last {
+                        return Err(HttpError::NoResponse { url, cause, detail });
+                    }
+                    std::thread::sleep(self.backoff(attempt));
+                }
+                Ok(response) => {
+                    self.limiter.observe(response.status, &response.headers);
+                    let transient = matches!(response.status, 502..=504);
+                    let again = match (response.status, retry) {
+                        (429, Retry::Idempotent) => true,
+                        (429, Retry::Unsent) => !std::mem::replace(&mut refused_429, true),
+                        (_, Retry::Idempotent) => transient,
+                        _ => false,
+                    };
+                    if !again || last {
+                        return Ok(response);
+                    }
+                    if response.status == 429 {
+                        let wait = retry_after(&response.headers).unwrap_or(self.backoff(attempt));
+                        if wait > MAX_RETRY_AFTER {
+                            return Ok(response);
+                        }
+                        std::thread::sleep(wait);
+                    } else {
+                        std::thread::sleep(self.backoff(attempt));
+                    }
+                }
+            }
+            attempt += 1;
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.delays.base * 2u32.saturating_pow(attempt - 1);
+        let capped = exp.min(self.delays.max);
+        // Full jitter on half the delay keeps parallel workers apart.
+        let half = capped / 2;
+        half + half.mul_f64(fastrand::f64())
+    }
+}
+
+enum Failure {
+    NoResponse(NoResponseCause, String),
+    TooLarge,
+}
+
+fn read_response(
+    response: reqwest::blocking::Response,
+    url: &str,
+    max_body: usize,
+) -> Result<Response, Failure> {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let mut body = Vec::new();
+    response
+        .take(max_body as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| Failure::NoResponse(NoResponseCause::Broken, e.to_string()))?;
+    if body.len() > max_body {
+        return Err(Failure::TooLarge);
+    }
+    Ok(Response {
+        status,
+        headers,
+        body,
+        url: url.to_string(),
+    })
+}
+
+fn classify(error: &reqwest::Error) -> NoResponseCause {
+    if error.is_builder() {
+        return NoResponseCause::MalformedUrl;
+    }
+    if error.is_timeout() {
+        return NoResponseCause::Timeout;
+    }
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = source {
+        chain.push_str(&e.to_string().to_lowercase());
+        chain.push(' ');
+        source = e.source();
+    }
+    if chain.contains("dns error")
+        || chain.contains("failed to lookup")
+        || chain.contains("name or service not known")
+    {
+        NoResponseCause::Dns
+    } else if chain.contains("refused") {
+        NoResponseCause::Refused
+    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
+    {
+        NoResponseCause::Tls
+    } else if chain.contains("timed out") {
+        NoResponseCause::Timeout
+    } else if chain.contains("reset")
+        || chain.contains("closed")
+        || chain.contains("incomplete")
+        || chain.contains("broken pipe")
+        || chain.contains("unexpected eof")
+    {
+        NoResponseCause::Broken
+    } else if error.is_connect() {
+        NoResponseCause::Refused
+    } else {
+        NoResponseCause::Other
+    }
+}
+
+/// All values of a header, whether comma-separated, quoted or repeated.
+fn header_numbers(headers: &HeaderMap, name: &str) -> Vec<f64> {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|v| v.trim().trim_matches('"').trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .collect()
+}
+
+/// `Retry-After` in seconds, else Render's `Ratelimit-Reset` (relative
+/// seconds; the largest when two buckets apply).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let secs = header_numbers(headers, "retry-after")
+        .into_iter()
+        .next()
+        .or_else(|| {
+            header_numbers(headers, "ratelimit-reset")
+                .into_iter()
+                .reduce(f64::max)
+        })?;
+    Some(Duration::from_secs_f64(secs.min(3600.0)))
+}
+
+/// Spreads requests over the rate-limit window once the budget runs low,
+/// and holds every thread back after a 429.
+#[derive(Default)]
+pub struct RateLimiter {
+    state: Mutex<Pace>,
+}
+
+#[derive(Default)]
+struct Pace {
+    next_slot: Option<Instant>,
+    interval: Duration,
+}
+
+/// Below this many requests left we start spacing them out.
+const LOW_REMAINING: f64 = 20.0;
+
+impl RateLimiter {
+    pub fn acquire(&self) {
+        let start = {
+            let mut pace = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            let start = pace.next_slot.map_or(now, |t| t.max(now));
+            pace.next_slot = Some(start + pace.interval);
+            start
+        };
+        let now = Instant::now();
+        if start > now {
+            std::thread::sleep(start - now);
+        }
+    }
+
+    pub fn observe(&self, status: u16, headers: &HeaderMap) {
+        let mut pace = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if status == 429 {
+            let wait = retry_after(headers).unwrap_or(Duration::from_secs(1));
+            let until = now + wait.min(MAX_RETRY_AFTER);
+            pace.next_slot = Some(pace.next_slot.map_or(until, |t| t.max(until)));
+            return;
+        }
+        let remaining = header_numbers(headers, "ratelimit-remaining")
+            .into_iter()
+            .reduce(f64::min);
+        let reset = header_numbers(headers, "ratelimit-reset")
+            .into_iter()
+            .reduce(f64::max);
+        pace.interval = match (remaining, reset) {
+            (Some(left), Some(reset)) if left < LOW_REMAINING => {
+                Duration::from_secs_f64((reset.min(3600.0)) / (left + 1.0))
+            }
+            _ => Duration::ZERO,
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(*k, HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    #[test]
+    fn retry_after_prefers_the_header_and_reads_two_buckets() {
+        let h = headers(&[("retry-after", "3"), ("ratelimit-reset", "9")]);
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        let h = headers(&[("ratelimit-reset", "\"21\",\"45\"")]);
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(45)));
+        let h = headers(&[("ratelimit-reset", "4"), ("ratelimit-reset", "7")]);
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
+    }
+
+    #[test]
+    fn limiter_spaces_requests_when_the_budget_is_low() {
+        let limiter = RateLimiter::default();
+        limiter.observe(
+            200,
+            &headers(&[
+                ("ratelimit-remaining", "\"277\",\"3\""),
+                ("ratelimit-reset", "4"),
+            ]),
+        );
+        assert_eq!(
+            limiter.state.lock().unwrap().interval,
+            Duration::from_secs(1)
+        );
+        limiter.observe(
+            200,
+            &headers(&[("ratelimit-remaining", "300"), ("ratelimit-reset", "4")]),
+        );
+        assert_eq!(limiter.state.lock().unwrap().interval, Duration::ZERO);
+    }
+
+    #[test]
+    fn urls_in_messages_have_no_query() {
+        let url = Url::parse("https://api.render.com/deploy/srv-a?key=s3cret").unwrap();
+        assert_eq!(display_url(&url), "https://api.render.com/deploy/srv-a");
+        let url = Url::parse("http://127.0.0.1:8080/v1/services").unwrap();
+        assert_eq!(display_url(&url), "http://127.0.0.1:8080/v1/services");
+    }
+}

@@ -1,0 +1,192 @@
+//! The input contract shared by the action and the command line: where a
+//! value comes from, and how text becomes booleans, durations and numbers.
+//!
+//! Parsers are pure and return [`InputError`], which maps to exit code 2.
+
+use std::time::Duration;
+
+/// Bad input or configuration: the user has to change something.
+#[derive(Debug, thiserror::Error)]
+#[error("{input}: {message}")]
+pub struct InputError {
+    pub input: String,
+    pub message: String,
+}
+
+impl InputError {
+    pub fn new(input: &str, message: impl Into<String>) -> Self {
+        InputError {
+            input: input.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Reads an input: the `--flag` value, else `INPUT_<NAME>` (upper-cased,
+/// hyphens kept, as the runner sets it), else the fallback variable. Empty
+/// and whitespace-only values count as unset, because the runner passes ""
+/// for every declared input that was not given. The value is returned as
+/// given (not trimmed) so secrets can be checked for stray whitespace.
+pub fn lookup(flag: Option<&str>, name: &str, fallback: Option<&str>) -> Option<String> {
+    let present = |v: &str| !v.trim().is_empty();
+    if let Some(v) = flag.filter(|v| present(v)) {
+        return Some(v.to_string());
+    }
+    let env_name = format!("INPUT_{}", name.to_uppercase().replace(' ', "_"));
+    std::env::var(&env_name)
+        .ok()
+        .filter(|v| present(v))
+        .or_else(|| {
+            fallback
+                .and_then(|f| std::env::var(f).ok())
+                .filter(|v| present(v))
+        })
+}
+
+pub fn parse_bool(input: &str, value: &str) -> Result<bool, InputError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "y" | "on" => Ok(true),
+        "false" | "0" | "no" | "n" | "off" => Ok(false),
+        _ => Err(InputError::new(
+            input,
+            format!("'{}' is not a boolean; use true or false", shorten(value)),
+        )),
+    }
+}
+
+/// Accepts `90s`, `15m`, `1h30m`, `2h`, `500ms` and plain seconds.
+pub fn parse_duration(input: &str, value: &str) -> Result<Duration, InputError> {
+    let text = value.trim();
+    let bad = || {
+        InputError::new(
+            input,
+            format!(
+                "'{}' is not a duration; use seconds (90) or units like 90s, 15m, 1h30m",
+                shorten(value)
+            ),
+        )
+    };
+    if text.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        if digits == 0 {
+            return Err(bad());
+        }
+        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = match &rest[..unit_len] {
+            "ms" => Duration::from_millis(1),
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit_len..];
+        let part = unit.checked_mul(u32::try_from(number).map_err(|_| bad())?);
+        total = total.checked_add(part.ok_or_else(bad)?).ok_or_else(bad)?;
+    }
+    Ok(total)
+}
+
+pub fn parse_number(input: &str, value: &str, min: u64, max: u64) -> Result<u64, InputError> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(InputError::new(
+            input,
+            format!(
+                "'{}' is not a whole number from {min} to {max}",
+                shorten(value)
+            ),
+        )),
+    }
+}
+
+/// Formats a duration the way people read it: `1m 05s`, `42s`.
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m {:02}s", secs / 60, secs % 60),
+        _ => format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
+/// Keeps echoed input short: a huge value must not flood the log.
+pub fn shorten(value: &str) -> String {
+    const MAX: usize = 60;
+    let value = value.trim();
+    if value.chars().count() <= MAX {
+        value.escape_debug().to_string()
+    } else {
+        let head: String = value.chars().take(MAX).collect();
+        format!(
+            "{}… ({} characters)",
+            head.escape_debug(),
+            value.chars().count()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans() {
+        for (text, want) in [
+            ("true", true),
+            ("True", true),
+            ("TRUE", true),
+            ("1", true),
+            ("yes", true),
+            ("false", false),
+            ("FALSE", false),
+            ("0", false),
+            ("no", false),
+        ] {
+            assert_eq!(parse_bool("wait", text).unwrap(), want, "{text}");
+        }
+        let err = parse_bool("wait", "maybe").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "wait: 'maybe' is not a boolean; use true or false"
+        );
+    }
+
+    #[test]
+    fn durations() {
+        let d = |s| parse_duration("timeout", s);
+        assert_eq!(d("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(d("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(d("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(d("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(d("250ms").unwrap(), Duration::from_millis(250));
+        for bad in ["", "m", "1x", "-5", "1.5m", "s10", "99999999999999999999h"] {
+            assert!(d(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn numbers_have_bounds() {
+        assert_eq!(parse_number("history", "48", 1, 1000).unwrap(), 48);
+        assert!(parse_number("history", "0", 1, 1000).is_err());
+        assert!(parse_number("history", "ten", 1, 1000).is_err());
+    }
+
+    #[test]
+    fn long_values_are_shortened() {
+        let long = "x".repeat(500);
+        assert!(shorten(&long).ends_with("(500 characters)"));
+        assert_eq!(shorten("a\nb"), "a\\nb");
+    }
+}

@@ -1,0 +1,545 @@
+//! Render REST API v1 client, typed after Render's published OpenAPI
+//! description. Every field but `id` is optional, as in the spec, so a
+//! sparse or newer answer never breaks us.
+
+use std::fmt;
+
+use reqwest::{Method, Url};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::http::{Http, HttpError, Response, Retry, MAX_BODY};
+
+pub const DEFAULT_API_URL: &str = "https://api.render.com/v1";
+const PAGE: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("Render API {what}: HTTP {status}{}: {hint}", message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default())]
+    Api {
+        what: String,
+        status: u16,
+        message: Option<String>,
+        hint: String,
+    },
+}
+
+impl RenderError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            RenderError::Api { status, .. } => Some(*status),
+            RenderError::Http(_) => None,
+        }
+    }
+}
+
+/// What to tell the user for an API status: each names the fix.
+pub fn api_hint(status: u16) -> &'static str {
+    match status {
+        400 => "Render rejected the request as malformed; check commit and image inputs",
+        401 => "the API key was refused; create a key under Account Settings → API Keys and update the render-api-key secret",
+        403 => "the API key may not access this service; use a key of a member of the service's workspace",
+        404 => "not found; check service-id (srv-…) and that the API key's workspace owns the service",
+        406 | 410 => "Render cannot serve this request for this service",
+        409 => "Render reports a conflict (often a deploy already in progress); check the dashboard before retrying",
+        429 => "Render's rate limit was hit; wait a minute and retry, or run fewer jobs against the same account",
+        500..=599 => "Render's side failed; retry later and check https://status.render.com",
+        _ => "unexpected answer from Render",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeployStatus {
+    Created,
+    Queued,
+    BuildInProgress,
+    UpdateInProgress,
+    Live,
+    Deactivated,
+    BuildFailed,
+    UpdateFailed,
+    Canceled,
+    PreDeployInProgress,
+    PreDeployFailed,
+    /// A value newer than this program: keep polling and warn.
+    Unknown(String),
+}
+
+/// How a deploy status reads for someone waiting on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl DeployStatus {
+    pub fn parse(text: &str) -> DeployStatus {
+        use DeployStatus::*;
+        match text {
+            "created" => Created,
+            "queued" => Queued,
+            "build_in_progress" => BuildInProgress,
+            "update_in_progress" => UpdateInProgress,
+            "live" => Live,
+            "deactivated" => Deactivated,
+            "build_failed" => BuildFailed,
+            "update_failed" => UpdateFailed,
+            "canceled" => Canceled,
+            "pre_deploy_in_progress" => PreDeployInProgress,
+            "pre_deploy_failed" => PreDeployFailed,
+            other => Unknown(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        use DeployStatus::*;
+        match self {
+            Created => "created",
+            Queued => "queued",
+            BuildInProgress => "build_in_progress",
+            UpdateInProgress => "update_in_progress",
+            Live => "live",
+            Deactivated => "deactivated",
+            BuildFailed => "build_failed",
+            UpdateFailed => "update_failed",
+            Canceled => "canceled",
+            PreDeployInProgress => "pre_deploy_in_progress",
+            PreDeployFailed => "pre_deploy_failed",
+            Unknown(s) => s,
+        }
+    }
+
+    pub fn is_failure(&self) -> bool {
+        use DeployStatus::*;
+        matches!(self, BuildFailed | UpdateFailed | PreDeployFailed)
+    }
+
+    /// `live` and `deactivated` (superseded by a later deploy) succeeded;
+    /// `canceled` is a failure unless the user says otherwise, because under
+    /// Render's default policy a newer deploy cancels the one we started.
+    pub fn outcome(&self, canceled_is_failure: bool) -> Outcome {
+        use DeployStatus::*;
+        match self {
+            Live | Deactivated => Outcome::Succeeded,
+            BuildFailed | UpdateFailed | PreDeployFailed => Outcome::Failed,
+            Canceled if canceled_is_failure => Outcome::Failed,
+            Canceled => Outcome::Succeeded,
+            _ => Outcome::Pending,
+        }
+    }
+}
+
+impl fmt::Display for DeployStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for DeployStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(DeployStatus::parse(&String::deserialize(d)?))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Service {
+    pub id: String,
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub suspended: Option<String>,
+    #[serde(default)]
+    pub suspenders: Vec<String>,
+    pub dashboard_url: Option<String>,
+    pub service_details: Option<ServiceDetails>,
+    pub image_path: Option<String>,
+    pub branch: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceDetails {
+    pub url: Option<String>,
+    pub disk: Option<Value>,
+}
+
+impl Service {
+    pub fn is_suspended(&self) -> bool {
+        self.suspended.as_deref() == Some("suspended")
+    }
+
+    /// The public URL is `serviceDetails.url`; there is no top-level `url`.
+    pub fn url(&self) -> Option<&str> {
+        self.service_details.as_ref()?.url.as_deref()
+    }
+
+    pub fn has_disk(&self) -> bool {
+        self.service_details
+            .as_ref()
+            .is_some_and(|d| d.disk.as_ref().is_some_and(|v| !v.is_null()))
+    }
+
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
+    }
+
+    pub fn dashboard(&self) -> String {
+        self.dashboard_url
+            .clone()
+            .unwrap_or_else(|| dashboard_url(&self.id))
+    }
+}
+
+/// The dashboard page of a service when the API did not give one.
+pub fn dashboard_url(service_id: &str) -> String {
+    format!("https://dashboard.render.com/web/{service_id}")
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deploy {
+    pub id: String,
+    pub status: Option<DeployStatus>,
+    pub commit: Option<Commit>,
+    pub image: Option<Image>,
+    pub trigger: Option<String>,
+    pub created_at: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Commit {
+    pub id: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Image {
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+    pub sha: Option<String>,
+}
+
+impl Deploy {
+    pub fn status_or_unknown(&self) -> DeployStatus {
+        self.status
+            .clone()
+            .unwrap_or_else(|| DeployStatus::Unknown("unknown".into()))
+    }
+
+    /// What was deployed: a short commit, or `image@sha` for image-backed
+    /// services, whose `commit` is null.
+    pub fn source(&self) -> Option<String> {
+        if let Some(id) = self.commit.as_ref().and_then(|c| c.id.as_deref()) {
+            return Some(id.chars().take(7).collect());
+        }
+        let image = self.image.as_ref()?;
+        match (&image.reference, &image.sha) {
+            (Some(r), Some(s)) => Some(format!("{r}@{}", s.chars().take(19).collect::<String>())),
+            (Some(r), None) => Some(r.clone()),
+            (None, Some(s)) => Some(s.clone()),
+            (None, None) => None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ServiceItem {
+    service: Service,
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DeployItem {
+    deploy: Deploy,
+}
+
+/// What a trigger asked Render to build.
+#[derive(Debug, Clone, Default)]
+pub struct TriggerRequest {
+    pub commit: Option<String>,
+    pub image: Option<String>,
+    pub clear_cache: bool,
+}
+
+impl TriggerRequest {
+    pub fn body(&self) -> Value {
+        let mut body = json!({});
+        if let Some(c) = &self.commit {
+            body["commitId"] = json!(c);
+        }
+        if let Some(i) = &self.image {
+            body["imageUrl"] = json!(i);
+        }
+        if self.clear_cache {
+            body["clearCache"] = json!("clear");
+        }
+        body
+    }
+}
+
+pub enum Triggered {
+    /// 201 with the new deploy.
+    Created(Deploy),
+    /// 202 "Queued", with no body: another deploy is running.
+    Queued,
+}
+
+pub struct RenderClient<'a> {
+    http: &'a Http,
+    base: Url,
+    key: String,
+}
+
+impl<'a> RenderClient<'a> {
+    pub fn new(http: &'a Http, base: Url, key: &str) -> RenderClient<'a> {
+        RenderClient {
+            http,
+            base,
+            key: key.trim().to_string(),
+        }
+    }
+
+    fn url(&self, path: &str, query: &[(&str, String)]) -> Url {
+        let mut url = self.base.clone();
+        let base_path = url.path().trim_end_matches('/').to_string();
+        url.set_path(&format!("{base_path}{path}"));
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        retry: Retry,
+        what: &str,
+    ) -> Result<Response, RenderError> {
+        let response = self.http.send(
+            || {
+                let mut request = self
+                    .http
+                    .request(method.clone(), url.clone())
+                    .bearer_auth(&self.key)
+                    .header("accept", "application/json");
+                if let Some(body) = body {
+                    request = request.json(body);
+                }
+                request
+            },
+            retry,
+            MAX_BODY,
+        )?;
+        if response.is_success() {
+            Ok(response)
+        } else {
+            Err(api_error(&response, what))
+        }
+    }
+
+    pub fn get_service(&self, id: &str) -> Result<Service, RenderError> {
+        let url = self.url(&format!("/services/{id}"), &[]);
+        let what = format!("GET service {id}");
+        Ok(self
+            .call(Method::GET, url, None, Retry::Idempotent, &what)?
+            .json()?)
+    }
+
+    /// Every service the key can see, following cursors page by page.
+    pub fn list_services(&self) -> Result<Vec<Service>, RenderError> {
+        let mut services = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut query = vec![("limit", PAGE.to_string())];
+            if let Some(c) = &cursor {
+                query.push(("cursor", c.clone()));
+            }
+            let url = self.url("/services", &query);
+            let page: Vec<ServiceItem> = self
+                .call(Method::GET, url, None, Retry::Idempotent, "list services")?
+                .json()?;
+            let full = page.len() == PAGE;
+            cursor = page.last().and_then(|i| i.cursor.clone());
+            services.extend(page.into_iter().map(|i| i.service));
+            // Render has no `next` field: a short page is the last one.
+            if !full || cursor.is_none() {
+                return Ok(services);
+            }
+        }
+    }
+
+    /// The newest deploys first (Render's order).
+    pub fn list_deploys(
+        &self,
+        service: &str,
+        limit: usize,
+        status: Option<&str>,
+        created_after: Option<&str>,
+    ) -> Result<Vec<Deploy>, RenderError> {
+        let mut query = vec![("limit", limit.to_string())];
+        if let Some(s) = status {
+            query.push(("status", s.to_string()));
+        }
+        if let Some(t) = created_after {
+            query.push(("createdAfter", t.to_string()));
+        }
+        let url = self.url(&format!("/services/{service}/deploys"), &query);
+        let what = format!("list deploys of {service}");
+        let items: Vec<DeployItem> = self
+            .call(Method::GET, url, None, Retry::Idempotent, &what)?
+            .json()?;
+        Ok(items.into_iter().map(|i| i.deploy).collect())
+    }
+
+    pub fn get_deploy(&self, service: &str, deploy: &str) -> Result<Deploy, RenderError> {
+        let url = self.url(&format!("/services/{service}/deploys/{deploy}"), &[]);
+        let what = format!("GET deploy {deploy}");
+        Ok(self
+            .call(Method::GET, url, None, Retry::Idempotent, &what)?
+            .json()?)
+    }
+
+    pub fn trigger(
+        &self,
+        service: &str,
+        request: &TriggerRequest,
+    ) -> Result<Triggered, RenderError> {
+        let url = self.url(&format!("/services/{service}/deploys"), &[]);
+        let what = format!("trigger a deploy of {service}");
+        let response = self.call(
+            Method::POST,
+            url,
+            Some(&request.body()),
+            Retry::Unsent,
+            &what,
+        )?;
+        if response.status == 202 {
+            return Ok(Triggered::Queued);
+        }
+        Ok(Triggered::Created(response.json()?))
+    }
+
+    pub fn cancel(&self, service: &str, deploy: &str) -> Result<Deploy, RenderError> {
+        let url = self.url(&format!("/services/{service}/deploys/{deploy}/cancel"), &[]);
+        let what = format!("cancel deploy {deploy}");
+        Ok(self
+            .call(Method::POST, url, None, Retry::Unsent, &what)?
+            .json()?)
+    }
+
+    pub fn rollback(&self, service: &str, deploy: &str) -> Result<Deploy, RenderError> {
+        let url = self.url(&format!("/services/{service}/rollback"), &[]);
+        let what = format!("roll {service} back to {deploy}");
+        let body = json!({ "deployId": deploy });
+        Ok(self
+            .call(Method::POST, url, Some(&body), Retry::Unsent, &what)?
+            .json()?)
+    }
+}
+
+fn api_error(response: &Response, what: &str) -> RenderError {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        message: Option<String>,
+    }
+    let message = serde_json::from_slice::<ErrorBody>(&response.body)
+        .ok()
+        .and_then(|b| b.message)
+        .or_else(|| Some(response.snippet()).filter(|s| !s.is_empty() && !s.starts_with('<')));
+    let request_id = response
+        .header("render-request-id")
+        .map(|id| format!("; Render-Request-Id {id}"))
+        .unwrap_or_default();
+    RenderError::Api {
+        what: what.to_string(),
+        status: response.status,
+        message,
+        hint: format!("{}{request_id}", api_hint(response.status)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_eleven_statuses_round_trip_and_unknown_ones_survive() {
+        let all = [
+            "created",
+            "queued",
+            "build_in_progress",
+            "update_in_progress",
+            "live",
+            "deactivated",
+            "build_failed",
+            "update_failed",
+            "canceled",
+            "pre_deploy_in_progress",
+            "pre_deploy_failed",
+        ];
+        for s in all {
+            let status = DeployStatus::parse(s);
+            assert!(!matches!(status, DeployStatus::Unknown(_)), "{s}");
+            assert_eq!(status.as_str(), s);
+        }
+        let new = DeployStatus::parse("warming_up");
+        assert_eq!(new, DeployStatus::Unknown("warming_up".into()));
+        assert_eq!(new.outcome(true), Outcome::Pending);
+    }
+
+    #[test]
+    fn outcomes() {
+        use DeployStatus::*;
+        let table = [
+            (Live, true, Outcome::Succeeded),
+            (Deactivated, true, Outcome::Succeeded),
+            (BuildFailed, true, Outcome::Failed),
+            (UpdateFailed, false, Outcome::Failed),
+            (PreDeployFailed, true, Outcome::Failed),
+            (Canceled, true, Outcome::Failed),
+            (Canceled, false, Outcome::Succeeded),
+            (PreDeployInProgress, true, Outcome::Pending),
+            (Queued, true, Outcome::Pending),
+            (Created, true, Outcome::Pending),
+        ];
+        for (status, canceled_is_failure, want) in table {
+            assert_eq!(status.outcome(canceled_is_failure), want, "{status}");
+        }
+    }
+
+    #[test]
+    fn image_backed_deploys_have_a_source() {
+        let deploy: Deploy = serde_json::from_value(json!({
+            "id": "dep-1", "commit": null, "status": "live",
+            "image": {"ref": "docker.io/library/nginx:1.27", "sha": "sha256:abcdef0123456789abcdef"}
+        }))
+        .unwrap();
+        assert_eq!(
+            deploy.source().unwrap(),
+            "docker.io/library/nginx:1.27@sha256:abcdef012345"
+        );
+        let bare: Deploy = serde_json::from_value(json!({"id": "dep-2"})).unwrap();
+        assert_eq!(bare.source(), None);
+        assert_eq!(bare.status_or_unknown().as_str(), "unknown");
+    }
+
+    #[test]
+    fn trigger_body_uses_the_spec_names() {
+        let body = TriggerRequest {
+            commit: Some("abc1234".into()),
+            image: None,
+            clear_cache: true,
+        }
+        .body();
+        assert_eq!(body, json!({"commitId": "abc1234", "clearCache": "clear"}));
+    }
+}

@@ -1,0 +1,310 @@
+//! Runner I/O: the GitHub Actions contract for container actions, written
+//! here rather than taken from a crate (see the README, "Design").
+//!
+//! Everything the program prints, every output and the step summary pass
+//! through [`crate::secrets::redact`]. Outputs and the summary are collected
+//! and written once at the end, so a failed run never leaves them
+//! half-written.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::inputs::InputError;
+use crate::secrets;
+
+/// GitHub refuses step summaries over 1 MiB.
+pub const SUMMARY_LIMIT: usize = 1024 * 1024;
+
+pub struct Runner {
+    /// Inside GitHub Actions: workflow commands instead of plain text.
+    actions: bool,
+    output_file: Option<PathBuf>,
+    summary_file: Option<PathBuf>,
+    outputs: Vec<(String, String)>,
+    summary: String,
+}
+
+impl Runner {
+    /// Reads the runner's environment. `summary_file` (the `--summary-file`
+    /// flag) is used when `GITHUB_STEP_SUMMARY` is not set. The files are
+    /// opened once now, so a bad path fails before anything happens.
+    pub fn from_env(summary_file: Option<PathBuf>) -> Result<Runner, InputError> {
+        let actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+        let file_var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let output_file = file_var("GITHUB_OUTPUT");
+        let summary_file = file_var("GITHUB_STEP_SUMMARY").or(summary_file);
+        for (name, path) in [
+            ("GITHUB_OUTPUT", &output_file),
+            ("GITHUB_STEP_SUMMARY or --summary-file", &summary_file),
+        ] {
+            if let Some(path) = path {
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| {
+                        InputError::new(
+                            name,
+                            format!(
+                                "cannot write to {}: {e}; point it at a writable file",
+                                path.display()
+                            ),
+                        )
+                    })?;
+            }
+        }
+        Ok(Runner {
+            actions,
+            output_file,
+            summary_file,
+            outputs: Vec::new(),
+            summary: String::new(),
+        })
+    }
+
+    pub fn in_actions(&self) -> bool {
+        self.actions
+    }
+
+    /// Registers a secret and, on the runner, masks it in the job log before
+    /// anything could print it.
+    pub fn mask(&self, secret: &str) {
+        for form in secrets::register(secret) {
+            if self.actions {
+                for line in form.lines().filter(|l| !l.trim().is_empty()) {
+                    println!("::add-mask::{}", escape_data(line));
+                }
+            }
+        }
+    }
+
+    pub fn info(&self, message: &str) {
+        let message = secrets::redact(message);
+        if self.actions {
+            println!("{message}");
+        } else {
+            eprintln!("{message}");
+        }
+    }
+
+    pub fn warning(&self, message: &str) {
+        self.command("warning", None, message);
+    }
+
+    pub fn notice(&self, message: &str) {
+        self.command("notice", None, message);
+    }
+
+    pub fn error(&self, title: &str, message: &str) {
+        self.command("error", Some(title), message);
+    }
+
+    fn command(&self, name: &str, title: Option<&str>, message: &str) {
+        let message = secrets::redact(message);
+        if self.actions {
+            let props = title
+                .map(|t| format!(" title={}", escape_property(&secrets::redact(t))))
+                .unwrap_or_default();
+            println!("::{name}{props}::{}", escape_data(&message));
+        } else {
+            let prefix = match title {
+                Some(t) => format!("{name}: {}: ", secrets::redact(t)),
+                None => format!("{name}: "),
+            };
+            eprintln!("{prefix}{message}");
+        }
+    }
+
+    /// Starts a collapsible group in the job log; plain text elsewhere.
+    pub fn group(&self, title: &str) {
+        if self.actions {
+            println!("::group::{}", escape_data(&secrets::redact(title)));
+        } else {
+            eprintln!("── {} ──", secrets::redact(title));
+        }
+    }
+
+    pub fn end_group(&self) {
+        if self.actions {
+            println!("::endgroup::");
+        }
+    }
+
+    /// Sets an output (written by [`Runner::finish`]). A later value for the
+    /// same name replaces the earlier one.
+    pub fn set_output(&mut self, name: &str, value: impl Into<String>) {
+        let value = secrets::redact(&value.into());
+        self.outputs.retain(|(n, _)| n != name);
+        self.outputs.push((name.to_string(), value));
+    }
+
+    pub fn output(&self, name: &str) -> Option<&str> {
+        self.outputs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn append_summary(&mut self, markdown: &str) {
+        self.summary.push_str(&secrets::redact(markdown));
+    }
+
+    /// Writes the outputs and the summary. Without `GITHUB_OUTPUT` (a
+    /// laptop) the outputs are printed as `name: value` lines on stdout.
+    pub fn finish(&mut self) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let mut text = String::new();
+        for (name, value) in &self.outputs {
+            match &self.output_file {
+                Some(_) => text.push_str(&format_output(name, value, &new_delimiter())?),
+                None => text.push_str(&format!("{name}: {value}\n")),
+            }
+        }
+        match &self.output_file {
+            Some(path) => append(path, &text)
+                .with_context(|| format!("writing outputs to {}", path.display()))?,
+            None => print!("{text}"),
+        }
+        if let Some(path) = &self.summary_file {
+            if !self.summary.is_empty() {
+                let used = std::fs::metadata(path)
+                    .map(|m| m.len() as usize)
+                    .unwrap_or(0);
+                let summary = fit_summary(&self.summary, SUMMARY_LIMIT.saturating_sub(used));
+                append(path, &summary)
+                    .with_context(|| format!("writing the step summary to {}", path.display()))?;
+            }
+        }
+        self.outputs.clear();
+        self.summary.clear();
+        Ok(())
+    }
+}
+
+/// A status line: an indicatif spinner on a terminal, one plain line per
+/// change elsewhere (in Actions stderr is a pipe and a spinner draws nothing).
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    pub fn new(runner: &Runner) -> Progress {
+        let bar = (!runner.actions).then(indicatif::ProgressBar::new_spinner);
+        let bar = bar.filter(|b| !b.is_hidden());
+        if let Some(b) = &bar {
+            b.enable_steady_tick(std::time::Duration::from_millis(120));
+        }
+        Progress { bar }
+    }
+
+    pub fn update(&self, runner: &Runner, message: &str) {
+        match &self.bar {
+            Some(bar) => {
+                bar.println(secrets::redact(message));
+                bar.set_message(secrets::redact(message));
+            }
+            None => runner.info(message),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn append(path: &PathBuf, text: &str) -> std::io::Result<()> {
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+/// `%` first, then CR and LF, as the runner's `ActionCommand` unescapes them.
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn new_delimiter() -> String {
+    let mut bytes = [0u8; 16];
+    fastrand::fill(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("ghadelimiter_{hex}")
+}
+
+/// The heredoc form `name<<DELIM`, refusing names and values that could
+/// break out of it (CVE-2020-15228).
+pub fn format_output(name: &str, value: &str, delimiter: &str) -> anyhow::Result<String> {
+    if name.is_empty() || name.contains(['\r', '\n']) || name.contains(delimiter) {
+        anyhow::bail!("output name {name:?} cannot be written to GITHUB_OUTPUT");
+    }
+    if value.contains(delimiter) {
+        anyhow::bail!("output {name} contains the heredoc delimiter; not written");
+    }
+    Ok(format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"))
+}
+
+/// Cuts a summary to `budget` bytes on a line boundary, with a note.
+pub fn fit_summary(summary: &str, budget: usize) -> String {
+    if summary.len() <= budget {
+        return summary.to_string();
+    }
+    let note = "\n\n_(summary truncated: GitHub shows at most 1 MiB)_\n";
+    let keep = budget.saturating_sub(note.len());
+    let mut cut = keep.min(summary.len());
+    while !summary.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let cut = summary[..cut].rfind('\n').map_or(cut, |i| i + 1);
+    if budget < note.len() {
+        return String::new();
+    }
+    format!("{}{note}", &summary[..cut])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_escaping_follows_the_runner() {
+        assert_eq!(escape_data("50%\r\nx"), "50%25%0D%0Ax");
+        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+    }
+
+    #[test]
+    fn heredoc_output() {
+        assert_eq!(
+            format_output("deploy-id", "dep-1\nline2", "D").unwrap(),
+            "deploy-id<<D\ndep-1\nline2\nD\n"
+        );
+        assert!(format_output("x", "has D inside", "D").is_err());
+        assert!(format_output("a\nb", "v", "D").is_err());
+    }
+
+    #[test]
+    fn summary_is_cut_on_a_line() {
+        let text = "line one\nline two\nline three\n".repeat(1000);
+        let cut = fit_summary(&text, 500);
+        assert!(cut.len() <= 500);
+        assert!(cut.ends_with("1 MiB)_\n"));
+        assert_eq!(fit_summary("short", 500), "short");
+    }
+
+    #[test]
+    fn delimiters_are_random() {
+        assert_ne!(new_delimiter(), new_delimiter());
+    }
+}

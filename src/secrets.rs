@@ -1,0 +1,113 @@
+//! The process-wide list of secret values, and the redaction that every byte
+//! we write passes through.
+//!
+//! A global is deliberate: a secret must be hidden from every printer, file
+//! and request body in the program, and threading a redactor through each of
+//! them would make forgetting one easy.
+
+use std::sync::RwLock;
+
+static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// What a secret is replaced with.
+pub const MASK: &str = "***";
+
+/// Remembers `value` (and its URL-encoded and trimmed forms) as secret.
+/// Returns the forms that were new, so the caller can mask them on the runner.
+pub fn register(value: &str) -> Vec<String> {
+    let mut forms = vec![
+        value.to_string(),
+        value.trim().to_string(),
+        url_encode(value.trim()),
+    ];
+    forms.retain(|f| !f.is_empty());
+    forms.dedup();
+    let mut secrets = SECRETS.write().unwrap_or_else(|e| e.into_inner());
+    let new: Vec<String> = forms.into_iter().filter(|f| !secrets.contains(f)).collect();
+    secrets.extend(new.iter().cloned());
+    // Longest first, so a URL is hidden whole before the key inside it.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    new
+}
+
+/// Replaces every registered secret, and anything shaped like a deploy-hook
+/// key (`key=...` in a query string), with [`MASK`].
+pub fn redact(text: &str) -> String {
+    let secrets = SECRETS.read().unwrap_or_else(|e| e.into_inner());
+    let mut out = text.to_string();
+    for secret in secrets.iter() {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), MASK);
+        }
+    }
+    redact_key_params(&out)
+}
+
+/// Hides the value of `?key=` / `&key=` query parameters. This catches a hook
+/// URL that reaches an error message before it could be registered, such as
+/// a command-line parse error.
+fn redact_key_params(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = find_key_param(rest) {
+        let value_start = pos + "key=".len() + 1;
+        out.push_str(&rest[..value_start]);
+        let tail = &rest[value_start..];
+        let end = tail
+            .find(|c: char| c == '&' || c == '#' || c == '"' || c == '\'' || c.is_whitespace())
+            .unwrap_or(tail.len());
+        if end > 0 && &tail[..end] != MASK {
+            out.push_str(MASK);
+        } else {
+            out.push_str(&tail[..end]);
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn find_key_param(text: &str) -> Option<usize> {
+    let q = text.find("?key=");
+    let a = text.find("&key=");
+    match (q, a) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn url_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_values_and_their_encoded_form_are_hidden() {
+        register("s3cr3t/value+x");
+        assert_eq!(redact("a s3cr3t/value+x b"), "a *** b");
+        assert_eq!(redact("a s3cr3t%2Fvalue%2Bx b"), "a *** b");
+    }
+
+    #[test]
+    fn hook_keys_are_hidden_even_when_unregistered() {
+        assert_eq!(
+            redact("POST https://api.render.com/deploy/srv-a?key=abc&ref=1 failed"),
+            "POST https://api.render.com/deploy/srv-a?key=***&ref=1 failed"
+        );
+        assert_eq!(redact("x?key=abc"), "x?key=***");
+        assert_eq!(redact("no key here"), "no key here");
+    }
+}
