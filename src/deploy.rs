@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use crate::cli::{bool_input, DeployArgs, RenderApi};
 use crate::hook::{self, Hook};
-use crate::http::{Http, HttpError, Retry};
+use crate::http::{display_url, Http, HttpError, Retry};
 use crate::inputs::{human_duration, lookup, parse_duration, shorten, InputError};
 use crate::render::{
     dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, RenderError, TriggerRequest,
@@ -217,7 +217,13 @@ impl Deployer<'_> {
         let result = self.deploy(&id, &mut report);
         report.duration = self.started.elapsed();
         if let Err(failure) = &result {
-            self.runner.error(failure.title, &failure.message);
+            let fix = failure
+                .steps
+                .first()
+                .map(|s| format!(". {s}"))
+                .unwrap_or_default();
+            self.runner
+                .error(failure.title, &format!("{}{fix}", failure.message));
             report.next_steps.extend(failure.steps.iter().cloned());
         }
         let runner = &mut *self.runner;
@@ -361,10 +367,7 @@ impl Deployer<'_> {
     fn describe_request(&self, id: &str) -> String {
         let config = self.config;
         match (&config.hook, &config.api) {
-            (Some(hook), _) => format!(
-                "POST {}",
-                crate::secrets::redact(hook_url(hook, &config.request).as_str())
-            ),
+            (Some(hook), _) => format!("POST {}", shown_hook_url(hook, &config.request)),
             (None, Some(api)) => format!(
                 "POST {}/services/{id}/deploys with {}",
                 api.url.as_str().trim_end_matches('/'),
@@ -545,6 +548,23 @@ pub fn hook_url(hook: &Hook, request: &TriggerRequest) -> reqwest::Url {
         url.query_pairs_mut().append_pair("imgURL", image);
     }
     url
+}
+
+/// The hook URL as it may be shown: the key replaced, everything else kept.
+fn shown_hook_url(hook: &Hook, request: &TriggerRequest) -> String {
+    let url = hook_url(hook, request);
+    let query: Vec<String> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let value = if k == "key" {
+                crate::secrets::MASK.into()
+            } else {
+                v
+            };
+            format!("{k}={value}")
+        })
+        .collect();
+    format!("{}?{}", display_url(&url), query.join("&"))
 }
 
 fn hook_failure(status: u16, response: &crate::http::Response) -> Failure {

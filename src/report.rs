@@ -56,7 +56,7 @@ pub fn deploy_summary(r: &DeployReport) -> String {
         "### {icon} Render: {headline}\n\n\
          | Service | Deploy | Commit or image | Trigger | Status | Duration |\n\
          |---|---|---|---|---|---|\n\
-         | [{}]({}) `{}` | {deploy} | {} | {} | `{}`{health} | {} |\n",
+         | [{}]({}) `{}` | {deploy} | {} | {} | {}{health} | {} |\n",
         escape_cell(name),
         r.dashboard,
         r.service_id,
@@ -64,7 +64,11 @@ pub fn deploy_summary(r: &DeployReport) -> String {
             .as_deref()
             .map_or("latest".to_string(), |s| format!("`{}`", escape_cell(s))),
         r.trigger,
-        escape_cell(&r.status),
+        if r.status.is_empty() {
+            "not triggered".to_string()
+        } else {
+            format!("`{}`", escape_cell(&r.status))
+        },
         human_duration(r.duration),
     );
     if !r.next_steps.is_empty() {

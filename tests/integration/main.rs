@@ -1,1 +1,5 @@
+//! One integration-test binary: the real `render-pilot` against the
+//! simulator, real git repositories and real files.
 
+mod deploy;
+mod support;

@@ -1,0 +1,88 @@
+//! `render-sim`: serves the simulator with a demo fleet on loopback and
+//! prints how to reach it, for the README's end-to-end command and the
+//! benchmarks. Stops on Ctrl-C or when stdin closes with `--until-stdin-closes`.
+
+use std::time::Duration;
+
+use render_sim::{RateLimit, ServiceSpec, Sim, API_KEY, GITHUB_TOKEN};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut address = "127.0.0.1:0".to_string();
+    let mut latency = Duration::ZERO;
+    let mut extra = 0usize;
+    let mut rate: Option<u32> = None;
+    let mut deploy_secs = 3u64;
+    let mut until_stdin = false;
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+        };
+        match arg.as_str() {
+            "--listen" => address = value(),
+            "--latency-ms" => latency = Duration::from_millis(number(&value())),
+            "--services" => extra = number(&value()) as usize,
+            "--rate-limit" => rate = Some(number(&value()) as u32),
+            "--deploy-secs" => deploy_secs = number(&value()),
+            "--until-stdin-closes" => until_stdin = true,
+            "-h" | "--help" => usage(""),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    let sim = Sim::start_on(&address).unwrap_or_else(|e| {
+        eprintln!("render-sim: cannot listen on {address}: {e}");
+        std::process::exit(2)
+    });
+    let mut fleet = sim.demo_fleet();
+    for i in 0..extra {
+        let id = sim.add_service(ServiceSpec::web(&format!("svc-{i:04}")));
+        sim.add_history(&id, "live", Duration::from_secs(3600));
+        fleet.push(id);
+    }
+    for id in &fleet {
+        sim.set_plan(id, render_sim::Plan::live(Duration::from_secs(deploy_secs)));
+    }
+    sim.set_latency(latency);
+    if let Some(limit) = rate {
+        sim.set_rate_limit(Some(RateLimit {
+            limit,
+            window: Duration::from_secs(60),
+        }));
+    }
+    let info = serde_json::json!({
+        "url": sim.url,
+        "render_api_url": sim.api_url(),
+        "render_api_key": API_KEY,
+        "github_api_url": sim.url,
+        "github_token": GITHUB_TOKEN,
+        "services": fleet,
+        "deploy_hook": sim.hook_url(&fleet[0]),
+    });
+    println!("{info}");
+    if until_stdin {
+        let mut sink = String::new();
+        while std::io::stdin()
+            .read_line(&mut sink)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {}
+    } else {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+fn number(text: &str) -> u64 {
+    text.parse()
+        .unwrap_or_else(|_| usage(&format!("'{text}' is not a number")))
+}
+
+fn usage(problem: &str) -> ! {
+    if !problem.is_empty() {
+        eprintln!("render-sim: {problem}");
+    }
+    eprintln!("usage: render-sim [--listen ADDR] [--latency-ms N] [--services N] [--rate-limit GETS_PER_MIN] [--deploy-secs N] [--until-stdin-closes]");
+    std::process::exit(if problem.is_empty() { 0 } else { 2 })
+}

@@ -1,0 +1,529 @@
+use std::time::Duration;
+
+use render_sim::{Fault, FaultKind, Outcome, Plan, ServiceSpec, Sim, API_KEY};
+
+use crate::support::{laptop, rp, Rp};
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+/// A simulator with one web service that goes live in `total`.
+fn service(plan: Plan) -> (Sim, String) {
+    let sim = Sim::start();
+    let id = sim.add_service(ServiceSpec {
+        plan,
+        ..ServiceSpec::web("web")
+    });
+    (sim, id)
+}
+
+fn hook_key(sim: &Sim, id: &str) -> String {
+    sim.hook_url(id).split("key=").nth(1).unwrap().to_string()
+}
+
+fn deploy_with_hook(sim: &Sim, id: &str) -> Rp {
+    rp().input("mode", "deploy")
+        .input("deploy-hook-url", &sim.hook_url(id))
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &sim.api_url())
+}
+
+fn posts(sim: &Sim, prefix: &str) -> usize {
+    sim.requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.starts_with(prefix))
+        .count()
+}
+
+#[test]
+fn hook_deploy_waits_until_live() {
+    let (sim, id) = service(Plan::live(secs(0.8)));
+    let out = deploy_with_hook(&sim, &id)
+        .input("commit", "0123456789abcdef")
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("deploy-status"), "live");
+    assert_eq!(out.output("service-id"), id);
+    assert_eq!(out.output("service-name"), "web");
+    assert_eq!(out.output("http-status"), "200");
+    assert!(out.output("deploy-id").starts_with("dep-"));
+    assert!(out.output("service-url").ends_with(&format!("/_svc/{id}")));
+    assert!(out.output("dashboard-url").contains(&id));
+    assert!(out.output("duration-seconds").parse::<u64>().is_ok());
+    assert!(
+        out.summary.contains("✅ Render: deploy succeeded"),
+        "{}",
+        out.summary
+    );
+    assert!(out.summary.contains("`0123456`"), "{}", out.summary);
+    assert_eq!(posts(&sim, "/deploy/"), 1);
+    let hook = sim
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/deploy/"))
+        .unwrap();
+    assert!(
+        hook.query.contains("ref=0123456789abcdef"),
+        "{}",
+        hook.query
+    );
+    assert!(
+        out.stdout.contains("::add-mask::"),
+        "secrets are masked first"
+    );
+    out.assert_no_secret(&[&sim.hook_url(&id), &hook_key(&sim, &id), API_KEY]);
+}
+
+#[test]
+fn hook_without_api_key_triggers_and_returns() {
+    let (sim, id) = service(Plan::live(secs(5.0)));
+    let out = rp()
+        .input("mode", "deploy")
+        .input("deploy-hook-url", &sim.hook_url(&id))
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("deploy-status"), "triggered");
+    assert!(out.output("deploy-id").starts_with("dep-"));
+    assert!(
+        sim.requests().iter().all(|r| !r.path.starts_with("/v1/")),
+        "no API call without a key"
+    );
+    out.assert_no_secret(&[&sim.hook_url(&id), &hook_key(&sim, &id)]);
+}
+
+#[test]
+fn api_trigger_201_for_an_image_backed_service() {
+    let sim = Sim::start();
+    let id = sim.add_service(ServiceSpec {
+        image: true,
+        plan: Plan::live(secs(0.6)),
+        ..ServiceSpec::web("proxy")
+    });
+    let out = rp()
+        .input("mode", "deploy")
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &sim.api_url())
+        .input("service-id", &id)
+        .input("image", "docker.io/acme/proxy:1.2")
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("deploy-status"), "live");
+    assert_eq!(out.output("http-status"), "201");
+    assert!(
+        out.summary.contains("docker.io/acme/proxy:1.2@sha256"),
+        "{}",
+        out.summary
+    );
+    let trigger = sim
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert!(
+        trigger
+            .body
+            .contains(r#""imageUrl":"docker.io/acme/proxy:1.2""#),
+        "{}",
+        trigger.body
+    );
+    out.assert_no_secret(&[API_KEY]);
+}
+
+#[test]
+fn api_trigger_202_queued_finds_the_queued_deploy() {
+    let (sim, id) = service(Plan {
+        queued: true,
+        ..Plan::live(secs(0.6))
+    });
+    let out = rp()
+        .input("mode", "deploy")
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &sim.api_url())
+        .input("service-id", &id)
+        .input("clear-cache", "TRUE")
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("http-status"), "202");
+    assert_eq!(out.output("deploy-status"), "live");
+    let deploys = sim.deploys(&id);
+    assert_eq!(deploys.len(), 1);
+    assert_eq!(out.output("deploy-id"), deploys[0].0);
+    let find = sim
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/deploys") && r.method == "GET")
+        .unwrap();
+    assert!(
+        find.query.contains("status=queued") && find.query.contains("createdAfter="),
+        "{}",
+        find.query
+    );
+    let trigger = sim
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert!(trigger.body.contains(r#""clearCache":"clear""#));
+}
+
+#[test]
+fn build_failed_exits_1_with_next_steps() {
+    let (sim, id) = service(Plan::ending(Outcome::BuildFailed, secs(0.6)));
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(1);
+    assert_eq!(out.output("deploy-status"), "build_failed");
+    assert!(
+        out.stdout.contains("::error title=Deploy failed::"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.summary
+            .contains("Render keeps the previous deploy serving"),
+        "{}",
+        out.summary
+    );
+    out.assert_no_secret(&[&sim.hook_url(&id), API_KEY]);
+}
+
+#[test]
+fn canceled_fails_by_default_and_passes_when_allowed() {
+    let (sim, id) = service(Plan::ending(Outcome::Canceled, secs(0.5)));
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(1);
+    assert_eq!(out.output("deploy-status"), "canceled");
+    let out = deploy_with_hook(&sim, &id)
+        .input("canceled-is-failure", "false")
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("deploy-status"), "canceled");
+}
+
+#[test]
+fn timeout_exits_1_and_says_the_deploy_is_still_running() {
+    let (sim, id) = service(Plan::ending(
+        Outcome::Stuck("build_in_progress".into()),
+        secs(0.2),
+    ));
+    let started = std::time::Instant::now();
+    let out = deploy_with_hook(&sim, &id).input("timeout", "2s").run();
+    out.assert_code(1);
+    assert!(started.elapsed() < secs(8.0));
+    assert_eq!(out.output("deploy-status"), "build_in_progress");
+    out.assert_says("still build_in_progress");
+    assert!(out.summary.contains("still deploying"), "{}", out.summary);
+    let deploy = out.output("deploy-id");
+    assert_eq!(
+        sim.deploy_status(&id, deploy).unwrap(),
+        "build_in_progress",
+        "not canceled"
+    );
+}
+
+#[test]
+fn unknown_status_values_keep_polling_with_a_warning() {
+    let (sim, id) = service(Plan::ending(Outcome::Stuck("warming_up".into()), secs(0.2)));
+    let out = deploy_with_hook(&sim, &id).input("timeout", "1s").run();
+    out.assert_code(1);
+    out.assert_says("'warming_up', which render-pilot does not know");
+}
+
+#[test]
+fn a_429_is_retried_after_retry_after() {
+    let (sim, id) = service(Plan::live(secs(0.3)));
+    sim.fault(Fault::rate_limited(
+        "GET",
+        &format!("/v1/services/{id}"),
+        1,
+        1,
+    ));
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(0);
+    let gets: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == format!("/v1/services/{id}"))
+        .collect();
+    assert_eq!(gets.len(), 2, "one 429, one retry");
+    assert!(
+        gets[1].at - gets[0].at >= secs(0.95),
+        "waited {:?}",
+        gets[1].at - gets[0].at
+    );
+}
+
+#[test]
+fn a_5xx_on_a_get_is_retried() {
+    let (sim, id) = service(Plan::live(secs(0.3)));
+    sim.fault(Fault::status(
+        "GET",
+        &format!("/v1/services/{id}/deploys/"),
+        2,
+        503,
+    ));
+    sim.fault(Fault::new(
+        "GET",
+        &format!("/v1/services/{id}"),
+        1,
+        FaultKind::Html(502),
+    ));
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(0);
+    assert_eq!(out.output("deploy-status"), "live");
+}
+
+#[test]
+fn the_trigger_is_never_sent_twice() {
+    for kind in [FaultKind::Html(502), FaultKind::Reset, FaultKind::ShortBody] {
+        let (sim, id) = service(Plan::live(secs(0.3)));
+        sim.fault(Fault::new("POST", "/deploy/", 1, kind.clone()));
+        let out = deploy_with_hook(&sim, &id).run();
+        out.assert_code(1);
+        assert_eq!(posts(&sim, "/deploy/"), 1, "{kind:?}");
+        out.assert_no_secret(&[&sim.hook_url(&id), API_KEY]);
+    }
+    let (sim, id) = service(Plan::live(secs(0.3)));
+    sim.fault(Fault::status(
+        "POST",
+        &format!("/v1/services/{id}/deploys"),
+        1,
+        503,
+    ));
+    let out = rp()
+        .input("mode", "deploy")
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &sim.api_url())
+        .input("service-id", &id)
+        .run();
+    out.assert_code(1);
+    assert_eq!(out.output("http-status"), "503");
+    assert_eq!(posts(&sim, "/v1/"), 1);
+}
+
+#[test]
+fn a_429_on_the_trigger_is_retried_once_because_it_started_nothing() {
+    let (sim, id) = service(Plan::live(secs(0.3)));
+    sim.fault(Fault::rate_limited("POST", "/deploy/", 1, 1));
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(0);
+    assert_eq!(posts(&sim, "/deploy/"), 2);
+    assert_eq!(sim.deploys(&id).len(), 1, "one deploy");
+}
+
+#[test]
+fn hook_404_and_401_name_the_fix() {
+    let (sim, id) = service(Plan::live(secs(0.3)));
+    let stale = sim.hook_url(&id).replace("key=", "key=old");
+    let out = rp()
+        .input("mode", "deploy")
+        .input("deploy-hook-url", &stale)
+        .run();
+    out.assert_code(1);
+    assert_eq!(out.output("http-status"), "404");
+    out.assert_says("does not know this deploy hook (HTTP 404)");
+    out.assert_says("Regenerate Hook");
+    out.assert_no_secret(&[&stale, &hook_key(&sim, &id)]);
+
+    sim.fault(Fault::status("POST", "/deploy/", 1, 401));
+    let out = rp()
+        .input("mode", "deploy")
+        .input("deploy-hook-url", &sim.hook_url(&id))
+        .run();
+    out.assert_code(1);
+    assert_eq!(out.output("http-status"), "401");
+    out.assert_says("refused the deploy hook (HTTP 401)");
+    out.assert_no_secret(&[&sim.hook_url(&id)]);
+}
+
+#[test]
+fn no_server_is_http_000_with_the_cause() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let hook = format!("http://127.0.0.1:{port}/deploy/srv-abc123?key=NoServerKey123");
+    let out = rp()
+        .input("mode", "deploy")
+        .input("deploy-hook-url", &hook)
+        .run();
+    out.assert_code(1);
+    assert_eq!(out.output("http-status"), "000");
+    out.assert_says("(HTTP 000): the connection was refused");
+    out.assert_no_secret(&[&hook, "NoServerKey123"]);
+}
+
+#[test]
+fn a_hook_secret_with_a_trailing_newline_is_named_and_still_deploys() {
+    let (sim, id) = service(Plan::live(secs(0.3)));
+    let hook = format!("{}\n", sim.hook_url(&id));
+    let out = rp()
+        .input("mode", "deploy")
+        .input("deploy-hook-url", &hook)
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &sim.api_url())
+        .run();
+    out.assert_code(0);
+    assert!(
+        out.stdout
+            .contains("::warning::deploy-hook-url has a trailing newline"),
+        "{}",
+        out.stdout
+    );
+    out.assert_no_secret(&[&hook, API_KEY]);
+}
+
+#[test]
+fn a_non_https_hook_on_a_public_host_is_refused_before_any_request() {
+    let out = rp()
+        .input("mode", "deploy")
+        .input(
+            "deploy-hook-url",
+            "http://api.render.com/deploy/srv-abc123?key=PlainHttpKey1",
+        )
+        .run();
+    out.assert_code(2);
+    out.assert_says("plain http://");
+    assert!(out.outputs.is_empty(), "nothing written: {:?}", out.outputs);
+    out.assert_no_secret(&["PlainHttpKey1"]);
+}
+
+#[test]
+fn a_suspended_service_is_a_clear_error() {
+    let (sim, id) = service(Plan::live(secs(0.3)));
+    sim.set_suspended(&id, true);
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(1);
+    assert_eq!(out.output("deploy-status"), "suspended");
+    out.assert_says("is suspended (by: user)");
+    assert_eq!(
+        posts(&sim, "/deploy/"),
+        0,
+        "no trigger for a suspended service"
+    );
+}
+
+#[test]
+fn malformed_json_from_the_api_is_reported() {
+    let (sim, id) = service(Plan::live(secs(0.3)));
+    sim.fault(Fault::new(
+        "GET",
+        &format!("/v1/services/{id}"),
+        1,
+        FaultKind::TruncatedJson,
+    ));
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(1);
+    out.assert_says("not the expected JSON");
+    assert_eq!(posts(&sim, "/deploy/"), 0);
+    out.assert_no_secret(&[&sim.hook_url(&id), API_KEY]);
+}
+
+#[test]
+fn every_input_empty_is_bad_input() {
+    let names = [
+        "mode",
+        "deploy-hook-url",
+        "render-api-key",
+        "render-api-url",
+        "service-id",
+        "wait",
+        "timeout",
+        "commit",
+        "image",
+        "clear-cache",
+        "canceled-is-failure",
+        "github-token",
+        "dry-run",
+    ];
+    let mut run = rp();
+    for name in names {
+        run = run.input(name, "");
+    }
+    let out = run.run();
+    out.assert_code(2);
+    out.assert_says("mode: is not set");
+    let mut run = rp().args(&["deploy"]);
+    for name in names {
+        run = run.input(name, "");
+    }
+    let out = run.run();
+    out.assert_code(2);
+    out.assert_says("deploy-hook-url: is not set");
+}
+
+#[test]
+fn dry_run_checks_the_service_and_sends_nothing() {
+    let (sim, id) = service(Plan::live(secs(0.3)));
+    let out = deploy_with_hook(&sim, &id)
+        .input("dry-run", "yes")
+        .input("commit", "abcdef1")
+        .run();
+    out.assert_code(0);
+    out.assert_says("would POST");
+    out.assert_says("key=***&ref=abcdef1");
+    assert!(
+        sim.requests().iter().all(|r| r.method == "GET"),
+        "only reads"
+    );
+    assert_eq!(sim.deploys(&id).len(), 0);
+    out.assert_no_secret(&[&sim.hook_url(&id), API_KEY]);
+}
+
+#[test]
+fn the_command_line_works_without_a_runner() {
+    let (sim, id) = service(Plan::live(secs(0.3)));
+    let out = laptop()
+        .env("RENDER_DEPLOY_HOOK", sim.hook_url(&id))
+        .env("RENDER_API_KEY", API_KEY)
+        .args(&[
+            "deploy",
+            "--render-api-url",
+            &sim.api_url(),
+            "--summary-file",
+            "summary",
+        ])
+        .run();
+    out.assert_code(0);
+    assert!(out.stdout.contains("deploy-status: live"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("::"),
+        "no workflow commands on a laptop"
+    );
+    assert!(out.summary.contains("deploy succeeded"));
+    out.assert_no_secret(&[&sim.hook_url(&id), API_KEY]);
+}
+
+#[test]
+fn help_and_version() {
+    let out = laptop().args(&["deploy", "--help"]).run();
+    out.assert_code(0);
+    assert!(out.stdout.contains("--deploy-hook-url"));
+    let out = laptop().args(&["--version"]).run();
+    out.assert_code(0);
+    assert!(out.stdout.starts_with("render-pilot 0."), "{}", out.stdout);
+    let out = laptop()
+        .args(&[
+            "deploy",
+            "--no-such-flag",
+            "https://x/deploy/srv-a?key=FlagKey99",
+        ])
+        .run();
+    out.assert_code(2);
+    out.assert_no_secret(&["FlagKey99"]);
+}
+
+#[test]
+fn an_unwritable_output_file_is_bad_configuration() {
+    let out = rp()
+        .input("mode", "deploy")
+        .input(
+            "deploy-hook-url",
+            "https://api.render.com/deploy/srv-abc?key=k1234",
+        )
+        .env("GITHUB_OUTPUT", "/nonexistent-dir/output")
+        .run();
+    out.assert_code(2);
+    out.assert_says("GITHUB_OUTPUT: cannot write");
+}

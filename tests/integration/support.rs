@@ -1,0 +1,275 @@
+//! Runs the real binary the way the Actions runner does (INPUT_* variables,
+//! GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files) and reads back what it wrote
+//! with the runner's own rules.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_render-pilot");
+
+pub struct Rp {
+    command: Command,
+    dir: TempDir,
+    actions: bool,
+}
+
+/// A run inside "GitHub Actions": workflow commands and file commands.
+pub fn rp() -> Rp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("CI", "true")
+        .env("GITHUB_OUTPUT", dir.path().join("output"))
+        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary"))
+        .env("RENDER_PILOT_POLL_MS", "150")
+        .env("RENDER_PILOT_TEST_FAST", "1")
+        .current_dir(dir.path());
+    Rp {
+        command,
+        dir,
+        actions: true,
+    }
+}
+
+/// A run on "a laptop": no runner variables at all.
+pub fn laptop() -> Rp {
+    let mut rp = rp();
+    for var in [
+        "GITHUB_ACTIONS",
+        "GITHUB_OUTPUT",
+        "GITHUB_STEP_SUMMARY",
+        "CI",
+    ] {
+        rp.command.env_remove(var);
+    }
+    rp.actions = false;
+    rp
+}
+
+impl Rp {
+    /// An action input, named as in action.yml.
+    pub fn input(mut self, name: &str, value: &str) -> Rp {
+        self.command
+            .env(format!("INPUT_{}", name.to_uppercase()), value);
+        self
+    }
+
+    pub fn env(mut self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> Rp {
+        self.command.env(name, value);
+        self
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Rp {
+        self.command.args(args);
+        self
+    }
+
+    pub fn run(mut self) -> Outcome {
+        let out = self.command.output().expect("running render-pilot");
+        let read =
+            |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
+        let raw_outputs = read("output");
+        let outputs = if self.actions {
+            parse_file_command(&raw_outputs).unwrap_or_else(|e| {
+                panic!("the runner would reject GITHUB_OUTPUT: {e}\n{raw_outputs}")
+            })
+        } else {
+            BTreeMap::new()
+        };
+        let outcome = Outcome {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            raw_outputs,
+            outputs,
+            summary: read("summary"),
+            dir: self.dir,
+        };
+        assert!(
+            !outcome.stderr.contains("panicked"),
+            "render-pilot panicked:\n{}",
+            outcome.stderr
+        );
+        outcome
+    }
+}
+
+pub struct Outcome {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub raw_outputs: String,
+    pub outputs: BTreeMap<String, String>,
+    pub summary: String,
+    pub dir: TempDir,
+}
+
+impl Outcome {
+    pub fn output(&self, name: &str) -> &str {
+        self.outputs.get(name).unwrap_or_else(|| {
+            panic!(
+                "output {name} not set; outputs: {:?}\n{}",
+                self.outputs,
+                self.log()
+            )
+        })
+    }
+
+    pub fn log(&self) -> String {
+        format!(
+            "--- stdout\n{}\n--- stderr\n{}\n--- summary\n{}",
+            self.stdout, self.stderr, self.summary
+        )
+    }
+
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "exit code\n{}", self.log());
+        self
+    }
+
+    pub fn assert_says(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout.contains(text) || self.stderr.contains(text),
+            "expected {text:?} in the log\n{}",
+            self.log()
+        );
+        self
+    }
+
+    /// Every byte the binary wrote, except the `::add-mask::` commands,
+    /// which exist to carry secrets to the runner's masker.
+    pub fn written(&self) -> String {
+        let visible = |text: &str| {
+            text.lines()
+                .filter(|l| !l.trim_start().starts_with("::add-mask::"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let mut all = format!(
+            "{}\n{}\n{}\n{}",
+            visible(&self.stdout),
+            visible(&self.stderr),
+            self.raw_outputs,
+            self.summary
+        );
+        for file in walk(self.dir.path()) {
+            if let Ok(text) = std::fs::read(&file) {
+                all.push_str(&String::from_utf8_lossy(&text));
+            }
+        }
+        all
+    }
+
+    pub fn assert_no_secret(&self, secrets: &[&str]) -> &Self {
+        assert_no_secret_in(&self.written(), secrets);
+        self
+    }
+}
+
+/// Fails when a secret, its URL-encoded or its trimmed form, appears.
+pub fn assert_no_secret_in(text: &str, secrets: &[&str]) {
+    for secret in secrets {
+        for form in [
+            secret.to_string(),
+            secret.trim().to_string(),
+            encode(secret.trim()),
+        ] {
+            if form.len() >= 4 {
+                assert!(!text.contains(&form), "secret {form:?} leaked in:\n{text}");
+            }
+        }
+    }
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.file_name().is_some_and(|n| n == "objects") {
+            continue;
+        }
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// The runner's `FileCommandManager` rules for GITHUB_OUTPUT.
+pub fn parse_file_command(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut values = BTreeMap::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        i += 1;
+        if line.is_empty() {
+            continue;
+        }
+        let eq = line.find('=');
+        let heredoc = line.find("<<");
+        match (eq, heredoc) {
+            (Some(e), h) if h.is_none_or(|h| e < h) => {
+                let name = &line[..e];
+                if name.is_empty() {
+                    return Err(format!("Invalid format '{line}'. Name must not be empty"));
+                }
+                values.insert(name.to_string(), line[e + 1..].to_string());
+            }
+            (_, Some(h)) => {
+                let (name, delimiter) = (&line[..h], &line[h + 2..]);
+                if name.is_empty() || delimiter.is_empty() {
+                    return Err(format!("Invalid format '{line}'. Name must not be empty and delimiter must not be empty"));
+                }
+                let start = i;
+                let end = (start..lines.len())
+                    .find(|&j| lines[j] == delimiter)
+                    .ok_or_else(|| {
+                        format!("Invalid value. Matching delimiter not found '{delimiter}'")
+                    })?;
+                if end + 1 == lines.len() {
+                    return Err("Invalid value. EOF marker missing new line.".into());
+                }
+                values.insert(name.to_string(), lines[start..end].join("\n"));
+                i = end + 1;
+            }
+            _ => return Err(format!("Invalid format '{line}'")),
+        }
+    }
+    Ok(values)
+}
+
+#[test]
+fn the_runner_rules_reject_what_the_runner_rejects() {
+    assert!(parse_file_command("a<<EOF\nx\n").is_err());
+    assert!(parse_file_command("a<<EOF\nx\nEOF").is_err());
+    assert!(parse_file_command("novalue\n").is_err());
+    let ok = parse_file_command("a=1\nb<<D\nx\ny\nD\n\nc=\n").unwrap();
+    assert_eq!(ok["a"], "1");
+    assert_eq!(ok["b"], "x\ny");
+    assert_eq!(ok["c"], "");
+}
