@@ -11,13 +11,17 @@
 
 pub mod cli;
 pub mod deploy;
+pub mod git;
+pub mod github;
 pub mod hook;
 pub mod http;
 pub mod inputs;
+pub mod pipeline;
 pub mod render;
 pub mod report;
 pub mod runner;
 pub mod secrets;
+pub mod status;
 
 use std::process::ExitCode;
 

@@ -15,7 +15,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-pub use github::{Issue, Job, Run};
+pub use github::Issue;
 pub use render::{Outcome, Plan, ServiceSpec};
 use wire::{Request, Response};
 
@@ -135,9 +135,6 @@ pub(crate) struct State {
     pub rate_limit: Option<RateLimit>,
     window: (Instant, u32),
     pub base_url: String,
-    /// Another name for this server, so redirects cross hosts as GitHub's
-    /// log downloads do.
-    pub other_host_url: String,
 }
 
 #[derive(Clone)]
@@ -165,7 +162,6 @@ impl Sim {
             rate_limit: None,
             window: (Instant::now(), 0),
             base_url: url.clone(),
-            other_host_url: format!("http://localhost:{port}"),
         }));
         let shared = state.clone();
         std::thread::spawn(move || {
@@ -293,6 +289,14 @@ fn take_fault(faults: &mut VecDeque<Fault>, request: &Request) -> Option<FaultKi
 fn route(shared: &Arc<Mutex<State>>, request: &Request) -> Response {
     let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
     let path = request.path.clone();
+    if path.starts_with("/git/") {
+        let call = github::prepare_git(&mut state, request);
+        drop(state);
+        return match call {
+            Ok(call) => github::serve_git(call, request),
+            Err(response) => response,
+        };
+    }
     if path.starts_with("/v1/") {
         if let Some(limited) = state.count_against_rate_limit(request) {
             return limited;

@@ -109,13 +109,20 @@ pub fn read_request(stream: &TcpStream) -> Option<Request> {
             headers.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
-    let length: usize = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length.min(64 * 1024 * 1024)];
-    reader.read_exact(&mut body).ok()?;
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let body = if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        read_chunked(&mut reader)?
+    } else {
+        let length: usize = find("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let mut body = vec![0; length.min(64 * 1024 * 1024)];
+        reader.read_exact(&mut body).ok()?;
+        body
+    };
     let (path, raw_query) = match target.split_once('?') {
         Some((p, q)) => (p.to_string(), q.to_string()),
         None => (target.clone(), String::new()),
@@ -136,6 +143,24 @@ pub fn read_request(stream: &TcpStream) -> Option<Request> {
         headers,
         body,
     })
+}
+
+/// Git pushes (libgit2) send chunked bodies.
+fn read_chunked(reader: &mut impl BufRead) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size_line = String::new();
+        reader.read_line(&mut size_line).ok()?;
+        let size = usize::from_str_radix(size_line.trim().split(';').next()?, 16).ok()?;
+        let mut chunk = vec![0; size];
+        reader.read_exact(&mut chunk).ok()?;
+        body.extend_from_slice(&chunk);
+        let mut crlf = String::new();
+        reader.read_line(&mut crlf).ok()?;
+        if size == 0 {
+            return Some(body);
+        }
+    }
 }
 
 pub fn write_response(stream: &mut TcpStream, response: &Response) -> std::io::Result<()> {

@@ -1,0 +1,316 @@
+//! Git operations with libgit2: open the checked-out workspace, commit
+//! generated files onto the remote branch and push them safely. One
+//! implementation serves monitor (the status page) and recover (the
+//! lockfile).
+//!
+//! Strategy: fetch the branch, build our commit directly on the fetched tip
+//! by regenerating the files there, push without force. When someone pushed
+//! first, fetch again and regenerate on the new tip instead of rebasing: a
+//! generated file cannot conflict, and nobody's commit is rewritten or lost.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use git2::build::{CheckoutBuilder, TreeUpdateBuilder};
+use git2::{Commit, Cred, ErrorCode, FetchOptions, Oid, PushOptions, RemoteCallbacks, Repository, Signature};
+
+use crate::inputs::InputError;
+
+const REMOTE: &str = "origin";
+const PUSH_REF: &str = "refs/render-pilot/push";
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{0}")]
+    Git(String),
+    #[error("the push to {branch} was rejected by the server: {message}. This is not a race (the branch did not move), so render-pilot does not retry; allow the push (branch protection, the token's contents: write permission) or set push: false")]
+    Rejected { branch: String, message: String },
+    #[error("the push to {branch} was rejected {attempts} times because others kept pushing first; run again later")]
+    TooManyRaces { branch: String, attempts: u32 },
+    #[error("{0}")]
+    Refused(String),
+}
+
+fn git_error(context: &str, e: &git2::Error) -> GitError {
+    let hint = match (e.code(), e.class()) {
+        (ErrorCode::Owner, _) => "; the workspace belongs to another user (render-pilot turns this check off, so this should not happen: report it)",
+        (ErrorCode::Auth, _) | (_, git2::ErrorClass::Http) if e.message().contains("401") || e.message().contains("auth") => {
+            "; the token was refused: pass github-token with contents: write"
+        }
+        (_, git2::ErrorClass::Net) => "; the git server could not be reached, check the network and the remote URL",
+        _ => "",
+    };
+    GitError::Git(format!("{context}: {}{hint}", e.message()))
+}
+
+/// Files to write, as repository-relative paths and contents.
+pub type Files = Vec<(String, Vec<u8>)>;
+
+/// What a publish did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    /// Nothing to change on the branch tip.
+    Unchanged,
+    /// Committed locally only (push: false).
+    Committed(Oid),
+    Pushed { commit: Oid, attempts: u32 },
+}
+
+pub struct Workspace {
+    repo: Repository,
+    path: PathBuf,
+}
+
+pub struct Author {
+    pub name: String,
+    pub email: String,
+}
+
+impl Author {
+    /// Parses `Name <email>`.
+    pub fn parse(text: &str) -> Result<Author, InputError> {
+        let bad = || InputError::new("commit-author", format!("'{}' is not like `Name <email>`", crate::inputs::shorten(text)));
+        let (name, rest) = text.trim().split_once('<').ok_or_else(bad)?;
+        let email = rest.strip_suffix('>').ok_or_else(bad)?.trim();
+        let name = name.trim();
+        if name.is_empty() || email.is_empty() || email.contains(['<', '>']) {
+            return Err(bad());
+        }
+        Ok(Author {
+            name: name.to_string(),
+            email: email.to_string(),
+        })
+    }
+}
+
+pub const DEFAULT_AUTHOR: &str = "render-pilot[bot] <render-pilot[bot]@users.noreply.github.com>";
+
+impl Workspace {
+    pub fn open(path: &Path) -> Result<Workspace, InputError> {
+        // On the runner the container runs as root while the workspace
+        // belongs to the runner's user; libgit2 would refuse it as git does
+        // ("dubious ownership"). The checkout is the job's own, so trust it.
+        // SAFETY: a process-wide libgit2 option, set before any other git
+        // call and never changed afterwards.
+        unsafe {
+            let _ = git2::opts::set_verify_owner_validation(false);
+        }
+        let repo = Repository::open(path).map_err(|e| {
+            InputError::new(
+                "workspace",
+                format!(
+                    "{} is not a git repository ({}); run actions/checkout before this step",
+                    path.display(),
+                    e.message()
+                ),
+            )
+        })?;
+        Ok(Workspace {
+            repo,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn repo(&self) -> &Repository {
+        &self.repo
+    }
+
+    /// The branch to push to: the input, else `GITHUB_REF_NAME` for a
+    /// branch ref, else the checked-out branch.
+    pub fn branch(&self, input: Option<String>) -> Result<String, InputError> {
+        if let Some(b) = input {
+            let b = b.trim().trim_start_matches("refs/heads/").to_string();
+            if git2::Reference::is_valid_name(&format!("refs/heads/{b}")) {
+                return Ok(b);
+            }
+            return Err(InputError::new("branch", format!("'{}' is not a valid branch name", crate::inputs::shorten(&b))));
+        }
+        let is_branch_ref = std::env::var("GITHUB_REF").is_ok_and(|r| r.starts_with("refs/heads/"));
+        if let Ok(name) = std::env::var("GITHUB_REF_NAME") {
+            if is_branch_ref && !name.trim().is_empty() {
+                return Ok(name.trim().to_string());
+            }
+        }
+        match self.repo.head() {
+            Ok(head) if head.is_branch() => Ok(head.shorthand().unwrap_or_default().to_string()),
+            _ => Err(InputError::new(
+                "branch",
+                "is not known: the checkout is a detached HEAD and GITHUB_REF_NAME names no branch. Set the branch input (e.g. main)",
+            )),
+        }
+    }
+
+    fn callbacks<'t>(token: Option<&'t str>, rejected: Option<&'t std::cell::RefCell<Option<String>>>) -> RemoteCallbacks<'t> {
+        let mut callbacks = RemoteCallbacks::new();
+        let mut asked = false;
+        callbacks.credentials(move |_url, _user, _allowed| {
+            // libgit2 asks again and again when credentials are refused.
+            if std::mem::replace(&mut asked, true) {
+                return Err(git2::Error::from_str("the remote refused the github-token (x-access-token); check the token and its contents: write permission"));
+            }
+            match token {
+                Some(t) => Cred::userpass_plaintext("x-access-token", t),
+                None => Err(git2::Error::from_str("the remote asks for credentials and no github-token was given")),
+            }
+        });
+        if let Some(cell) = rejected {
+            callbacks.push_update_reference(move |_refname, status| {
+                if let Some(message) = status {
+                    *cell.borrow_mut() = Some(message.to_string());
+                }
+                Ok(())
+            });
+        }
+        callbacks
+    }
+
+    /// Fetches `branch` from origin and returns its tip.
+    pub fn fetch(&self, branch: &str, token: Option<&str>) -> Result<Oid, GitError> {
+        let mut remote = self
+            .repo
+            .find_remote(REMOTE)
+            .map_err(|e| git_error("finding the remote origin", &e))?;
+        let mut options = FetchOptions::new();
+        options.remote_callbacks(Self::callbacks(token, None));
+        let refspec = format!("+refs/heads/{branch}:refs/remotes/{REMOTE}/{branch}");
+        remote
+            .fetch(&[&refspec], Some(&mut options), None)
+            .map_err(|e| git_error(&format!("fetching {branch}"), &e))?;
+        let tip = self
+            .repo
+            .refname_to_id(&format!("refs/remotes/{REMOTE}/{branch}"))
+            .map_err(|e| git_error(&format!("reading origin/{branch} (does the branch exist?)"), &e))?;
+        Ok(tip)
+    }
+
+    /// Reads a file at a commit, if it exists there.
+    pub fn read_at(&self, commit: Oid, path: &str) -> Option<Vec<u8>> {
+        let commit = self.repo.find_commit(commit).ok()?;
+        let entry = commit.tree().ok()?.get_path(Path::new(path)).ok()?;
+        let blob = self.repo.find_blob(entry.id()).ok()?;
+        Some(blob.content().to_vec())
+    }
+
+    /// Commits the files `change` computes on the branch tip and pushes,
+    /// retrying with a fresh tip when someone else pushed first. `change`
+    /// returns `None` when the tip needs nothing. Never force-pushes.
+    pub fn publish(
+        &self,
+        branch: &str,
+        token: Option<&str>,
+        push: bool,
+        author: &Author,
+        message: &str,
+        max_attempts: u32,
+        change: &mut dyn FnMut(&Workspace, Oid) -> Result<Option<Files>, GitError>,
+    ) -> Result<Published, GitError> {
+        let signature = Signature::now(&author.name, &author.email).map_err(|e| git_error("making the commit author", &e))?;
+        if !push {
+            let head = self.repo.head().and_then(|h| h.peel_to_commit()).map_err(|e| git_error("reading HEAD", &e))?;
+            let Some(files) = change(self, head.id())? else {
+                return Ok(Published::Unchanged);
+            };
+            let commit = self.commit_on(&head, &files, &signature, message)?;
+            self.sync_workspace(commit, &files)?;
+            return Ok(Published::Committed(commit));
+        }
+        for attempt in 1..=max_attempts {
+            let tip = self.fetch(branch, token)?;
+            let tip_commit = self.repo.find_commit(tip).map_err(|e| git_error("reading the branch tip", &e))?;
+            let Some(files) = change(self, tip)? else {
+                return Ok(Published::Unchanged);
+            };
+            let commit = self.commit_on(&tip_commit, &files, &signature, message)?;
+            match self.push(branch, commit, token)? {
+                None => {
+                    self.sync_workspace(commit, &files)?;
+                    return Ok(Published::Pushed { commit, attempts: attempt });
+                }
+                Some(message) => {
+                    // A rejection is a race only if the branch moved.
+                    let now = self.fetch(branch, token)?;
+                    if now == tip {
+                        return Err(GitError::Rejected {
+                            branch: branch.to_string(),
+                            message: crate::secrets::redact(&message),
+                        });
+                    }
+                }
+            }
+            if attempt < max_attempts {
+                let jitter = Duration::from_millis(fastrand::u64(100..400) * u64::from(attempt));
+                std::thread::sleep(jitter);
+            }
+        }
+        Err(GitError::TooManyRaces {
+            branch: branch.to_string(),
+            attempts: max_attempts,
+        })
+    }
+
+    fn commit_on(&self, parent: &Commit, files: &Files, signature: &Signature, message: &str) -> Result<Oid, GitError> {
+        let base = parent.tree().map_err(|e| git_error("reading the tree", &e))?;
+        let mut update = TreeUpdateBuilder::new();
+        for (path, content) in files {
+            let blob = self.repo.blob(content).map_err(|e| git_error("writing a blob", &e))?;
+            update.upsert(path.as_str(), blob, git2::FileMode::Blob);
+        }
+        let tree_id = update.create_updated(&self.repo, &base).map_err(|e| git_error("building the tree", &e))?;
+        let tree = self.repo.find_tree(tree_id).map_err(|e| git_error("reading the new tree", &e))?;
+        self.repo
+            .commit(None, signature, signature, &crate::secrets::redact(message), &tree, &[parent])
+            .map_err(|e| git_error("committing", &e))
+    }
+
+    /// Pushes `commit` to `branch`. `Ok(Some(message))` is a rejection.
+    fn push(&self, branch: &str, commit: Oid, token: Option<&str>) -> Result<Option<String>, GitError> {
+        self.repo
+            .reference(PUSH_REF, commit, true, "render-pilot push")
+            .map_err(|e| git_error("preparing the push", &e))?;
+        let mut remote = self.repo.find_remote(REMOTE).map_err(|e| git_error("finding origin", &e))?;
+        let rejected = std::cell::RefCell::new(None);
+        let mut options = PushOptions::new();
+        options.remote_callbacks(Self::callbacks(token, Some(&rejected)));
+        let refspec = format!("{PUSH_REF}:refs/heads/{branch}");
+        let result = remote.push(&[&refspec], Some(&mut options));
+        drop(options);
+        if let Ok(mut r) = self.repo.find_reference(PUSH_REF) {
+            let _ = r.delete();
+        }
+        match result {
+            Ok(()) => Ok(rejected.into_inner()),
+            Err(e) if e.code() == ErrorCode::NotFastForward => Ok(Some(e.message().to_string())),
+            Err(e) => Err(git_error(&format!("pushing to {branch}"), &e)),
+        }
+    }
+
+    /// Moves the checkout forward to our commit when it is behind it, so
+    /// later steps see the files; leaves it alone otherwise.
+    fn sync_workspace(&self, commit: Oid, files: &Files) -> Result<(), GitError> {
+        let Ok(head) = self.repo.head() else { return Ok(()) };
+        let Some(head_id) = head.target() else { return Ok(()) };
+        let behind = head_id == commit || self.repo.graph_descendant_of(commit, head_id).unwrap_or(false);
+        if !behind || self.repo.is_bare() {
+            return Ok(());
+        }
+        let update = if head.is_branch() {
+            let name = head.name().unwrap_or_default().to_string();
+            self.repo.reference(&name, commit, true, "render-pilot: fast-forward").map(|_| ())
+        } else {
+            self.repo.set_head_detached(commit)
+        };
+        update.map_err(|e| git_error("updating HEAD", &e))?;
+        let mut checkout = CheckoutBuilder::new();
+        checkout.force();
+        for (path, _) in files {
+            checkout.path(path);
+        }
+        self.repo
+            .checkout_head(Some(&mut checkout))
+            .map_err(|e| git_error("checking out the new files", &e))
+    }
+}

@@ -1,0 +1,180 @@
+//! GitHub REST API client: the issue calls monitor and recover share, and
+//! the Actions calls recover needs.
+
+use reqwest::{Method, Url};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::http::{Http, HttpError, Response, Retry, MAX_BODY};
+use crate::inputs::InputError;
+use crate::secrets::redact;
+
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitHubError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("GitHub API {what}: HTTP {status}{}: {hint}", message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default())]
+    Api {
+        what: String,
+        status: u16,
+        message: Option<String>,
+        hint: &'static str,
+    },
+}
+
+fn hint(status: u16) -> &'static str {
+    match status {
+        401 => "the token was refused; pass github-token: ${{ github.token }} or a valid PAT",
+        403 => "the token lacks a permission; grant it in the workflow's permissions: block (issues: write, contents: write, actions: write)",
+        404 => "not found; check GITHUB_REPOSITORY and the token's access to it",
+        410 => "issues are disabled for this repository; enable them or set issues: false",
+        422 => "GitHub rejected the request as invalid",
+        429 => "GitHub's rate limit was hit; retry later",
+        _ => "unexpected answer from GitHub",
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Issue {
+    pub number: u64,
+    pub title: String,
+    pub body: Option<String>,
+    pub html_url: Option<String>,
+    pub created_at: Option<String>,
+    /// Present when the "issue" is a pull request.
+    pub pull_request: Option<Value>,
+}
+
+impl Issue {
+    pub fn has_marker(&self, marker: &str) -> bool {
+        self.body.as_deref().is_some_and(|b| b.contains(marker))
+    }
+}
+
+pub struct GitHub<'a> {
+    http: &'a Http,
+    base: Url,
+    token: String,
+    repository: String,
+}
+
+impl<'a> GitHub<'a> {
+    /// The API base comes from `GITHUB_API_URL` (set by the runner, also on
+    /// GitHub Enterprise), the repository from `GITHUB_REPOSITORY`.
+    pub fn from_env(http: &'a Http, token: &str) -> Result<GitHub<'a>, InputError> {
+        let base = std::env::var("GITHUB_API_URL")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_API_URL.to_string());
+        let base = Url::parse(base.trim()).map_err(|e| {
+            InputError::new("GITHUB_API_URL", format!("is not a URL ({e}); unset it for {DEFAULT_API_URL}"))
+        })?;
+        crate::hook::check_host("GITHUB_API_URL", &base)?;
+        let repository = std::env::var("GITHUB_REPOSITORY").unwrap_or_default();
+        let valid = repository.split('/').filter(|p| !p.is_empty()).count() == 2;
+        if !valid {
+            return Err(InputError::new(
+                "GITHUB_REPOSITORY",
+                "is not set to owner/name; the runner sets it, on a laptop export GITHUB_REPOSITORY=owner/name",
+            ));
+        }
+        Ok(GitHub {
+            http,
+            base,
+            token: token.to_string(),
+            repository,
+        })
+    }
+
+    fn url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        let base_path = url.path().trim_end_matches('/').to_string();
+        url.set_path(&format!("{base_path}/repos/{}{path}", self.repository));
+        url
+    }
+
+    pub fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<Response, GitHubError> {
+        let retry = if method == Method::GET { Retry::Idempotent } else { Retry::Unsent };
+        let response = self.http.send(
+            || {
+                let mut request = self
+                    .http
+                    .request(method.clone(), url.clone())
+                    .bearer_auth(&self.token)
+                    .header("accept", "application/vnd.github+json")
+                    .header("x-github-api-version", "2022-11-28");
+                if let Some(body) = body {
+                    request = request.json(body);
+                }
+                request
+            },
+            retry,
+            MAX_BODY,
+        )?;
+        if response.is_success() || response.status == 302 {
+            return Ok(response);
+        }
+        #[derive(Deserialize)]
+        struct ErrorBody {
+            message: Option<String>,
+        }
+        let message = serde_json::from_slice::<ErrorBody>(&response.body)
+            .ok()
+            .and_then(|b| b.message);
+        Err(GitHubError::Api {
+            what: what.to_string(),
+            status: response.status,
+            message,
+            hint: hint(response.status),
+        })
+    }
+
+    /// Open issues with `label`, every page. Listing (not the search API,
+    /// which lags by minutes) so a rerun sees the issue it just opened.
+    pub fn open_issues(&self, label: &str) -> Result<Vec<Issue>, GitHubError> {
+        let mut issues = Vec::new();
+        for page in 1.. {
+            let mut url = self.url("/issues");
+            url.query_pairs_mut()
+                .append_pair("state", "open")
+                .append_pair("labels", label)
+                .append_pair("per_page", "100")
+                .append_pair("page", &page.to_string());
+            let batch: Vec<Issue> = self.send(Method::GET, url, None, "list issues")?.json()?;
+            let done = batch.len() < 100;
+            issues.extend(batch.into_iter().filter(|i| i.pull_request.is_none()));
+            if done || page >= 50 {
+                break;
+            }
+        }
+        Ok(issues)
+    }
+
+    pub fn create_issue(&self, title: &str, body: &str, label: &str) -> Result<Issue, GitHubError> {
+        let body = json!({"title": redact(title), "body": redact(body), "labels": [label]});
+        Ok(self
+            .send(Method::POST, self.url("/issues"), Some(&body), "create issue")?
+            .json()?)
+    }
+
+    pub fn comment(&self, number: u64, text: &str) -> Result<(), GitHubError> {
+        let url = self.url(&format!("/issues/{number}/comments"));
+        self.send(Method::POST, url, Some(&json!({"body": redact(text)})), "comment on issue")?;
+        Ok(())
+    }
+
+    pub fn close(&self, number: u64) -> Result<(), GitHubError> {
+        let url = self.url(&format!("/issues/{number}"));
+        let body = json!({"state": "closed", "state_reason": "completed"});
+        self.send(Method::PATCH, url, Some(&body), "close issue")?;
+        Ok(())
+    }
+}
