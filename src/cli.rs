@@ -40,6 +40,8 @@ pub struct Cli {
 pub enum Command {
     /// Trigger a deploy through the deploy hook or the API, and wait for it.
     Deploy(DeployArgs),
+    /// Check services, rewrite the status page, push it, open and close issues.
+    Monitor(MonitorArgs),
 }
 
 /// Inputs every mode reads.
@@ -87,6 +89,70 @@ pub struct DeployArgs {
     /// Treat a canceled deploy as a failure [default: true]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub canceled_is_failure: Option<String>,
+    #[command(flatten)]
+    pub health: HealthArgs,
+}
+
+/// The HTTP health check of a service's own URL.
+#[derive(Args, Debug, Default, Clone)]
+pub struct HealthArgs {
+    /// Path to GET on the service URL, e.g. /healthz
+    #[arg(long, value_name = "PATH")]
+    pub health_path: Option<String>,
+    /// How long a deploy may take to answer 2xx after going live [default: 2m]
+    #[arg(long, value_name = "DURATION")]
+    pub health_timeout: Option<String>,
+}
+
+/// Inputs shared by the modes that commit, push and file issues.
+#[derive(Args, Debug, Default, Clone)]
+pub struct RepoArgs {
+    /// Branch to push to [default: GITHUB_REF_NAME, else the checked-out branch]
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    /// Label that marks render-pilot's issues [default: render-pilot]
+    #[arg(long, value_name = "LABEL")]
+    pub issue_label: Option<String>,
+    /// Commit author as `Name <email>` [default: render-pilot[bot]]
+    #[arg(long, value_name = "AUTHOR")]
+    pub commit_author: Option<String>,
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct MonitorArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub health: HealthArgs,
+    /// Service ids (srv-…), comma or newline separated, or `all` [default: service-id or the hook's service]
+    #[arg(long, value_name = "IDS")]
+    pub services: Option<String>,
+    /// The service's deploy hook, used only to know which service to watch [env: RENDER_DEPLOY_HOOK]
+    #[arg(long, value_name = "URL")]
+    pub deploy_hook_url: Option<String>,
+    /// Where the status page goes; '' = do not write [default: docs/PIPELINE.md]
+    #[arg(long, value_name = "PATH")]
+    pub status_file: Option<String>,
+    /// Past state changes kept in the status file [default: 48]
+    #[arg(long, value_name = "N")]
+    pub history: Option<String>,
+    /// on-change, always or never [default: on-change]
+    #[arg(long, value_name = "MODE")]
+    pub commit_mode: Option<String>,
+    /// Push the commit [default: true]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub push: Option<String>,
+    /// Open and close issues [default: true]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub issues: Option<String>,
+    /// Services checked at once [default: 8]
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<String>,
+    /// Exit 1 when a service is not healthy [default: false]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub fail_on_unhealthy: Option<String>,
 }
 
 /// The Render API settings, when a key is given.
@@ -182,6 +248,56 @@ pub fn check_secret(input: &str, value: &str) -> Result<(), InputError> {
     Ok(())
 }
 
+impl RepoArgs {
+    pub fn issue_label(&self) -> String {
+        lookup(self.issue_label.as_deref(), "issue-label", None)
+            .map_or("render-pilot".into(), |l| l.trim().to_string())
+    }
+
+    pub fn author(&self) -> Result<crate::git::Author, InputError> {
+        let text = lookup(self.commit_author.as_deref(), "commit-author", None);
+        crate::git::Author::parse(text.as_deref().unwrap_or(crate::git::DEFAULT_AUTHOR))
+    }
+
+    pub fn branch(&self) -> Option<String> {
+        lookup(self.branch.as_deref(), "branch", None)
+    }
+}
+
+impl HealthArgs {
+    /// The health path, checked: it must start with `/`.
+    pub fn path(&self) -> Result<Option<String>, InputError> {
+        match lookup(self.health_path.as_deref(), "health-path", None) {
+            None => Ok(None),
+            Some(p) if p.trim().starts_with('/') && !p.trim().contains(char::is_whitespace) => {
+                Ok(Some(p.trim().to_string()))
+            }
+            Some(p) => Err(InputError::new(
+                "health-path",
+                format!(
+                    "'{}' is not a URL path; use one that starts with /, e.g. /healthz",
+                    crate::inputs::shorten(&p)
+                ),
+            )),
+        }
+    }
+
+    pub fn timeout(&self) -> Result<std::time::Duration, InputError> {
+        lookup(self.health_timeout.as_deref(), "health-timeout", None)
+            .map_or(Ok(std::time::Duration::from_secs(120)), |t| {
+                crate::inputs::parse_duration("health-timeout", &t)
+            })
+    }
+}
+
+/// Where the checkout is: `GITHUB_WORKSPACE` on the runner, else here.
+pub fn workspace() -> PathBuf {
+    std::env::var_os("GITHUB_WORKSPACE")
+        .filter(|w| !w.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
 pub fn bool_input(flag: Option<&str>, name: &str, default: bool) -> Result<bool, InputError> {
     lookup(flag, name, None).map_or(Ok(default), |v| crate::inputs::parse_bool(name, &v))
 }
@@ -196,6 +312,7 @@ pub fn mode_from_env() -> Result<Command, InputError> {
     })?;
     match mode.trim().to_ascii_lowercase().as_str() {
         "deploy" => Ok(Command::Deploy(DeployArgs::default())),
+        "monitor" => Ok(Command::Monitor(MonitorArgs::default())),
         _ => Err(InputError::new(
             "mode",
             format!(

@@ -32,6 +32,8 @@ pub struct Config {
     pub request: TriggerRequest,
     pub canceled_is_failure: bool,
     pub dry_run: bool,
+    /// Verify the live deploy answers 2xx on this path, within the timeout.
+    pub health: Option<(String, Duration)>,
 }
 
 impl Config {
@@ -128,7 +130,18 @@ impl Config {
                 "works only with the API trigger, and a deploy hook was given. Drop deploy-hook-url to trigger through the API, or drop clear-cache",
             ));
         }
+        let health = match args.health.path()? {
+            Some(path) if wait => Some((path, args.health.timeout()?)),
+            Some(_) => {
+                return Err(InputError::new(
+                    "health-path",
+                    "needs wait: true and render-api-key, to know when the deploy is live and where the service answers",
+                ))
+            }
+            None => None,
+        };
         let config = Config {
+            health,
             hook,
             api,
             service_id,
@@ -239,8 +252,10 @@ impl Deployer<'_> {
         if runner.output("service-url").is_none() {
             runner.set_output("service-url", "");
         }
-        if runner.output("http-status").is_none() {
-            runner.set_output("http-status", "");
+        for name in ["http-status", "healthy"] {
+            if runner.output(name).is_none() {
+                runner.set_output(name, "");
+            }
         }
         runner.append_summary(&deploy_summary(&report));
         match report.end {
@@ -279,6 +294,7 @@ impl Deployer<'_> {
                 });
             }
         }
+        let service_url = self.runner.output("service-url").map(String::from);
         if config.dry_run {
             report.end = DeployEnd::DryRun;
             report.status = "dry-run".into();
@@ -332,6 +348,11 @@ impl Deployer<'_> {
         match last.status_or_unknown().outcome(config.canceled_is_failure) {
             Outcome::Succeeded => {
                 report.end = DeployEnd::Succeeded;
+                if let (Some((path, timeout)), DeployStatus::Live) =
+                    (&config.health, last.status_or_unknown())
+                {
+                    self.verify_health(service_url.as_deref(), path, *timeout, &deploy.id, report)?;
+                }
                 self.runner.notice(&format!(
                     "Deploy {} is {} after {}.",
                     deploy.id,
@@ -362,6 +383,65 @@ impl Deployer<'_> {
                 })
             }
         }
+    }
+
+    /// Once live, the service must answer 2xx on `path` before `timeout`.
+    fn verify_health(
+        &mut self,
+        service_url: Option<&str>,
+        path: &str,
+        timeout: Duration,
+        deploy_id: &str,
+        report: &mut DeployReport,
+    ) -> Result<(), Failure> {
+        let Some(base) = service_url.filter(|u| !u.is_empty()) else {
+            self.runner.warning("health-path was given, but Render lists no URL for this service (workers and cron jobs have none); health not checked");
+            return Ok(());
+        };
+        let url =
+            reqwest::Url::parse(&format!("{}{path}", base.trim_end_matches('/'))).map_err(|e| {
+                Failure {
+                    title: "Health check impossible",
+                    message: format!("the service URL {base} with {path} is not a URL ({e})"),
+                    steps: vec!["Fix health-path.".into()],
+                }
+            })?;
+        let until = Instant::now() + timeout;
+        let progress = Progress::new(self.runner);
+        let mut last = String::new();
+        let healthy = loop {
+            let check = self.http.health_check(&url);
+            let seen = check.describe();
+            if seen != last {
+                progress.update(self.runner, &format!("Health check {path}: {seen}"));
+                last = seen;
+            }
+            if check.code.is_some_and(|c| (200..300).contains(&c)) {
+                break true;
+            }
+            let now = Instant::now();
+            if now >= until {
+                break false;
+            }
+            std::thread::sleep(poll_interval().min(until - now));
+        };
+        report.healthy = Some(healthy);
+        self.runner.set_output("healthy", healthy.to_string());
+        if healthy {
+            return Ok(());
+        }
+        report.end = DeployEnd::Failed;
+        Err(Failure {
+            title: "Deploy unhealthy",
+            message: format!(
+                "deploy {deploy_id} is live but {path} did not answer 2xx within {} (last: {last})",
+                human_duration(timeout)
+            ),
+            steps: vec![
+                "Read the service's logs in the dashboard.".into(),
+                "Roll back: run render-pilot recover with `fixes: rollback`, or use Rollback in the dashboard.".into(),
+            ],
+        })
     }
 
     fn describe_request(&self, id: &str) -> String {
@@ -395,7 +475,7 @@ impl Deployer<'_> {
         match result {
             Ok(Triggered::Created(deploy)) => Ok(TriggerOutcome {
                 http_status: 201,
-                deploy: Some(deploy),
+                deploy: Some(*deploy),
                 queued: false,
                 at,
             }),

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use git2::build::{CheckoutBuilder, TreeUpdateBuilder};
-use git2::{Commit, Cred, ErrorCode, FetchOptions, Oid, PushOptions, RemoteCallbacks, Repository, Signature};
+use git2::{
+    Commit, Cred, ErrorCode, FetchOptions, Oid, PushOptions, RemoteCallbacks, Repository, Signature,
+};
 
 use crate::inputs::InputError;
 
@@ -46,6 +48,20 @@ fn git_error(context: &str, e: &git2::Error) -> GitError {
 /// Files to write, as repository-relative paths and contents.
 pub type Files = Vec<(String, Vec<u8>)>;
 
+/// Computes the files to commit on a branch tip; `None` when the tip needs
+/// nothing, an error to refuse.
+pub type Change<'c> = dyn FnMut(&Workspace, Oid) -> Result<Option<Files>, GitError> + 'c;
+
+/// Where and how to publish.
+pub struct Target<'a> {
+    pub branch: &'a str,
+    pub token: Option<&'a str>,
+    /// False: commit on HEAD in the workspace only.
+    pub push: bool,
+    pub author: &'a Author,
+    pub max_attempts: u32,
+}
+
 /// What a publish did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Published {
@@ -53,7 +69,10 @@ pub enum Published {
     Unchanged,
     /// Committed locally only (push: false).
     Committed(Oid),
-    Pushed { commit: Oid, attempts: u32 },
+    Pushed {
+        commit: Oid,
+        attempts: u32,
+    },
 }
 
 pub struct Workspace {
@@ -69,7 +88,15 @@ pub struct Author {
 impl Author {
     /// Parses `Name <email>`.
     pub fn parse(text: &str) -> Result<Author, InputError> {
-        let bad = || InputError::new("commit-author", format!("'{}' is not like `Name <email>`", crate::inputs::shorten(text)));
+        let bad = || {
+            InputError::new(
+                "commit-author",
+                format!(
+                    "'{}' is not like `Name <email>`",
+                    crate::inputs::shorten(text)
+                ),
+            )
+        };
         let (name, rest) = text.trim().split_once('<').ok_or_else(bad)?;
         let email = rest.strip_suffix('>').ok_or_else(bad)?.trim();
         let name = name.trim();
@@ -127,7 +154,13 @@ impl Workspace {
             if git2::Reference::is_valid_name(&format!("refs/heads/{b}")) {
                 return Ok(b);
             }
-            return Err(InputError::new("branch", format!("'{}' is not a valid branch name", crate::inputs::shorten(&b))));
+            return Err(InputError::new(
+                "branch",
+                format!(
+                    "'{}' is not a valid branch name",
+                    crate::inputs::shorten(&b)
+                ),
+            ));
         }
         let is_branch_ref = std::env::var("GITHUB_REF").is_ok_and(|r| r.starts_with("refs/heads/"));
         if let Ok(name) = std::env::var("GITHUB_REF_NAME") {
@@ -144,7 +177,10 @@ impl Workspace {
         }
     }
 
-    fn callbacks<'t>(token: Option<&'t str>, rejected: Option<&'t std::cell::RefCell<Option<String>>>) -> RemoteCallbacks<'t> {
+    fn callbacks<'t>(
+        token: Option<&'t str>,
+        rejected: Option<&'t std::cell::RefCell<Option<String>>>,
+    ) -> RemoteCallbacks<'t> {
         let mut callbacks = RemoteCallbacks::new();
         let mut asked = false;
         callbacks.credentials(move |_url, _user, _allowed| {
@@ -183,7 +219,12 @@ impl Workspace {
         let tip = self
             .repo
             .refname_to_id(&format!("refs/remotes/{REMOTE}/{branch}"))
-            .map_err(|e| git_error(&format!("reading origin/{branch} (does the branch exist?)"), &e))?;
+            .map_err(|e| {
+                git_error(
+                    &format!("reading origin/{branch} (does the branch exist?)"),
+                    &e,
+                )
+            })?;
         Ok(tip)
     }
 
@@ -200,17 +241,25 @@ impl Workspace {
     /// returns `None` when the tip needs nothing. Never force-pushes.
     pub fn publish(
         &self,
-        branch: &str,
-        token: Option<&str>,
-        push: bool,
-        author: &Author,
+        target: &Target,
         message: &str,
-        max_attempts: u32,
-        change: &mut dyn FnMut(&Workspace, Oid) -> Result<Option<Files>, GitError>,
+        change: &mut Change,
     ) -> Result<Published, GitError> {
-        let signature = Signature::now(&author.name, &author.email).map_err(|e| git_error("making the commit author", &e))?;
+        let Target {
+            branch,
+            token,
+            push,
+            author,
+            max_attempts,
+        } = *target;
+        let signature = Signature::now(&author.name, &author.email)
+            .map_err(|e| git_error("making the commit author", &e))?;
         if !push {
-            let head = self.repo.head().and_then(|h| h.peel_to_commit()).map_err(|e| git_error("reading HEAD", &e))?;
+            let head = self
+                .repo
+                .head()
+                .and_then(|h| h.peel_to_commit())
+                .map_err(|e| git_error("reading HEAD", &e))?;
             let Some(files) = change(self, head.id())? else {
                 return Ok(Published::Unchanged);
             };
@@ -220,7 +269,10 @@ impl Workspace {
         }
         for attempt in 1..=max_attempts {
             let tip = self.fetch(branch, token)?;
-            let tip_commit = self.repo.find_commit(tip).map_err(|e| git_error("reading the branch tip", &e))?;
+            let tip_commit = self
+                .repo
+                .find_commit(tip)
+                .map_err(|e| git_error("reading the branch tip", &e))?;
             let Some(files) = change(self, tip)? else {
                 return Ok(Published::Unchanged);
             };
@@ -228,7 +280,10 @@ impl Workspace {
             match self.push(branch, commit, token)? {
                 None => {
                     self.sync_workspace(commit, &files)?;
-                    return Ok(Published::Pushed { commit, attempts: attempt });
+                    return Ok(Published::Pushed {
+                        commit,
+                        attempts: attempt,
+                    });
                 }
                 Some(message) => {
                     // A rejection is a race only if the branch moved.
@@ -252,26 +307,57 @@ impl Workspace {
         })
     }
 
-    fn commit_on(&self, parent: &Commit, files: &Files, signature: &Signature, message: &str) -> Result<Oid, GitError> {
-        let base = parent.tree().map_err(|e| git_error("reading the tree", &e))?;
+    fn commit_on(
+        &self,
+        parent: &Commit,
+        files: &Files,
+        signature: &Signature,
+        message: &str,
+    ) -> Result<Oid, GitError> {
+        let base = parent
+            .tree()
+            .map_err(|e| git_error("reading the tree", &e))?;
         let mut update = TreeUpdateBuilder::new();
         for (path, content) in files {
-            let blob = self.repo.blob(content).map_err(|e| git_error("writing a blob", &e))?;
+            let blob = self
+                .repo
+                .blob(content)
+                .map_err(|e| git_error("writing a blob", &e))?;
             update.upsert(path.as_str(), blob, git2::FileMode::Blob);
         }
-        let tree_id = update.create_updated(&self.repo, &base).map_err(|e| git_error("building the tree", &e))?;
-        let tree = self.repo.find_tree(tree_id).map_err(|e| git_error("reading the new tree", &e))?;
+        let tree_id = update
+            .create_updated(&self.repo, &base)
+            .map_err(|e| git_error("building the tree", &e))?;
+        let tree = self
+            .repo
+            .find_tree(tree_id)
+            .map_err(|e| git_error("reading the new tree", &e))?;
         self.repo
-            .commit(None, signature, signature, &crate::secrets::redact(message), &tree, &[parent])
+            .commit(
+                None,
+                signature,
+                signature,
+                &crate::secrets::redact(message),
+                &tree,
+                &[parent],
+            )
             .map_err(|e| git_error("committing", &e))
     }
 
     /// Pushes `commit` to `branch`. `Ok(Some(message))` is a rejection.
-    fn push(&self, branch: &str, commit: Oid, token: Option<&str>) -> Result<Option<String>, GitError> {
+    fn push(
+        &self,
+        branch: &str,
+        commit: Oid,
+        token: Option<&str>,
+    ) -> Result<Option<String>, GitError> {
         self.repo
             .reference(PUSH_REF, commit, true, "render-pilot push")
             .map_err(|e| git_error("preparing the push", &e))?;
-        let mut remote = self.repo.find_remote(REMOTE).map_err(|e| git_error("finding origin", &e))?;
+        let mut remote = self
+            .repo
+            .find_remote(REMOTE)
+            .map_err(|e| git_error("finding origin", &e))?;
         let rejected = std::cell::RefCell::new(None);
         let mut options = PushOptions::new();
         options.remote_callbacks(Self::callbacks(token, Some(&rejected)));
@@ -291,15 +377,25 @@ impl Workspace {
     /// Moves the checkout forward to our commit when it is behind it, so
     /// later steps see the files; leaves it alone otherwise.
     fn sync_workspace(&self, commit: Oid, files: &Files) -> Result<(), GitError> {
-        let Ok(head) = self.repo.head() else { return Ok(()) };
-        let Some(head_id) = head.target() else { return Ok(()) };
-        let behind = head_id == commit || self.repo.graph_descendant_of(commit, head_id).unwrap_or(false);
+        let Ok(head) = self.repo.head() else {
+            return Ok(());
+        };
+        let Some(head_id) = head.target() else {
+            return Ok(());
+        };
+        let behind = head_id == commit
+            || self
+                .repo
+                .graph_descendant_of(commit, head_id)
+                .unwrap_or(false);
         if !behind || self.repo.is_bare() {
             return Ok(());
         }
         let update = if head.is_branch() {
             let name = head.name().unwrap_or_default().to_string();
-            self.repo.reference(&name, commit, true, "render-pilot: fast-forward").map(|_| ())
+            self.repo
+                .reference(&name, commit, true, "render-pilot: fast-forward")
+                .map(|_| ())
         } else {
             self.repo.set_head_detached(commit)
         };

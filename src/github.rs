@@ -69,7 +69,10 @@ impl<'a> GitHub<'a> {
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_API_URL.to_string());
         let base = Url::parse(base.trim()).map_err(|e| {
-            InputError::new("GITHUB_API_URL", format!("is not a URL ({e}); unset it for {DEFAULT_API_URL}"))
+            InputError::new(
+                "GITHUB_API_URL",
+                format!("is not a URL ({e}); unset it for {DEFAULT_API_URL}"),
+            )
         })?;
         crate::hook::check_host("GITHUB_API_URL", &base)?;
         let repository = std::env::var("GITHUB_REPOSITORY").unwrap_or_default();
@@ -102,7 +105,11 @@ impl<'a> GitHub<'a> {
         body: Option<&Value>,
         what: &str,
     ) -> Result<Response, GitHubError> {
-        let retry = if method == Method::GET { Retry::Idempotent } else { Retry::Unsent };
+        let retry = if method == Method::GET {
+            Retry::Idempotent
+        } else {
+            Retry::Unsent
+        };
         let response = self.http.send(
             || {
                 let mut request = self
@@ -161,13 +168,34 @@ impl<'a> GitHub<'a> {
     pub fn create_issue(&self, title: &str, body: &str, label: &str) -> Result<Issue, GitHubError> {
         let body = json!({"title": redact(title), "body": redact(body), "labels": [label]});
         Ok(self
-            .send(Method::POST, self.url("/issues"), Some(&body), "create issue")?
+            .send(
+                Method::POST,
+                self.url("/issues"),
+                Some(&body),
+                "create issue",
+            )?
             .json()?)
     }
 
     pub fn comment(&self, number: u64, text: &str) -> Result<(), GitHubError> {
         let url = self.url(&format!("/issues/{number}/comments"));
-        self.send(Method::POST, url, Some(&json!({"body": redact(text)})), "comment on issue")?;
+        self.send(
+            Method::POST,
+            url,
+            Some(&json!({"body": redact(text)})),
+            "comment on issue",
+        )?;
+        Ok(())
+    }
+
+    pub fn update_body(&self, number: u64, body: &str) -> Result<(), GitHubError> {
+        let url = self.url(&format!("/issues/{number}"));
+        self.send(
+            Method::PATCH,
+            url,
+            Some(&json!({"body": redact(body)})),
+            "update issue",
+        )?;
         Ok(())
     }
 

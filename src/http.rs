@@ -30,6 +30,8 @@ pub enum Retry {
     /// with 429, which starts nothing. A retry must never start a second
     /// deploy.
     Unsent,
+    /// Health checks: one honest reading.
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,11 +156,17 @@ struct Delays {
 }
 
 impl Http {
+    /// The API client: 30 s per request (tests shorten it with
+    /// `RENDER_PILOT_HTTP_TIMEOUT_MS`).
     pub fn new() -> anyhow::Result<Http> {
         let timeout = std::env::var("RENDER_PILOT_HTTP_TIMEOUT_MS")
             .ok()
             .and_then(|v| v.parse().ok())
             .map_or(Duration::from_secs(30), Duration::from_millis);
+        Http::with_timeout(timeout)
+    }
+
+    pub fn with_timeout(timeout: Duration) -> anyhow::Result<Http> {
         let client = Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(Duration::from_secs(10).min(timeout))
@@ -185,6 +193,34 @@ impl Http {
 
     pub fn request(&self, method: Method, url: Url) -> RequestBuilder {
         self.client.request(method, url)
+    }
+
+    /// One GET of a service's own URL: status code and latency.
+    pub fn health_check(&self, url: &Url) -> crate::status::HealthCheck {
+        let started = Instant::now();
+        let result = self.send(
+            || self.request(Method::GET, url.clone()),
+            Retry::Never,
+            64 * 1024,
+        );
+        let latency_ms = started.elapsed().as_millis() as u64;
+        match result {
+            Ok(r) => crate::status::HealthCheck {
+                code: Some(r.status),
+                latency_ms,
+                error: None,
+            },
+            Err(e) => crate::status::HealthCheck {
+                code: None,
+                latency_ms,
+                error: Some(match e {
+                    HttpError::NoResponse { cause, .. } => {
+                        cause.explain().split(';').next().unwrap_or("").to_string()
+                    }
+                    other => other.to_string(),
+                }),
+            },
+        }
     }
 
     /// Sends a request built by `build`, retrying as `retry` allows. Any
@@ -227,6 +263,7 @@ impl Http {
                     let again = match retry {
                         Retry::Idempotent => cause != NoResponseCause::MalformedUrl,
                         Retry::Unsent => never_sent,
+                        Retry::Never => false,
                     };
                     if !again || last {
                         return Err(HttpError::NoResponse { url, cause, detail });

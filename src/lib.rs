@@ -6,7 +6,9 @@
 //! - [`runner`] and [`secrets`]: everything written out, redacted;
 //! - [`http`], [`render`]: the HTTP layer and the Render API client;
 //! - [`hook`]: deploy hook validation;
-//! - one module per mode: [`deploy`];
+//! - [`github`], [`git`], [`issues`]: GitHub issues, commits and pushes;
+//! - [`status`], [`pipeline`]: service classification and the status page;
+//! - one module per mode: [`deploy`], [`monitor`];
 //! - [`report`]: Markdown rendering.
 
 pub mod cli;
@@ -16,6 +18,8 @@ pub mod github;
 pub mod hook;
 pub mod http;
 pub mod inputs;
+pub mod issues;
+pub mod monitor;
 pub mod pipeline;
 pub mod render;
 pub mod report;
@@ -55,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
     let mut runner = Runner::from_env(cli.summary_file)?;
     let result = match &command {
         Command::Deploy(args) => deploy::run(args, &mut runner),
+        Command::Monitor(args) => monitor::run(args, &mut runner),
     };
     if let Err(error) = &result {
         runner.append_summary(&format!(

@@ -56,16 +56,26 @@ pub fn read_history(text: &str) -> (Vec<Entry>, Vec<String>) {
         None => (block, false),
     };
     if !closed {
-        warnings.push("the history block in the status file is not closed; kept the entries that parse".into());
+        warnings.push(
+            "the history block in the status file is not closed; kept the entries that parse"
+                .into(),
+        );
     }
     let mut entries = Vec::new();
-    for (n, line) in block.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in block
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         match serde_json::from_str::<Entry>(line.trim()) {
             Ok(entry) if entry.at.parse::<Timestamp>().is_ok() => entries.push(entry),
-            _ => warnings.push(format!("dropped line {} of the history block: not a valid entry", n + 1)),
+            _ => warnings.push(format!(
+                "dropped line {} of the history block: not a valid entry",
+                n + 1
+            )),
         }
     }
-    entries.sort_by(|a, b| timestamp(&a.at).cmp(&timestamp(&b.at)));
+    entries.sort_by_key(|e| timestamp(&e.at));
     (entries, warnings)
 }
 
@@ -138,9 +148,19 @@ pub fn incidents(history: &[Entry]) -> Vec<Incident> {
     let mut done = Vec::new();
     for entry in history {
         for (service, text) in &entry.services {
-            let Some(state) = State::parse(text) else { continue };
+            let Some(state) = State::parse(text) else {
+                continue;
+            };
             if state.is_failing() && !open.contains_key(service) {
-                open.insert(service.clone(), Incident { service: service.clone(), state, start: entry.at.clone(), end: None });
+                open.insert(
+                    service.clone(),
+                    Incident {
+                        service: service.clone(),
+                        state,
+                        start: entry.at.clone(),
+                        end: None,
+                    },
+                );
             } else if state.is_up() {
                 if let Some(mut incident) = open.remove(service) {
                     incident.end = Some(entry.at.clone());
@@ -150,7 +170,11 @@ pub fn incidents(history: &[Entry]) -> Vec<Incident> {
         }
     }
     done.extend(open.into_values());
-    done.sort_by(|a, b| timestamp(&b.start).cmp(&timestamp(&a.start)).then(a.service.cmp(&b.service)));
+    done.sort_by(|a, b| {
+        timestamp(&b.start)
+            .cmp(&timestamp(&a.start))
+            .then(a.service.cmp(&b.service))
+    });
     done
 }
 
@@ -178,9 +202,17 @@ pub fn status_line(rows: &[Row]) -> String {
         .collect();
     let deploying = rows.iter().filter(|r| r.state == State::Deploying).count();
     if !failing.is_empty() {
-        format!("🔴 **{} of {} services need attention**: {}", failing.len(), rows.len(), failing.join(", "))
+        format!(
+            "🔴 **{} of {} services need attention**: {}",
+            failing.len(),
+            rows.len(),
+            failing.join(", ")
+        )
     } else if deploying > 0 {
-        format!("🔵 **All {} services serving**; {deploying} deploying", rows.len())
+        format!(
+            "🔵 **All {} services serving**; {deploying} deploying",
+            rows.len()
+        )
     } else {
         format!("🟢 **All {} services operational**", rows.len())
     }
@@ -203,7 +235,9 @@ pub fn table(rows: &[Row], history: &[Entry]) -> String {
             r.dashboard,
             r.state.as_str(),
             r.deploy_status.as_deref().map_or("—".into(), escape_cell),
-            r.source.as_deref().map_or("—".into(), |s| format!("`{}`", escape_cell(s))),
+            r.source
+                .as_deref()
+                .map_or("—".into(), |s| format!("`{}`", escape_cell(s))),
             r.deployed_at.as_deref().map_or("—".into(), format_time),
             r.url.as_deref().map_or("—".into(), |u| format!("<{u}>")),
             response(r.health.as_ref()),
@@ -215,7 +249,9 @@ pub fn table(rows: &[Row], history: &[Entry]) -> String {
 
 pub fn render(rows: &[Row], history: &[Entry]) -> String {
     let mut out = String::from("# Pipeline status\n\n");
-    out.push_str("_Written by render-pilot monitor. Each run rewrites this file; edits are lost._\n\n");
+    out.push_str(
+        "_Written by render-pilot monitor. Each run rewrites this file; edits are lost._\n\n",
+    );
     out.push_str(&status_line(rows));
     out.push_str("\n\n");
     out.push_str(&table(rows, history));
@@ -228,13 +264,19 @@ pub fn render(rows: &[Row], history: &[Entry]) -> String {
         ));
     }
     out.push_str("\n## Recent incidents\n\n");
-    let names: BTreeMap<&str, &str> = rows.iter().map(|r| (r.id.as_str(), r.name.as_str())).collect();
+    let names: BTreeMap<&str, &str> = rows
+        .iter()
+        .map(|r| (r.id.as_str(), r.name.as_str()))
+        .collect();
     let list = incidents(history);
     if list.is_empty() {
         out.push_str("No incidents in the recorded history.\n");
     }
     for incident in list.iter().take(10) {
-        let name = names.get(incident.service.as_str()).copied().unwrap_or(&incident.service);
+        let name = names
+            .get(incident.service.as_str())
+            .copied()
+            .unwrap_or(&incident.service);
         match &incident.end {
             None => out.push_str(&format!(
                 "- {} **{}** {} since {} (ongoing)\n",
@@ -244,7 +286,8 @@ pub fn render(rows: &[Row], history: &[Entry]) -> String {
                 format_time(&incident.start)
             )),
             Some(end) => {
-                let secs = (timestamp(end).as_second() - timestamp(&incident.start).as_second()).max(0);
+                let secs =
+                    (timestamp(end).as_second() - timestamp(&incident.start).as_second()).max(0);
                 out.push_str(&format!(
                     "- ✅ **{}** {} from {} to {} ({})\n",
                     escape_cell(name),
@@ -256,7 +299,9 @@ pub fn render(rows: &[Row], history: &[Entry]) -> String {
             }
         }
     }
-    out.push_str(&format!("\n{HISTORY_START}: read back by the next run; keep it as it is.\n"));
+    out.push_str(&format!(
+        "\n{HISTORY_START}: read back by the next run; keep it as it is.\n"
+    ));
     for entry in history {
         out.push_str(&serde_json::to_string(entry).expect("entries serialize"));
         out.push('\n');
@@ -273,7 +318,10 @@ mod tests {
     fn entry(at: &str, states: &[(&str, &str)]) -> Entry {
         Entry {
             at: at.into(),
-            services: states.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            services: states
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
@@ -290,7 +338,11 @@ mod tests {
                 deploy_status: Some("live".into()),
                 source: Some("abc1234".into()),
                 deployed_at: Some("2026-11-29T00:12:30Z".into()),
-                health: Some(HealthCheck { code: Some(200), latency_ms: 87, error: None }),
+                health: Some(HealthCheck {
+                    code: Some(200),
+                    latency_ms: 87,
+                    error: None,
+                }),
             },
             Row {
                 id: "srv-b".into(),
@@ -310,10 +362,22 @@ mod tests {
 
     fn history() -> Vec<Entry> {
         vec![
-            entry("2026-11-28T00:00:00Z", &[("srv-a", "healthy"), ("srv-b", "healthy")]),
-            entry("2026-11-28T12:00:00Z", &[("srv-a", "degraded"), ("srv-b", "healthy")]),
-            entry("2026-11-28T13:00:00Z", &[("srv-a", "healthy"), ("srv-b", "healthy")]),
-            entry("2026-11-29T00:00:00Z", &[("srv-a", "healthy"), ("srv-b", "failed")]),
+            entry(
+                "2026-11-28T00:00:00Z",
+                &[("srv-a", "healthy"), ("srv-b", "healthy")],
+            ),
+            entry(
+                "2026-11-28T12:00:00Z",
+                &[("srv-a", "degraded"), ("srv-b", "healthy")],
+            ),
+            entry(
+                "2026-11-28T13:00:00Z",
+                &[("srv-a", "healthy"), ("srv-b", "healthy")],
+            ),
+            entry(
+                "2026-11-29T00:00:00Z",
+                &[("srv-a", "healthy"), ("srv-b", "failed")],
+            ),
         ]
     }
 
@@ -334,7 +398,9 @@ mod tests {
     #[test]
     fn corrupted_history_keeps_what_parses() {
         let page = render(&rows(), &history());
-        let broken = page.replacen("{\"at\":\"2026-11-28T12", "{\"at\":oops", 1).replace("-->", "");
+        let broken = page
+            .replacen("{\"at\":\"2026-11-28T12", "{\"at\":oops", 1)
+            .replace("-->", "");
         let (read, warnings) = read_history(&broken);
         assert_eq!(read.len(), 3);
         assert_eq!(warnings.len(), 2, "{warnings:?}");
@@ -347,10 +413,18 @@ mod tests {
     #[test]
     fn record_only_changes_unless_always() {
         let h = history();
-        let same = entry("2026-11-29T01:00:00Z", &[("srv-a", "healthy"), ("srv-b", "failed")]);
+        let same = entry(
+            "2026-11-29T01:00:00Z",
+            &[("srv-a", "healthy"), ("srv-b", "failed")],
+        );
         assert_eq!(record(h.clone(), same.clone(), 48, false), h);
         assert_eq!(record(h.clone(), same.clone(), 48, true).len(), 5);
-        let kept = record(h.clone(), entry("2026-11-29T02:00:00Z", &[("srv-a", "healthy")]), 2, false);
+        let kept = record(
+            h.clone(),
+            entry("2026-11-29T02:00:00Z", &[("srv-a", "healthy")]),
+            2,
+            false,
+        );
         assert_eq!(kept.len(), 2);
         assert_eq!(kept[1].at, "2026-11-29T02:00:00Z");
     }

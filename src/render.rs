@@ -286,7 +286,7 @@ impl TriggerRequest {
 
 pub enum Triggered {
     /// 201 with the new deploy.
-    Created(Deploy),
+    Created(Box<Deploy>),
     /// 202 "Queued", with no body: another deploy is running.
     Queued,
 }
@@ -425,7 +425,7 @@ impl<'a> RenderClient<'a> {
         if response.status == 202 {
             return Ok(Triggered::Queued);
         }
-        Ok(Triggered::Created(response.json()?))
+        Ok(Triggered::Created(Box::new(response.json()?)))
     }
 
     pub fn cancel(&self, service: &str, deploy: &str) -> Result<Deploy, RenderError> {

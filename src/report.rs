@@ -32,7 +32,7 @@ pub struct DeployReport {
 
 pub fn deploy_summary(r: &DeployReport) -> String {
     let (icon, headline) = match r.end {
-        DeployEnd::Succeeded if r.healthy == Some(false) => ("❌", "deploy live but unhealthy"),
+        _ if r.healthy == Some(false) => ("❌", "deploy live but unhealthy"),
         DeployEnd::Succeeded => ("✅", "deploy succeeded"),
         DeployEnd::Triggered => ("🚀", "deploy triggered"),
         DeployEnd::Failed => ("❌", "deploy failed"),
@@ -78,6 +78,67 @@ pub fn deploy_summary(r: &DeployReport) -> String {
         }
     }
     out
+}
+
+/// The body of a monitor issue for a failing service (the marker is added
+/// by the tracker).
+pub fn monitor_issue_body(row: &crate::pipeline::Row, detected_at: &str) -> String {
+    use crate::status::State;
+    let deploy = match (&row.deploy_id, &row.deploy_status) {
+        (Some(id), Some(status)) => format!(
+            "[`{id}`]({}/deploys/{id}) (`{status}`)",
+            row.dashboard.trim_end_matches('/')
+        ),
+        _ => "—".into(),
+    };
+    let steps = match (row.state, row.deploy_status.as_deref()) {
+        (State::Failed, Some("build_failed")) => vec![
+            "Read the build log of the deploy above; fix the build and push.".to_string(),
+            "Render keeps the previous deploy serving, so users still see the last good version.".into(),
+            "If the build cache may be stale, deploy with `clear-cache: true`.".into(),
+        ],
+        (State::Failed, Some("pre_deploy_failed")) => vec![
+            "The pre-deploy command (often migrations) failed; read its log.".to_string(),
+            "Render keeps the previous deploy serving.".into(),
+        ],
+        (State::Failed, _) => vec![
+            "The new instance failed to start or failed its health check; read the deploy log.".to_string(),
+            "Services with a persistent disk have no zero-downtime deploys and may be down now.".into(),
+        ],
+        _ => vec![
+            format!(
+                "The service is live on Render but its health check fails ({}). Read the service's logs.",
+                row.health.as_ref().map_or("no answer".into(), |h| h.describe())
+            ),
+            "To go back to the previous deploy, use recover mode with `fixes: rollback`, or Rollback in the dashboard.".into(),
+        ],
+    };
+    let mut body = format!(
+        "{} **{}** (`{}`) is **{}**: {}.\n\n\
+         | | |\n|---|---|\n\
+         | Detected | {} |\n\
+         | Latest deploy | {deploy} |\n\
+         | Service | [dashboard]({}){} |\n\n\
+         ### What to do\n\n",
+        row.state.emoji(),
+        escape_cell(&row.name),
+        row.id,
+        row.state.as_str(),
+        escape_cell(&row.reason),
+        crate::pipeline::format_time(detected_at),
+        row.dashboard,
+        row.url
+            .as_deref()
+            .map(|u| format!(" · <{u}>"))
+            .unwrap_or_default(),
+    );
+    for step in steps {
+        body.push_str(&format!("- {step}\n"));
+    }
+    body.push_str(
+        "\nThis issue closes itself when render-pilot monitor sees the service healthy again.",
+    );
+    body
 }
 
 /// Keeps a value inside its table cell.

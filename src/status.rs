@@ -88,14 +88,24 @@ impl HealthCheck {
 /// Classifies a service from its record, its newest deploys (newest first,
 /// as Render lists them) and an optional health check. Returns the state and
 /// a short reason.
-pub fn classify(service: &Service, deploys: &[Deploy], health: Option<&HealthCheck>) -> (State, String) {
+pub fn classify(
+    service: &Service,
+    deploys: &[Deploy],
+    health: Option<&HealthCheck>,
+) -> (State, String) {
     if service.is_suspended() {
-        let by = if service.suspenders.is_empty() { "unknown".into() } else { service.suspenders.join(", ") };
+        let by = if service.suspenders.is_empty() {
+            "unknown".into()
+        } else {
+            service.suspenders.join(", ")
+        };
         return (State::Suspended, format!("suspended by {by}"));
     }
     // A canceled deploy was superseded or stopped by hand: judge the newest
     // deploy that was not canceled.
-    let latest = deploys.iter().find(|d| d.status != Some(DeployStatus::Canceled));
+    let latest = deploys
+        .iter()
+        .find(|d| d.status != Some(DeployStatus::Canceled));
     let Some(latest) = latest else {
         return (State::Unknown, "no deploys yet".into());
     };
@@ -104,12 +114,23 @@ pub fn classify(service: &Service, deploys: &[Deploy], health: Option<&HealthChe
         return (State::Failed, format!("deploy {} {status}", latest.id));
     }
     if let Some(check) = health.filter(|h| !h.ok()) {
-        return (State::Degraded, format!("health check: {}", check.describe()));
+        return (
+            State::Degraded,
+            format!("health check: {}", check.describe()),
+        );
     }
     match status {
-        DeployStatus::Live | DeployStatus::Deactivated => (State::Healthy, format!("deploy {} live", latest.id)),
-        DeployStatus::Unknown(s) if s != "unknown" => (State::Unknown, format!("deploy {} reports '{s}'", latest.id)),
-        DeployStatus::Unknown(_) => (State::Unknown, format!("deploy {} has no status", latest.id)),
+        DeployStatus::Live | DeployStatus::Deactivated => {
+            (State::Healthy, format!("deploy {} live", latest.id))
+        }
+        DeployStatus::Unknown(s) if s != "unknown" => (
+            State::Unknown,
+            format!("deploy {} reports '{s}'", latest.id),
+        ),
+        DeployStatus::Unknown(_) => (
+            State::Unknown,
+            format!("deploy {} has no status", latest.id),
+        ),
         other => (State::Deploying, format!("deploy {} {other}", latest.id)),
     }
 }
@@ -131,7 +152,9 @@ mod tests {
         statuses
             .iter()
             .enumerate()
-            .map(|(i, s)| serde_json::from_value(json!({"id": format!("dep-{i}"), "status": s})).unwrap())
+            .map(|(i, s)| {
+                serde_json::from_value(json!({"id": format!("dep-{i}"), "status": s})).unwrap()
+            })
             .collect()
     }
 
@@ -148,25 +171,128 @@ mod tests {
         let ok = health(Some(200));
         let down = health(Some(503));
         let silent = health(None);
-        let table: Vec<(bool, Vec<&str>, Option<&HealthCheck>, State, &str)> = vec![
-            (false, vec!["live"], None, State::Healthy, "deploy dep-0 live"),
-            (false, vec!["live"], Some(&ok), State::Healthy, "deploy dep-0 live"),
-            (false, vec!["live"], Some(&down), State::Degraded, "health check: HTTP 503"),
-            (false, vec!["live"], Some(&silent), State::Degraded, "health check: no answer (refused)"),
-            (false, vec!["build_in_progress", "live"], Some(&ok), State::Deploying, "deploy dep-0 build_in_progress"),
-            (false, vec!["pre_deploy_in_progress"], None, State::Deploying, "deploy dep-0 pre_deploy_in_progress"),
-            (false, vec!["queued", "live"], None, State::Deploying, "deploy dep-0 queued"),
-            (false, vec!["build_failed", "live"], Some(&ok), State::Failed, "deploy dep-0 build_failed"),
-            (false, vec!["update_failed"], None, State::Failed, "deploy dep-0 update_failed"),
-            (false, vec!["pre_deploy_failed", "live"], None, State::Failed, "deploy dep-0 pre_deploy_failed"),
-            (false, vec!["canceled", "build_failed"], None, State::Failed, "deploy dep-1 build_failed"),
-            (false, vec!["canceled", "live"], None, State::Healthy, "deploy dep-1 live"),
-            (false, vec!["live", "build_failed"], None, State::Healthy, "deploy dep-0 live"),
-            (false, vec!["deactivated"], None, State::Healthy, "deploy dep-0 live"),
-            (false, vec!["warming_up"], None, State::Unknown, "deploy dep-0 reports 'warming_up'"),
+        type Case<'a> = (bool, Vec<&'a str>, Option<&'a HealthCheck>, State, &'a str);
+        let table: Vec<Case> = vec![
+            (
+                false,
+                vec!["live"],
+                None,
+                State::Healthy,
+                "deploy dep-0 live",
+            ),
+            (
+                false,
+                vec!["live"],
+                Some(&ok),
+                State::Healthy,
+                "deploy dep-0 live",
+            ),
+            (
+                false,
+                vec!["live"],
+                Some(&down),
+                State::Degraded,
+                "health check: HTTP 503",
+            ),
+            (
+                false,
+                vec!["live"],
+                Some(&silent),
+                State::Degraded,
+                "health check: no answer (refused)",
+            ),
+            (
+                false,
+                vec!["build_in_progress", "live"],
+                Some(&ok),
+                State::Deploying,
+                "deploy dep-0 build_in_progress",
+            ),
+            (
+                false,
+                vec!["pre_deploy_in_progress"],
+                None,
+                State::Deploying,
+                "deploy dep-0 pre_deploy_in_progress",
+            ),
+            (
+                false,
+                vec!["queued", "live"],
+                None,
+                State::Deploying,
+                "deploy dep-0 queued",
+            ),
+            (
+                false,
+                vec!["build_failed", "live"],
+                Some(&ok),
+                State::Failed,
+                "deploy dep-0 build_failed",
+            ),
+            (
+                false,
+                vec!["update_failed"],
+                None,
+                State::Failed,
+                "deploy dep-0 update_failed",
+            ),
+            (
+                false,
+                vec!["pre_deploy_failed", "live"],
+                None,
+                State::Failed,
+                "deploy dep-0 pre_deploy_failed",
+            ),
+            (
+                false,
+                vec!["canceled", "build_failed"],
+                None,
+                State::Failed,
+                "deploy dep-1 build_failed",
+            ),
+            (
+                false,
+                vec!["canceled", "live"],
+                None,
+                State::Healthy,
+                "deploy dep-1 live",
+            ),
+            (
+                false,
+                vec!["live", "build_failed"],
+                None,
+                State::Healthy,
+                "deploy dep-0 live",
+            ),
+            (
+                false,
+                vec!["deactivated"],
+                None,
+                State::Healthy,
+                "deploy dep-0 live",
+            ),
+            (
+                false,
+                vec!["warming_up"],
+                None,
+                State::Unknown,
+                "deploy dep-0 reports 'warming_up'",
+            ),
             (false, vec![], None, State::Unknown, "no deploys yet"),
-            (false, vec!["canceled"], None, State::Unknown, "no deploys yet"),
-            (true, vec!["live"], Some(&down), State::Suspended, "suspended by billing"),
+            (
+                false,
+                vec!["canceled"],
+                None,
+                State::Unknown,
+                "no deploys yet",
+            ),
+            (
+                true,
+                vec!["live"],
+                Some(&down),
+                State::Suspended,
+                "suspended by billing",
+            ),
         ];
         for (suspended, statuses, check, want, reason) in table {
             let got = classify(&service(suspended), &deploys(&statuses), check);

@@ -87,9 +87,20 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
     match (request.method.as_str(), &parts[3..]) {
         ("GET", ["issues"]) => {
             let wanted = request.param("state").unwrap_or("open");
-            let labels: Vec<&str> = request.param("labels").map(|l| l.split(',').collect()).unwrap_or_default();
-            let per_page: usize = request.param("per_page").and_then(|p| p.parse().ok()).unwrap_or(30).min(100);
-            let page: usize = request.param("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+            let labels: Vec<&str> = request
+                .param("labels")
+                .map(|l| l.split(',').collect())
+                .unwrap_or_default();
+            let per_page: usize = request
+                .param("per_page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(30)
+                .min(100);
+            let page: usize = request
+                .param("page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1)
+                .max(1);
             let matching: Vec<Value> = github
                 .issues
                 .iter()
@@ -109,12 +120,21 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
             let issue = Issue {
                 number: github.issues.len() as u64 + 1,
                 title: title.to_string(),
-                body: body.get("body").and_then(Value::as_str).unwrap_or_default().to_string(),
+                body: body
+                    .get("body")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 state: "open".into(),
                 labels: body
                     .get("labels")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(String::from)
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 comments: Vec::new(),
                 created_at: now_rfc3339(),
@@ -162,7 +182,7 @@ pub(crate) struct GitCall {
 
 pub(crate) fn prepare_git(state: &mut State, request: &Request) -> Result<GitCall, Response> {
     let basic = request.header("authorization").unwrap_or_default();
-    let expected = format!("Basic {}", base64(&format!("x-access-token:{GITHUB_TOKEN}")));
+    let expected = git_auth_header();
     if basic != expected {
         return Err(Response::text(401, "Authentication required")
             .with_header("WWW-Authenticate", "Basic realm=\"render-sim\""));
@@ -173,7 +193,11 @@ pub(crate) fn prepare_git(state: &mut State, request: &Request) -> Result<GitCal
         .clone()
         .ok_or_else(|| Response::text(404, "no repositories served"))?;
     let is_push = request.method == "POST" && request.path.ends_with("/git-receive-pack");
-    let hook = if is_push { state.github.push_hooks.pop_front() } else { None };
+    let hook = if is_push {
+        state.github.push_hooks.pop_front()
+    } else {
+        None
+    };
     Ok(GitCall { root, hook })
 }
 
@@ -190,10 +214,19 @@ pub(crate) fn serve_git(call: GitCall, request: &Request) -> Response {
         .env("PATH_INFO", path_info)
         .env("REQUEST_METHOD", &request.method)
         .env("QUERY_STRING", &request.raw_query)
-        .env("CONTENT_TYPE", request.header("content-type").unwrap_or_default())
+        .env(
+            "CONTENT_TYPE",
+            request.header("content-type").unwrap_or_default(),
+        )
         .env("CONTENT_LENGTH", request.body.len().to_string())
-        .env("HTTP_CONTENT_ENCODING", request.header("content-encoding").unwrap_or_default())
-        .env("GIT_PROTOCOL", request.header("git-protocol").unwrap_or_default())
+        .env(
+            "HTTP_CONTENT_ENCODING",
+            request.header("content-encoding").unwrap_or_default(),
+        )
+        .env(
+            "GIT_PROTOCOL",
+            request.header("git-protocol").unwrap_or_default(),
+        )
         .env("REMOTE_USER", "x-access-token")
         .env("REMOTE_ADDR", "127.0.0.1")
         .stdin(Stdio::piped())
@@ -224,9 +257,16 @@ pub(crate) fn serve_git(call: GitCall, request: &Request) -> Response {
     for line in head.lines() {
         if let Some((k, v)) = line.split_once(':') {
             if k.eq_ignore_ascii_case("status") {
-                response.status = v.trim().split(' ').next().and_then(|c| c.parse().ok()).unwrap_or(500);
+                response.status = v
+                    .trim()
+                    .split(' ')
+                    .next()
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(500);
             } else {
-                response.headers.push((k.trim().to_string(), v.trim().to_string()));
+                response
+                    .headers
+                    .push((k.trim().to_string(), v.trim().to_string()));
             }
         }
     }
@@ -234,12 +274,25 @@ pub(crate) fn serve_git(call: GitCall, request: &Request) -> Response {
     response
 }
 
+/// The `Authorization` value git sends for `x-access-token:<token>`; tests
+/// pass it to the git command line with `-c http.extraHeader=…`.
+pub fn git_auth_header() -> String {
+    format!(
+        "Basic {}",
+        base64(&format!("x-access-token:{GITHUB_TOKEN}"))
+    )
+}
+
 fn base64(text: &str) -> String {
     const TABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let bytes = text.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

@@ -118,7 +118,9 @@ pub fn read_request(stream: &TcpStream) -> Option<Request> {
     let body = if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         read_chunked(&mut reader)?
     } else {
-        let length: usize = find("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let length: usize = find("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let mut body = vec![0; length.min(64 * 1024 * 1024)];
         reader.read_exact(&mut body).ok()?;
         body

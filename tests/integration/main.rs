@@ -2,4 +2,6 @@
 //! simulator, real git repositories and real files.
 
 mod deploy;
+mod monitor;
+mod repo;
 mod support;

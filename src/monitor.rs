@@ -1,0 +1,600 @@
+//! Monitor mode: check every service, rewrite the status page, commit and
+//! push it safely, and keep one issue per failing service.
+
+use std::collections::BTreeSet;
+use std::path::{Component, Path};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use reqwest::Url;
+
+use crate::cli::{bool_input, workspace, MonitorArgs, RenderApi};
+use crate::git::{Author, Published, Target, Workspace};
+use crate::github::GitHub;
+use crate::hook::{self, is_service_id};
+use crate::http::Http;
+use crate::inputs::{human_duration, lookup, parse_number, shorten, InputError};
+use crate::issues::Tracker;
+use crate::pipeline::{self, Entry, Row};
+use crate::render::{RenderClient, RenderError, Service};
+use crate::runner::Runner;
+use crate::status::{classify, State};
+use crate::Status;
+
+/// Deploys read per service: enough to see past a canceled one.
+const DEPLOYS_PER_SERVICE: usize = 5;
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
+const PUSH_ATTEMPTS: u32 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitMode {
+    OnChange,
+    Always,
+    Never,
+}
+
+pub enum Services {
+    All,
+    Ids(Vec<String>),
+}
+
+pub struct Config {
+    pub api: RenderApi,
+    pub services: Services,
+    pub health_path: Option<String>,
+    pub status_file: Option<String>,
+    pub history: usize,
+    pub commit_mode: CommitMode,
+    pub branch: Option<String>,
+    pub push: bool,
+    pub issues: bool,
+    pub issue_label: String,
+    pub concurrency: usize,
+    pub fail_on_unhealthy: bool,
+    pub token: Option<String>,
+    pub author: Author,
+    pub dry_run: bool,
+}
+
+impl Config {
+    pub fn resolve(args: &MonitorArgs, runner: &Runner) -> Result<Config, InputError> {
+        let hook = lookup(
+            args.deploy_hook_url.as_deref(),
+            "deploy-hook-url",
+            Some("RENDER_DEPLOY_HOOK"),
+        );
+        if let Some(h) = &hook {
+            runner.mask(h);
+        }
+        let token = args.common.github_token(runner)?;
+        let api = args.common.render_api(runner)?.ok_or_else(|| {
+            InputError::new("render-api-key", "is not set; monitor reads service state from Render's API. Add the secret RENDER_API_KEY")
+        })?;
+        let services = match lookup(args.services.as_deref(), "services", None) {
+            Some(text) if text.trim().eq_ignore_ascii_case("all") => Services::All,
+            Some(text) => Services::Ids(parse_services(&text)?),
+            None => {
+                let from_hook = match &hook {
+                    Some(h) => Some(hook::parse(h)?.0.id).filter(|id| is_service_id(id)),
+                    None => None,
+                };
+                let id = args.common.service_id()?.or(from_hook).ok_or_else(|| {
+                    InputError::new("services", "is not set, and neither is service-id nor a deploy hook; list srv-… ids or use all")
+                })?;
+                Services::Ids(vec![id])
+            }
+        };
+        let status_file = status_file(args.status_file.as_deref())?;
+        let commit_mode = match lookup(args.commit_mode.as_deref(), "commit-mode", None)
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("on-change") => CommitMode::OnChange,
+            Some("always") => CommitMode::Always,
+            Some("never") => CommitMode::Never,
+            Some(other) => {
+                return Err(InputError::new(
+                    "commit-mode",
+                    format!(
+                        "'{}' is not a commit mode; use on-change, always or never",
+                        shorten(other)
+                    ),
+                ))
+            }
+        };
+        let number = |flag: Option<&str>, name: &str, default: u64, max: u64| {
+            lookup(flag, name, None).map_or(Ok(default), |v| parse_number(name, &v, 1, max))
+        };
+        let issues = bool_input(args.issues.as_deref(), "issues", true)?;
+        let push = bool_input(args.push.as_deref(), "push", true)?;
+        if issues && token.is_none() {
+            return Err(InputError::new(
+                "github-token",
+                "is not set, and issues is true; pass github-token: ${{ github.token }} (with issues: write), or set issues: false",
+            ));
+        }
+        Ok(Config {
+            api,
+            services,
+            health_path: args.health.path()?,
+            status_file,
+            history: number(args.history.as_deref(), "history", 48, 10_000)? as usize,
+            commit_mode,
+            branch: args.repo.branch(),
+            push,
+            issues,
+            issue_label: args.repo.issue_label(),
+            concurrency: number(args.concurrency.as_deref(), "concurrency", 8, 64)? as usize,
+            fail_on_unhealthy: bool_input(
+                args.fail_on_unhealthy.as_deref(),
+                "fail-on-unhealthy",
+                false,
+            )?,
+            token,
+            author: args.repo.author()?,
+            dry_run: args.common.dry_run()?,
+        })
+    }
+}
+
+/// `srv-…` ids, comma or newline separated, without duplicates.
+pub fn parse_services(text: &str) -> Result<Vec<String>, InputError> {
+    let mut ids = Vec::new();
+    for id in text
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if !is_service_id(id) {
+            return Err(InputError::new(
+                "services",
+                format!("'{}' is not a service id; list srv-… ids separated by commas or newlines, or use all", shorten(id)),
+            ));
+        }
+        if !ids.iter().any(|i| i == id) {
+            ids.push(id.to_string());
+        }
+    }
+    if ids.is_empty() {
+        return Err(InputError::new(
+            "services",
+            "lists no service; give srv-… ids or all",
+        ));
+    }
+    Ok(ids)
+}
+
+/// The status file input: unset means the default, an explicit empty value
+/// means "do not write". The path must stay inside the workspace.
+fn status_file(flag: Option<&str>) -> Result<Option<String>, InputError> {
+    let raw = match flag {
+        Some(f) => Some(f.to_string()),
+        None => std::env::var("INPUT_STATUS-FILE").ok(),
+    };
+    let path = match raw {
+        None => return Ok(Some("docs/PIPELINE.md".into())),
+        Some(p) if p.trim().is_empty() => return Ok(None),
+        Some(p) => p.trim().to_string(),
+    };
+    let inside = Path::new(&path)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)));
+    if !inside || path.len() > 255 {
+        return Err(InputError::new(
+            "status-file",
+            format!(
+                "'{}' must be a relative path inside the repository, like docs/PIPELINE.md",
+                shorten(&path)
+            ),
+        ));
+    }
+    Ok(Some(path))
+}
+
+pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
+    let config = Config::resolve(args, runner)?;
+    let http = Http::new()?;
+    let health_http = Http::with_timeout(HEALTH_TIMEOUT)?;
+    let render = RenderClient::new(&http, config.api.url.clone(), &config.api.key);
+    let github = match (&config.token, config.issues) {
+        (Some(token), true) => Some(GitHub::from_env(&http, token)?),
+        _ => None,
+    };
+    // The checkout and branch are checked before anything happens, so a
+    // bad workspace is bad input (exit 2) and nothing has changed.
+    let git_target = match (&config.status_file, config.commit_mode, config.dry_run) {
+        (Some(_), mode, false) if mode != CommitMode::Never => {
+            let ws = Workspace::open(&workspace())?;
+            let branch = ws.branch(config.branch.clone())?;
+            Some((ws, branch))
+        }
+        _ => None,
+    };
+    let started = Instant::now();
+    let now = Timestamp::now().round(jiff::Unit::Second)?;
+    let rows = check_all(&config, &render, &health_http)?;
+    runner.info(&format!(
+        "Checked {} services in {}.",
+        rows.len(),
+        human_duration(started.elapsed())
+    ));
+
+    let entry = Entry {
+        at: now.to_string(),
+        services: rows
+            .iter()
+            .map(|r| (r.id.clone(), r.state.as_str().to_string()))
+            .collect(),
+    };
+    let mut problems = Vec::new();
+    let page = match &config.status_file {
+        Some(path) if !config.dry_run => {
+            match write_page(&config, git_target.as_ref(), path, &rows, &entry, runner) {
+                Ok(page) => Some(page),
+                Err(e) => {
+                    problems.push(format!("{e:#}"));
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+
+    let mut tracker = None;
+    if let (Some(github), false) = (&github, config.dry_run) {
+        match update_issues(github, &config, &rows, now) {
+            Ok(t) => tracker = Some(t),
+            Err(e) => problems.push(format!("issues: {e:#}")),
+        }
+    }
+
+    let failing: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.state.is_failing() || r.state == State::Unknown)
+        .collect();
+    let healthy = failing.is_empty();
+    runner.set_output("healthy", healthy.to_string());
+    runner.set_output(
+        "failing-services",
+        failing
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    let (changed, commit) = match &page {
+        Some(p) => (p.changed, p.commit.clone().unwrap_or_default()),
+        None => (false, String::new()),
+    };
+    runner.set_output("status-changed", changed.to_string());
+    runner.set_output("commit-sha", &commit);
+    let numbers = |list: &[u64]| {
+        list.iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let (opened, closed) = match &tracker {
+        Some(t) => (
+            t.changes
+                .opened
+                .iter()
+                .map(|(n, _)| n.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            numbers(&t.changes.closed),
+        ),
+        None => (String::new(), String::new()),
+    };
+    runner.set_output("issues-opened", &opened);
+    runner.set_output("issues-closed", &closed);
+
+    let mut summary = format!(
+        "### Render services\n\n{}\n\n{}\nChecked at {} in {}.\n",
+        pipeline::status_line(&rows),
+        pipeline::table(&rows, &[]),
+        now.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        human_duration(started.elapsed())
+    );
+    for row in &rows {
+        if row.state != State::Healthy {
+            summary.push_str(&format!(
+                "- {} **{}**: {}\n",
+                row.state.emoji(),
+                row.name,
+                row.reason
+            ));
+        }
+    }
+    match (&page, &config.status_file) {
+        (_, None) => {}
+        (None, Some(_)) if config.dry_run => {
+            summary.push_str("\nDry run: nothing written, committed or pushed.\n")
+        }
+        (None, Some(path)) => {
+            summary.push_str(&format!("\n`{path}` was not updated (see the error).\n"))
+        }
+        (Some(p), Some(path)) => summary.push_str(&format!("\n`{path}`: {}\n", p.outcome)),
+    }
+    if let Some(t) = &tracker {
+        for (n, url) in &t.changes.opened {
+            summary.push_str(&format!("- Opened issue [#{n}]({url})\n"));
+        }
+        for n in &t.changes.commented {
+            summary.push_str(&format!("- Commented on issue #{n} (state changed)\n"));
+        }
+        for n in &t.changes.closed {
+            summary.push_str(&format!("- Closed issue #{n} (resolved)\n"));
+        }
+    }
+    runner.append_summary(&summary);
+    for row in rows.iter().filter(|r| r.state.is_failing()) {
+        runner.warning(&format!(
+            "{} ({}) is {}: {}",
+            row.name,
+            row.id,
+            row.state.as_str(),
+            row.reason
+        ));
+    }
+    if !problems.is_empty() {
+        anyhow::bail!(problems.join("; "));
+    }
+    Ok(if config.fail_on_unhealthy && !healthy {
+        Status::Failed
+    } else {
+        Status::Done
+    })
+}
+
+/// Reads every service with bounded concurrency: at most two API calls per
+/// service (its record, unless listed already, and its newest deploys).
+fn check_all(config: &Config, render: &RenderClient, health: &Http) -> anyhow::Result<Vec<Row>> {
+    let work: Vec<(String, Option<Service>)> = match &config.services {
+        Services::All => render
+            .list_services()
+            .map_err(|e| anyhow::anyhow!("listing services: {e}"))?
+            .into_iter()
+            .map(|s| (s.id.clone(), Some(s)))
+            .collect(),
+        Services::Ids(ids) => ids.iter().map(|id| (id.clone(), None)).collect(),
+    };
+    let next = AtomicUsize::new(0);
+    let rows = Mutex::new(Vec::with_capacity(work.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..config.concurrency.min(work.len()).max(1) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((id, listed)) = work.get(i) else {
+                    break;
+                };
+                let row = check(config, render, health, id, listed.clone());
+                rows.lock().unwrap_or_else(|e| e.into_inner()).push(row);
+            });
+        }
+    });
+    let mut rows = rows.into_inner().unwrap_or_else(|e| e.into_inner());
+    rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    Ok(rows)
+}
+
+fn check(
+    config: &Config,
+    render: &RenderClient,
+    health: &Http,
+    id: &str,
+    listed: Option<Service>,
+) -> Row {
+    let unknown = |e: RenderError| Row {
+        id: id.to_string(),
+        name: id.to_string(),
+        state: State::Unknown,
+        reason: e.to_string(),
+        dashboard: crate::render::dashboard_url(id),
+        url: None,
+        deploy_id: None,
+        deploy_status: None,
+        source: None,
+        deployed_at: None,
+        health: None,
+    };
+    let service = match listed.map_or_else(|| render.get_service(id), Ok) {
+        Ok(s) => s,
+        Err(e) => return unknown(e),
+    };
+    let deploys = match render.list_deploys(id, DEPLOYS_PER_SERVICE, None, None) {
+        Ok(d) => d,
+        Err(e) => return unknown(e),
+    };
+    let check = match (&config.health_path, service.url()) {
+        (Some(path), Some(base)) if !service.is_suspended() => {
+            Url::parse(&format!("{}{path}", base.trim_end_matches('/')))
+                .ok()
+                .map(|u| health.health_check(&u))
+        }
+        _ => None,
+    };
+    let (state, reason) = classify(&service, &deploys, check.as_ref());
+    let latest = deploys.first();
+    Row {
+        id: service.id.clone(),
+        name: service.display_name().to_string(),
+        state,
+        reason,
+        dashboard: service.dashboard(),
+        url: service.url().map(String::from),
+        deploy_id: latest.map(|d| d.id.clone()),
+        deploy_status: latest.map(|d| d.status_or_unknown().to_string()),
+        source: latest.and_then(|d| d.source()),
+        deployed_at: latest.and_then(|d| d.finished_at.clone().or(d.created_at.clone())),
+        health: check,
+    }
+}
+
+struct PageResult {
+    changed: bool,
+    commit: Option<String>,
+    outcome: String,
+}
+
+fn write_page(
+    config: &Config,
+    git_target: Option<&(Workspace, String)>,
+    path: &str,
+    rows: &[Row],
+    entry: &Entry,
+    runner: &Runner,
+) -> anyhow::Result<PageResult> {
+    let always = config.commit_mode == CommitMode::Always;
+    let render_on = |old: &str, warnings: &mut Vec<String>| {
+        let (history, read_warnings) = pipeline::read_history(old);
+        warnings.extend(read_warnings);
+        let history = pipeline::record(history, entry.clone(), config.history, always);
+        pipeline::render(rows, &history)
+    };
+    let mut warnings = Vec::new();
+    let Some((ws, branch)) = git_target else {
+        let file = workspace().join(path);
+        let old = std::fs::read_to_string(&file).unwrap_or_default();
+        let page = render_on(&old, &mut warnings);
+        warnings
+            .iter()
+            .for_each(|w| runner.warning(&format!("{path}: {w}")));
+        let changed = page != old;
+        if changed {
+            write_atomically(&file, &page)?;
+        }
+        return Ok(PageResult {
+            changed,
+            commit: None,
+            outcome: if changed {
+                "written (not committed: commit-mode never)".into()
+            } else {
+                "unchanged".into()
+            },
+        });
+    };
+    let failing: Vec<String> = rows
+        .iter()
+        .filter(|r| r.state.is_failing())
+        .map(|r| format!("{} {}", r.name, r.state.as_str()))
+        .collect();
+    let message = format!(
+        "docs: update pipeline status ({}) [skip ci]",
+        if failing.is_empty() {
+            "all healthy".to_string()
+        } else {
+            failing.join(", ")
+        }
+    );
+    let mut changed = false;
+    let target = Target {
+        branch,
+        token: config.token.as_deref(),
+        push: config.push,
+        author: &config.author,
+        max_attempts: PUSH_ATTEMPTS,
+    };
+    let published = ws.publish(&target, &message, &mut |ws: &Workspace, base| {
+        let old = ws
+            .read_at(base, path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        warnings.clear();
+        let page = render_on(&old, &mut warnings);
+        changed = page != old;
+        Ok((changed || always).then(|| vec![(path.to_string(), page.into_bytes())]))
+    })?;
+    warnings
+        .iter()
+        .for_each(|w| runner.warning(&format!("{path}: {w}")));
+    Ok(match published {
+        Published::Unchanged => PageResult {
+            changed: false,
+            commit: None,
+            outcome: "unchanged, nothing committed".into(),
+        },
+        Published::Committed(oid) => PageResult {
+            changed,
+            commit: Some(oid.to_string()),
+            outcome: format!("committed `{}` (not pushed: push is false)", short(oid)),
+        },
+        Published::Pushed { commit, attempts } => {
+            runner.info(&format!(
+                "Pushed {} to {branch}{}.",
+                short(commit),
+                if attempts > 1 {
+                    format!(" after {attempts} attempts (others pushed first)")
+                } else {
+                    String::new()
+                }
+            ));
+            PageResult {
+                changed,
+                commit: Some(commit.to_string()),
+                outcome: format!("committed and pushed `{}` to `{branch}`", short(commit)),
+            }
+        }
+    })
+}
+
+fn short(oid: git2::Oid) -> String {
+    oid.to_string()[..7].to_string()
+}
+
+/// Writes through a temporary file and a rename, so a crash never leaves
+/// half a file.
+pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let temp = path.with_extension("render-pilot.tmp");
+    std::fs::write(&temp, text).with_context(|| format!("writing {}", temp.display()))?;
+    std::fs::rename(&temp, path).with_context(|| format!("replacing {}", path.display()))
+}
+
+fn update_issues<'a>(
+    github: &'a GitHub<'a>,
+    config: &Config,
+    rows: &[Row],
+    now: Timestamp,
+) -> anyhow::Result<Tracker<'a>> {
+    let mut tracker = Tracker::load(github, &config.issue_label)?;
+    let mut seen = BTreeSet::new();
+    for row in rows {
+        let key = format!("monitor:{}", row.id);
+        seen.insert(key.clone());
+        if row.state.is_failing() {
+            let title = format!("render-pilot: {} is {}", row.name, row.state.as_str());
+            let body = crate::report::monitor_issue_body(row, &now.to_string());
+            let note = format!(
+                "{} **{}** is now **{}**: {}.",
+                row.state.emoji(),
+                row.name,
+                row.state.as_str(),
+                row.reason
+            );
+            tracker.report(&key, row.state.as_str(), &title, &body, &note)?;
+        } else if row.state == State::Healthy {
+            tracker.resolve(&key, &|issue| {
+                let since = issue
+                    .created_at
+                    .as_deref()
+                    .and_then(|t| t.parse::<Timestamp>().ok());
+                let after = since.map_or("an unknown time".into(), |t| {
+                    human_duration(Duration::from_secs(
+                        (now.as_second() - t.as_second()).max(0) as u64,
+                    ))
+                });
+                format!(
+                    "✅ Resolved after {after}: **{}** is healthy again ({}).",
+                    row.name, row.reason
+                )
+            })?;
+        }
+    }
+    Ok(tracker)
+}

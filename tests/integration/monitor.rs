@@ -1,0 +1,464 @@
+use std::path::Path;
+use std::time::Duration;
+
+use render_sim::{Fault, Plan, ServiceSpec, Sim, API_KEY, GITHUB_TOKEN};
+
+use crate::repo::{git, push_change, remote, Remote};
+use crate::support::{assert_no_secret_in, rp, Outcome as RunOutcome, Rp};
+
+const SECRETS: [&str; 2] = [API_KEY, GITHUB_TOKEN];
+
+struct Fleet {
+    sim: Sim,
+    remote: Remote,
+    web: String,
+    api: String,
+}
+
+fn fleet() -> Fleet {
+    let sim = Sim::start();
+    let web = sim.add_service(ServiceSpec::web("shop-web"));
+    sim.add_history(&web, "live", Duration::from_secs(600));
+    let api = sim.add_service(ServiceSpec::web("shop-api"));
+    sim.add_history(&api, "live", Duration::from_secs(900));
+    let remote = remote(&sim);
+    Fleet {
+        sim,
+        remote,
+        web,
+        api,
+    }
+}
+
+fn monitor(f: &Fleet, workspace: &Path) -> Rp {
+    rp().input("mode", "monitor")
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &f.sim.api_url())
+        .input("github-token", GITHUB_TOKEN)
+        .input("services", &format!("{},{}", f.web, f.api))
+        .input("status-file", "docs/PIPELINE.md")
+        .env("GITHUB_WORKSPACE", workspace)
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_API_URL", &f.sim.url)
+        .env("GITHUB_REF", "refs/heads/main")
+        .env("GITHUB_REF_NAME", "main")
+}
+
+fn checkout(f: &Fleet) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let clone = f.remote.clone_into(dir.path());
+    (dir, clone)
+}
+
+fn no_leak(f: &Fleet, out: &RunOutcome) {
+    out.assert_no_secret(&SECRETS);
+    let sent: String = f
+        .sim
+        .issues()
+        .iter()
+        .map(|i| format!("{}\n{}\n{}", i.title, i.body, i.comments.join("\n")))
+        .collect();
+    assert_no_secret_in(&sent, &SECRETS);
+    assert_no_secret_in(&git(&f.remote.bare(), &["log", "-p", "--all"]), &SECRETS);
+}
+
+#[test]
+fn a_healthy_fleet_is_written_and_pushed_without_issues() {
+    let f = fleet();
+    let (_dir, clone) = checkout(&f);
+    let out = monitor(&f, &clone).input("health-path", "/healthz").run();
+    out.assert_code(0);
+    assert_eq!(out.output("healthy"), "true");
+    assert_eq!(out.output("failing-services"), "");
+    assert_eq!(out.output("status-changed"), "true");
+    assert_eq!(out.output("commit-sha"), f.remote.tip());
+    let log = f.remote.log();
+    assert_eq!(
+        log[0].0,
+        "docs: update pipeline status (all healthy) [skip ci]"
+    );
+    assert_eq!(log[0].1, "render-pilot[bot]");
+    let page = f.remote.show("docs/PIPELINE.md");
+    assert!(page.contains("🟢 **All 2 services operational**"), "{page}");
+    assert!(page.contains("200 · < 300 ms"), "{page}");
+    assert_eq!(
+        std::fs::read_to_string(clone.join("docs/PIPELINE.md")).unwrap(),
+        page,
+        "the checkout moved forward"
+    );
+    assert!(f.sim.issues().is_empty());
+    assert!(
+        out.summary.contains("committed and pushed"),
+        "{}",
+        out.summary
+    );
+    no_leak(&f, &out);
+}
+
+#[test]
+fn a_failed_deploy_opens_one_issue_and_recovery_closes_it() {
+    let f = fleet();
+    f.sim
+        .add_history(&f.api, "build_failed", Duration::from_secs(60));
+    let (_dir, clone) = checkout(&f);
+    let out = monitor(&f, &clone).run();
+    out.assert_code(0);
+    assert_eq!(out.output("healthy"), "false");
+    assert_eq!(out.output("failing-services"), f.api);
+    assert_eq!(out.output("issues-opened"), "1");
+    let issues = f.sim.issues();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].title, "render-pilot: shop-api is failed");
+    assert_eq!(issues[0].labels, vec!["render-pilot".to_string()]);
+    assert!(
+        issues[0].body.contains("build_failed")
+            && issues[0]
+                .body
+                .contains("Render keeps the previous deploy serving")
+    );
+    assert!(f.remote.log()[0].0.contains("(shop-api failed)"));
+    no_leak(&f, &out);
+
+    // Still failing: no duplicate, nothing to commit.
+    let tip = f.remote.tip();
+    let out = monitor(&f, &clone).run();
+    out.assert_code(0);
+    assert_eq!(f.sim.issues().len(), 1);
+    assert_eq!(out.output("issues-opened"), "");
+    assert_eq!(out.output("commit-sha"), "");
+    assert_eq!(out.output("status-changed"), "false");
+    assert_eq!(f.remote.tip(), tip, "nothing changed, no commit");
+
+    // With fail-on-unhealthy the same state fails the step.
+    monitor(&f, &clone)
+        .input("fail-on-unhealthy", "true")
+        .run()
+        .assert_code(1);
+
+    // Recovered.
+    f.sim.add_history(&f.api, "live", Duration::from_secs(1));
+    let out = monitor(&f, &clone).run();
+    out.assert_code(0);
+    assert_eq!(out.output("healthy"), "true");
+    assert_eq!(out.output("issues-closed"), "1");
+    let issue = &f.sim.issues()[0];
+    assert_eq!(issue.state, "closed");
+    assert!(
+        issue
+            .comments
+            .last()
+            .unwrap()
+            .starts_with("✅ Resolved after"),
+        "{:?}",
+        issue.comments
+    );
+    let page = f.remote.show("docs/PIPELINE.md");
+    assert!(page.contains("✅ **shop-api** failed from"), "{page}");
+    no_leak(&f, &out);
+}
+
+#[test]
+fn a_degraded_service_changes_its_issue_with_a_comment() {
+    let f = fleet();
+    f.sim
+        .add_history(&f.api, "build_failed", Duration::from_secs(60));
+    let (_dir, clone) = checkout(&f);
+    monitor(&f, &clone).run().assert_code(0);
+    let api = f.api.clone();
+    f.sim.set_plan(
+        &api,
+        Plan {
+            health: 503,
+            ..Plan::live(Duration::from_millis(300))
+        },
+    );
+    let hook = f.sim.hook_url(&api);
+    rp().input("mode", "deploy")
+        .input("deploy-hook-url", &hook)
+        .run()
+        .assert_code(0);
+    std::thread::sleep(Duration::from_millis(600));
+    let out = monitor(&f, &clone).input("health-path", "/healthz").run();
+    out.assert_code(0);
+    let issues = f.sim.issues();
+    assert_eq!(issues.len(), 1, "the same issue");
+    assert!(
+        issues[0].comments[0].contains("is now **degraded**"),
+        "{:?}",
+        issues[0].comments
+    );
+    assert!(issues[0].body.contains("state=degraded"));
+}
+
+#[test]
+fn a_push_race_keeps_both_commits() {
+    let f = fleet();
+    let (_dir, clone) = checkout(&f);
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = f.remote.clone_into(other_dir.path());
+    let other_path = other.clone();
+    f.sim.before_next_push(move || {
+        push_change(&other_path, "NOTES.md", "someone else\n", "docs: notes")
+    });
+    let out = monitor(&f, &clone).run();
+    out.assert_code(0);
+    out.assert_says("after 2 attempts");
+    let log: Vec<String> = f.remote.log().into_iter().map(|(s, _)| s).collect();
+    assert_eq!(
+        log,
+        [
+            "docs: update pipeline status (all healthy) [skip ci]",
+            "docs: notes",
+            "initial"
+        ]
+    );
+    f.remote.fsck();
+}
+
+#[test]
+fn four_monitors_racing_on_one_remote_lose_nothing() {
+    let f = fleet();
+    let dirs: Vec<_> = (0..4).map(|_| checkout(&f)).collect();
+    let handles: Vec<_> = dirs
+        .iter()
+        .enumerate()
+        .map(|(i, (_, clone))| {
+            let run = monitor(&f, clone)
+                .input("status-file", &format!("docs/PIPELINE-{i}.md"))
+                .input("issues", "false");
+            std::thread::spawn(move || run.run())
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap().assert_code(0);
+    }
+    let log = f.remote.log();
+    assert_eq!(log.len(), 5, "{log:?}");
+    for i in 0..4 {
+        assert!(f
+            .remote
+            .show(&format!("docs/PIPELINE-{i}.md"))
+            .contains("# Pipeline status"));
+    }
+    f.remote.fsck();
+}
+
+#[test]
+fn a_protected_branch_is_reported_not_retried() {
+    let f = fleet();
+    let hook = f.remote.bare().join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\necho 'error: GH006: Protected branch update failed for refs/heads/main.' >&2\nexit 1\n").unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&hook)
+        .status()
+        .unwrap();
+    let (_dir, clone) = checkout(&f);
+    let tip = f.remote.tip();
+    f.sim.clear_requests();
+    let out = monitor(&f, &clone).input("issues", "false").run();
+    out.assert_code(1);
+    out.assert_says("rejected by the server");
+    out.assert_says("does not retry");
+    let pushes = f
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("git-receive-pack") && r.method == "POST")
+        .count();
+    assert_eq!(pushes, 1);
+    assert_eq!(f.remote.tip(), tip);
+    assert_eq!(out.output("healthy"), "true", "outputs are still set");
+    no_leak(&f, &out);
+}
+
+#[test]
+fn a_corrupted_status_file_is_rewritten_with_a_warning() {
+    let f = fleet();
+    let (_dir, clone) = checkout(&f);
+    std::fs::create_dir_all(clone.join("docs")).unwrap();
+    push_change(&clone, "docs/PIPELINE.md", "# notes\n<!-- render-pilot history v1\n{not json\n{\"at\":\"2026-01-01T00:00:00Z\",\"services\":{}}\n", "hand edit");
+    let out = monitor(&f, &clone).run();
+    out.assert_code(0);
+    out.assert_says("dropped line 1 of the history block");
+    let page = f.remote.show("docs/PIPELINE.md");
+    assert!(
+        page.contains("{\"at\":\"2026-01-01T00:00:00Z\",\"services\":{}}"),
+        "kept what parsed:\n{page}"
+    );
+    assert!(!page.contains("{not json"));
+}
+
+#[test]
+fn all_services_over_several_pages() {
+    let sim = Sim::start();
+    for i in 0..250 {
+        let id = sim.add_service(ServiceSpec::web(&format!("svc-{i:03}")));
+        sim.add_history(&id, "live", Duration::from_secs(60));
+    }
+    let out = rp()
+        .input("mode", "monitor")
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &sim.api_url())
+        .input("services", "all")
+        .input("issues", "false")
+        .input("commit-mode", "never")
+        .input("concurrency", "16")
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("healthy"), "true");
+    let requests = sim.requests();
+    let pages: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path == "/v1/services")
+        .collect();
+    assert_eq!(pages.len(), 3);
+    assert!(pages[1].query.contains("cursor="));
+    assert_eq!(
+        requests.len(),
+        3 + 250,
+        "one deploy list per service, no per-service GET"
+    );
+    let page = std::fs::read_to_string(out.dir.path().join("docs/PIPELINE.md")).unwrap();
+    assert_eq!(page.matches("| 🟢 |").count(), 250);
+}
+
+#[test]
+fn a_429_storm_slows_every_worker() {
+    let f = fleet();
+    f.sim
+        .fault(Fault::rate_limited("GET", "/v1/services", 3, 1));
+    let out = monitor(&f, Path::new("/nonexistent"))
+        .input("commit-mode", "never")
+        .input("issues", "false")
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("healthy"), "true");
+    let requests: Vec<_> = f
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/v1/"))
+        .collect();
+    let first = requests.first().unwrap().at;
+    let last = requests.last().unwrap().at;
+    assert!(
+        last - first >= Duration::from_millis(950),
+        "waited for Retry-After: {:?}",
+        last - first
+    );
+    let seen: Vec<_> = requests
+        .iter()
+        .map(|r| (r.path.clone(), r.at - first))
+        .collect();
+    assert!(requests.len() <= 4 + 3, "no storm: {seen:?}");
+}
+
+#[test]
+fn deploy_with_a_health_path_fails_when_the_live_service_answers_503() {
+    let sim = Sim::start();
+    let id = sim.add_service(ServiceSpec {
+        plan: Plan {
+            health: 503,
+            ..Plan::live(Duration::from_millis(400))
+        },
+        ..ServiceSpec::web("web")
+    });
+    let out = rp()
+        .input("mode", "deploy")
+        .input("deploy-hook-url", &sim.hook_url(&id))
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &sim.api_url())
+        .input("health-path", "/healthz")
+        .input("health-timeout", "1s")
+        .run();
+    out.assert_code(1);
+    assert_eq!(out.output("deploy-status"), "live");
+    assert_eq!(out.output("healthy"), "false");
+    assert!(
+        out.summary.contains("deploy live but unhealthy"),
+        "{}",
+        out.summary
+    );
+
+    sim.set_plan(&id, Plan::live(Duration::from_millis(400)));
+    let out = rp()
+        .input("mode", "deploy")
+        .input("deploy-hook-url", &sim.hook_url(&id))
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &sim.api_url())
+        .input("health-path", "/healthz")
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("healthy"), "true");
+}
+
+#[test]
+fn a_workspace_that_is_not_a_repository_is_bad_input() {
+    let f = fleet();
+    let empty = tempfile::tempdir().unwrap();
+    let out = monitor(&f, empty.path()).input("issues", "false").run();
+    out.assert_code(2);
+    assert!(
+        f.sim.requests().iter().all(|r| !r.path.starts_with("/v1/")),
+        "nothing happened"
+    );
+    out.assert_says("is not a git repository");
+}
+
+#[test]
+fn a_detached_head_without_a_branch_is_bad_input() {
+    let f = fleet();
+    let (_dir, clone) = checkout(&f);
+    git(&clone, &["checkout", "-q", "--detach"]);
+    let out = monitor(&f, &clone)
+        .env("GITHUB_REF", "refs/tags/v1")
+        .env("GITHUB_REF_NAME", "v1")
+        .input("issues", "false")
+        .run();
+    out.assert_code(2);
+    out.assert_says("branch: is not known");
+    let out = monitor(&f, &clone)
+        .env("GITHUB_REF", "refs/tags/v1")
+        .input("branch", "main")
+        .input("issues", "false")
+        .run();
+    out.assert_code(0);
+}
+
+#[test]
+fn a_local_path_remote_works_too() {
+    let f = fleet();
+    let (_dir, clone) = checkout(&f);
+    git(
+        &clone,
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            f.remote.bare().to_str().unwrap(),
+        ],
+    );
+    let out = monitor(&f, &clone).input("issues", "false").run();
+    out.assert_code(0);
+    assert_eq!(out.output("commit-sha"), f.remote.tip());
+}
+
+#[test]
+fn an_unknown_service_is_unknown_not_a_crash() {
+    let f = fleet();
+    f.sim.fault(Fault::new(
+        "GET",
+        &format!("/v1/services/{}", f.web),
+        1,
+        render_sim::FaultKind::TruncatedJson,
+    ));
+    let out = monitor(&f, Path::new("/nonexistent"))
+        .input("services", &format!("{},srv-doesnotexist", f.web))
+        .input("commit-mode", "never")
+        .input("issues", "false")
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("healthy"), "false");
+    assert!(out.output("failing-services").contains("srv-doesnotexist"));
+}
