@@ -42,6 +42,28 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Check services, rewrite the status page, push it, open and close issues.
     Monitor(MonitorArgs),
+    /// Diagnose a failed workflow run from its logs and repair what can be repaired.
+    Recover(RecoverArgs),
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct RecoverArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// The failed run's id [default: workflow_run.id from GITHUB_EVENT_PATH]
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// Fixes to apply: lockfile, rerun, webhook, rollback, redeploy [default: lockfile,rerun,webhook]
+    #[arg(long, value_name = "LIST")]
+    pub fixes: Option<String>,
+    /// Fix attempts per head before filing an issue instead [default: 2]
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<String>,
+    /// The deploy hook to check and trigger (webhook fix) [env: RENDER_DEPLOY_HOOK]
+    #[arg(long, value_name = "URL")]
+    pub deploy_hook_url: Option<String>,
 }
 
 /// Inputs every mode reads.
@@ -313,6 +335,7 @@ pub fn mode_from_env() -> Result<Command, InputError> {
     match mode.trim().to_ascii_lowercase().as_str() {
         "deploy" => Ok(Command::Deploy(DeployArgs::default())),
         "monitor" => Ok(Command::Monitor(MonitorArgs::default())),
+        "recover" => Ok(Command::Recover(RecoverArgs::default())),
         _ => Err(InputError::new(
             "mode",
             format!(

@@ -192,10 +192,57 @@ struct Deployer<'a> {
 }
 
 /// Why a deploy did not go as hoped, with what to do about it.
-struct Failure {
-    title: &'static str,
-    message: String,
-    steps: Vec<String>,
+pub struct Failure {
+    pub title: &'static str,
+    pub message: String,
+    pub steps: Vec<String>,
+}
+
+/// What Render answered to a hook call it accepted.
+pub struct HookAnswer {
+    pub status: u16,
+    pub deploy: Option<Deploy>,
+}
+
+/// Calls the deploy hook once (a retry could start a second deploy).
+/// Returns the HTTP status as the `http-status` output shows it ("000" for
+/// no response) and the outcome.
+pub fn call_hook(
+    http: &Http,
+    hook: &Hook,
+    request: &TriggerRequest,
+) -> (String, Result<HookAnswer, Failure>) {
+    let url = hook_url(hook, request);
+    let result = http.send(
+        || http.request(reqwest::Method::POST, url.clone()),
+        Retry::Unsent,
+        64 * 1024,
+    );
+    let response = match result {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                "000".into(),
+                Err(no_response_failure("Deploy hook unreachable", &e)),
+            )
+        }
+    };
+    let status = response.status.to_string();
+    if ![200, 201, 202].contains(&response.status) {
+        return (status, Err(hook_failure(response.status, &response)));
+    }
+    #[derive(serde::Deserialize)]
+    struct Body {
+        deploy: Option<Deploy>,
+    }
+    let deploy = response.json::<Body>().ok().and_then(|b| b.deploy);
+    (
+        status,
+        Ok(HookAnswer {
+            status: response.status,
+            deploy,
+        }),
+    )
 }
 
 impl Deployer<'_> {
@@ -490,34 +537,13 @@ impl Deployer<'_> {
     }
 
     fn trigger_hook(&mut self, hook: &Hook, at: String) -> Result<TriggerOutcome, Failure> {
-        let url = hook_url(hook, &self.config.request);
-        let http = self.http;
-        let result = http.send(
-            || http.request(reqwest::Method::POST, url.clone()),
-            Retry::Unsent,
-            64 * 1024,
-        );
-        let response = match result {
-            Ok(r) => r,
-            Err(e) => {
-                self.runner.set_output("http-status", "000");
-                return Err(no_response_failure("Deploy hook unreachable", &e));
-            }
-        };
-        self.runner
-            .set_output("http-status", response.status.to_string());
-        if ![200, 201, 202].contains(&response.status) {
-            return Err(hook_failure(response.status, &response));
-        }
-        #[derive(serde::Deserialize)]
-        struct HookAnswer {
-            deploy: Option<Deploy>,
-        }
-        let deploy = response.json::<HookAnswer>().ok().and_then(|a| a.deploy);
+        let (http_status, result) = call_hook(self.http, hook, &self.config.request);
+        self.runner.set_output("http-status", &http_status);
+        let answer = result?;
         Ok(TriggerOutcome {
-            http_status: response.status,
-            queued: response.status == 202,
-            deploy,
+            http_status: answer.status,
+            queued: answer.status == 202,
+            deploy: answer.deploy,
             at,
         })
     }
@@ -612,7 +638,7 @@ struct TriggerOutcome {
 
 /// Two seconds keeps the lag between "live" and our exit under 2 s while
 /// costing at most 30 of Render's 400 GETs a minute.
-fn poll_interval() -> Duration {
+pub fn poll_interval() -> Duration {
     std::env::var("RENDER_PILOT_POLL_MS")
         .ok()
         .and_then(|v| v.parse().ok())

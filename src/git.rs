@@ -236,6 +236,81 @@ impl Workspace {
         Some(blob.content().to_vec())
     }
 
+    /// Paths that differ between two commits.
+    pub fn changed_paths(&self, from: Oid, to: Oid) -> Result<Vec<String>, GitError> {
+        let tree = |oid| {
+            self.repo
+                .find_commit(oid)
+                .and_then(|c| c.tree())
+                .map_err(|e| git_error("reading a commit", &e))
+        };
+        let diff = self
+            .repo
+            .diff_tree_to_tree(Some(&tree(from)?), Some(&tree(to)?), None)
+            .map_err(|e| git_error("comparing commits", &e))?;
+        Ok(diff
+            .deltas()
+            .filter_map(|d| {
+                d.new_file()
+                    .path()
+                    .or(d.old_file().path())
+                    .map(|p| p.to_string_lossy().into_owned())
+            })
+            .collect())
+    }
+
+    pub fn message(&self, commit: Oid) -> Option<String> {
+        self.repo
+            .find_commit(commit)
+            .ok()?
+            .message()
+            .ok()
+            .map(String::from)
+    }
+
+    /// Writes the files of a commit into `dir` (no .git): a scratch copy to
+    /// run tools in without touching the checkout.
+    pub fn export(&self, commit: Oid, dir: &Path) -> Result<(), GitError> {
+        let tree = self
+            .repo
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .map_err(|e| git_error("reading the commit to export", &e))?;
+        let mut failure = None;
+        tree.walk(git2::TreeWalkMode::PreOrder, |root, entry| {
+            let path = dir.join(root).join(entry.name().unwrap_or_default());
+            let written = match entry.kind() {
+                Some(git2::ObjectType::Tree) => std::fs::create_dir_all(&path),
+                Some(git2::ObjectType::Blob) => match self.repo.find_blob(entry.id()) {
+                    Ok(blob) if entry.filemode() == 0o120000 => std::os::unix::fs::symlink(
+                        String::from_utf8_lossy(blob.content()).as_ref(),
+                        &path,
+                    ),
+                    Ok(blob) => std::fs::write(&path, blob.content()).and_then(|()| {
+                        use std::os::unix::fs::PermissionsExt;
+                        let mode = if entry.filemode() == 0o100755 {
+                            0o755
+                        } else {
+                            0o644
+                        };
+                        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                    }),
+                    Err(e) => Err(std::io::Error::other(e.message().to_string())),
+                },
+                _ => Ok(()),
+            };
+            match written {
+                Ok(()) => git2::TreeWalkResult::Ok,
+                Err(e) => {
+                    failure = Some(format!("exporting {}: {e}", path.display()));
+                    git2::TreeWalkResult::Abort
+                }
+            }
+        })
+        .ok();
+        failure.map_or(Ok(()), |f| Err(GitError::Git(f)))
+    }
+
     /// Commits the files `change` computes on the branch tip and pushes,
     /// retrying with a fresh tip when someone else pushed first. `change`
     /// returns `None` when the tip needs nothing. Never force-pushes.

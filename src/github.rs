@@ -10,6 +10,8 @@ use crate::inputs::InputError;
 use crate::secrets::redact;
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
+/// Job logs can be long; the diagnosis reads them in one pass.
+const MAX_LOG: usize = 128 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitHubError {
@@ -45,6 +47,13 @@ pub struct Issue {
     pub created_at: Option<String>,
     /// Present when the "issue" is a pull request.
     pub pull_request: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Job {
+    pub id: u64,
+    pub name: String,
+    pub conclusion: Option<String>,
 }
 
 impl Issue {
@@ -105,6 +114,17 @@ impl<'a> GitHub<'a> {
         body: Option<&Value>,
         what: &str,
     ) -> Result<Response, GitHubError> {
+        self.send_limited(method, url, body, what, MAX_BODY)
+    }
+
+    fn send_limited(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        what: &str,
+        max_body: usize,
+    ) -> Result<Response, GitHubError> {
         let retry = if method == Method::GET {
             Retry::Idempotent
         } else {
@@ -124,9 +144,9 @@ impl<'a> GitHub<'a> {
                 request
             },
             retry,
-            MAX_BODY,
+            max_body,
         )?;
-        if response.is_success() || response.status == 302 {
+        if response.is_success() {
             return Ok(response);
         }
         #[derive(Deserialize)]
@@ -186,6 +206,57 @@ impl<'a> GitHub<'a> {
             "comment on issue",
         )?;
         Ok(())
+    }
+
+    pub fn get_run(&self, id: u64) -> Result<crate::event::WorkflowRun, GitHubError> {
+        let url = self.url(&format!("/actions/runs/{id}"));
+        Ok(self
+            .send(Method::GET, url, None, &format!("get run {id}"))?
+            .json()?)
+    }
+
+    /// The jobs of one attempt of a run.
+    pub fn jobs(&self, run: u64, attempt: u64) -> Result<Vec<Job>, GitHubError> {
+        #[derive(Deserialize)]
+        struct Jobs {
+            jobs: Vec<Job>,
+        }
+        let mut url = self.url(&format!("/actions/runs/{run}/attempts/{attempt}/jobs"));
+        url.query_pairs_mut().append_pair("per_page", "100");
+        let jobs: Jobs = self.send(Method::GET, url, None, "list jobs")?.json()?;
+        Ok(jobs.jobs)
+    }
+
+    /// A job's plain-text log. GitHub answers 302 to a pre-signed URL on
+    /// another host; the redirect is followed without the Authorization
+    /// header (reqwest drops it across hosts).
+    pub fn job_log(&self, job: u64) -> Result<Vec<u8>, GitHubError> {
+        let url = self.url(&format!("/actions/jobs/{job}/logs"));
+        Ok(self
+            .send_limited(Method::GET, url, None, "download job log", MAX_LOG)?
+            .body)
+    }
+
+    pub fn rerun_failed_jobs(&self, run: u64) -> Result<(), GitHubError> {
+        let url = self.url(&format!("/actions/runs/{run}/rerun-failed-jobs"));
+        self.send(Method::POST, url, None, "re-run failed jobs")?;
+        Ok(())
+    }
+
+    /// Starts `workflow` on `reference`. `Ok(false)` when the workflow has
+    /// no `workflow_dispatch` trigger (GitHub answers 422).
+    pub fn dispatch(&self, workflow: &str, reference: &str) -> Result<bool, GitHubError> {
+        let url = self.url(&format!("/actions/workflows/{workflow}/dispatches"));
+        match self.send(
+            Method::POST,
+            url,
+            Some(&json!({"ref": reference})),
+            "dispatch workflow",
+        ) {
+            Ok(_) => Ok(true),
+            Err(GitHubError::Api { status: 422, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     pub fn update_body(&self, number: u64, body: &str) -> Result<(), GitHubError> {

@@ -8,11 +8,14 @@
 //! - [`hook`]: deploy hook validation;
 //! - [`github`], [`git`], [`issues`]: GitHub issues, commits and pushes;
 //! - [`status`], [`pipeline`]: service classification and the status page;
-//! - one module per mode: [`deploy`], [`monitor`];
+//! - [`event`], [`diagnose`]: the failed run and what its logs say;
+//! - one module per mode: [`deploy`], [`monitor`], [`recover`];
 //! - [`report`]: Markdown rendering.
 
 pub mod cli;
 pub mod deploy;
+pub mod diagnose;
+pub mod event;
 pub mod git;
 pub mod github;
 pub mod hook;
@@ -21,6 +24,7 @@ pub mod inputs;
 pub mod issues;
 pub mod monitor;
 pub mod pipeline;
+pub mod recover;
 pub mod render;
 pub mod report;
 pub mod runner;
@@ -60,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
     let result = match &command {
         Command::Deploy(args) => deploy::run(args, &mut runner),
         Command::Monitor(args) => monitor::run(args, &mut runner),
+        Command::Recover(args) => recover::run(args, &mut runner),
     };
     if let Err(error) = &result {
         runner.append_summary(&format!(

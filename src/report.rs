@@ -141,6 +141,108 @@ pub fn monitor_issue_body(row: &crate::pipeline::Row, detected_at: &str) -> Stri
     body
 }
 
+/// What a person can do about a cause render-pilot could not fix.
+pub fn manual_steps(cause: &crate::diagnose::Cause) -> &'static str {
+    use crate::diagnose::Cause;
+    match cause {
+        Cause::Lockfile { .. } => "Run `pnpm install --lockfile-only` with the pnpm version in `packageManager`, commit pnpm-lock.yaml and push.",
+        Cause::PnpmVersion { .. } => "Make the CI's pnpm match the lockfile: set `packageManager` in package.json and let pnpm/action-setup read it.",
+        Cause::PushRace => "Re-run the workflow, and give every workflow that pushes to the branch one `concurrency` group.",
+        Cause::PushRejected { .. } => "Allow the push: check branch protection and the token's `contents: write` (and `workflows` for .github/workflows changes).",
+        Cause::DeployHook { .. } => "Copy the Deploy Hook from the service's Settings into the RENDER_DEPLOY_HOOK secret again (one line, no trailing newline), and call it with `curl -fsS`.",
+        Cause::DeployFailed { .. } => "Read the deploy's log in the Render dashboard; the previous deploy keeps serving. Fix the cause and deploy again (`redeploy` clears the build cache).",
+        Cause::DeployUnhealthy { .. } => "Roll back in the Render dashboard (or enable `fixes: rollback`), then read the service's logs.",
+        Cause::Transient { .. } => "Re-run the failed jobs; if it keeps failing, the service it talks to is down.",
+        Cause::Unknown => "Read the evidence below and the full log of the failed job.",
+    }
+}
+
+fn recover_sections(
+    run: &crate::event::WorkflowRun,
+    branch: &str,
+    findings: &[crate::diagnose::Finding],
+    actions: &[(String, bool)],
+    untrusted: bool,
+) -> String {
+    let link = run
+        .html_url
+        .as_deref()
+        .map_or(format!("run {}", run.id), |u| {
+            format!("[run {}]({u})", run.id)
+        });
+    let mut out = format!(
+        "{} on `{}` failed ({link}, attempt {}, head `{}`).\n\n",
+        escape_cell(&run.workflow_name()),
+        escape_cell(branch),
+        run.attempt(),
+        run.head_sha.chars().take(7).collect::<String>()
+    );
+    if untrusted {
+        out.push_str("> The run's head comes from a fork or a pull request. render-pilot never pushes for such runs: this job holds write tokens the failing run did not have.\n\n");
+    }
+    out.push_str("#### Diagnosis\n\n");
+    for (finding, (action, fixed)) in findings.iter().zip(actions) {
+        out.push_str(&format!(
+            "- **{}**: {}\n  - {} {}\n",
+            finding.cause.name(),
+            finding.cause.describe(),
+            if *fixed { "✅" } else { "❌" },
+            action
+        ));
+        if !fixed {
+            out.push_str(&format!(
+                "  - What to do: {}\n",
+                manual_steps(&finding.cause)
+            ));
+        }
+        if !finding.evidence.is_empty() {
+            out.push_str("\n  ```text\n");
+            for line in &finding.evidence {
+                out.push_str(&format!("  {}\n", line.replace("```", "'''")));
+            }
+            out.push_str("  ```\n");
+        }
+    }
+    out
+}
+
+/// The step summary of a recover run.
+pub fn recover_summary(
+    run: &crate::event::WorkflowRun,
+    branch: &str,
+    findings: &[crate::diagnose::Finding],
+    actions: &[(String, bool)],
+    untrusted: bool,
+    issue_url: Option<&str>,
+) -> String {
+    let fixed = !actions.is_empty() && actions.iter().all(|(_, f)| *f);
+    let mut out = format!(
+        "### {} render-pilot recover\n\n{}",
+        if fixed { "✅" } else { "❌" },
+        recover_sections(run, branch, findings, actions, untrusted)
+    );
+    if let Some(url) = issue_url {
+        out.push_str(&format!("\nNot everything could be fixed: see {url}.\n"));
+    }
+    out
+}
+
+/// The body of the one recovery issue per workflow and branch.
+pub fn recover_issue_body(
+    run: &crate::event::WorkflowRun,
+    branch: &str,
+    findings: &[crate::diagnose::Finding],
+    actions: &[(String, bool)],
+    untrusted: bool,
+) -> String {
+    format!(
+        "render-pilot recover could not fix every failure.\n\n{}\nThis issue closes itself when {} passes on `{}` again.",
+        recover_sections(run, branch, findings, actions, untrusted),
+        escape_cell(&run.workflow_name()),
+        escape_cell(branch)
+    )
+}
+
 /// Keeps a value inside its table cell.
 pub fn escape_cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
@@ -164,6 +266,37 @@ mod tests {
             healthy: None,
             next_steps: vec![],
         }
+    }
+
+    #[test]
+    fn recover_issue() {
+        use crate::diagnose::{Cause, Finding};
+        let run: crate::event::WorkflowRun = serde_json::from_value(serde_json::json!({
+            "id": 42, "name": "CI", "head_sha": "0123456789abcdef", "head_branch": "main",
+            "run_attempt": 2, "html_url": "https://github.com/acme/shop/actions/runs/42"
+        }))
+        .unwrap();
+        let findings = vec![
+            Finding {
+                cause: Cause::PushRejected {
+                    reason: "protected branch hook declined".into(),
+                },
+                evidence: vec![
+                    " ! [remote rejected] main -> main (protected branch hook declined)".into(),
+                ],
+            },
+            Finding {
+                cause: Cause::Transient {
+                    what: "HTTP 503".into(),
+                },
+                evidence: vec![],
+            },
+        ];
+        let actions = vec![
+            ("not fixed: the server refused the push".to_string(), false),
+            ("re-ran the failed jobs".to_string(), true),
+        ];
+        insta::assert_snapshot!(recover_issue_body(&run, "main", &findings, &actions, false));
     }
 
     #[test]

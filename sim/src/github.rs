@@ -19,6 +19,105 @@ pub(crate) struct GitHub {
     issues: Vec<Issue>,
     git_root: Option<PathBuf>,
     push_hooks: VecDeque<PushHook>,
+    runs: Vec<Run>,
+    reruns: Vec<u64>,
+    dispatches: Vec<(String, String)>,
+    log_downloads: Vec<Option<String>>,
+}
+
+/// A workflow run with its jobs.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub id: u64,
+    pub name: String,
+    pub workflow_id: u64,
+    pub path: String,
+    pub head_branch: String,
+    pub head_sha: String,
+    pub head_message: String,
+    pub conclusion: String,
+    pub attempt: u64,
+    pub event: String,
+    /// The head repository's full name; `acme/shop` unless a fork.
+    pub head_repository: String,
+    pub jobs: Vec<Job>,
+    /// Whether its workflow has an `on: workflow_dispatch` trigger.
+    pub dispatchable: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: u64,
+    pub name: String,
+    pub conclusion: String,
+    pub log: String,
+}
+
+impl Run {
+    /// A failed `push` run of `.github/workflows/ci.yml` on main with one
+    /// failed job carrying `log`.
+    pub fn failed(id: u64, head_sha: &str, log: &str) -> Run {
+        Run {
+            id,
+            name: "CI".into(),
+            workflow_id: 7001,
+            path: ".github/workflows/ci.yml".into(),
+            head_branch: "main".into(),
+            head_sha: head_sha.into(),
+            head_message: "change package.json".into(),
+            conclusion: "failure".into(),
+            attempt: 1,
+            event: "push".into(),
+            head_repository: "acme/shop".into(),
+            jobs: vec![
+                Job {
+                    id: id * 10,
+                    name: "lint".into(),
+                    conclusion: "success".into(),
+                    log: "all good\n".into(),
+                },
+                Job {
+                    id: id * 10 + 1,
+                    name: "build".into(),
+                    conclusion: "failure".into(),
+                    log: log.into(),
+                },
+            ],
+            dispatchable: true,
+        }
+    }
+
+    /// The run as the REST API and the `workflow_run` event show it.
+    pub fn json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "workflow_id": self.workflow_id,
+            "path": self.path,
+            "head_branch": self.head_branch,
+            "head_sha": self.head_sha,
+            "head_commit": {"id": self.head_sha, "message": self.head_message},
+            "status": "completed",
+            "conclusion": self.conclusion,
+            "run_attempt": self.attempt,
+            "run_number": self.id,
+            "event": self.event,
+            "html_url": format!("https://github.com/acme/shop/actions/runs/{}", self.id),
+            "head_repository": {"id": if self.head_repository == "acme/shop" { 1 } else { 2 }, "full_name": self.head_repository, "fork": self.head_repository != "acme/shop"},
+            "repository": {"id": 1, "full_name": "acme/shop", "fork": false},
+            "pull_requests": [],
+        })
+    }
+
+    /// The `workflow_run` event payload GitHub writes to GITHUB_EVENT_PATH.
+    pub fn event(&self) -> Value {
+        json!({
+            "action": "completed",
+            "workflow_run": self.json(),
+            "workflow": {"id": self.workflow_id, "name": self.name, "path": self.path},
+            "repository": {"id": 1, "full_name": "acme/shop"},
+        })
+    }
 }
 
 /// An issue as the simulator holds it.
@@ -53,6 +152,26 @@ impl Sim {
         self.lock().github.issues.clone()
     }
 
+    pub fn add_run(&self, run: Run) {
+        self.lock().github.runs.push(run);
+    }
+
+    /// Runs whose failed jobs were re-run, in order.
+    pub fn reruns(&self) -> Vec<u64> {
+        self.lock().github.reruns.clone()
+    }
+
+    /// Workflow dispatches: (workflow, ref).
+    pub fn dispatches(&self) -> Vec<(String, String)> {
+        self.lock().github.dispatches.clone()
+    }
+
+    /// The Authorization header each log download arrived with (after the
+    /// redirect): it must be none.
+    pub fn log_downloads(&self) -> Vec<Option<String>> {
+        self.lock().github.log_downloads.clone()
+    }
+
     /// Serves the bare repositories under `root` at `{url}/git/<name>.git`.
     pub fn serve_git(&self, root: PathBuf) {
         self.lock().github.git_root = Some(root);
@@ -75,12 +194,119 @@ fn authorized(request: &Request) -> bool {
     header == format!("Bearer {GITHUB_TOKEN}") || header == format!("token {GITHUB_TOKEN}")
 }
 
+/// `/_logs/{job}`: the pre-signed log host a job-log download redirects to.
+fn log_blob(state: &mut State, request: &Request) -> Response {
+    let github = &mut state.github;
+    github
+        .log_downloads
+        .push(request.header("authorization").map(String::from));
+    let id: u64 = request
+        .path
+        .trim_start_matches("/_logs/")
+        .parse()
+        .unwrap_or(0);
+    match github
+        .runs
+        .iter()
+        .flat_map(|r| &r.jobs)
+        .find(|j| j.id == id)
+    {
+        Some(job) => Response::text(200, &job.log),
+        None => Response::text(404, "expired"),
+    }
+}
+
+fn actions(state: &mut State, request: &Request, parts: &[&str]) -> Response {
+    let port = state
+        .base_url
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let github = &mut state.github;
+    let find_run = |runs: &[Run], id: &str| {
+        id.parse::<u64>()
+            .ok()
+            .and_then(|id| runs.iter().position(|r| r.id == id))
+    };
+    match (request.method.as_str(), parts) {
+        ("GET", ["runs", id]) => match find_run(&github.runs, id) {
+            Some(i) => Response::json(200, &github.runs[i].json()),
+            None => Response::error(404, "not_found", "Not Found"),
+        },
+        ("GET", ["runs", id, "attempts", attempt, "jobs"]) => match find_run(&github.runs, id) {
+            Some(i) if attempt.parse::<u64>().ok() == Some(github.runs[i].attempt) => {
+                let run = &github.runs[i];
+                let jobs: Vec<Value> = run
+                    .jobs
+                    .iter()
+                    .map(|j| json!({"id": j.id, "name": j.name, "status": "completed", "conclusion": j.conclusion, "run_attempt": run.attempt, "run_id": run.id}))
+                    .collect();
+                Response::json(200, &json!({"total_count": jobs.len(), "jobs": jobs}))
+            }
+            _ => Response::error(404, "not_found", "Not Found"),
+        },
+        ("GET", ["jobs", id, "logs"]) => {
+            let known = github
+                .runs
+                .iter()
+                .flat_map(|r| &r.jobs)
+                .any(|j| j.id.to_string() == *id);
+            if !known {
+                return Response::error(404, "not_found", "Not Found");
+            }
+            // A different host name, as GitHub's pre-signed blob URL is.
+            Response::empty(302).with_header(
+                "Location",
+                format!("http://localhost:{port}/_logs/{id}?sig=expires-in-1-minute"),
+            )
+        }
+        ("POST", ["runs", id, "rerun-failed-jobs"]) => match find_run(&github.runs, id) {
+            Some(i) => {
+                github.reruns.push(github.runs[i].id);
+                Response::json(201, &json!({}))
+            }
+            None => Response::error(404, "not_found", "Not Found"),
+        },
+        ("POST", ["workflows", workflow, "dispatches"]) => {
+            let reference = request
+                .json()
+                .get("ref")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let run = github.runs.iter().find(|r| {
+                r.workflow_id.to_string() == *workflow || r.path.ends_with(&format!("/{workflow}"))
+            });
+            match run {
+                Some(r) if r.dispatchable => {
+                    github.dispatches.push((workflow.to_string(), reference));
+                    Response::empty(204)
+                }
+                Some(_) => Response::error(
+                    422,
+                    "invalid",
+                    "Workflow does not have 'workflow_dispatch' trigger",
+                ),
+                None => Response::error(404, "not_found", "Not Found"),
+            }
+        }
+        _ => Response::error(404, "not_found", "Not Found"),
+    }
+}
+
 /// `/repos/{owner}/{repo}/…`
 pub(crate) fn api(state: &mut State, request: &Request) -> Response {
+    if request.path.starts_with("/_logs/") {
+        return log_blob(state, request);
+    }
     if !authorized(request) {
         return Response::error(401, "unauthorized", "Bad credentials");
     }
     let parts: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
+    if parts.get(3) == Some(&"actions") {
+        return actions(state, request, &parts[4..]);
+    }
     let base = state.base_url.clone();
     let github = &mut state.github;
     let body = request.json();

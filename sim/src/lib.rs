@@ -15,7 +15,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-pub use github::{git_auth_header, Issue};
+pub use github::{git_auth_header, Issue, Job, Run};
 pub use render::{Outcome, Plan, ServiceSpec};
 use wire::{Request, Response};
 

@@ -3,5 +3,6 @@
 
 mod deploy;
 mod monitor;
+mod recover;
 mod repo;
 mod support;

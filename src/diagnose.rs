@@ -1,0 +1,564 @@
+//! Log diagnosis: from a failed job's log to a list of causes, each with the
+//! lines that prove it. Pure and single-pass, so a 50 MB log takes well
+//! under a second. Matches stable codes (`ERR_PNPM_*`, git's `[rejected]`
+//! reasons, curl exit codes, Render statuses), never prose that changes
+//! between versions.
+
+use std::collections::VecDeque;
+
+use crate::secrets::redact;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cause {
+    /// pnpm-lock.yaml is out of date, missing or broken: regenerate it.
+    Lockfile {
+        code: String,
+    },
+    /// pnpm's version does not fit the lockfile or `packageManager`.
+    PnpmVersion {
+        code: String,
+    },
+    /// A push lost a race (fetch first, non-fast-forward).
+    PushRace,
+    /// The server refused a push (protection, permissions): not ours to fix.
+    PushRejected {
+        reason: String,
+    },
+    /// Calling the deploy hook failed.
+    DeployHook {
+        problem: String,
+    },
+    /// A Render deploy ended in a failure status.
+    DeployFailed {
+        status: String,
+        deploy: Option<String>,
+    },
+    /// A deploy went live and then failed its health check.
+    DeployUnhealthy {
+        deploy: Option<String>,
+    },
+    /// A network or service hiccup that a re-run may pass.
+    Transient {
+        what: String,
+    },
+    Unknown,
+}
+
+impl Cause {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Cause::Lockfile { .. } => "lockfile",
+            Cause::PnpmVersion { .. } => "pnpm-version",
+            Cause::PushRace => "push-race",
+            Cause::PushRejected { .. } => "push-rejected",
+            Cause::DeployHook { .. } => "deploy-hook",
+            Cause::DeployFailed { .. } => "deploy-failed",
+            Cause::DeployUnhealthy { .. } => "deploy-unhealthy",
+            Cause::Transient { .. } => "transient",
+            Cause::Unknown => "unknown",
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Cause::Lockfile { code } => {
+                format!("pnpm-lock.yaml does not match package.json ({code})")
+            }
+            Cause::PnpmVersion { code } => {
+                format!("the pnpm version does not fit the lockfile or packageManager ({code})")
+            }
+            Cause::PushRace => "a git push was rejected because someone pushed first".into(),
+            Cause::PushRejected { reason } => format!("the git server refused a push ({reason})"),
+            Cause::DeployHook { problem } => format!("the deploy hook call failed: {problem}"),
+            Cause::DeployFailed { status, deploy } => format!(
+                "a Render deploy{} ended {status}",
+                deploy
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            ),
+            Cause::DeployUnhealthy { deploy } => format!(
+                "a Render deploy{} went live and failed its health check",
+                deploy
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            ),
+            Cause::Transient { what } => format!("a transient failure ({what})"),
+            Cause::Unknown => "no known failure signature".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub cause: Cause,
+    pub evidence: Vec<String>,
+}
+
+const EVIDENCE_PER_CAUSE: usize = 4;
+const TAIL_LINES: usize = 12;
+const LINE_LIMIT: usize = 400;
+
+/// Feeds log lines one at a time; keeps only evidence and a short tail.
+#[derive(Default)]
+pub struct Diagnoser {
+    findings: Vec<Finding>,
+    tail: VecDeque<String>,
+    errors: VecDeque<String>,
+    mentions_render: bool,
+}
+
+impl Diagnoser {
+    pub fn feed(&mut self, raw: &str) {
+        let line = clean_line(raw);
+        let line = line.trim_end();
+        if line.is_empty() {
+            return;
+        }
+        if !self.mentions_render
+            && (line.contains("render.com")
+                || line.contains("RENDER_")
+                || line.contains("render-pilot"))
+        {
+            self.mentions_render = true;
+        }
+        if let Some(cause) = match_line(line) {
+            self.add(cause, line);
+        }
+        if line.starts_with("##[error]") {
+            push_bounded(&mut self.errors, line, TAIL_LINES);
+        }
+        push_bounded(&mut self.tail, line, TAIL_LINES);
+    }
+
+    fn add(&mut self, cause: Cause, line: &str) {
+        let evidence = redact(&shorten(line));
+        match self
+            .findings
+            .iter_mut()
+            .find(|f| f.cause.name() == cause.name())
+        {
+            Some(f) if f.evidence.len() < EVIDENCE_PER_CAUSE && !f.evidence.contains(&evidence) => {
+                f.evidence.push(evidence)
+            }
+            Some(_) => {}
+            None => self.findings.push(Finding {
+                cause,
+                evidence: vec![evidence],
+            }),
+        }
+    }
+
+    pub fn finish(mut self) -> Vec<Finding> {
+        // curl's exit codes only mean a deploy hook when the log is about
+        // Render at all.
+        if !self.mentions_render {
+            self.findings.retain(|f| !matches!(&f.cause, Cause::DeployHook { problem } if problem.starts_with("curl")));
+        }
+        if self.findings.is_empty() {
+            let lines = if self.errors.is_empty() {
+                self.tail
+            } else {
+                self.errors
+            };
+            self.findings.push(Finding {
+                cause: Cause::Unknown,
+                evidence: lines.into_iter().map(|l| redact(&shorten(&l))).collect(),
+            });
+        }
+        self.findings
+    }
+}
+
+fn push_bounded(queue: &mut VecDeque<String>, line: &str, max: usize) {
+    if queue.len() == max {
+        queue.pop_front();
+    }
+    queue.push_back(line.to_string());
+}
+
+fn shorten(line: &str) -> String {
+    if line.len() <= LINE_LIMIT {
+        return line.to_string();
+    }
+    let mut cut = LINE_LIMIT;
+    while !line.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &line[..cut])
+}
+
+/// Diagnoses a whole log.
+pub fn diagnose(log: &str) -> Vec<Finding> {
+    let mut d = Diagnoser::default();
+    log.lines().for_each(|l| d.feed(l));
+    d.finish()
+}
+
+/// Drops the runner's ISO-8601 timestamp prefix and ANSI colour codes.
+pub fn clean_line(line: &str) -> String {
+    let bytes = line.as_bytes();
+    let stamped = bytes.len() > 20
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes[10] == b'T'
+        && bytes[..4].iter().all(u8::is_ascii_digit);
+    let line = match (stamped, line.find("Z ")) {
+        (true, Some(z)) if z < 40 => &line[z + 2..],
+        _ => line,
+    };
+    if !line.contains('\u{1b}') {
+        return line.to_string();
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.next() == Some('[') {
+                for n in chars.by_ref() {
+                    if n.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn token_after<'a>(line: &'a str, prefix: &str, allowed: impl Fn(char) -> bool) -> Option<&'a str> {
+    let start = line.find(prefix)?;
+    let rest = &line[start..];
+    let end = rest
+        .char_indices()
+        .skip(prefix.len())
+        .find(|(_, c)| !allowed(*c))
+        .map_or(rest.len(), |(i, _)| i);
+    Some(&rest[..end]).filter(|t| t.len() > prefix.len())
+}
+
+fn deploy_id(line: &str) -> Option<String> {
+    token_after(line, "dep-", |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit()
+    })
+    .map(String::from)
+}
+
+fn between(line: &str, open: &str, close: char) -> Option<String> {
+    let start = line.find(open)? + open.len();
+    let end = line[start..].find(close)? + start;
+    Some(line[start..end].trim().to_string())
+}
+
+/// The cause one line shows, if any.
+fn match_line(line: &str) -> Option<Cause> {
+    if let Some(code) = token_after(line, "ERR_PNPM_", |c| c.is_ascii_uppercase() || c == '_') {
+        let code = code.to_string();
+        return match &code[9..] {
+            "OUTDATED_LOCKFILE"
+            | "NO_LOCKFILE"
+            | "LOCKFILE_CONFIG_MISMATCH"
+            | "BROKEN_LOCKFILE"
+            | "LOCKFILE_MISSING_DEPENDENCY" => Some(Cause::Lockfile { code }),
+            "LOCKFILE_BREAKING_CHANGE" | "BAD_PM_VERSION" | "UNSUPPORTED_ENGINE" => {
+                Some(Cause::PnpmVersion { code })
+            }
+            c if c.starts_with("FETCH_") || c == "META_FETCH_FAIL" || c == "NO_OFFLINE_META" => {
+                Some(Cause::Transient { what: code })
+            }
+            _ => None,
+        };
+    }
+    if line.contains("[remote rejected]") {
+        let reason = between(line, ") (", ')')
+            .or_else(|| between(line, "(", ')'))
+            .unwrap_or_else(|| "remote rejected".into());
+        return Some(Cause::PushRejected { reason });
+    }
+    if line.contains("GH006: Protected branch update failed")
+        || line.contains("was rejected by the server")
+    {
+        return Some(Cause::PushRejected {
+            reason: "protected branch".into(),
+        });
+    }
+    if line.contains("[rejected]")
+        && (line.contains("(fetch first)") || line.contains("(non-fast-forward)"))
+    {
+        return Some(Cause::PushRace);
+    }
+    if line.contains("cannot push non-fastforwardable reference")
+        || line.contains("cannot push because a reference that you are trying to update on the remote contains commits")
+    {
+        return Some(Cause::PushRace);
+    }
+    if let Some(cause) = match_hook(line) {
+        return Some(cause);
+    }
+    if line.contains("did not answer 2xx")
+        || line.contains("healthy=false")
+        || line.contains("deploy live but unhealthy")
+    {
+        return Some(Cause::DeployUnhealthy {
+            deploy: deploy_id(line),
+        });
+    }
+    for status in ["build_failed", "update_failed", "pre_deploy_failed"] {
+        if line.contains(status) {
+            return Some(Cause::DeployFailed {
+                status: status.into(),
+                deploy: deploy_id(line),
+            });
+        }
+    }
+    for (needle, what) in [
+        ("ECONNRESET", "connection reset"),
+        ("ETIMEDOUT", "timeout"),
+        ("EAI_AGAIN", "DNS lookup failed"),
+        ("socket hang up", "connection dropped"),
+        ("502 Bad Gateway", "HTTP 502"),
+        ("503 Service Unavailable", "HTTP 503"),
+        ("504 Gateway Time", "HTTP 504"),
+        ("The hosted runner lost communication", "runner lost"),
+        (
+            "The runner has received a shutdown signal",
+            "runner shut down",
+        ),
+    ] {
+        if line.contains(needle) {
+            return Some(Cause::Transient { what: what.into() });
+        }
+    }
+    None
+}
+
+fn match_hook(line: &str) -> Option<Cause> {
+    let problem = |p: &str| {
+        Some(Cause::DeployHook {
+            problem: p.to_string(),
+        })
+    };
+    // render-pilot deploy's own messages.
+    if line.contains("does not know this deploy hook (HTTP 404)") {
+        return problem("HTTP 404: unknown service or regenerated hook");
+    }
+    if line.contains("refused the deploy hook (HTTP 40") {
+        return problem("HTTP 401/403: key refused or account blocked");
+    }
+    if line.contains("deploy-hook-url:") {
+        return problem("the deploy-hook-url secret is malformed");
+    }
+    if line.contains("Deploy hook unreachable")
+        || (line.contains("(HTTP 000)") && line.contains("no response"))
+    {
+        return problem("HTTP 000: no response");
+    }
+    if let Some(code) = between(line, "curl: (", ')') {
+        let meaning = match code.as_str() {
+            "3" => "curl exit 3: malformed URL (empty secret, or a space or newline in it)",
+            "6" => "curl exit 6: host did not resolve",
+            "7" => "curl exit 7: connection refused",
+            "28" => "curl exit 28: timeout",
+            "35" | "60" => "curl exit 35/60: TLS or certificate problem",
+            "22" if line.contains("error: 404") => {
+                "curl: HTTP 404: unknown service or regenerated hook"
+            }
+            "22" if line.contains("error: 401") || line.contains("error: 403") => {
+                "curl: HTTP 401/403: key refused"
+            }
+            "22" if line.contains("error: 429") => "curl: HTTP 429: more than 10 deploys a minute",
+            "22" => "curl: HTTP error from the hook",
+            _ => return None,
+        };
+        return problem(meaning);
+    }
+    if line.contains("HTTP 000")
+        || line.contains("http_code=000")
+        || line.contains("status code: 000")
+    {
+        return problem("HTTP 000: no response (see the secret for stray whitespace)");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(log: &str) -> Vec<&'static str> {
+        diagnose(log).iter().map(|f| f.cause.name()).collect()
+    }
+
+    const PNPM_10: &str = "2026-11-29T10:00:01.1234567Z \u{1b}[31m ERR_PNPM_OUTDATED_LOCKFILE\u{1b}[39m  Cannot install with \"frozen-lockfile\" because pnpm-lock.yaml is not up to date with <ROOT>/package.json
+
+Note that in CI environments this setting is true by default. If you still need to run install in such cases, use \"pnpm install --no-frozen-lockfile\"
+
+  Failure reason:
+  specifiers in the lockfile don't match specifiers in package.json:
+* 1 dependencies were added: libb@file:../libb
+##[error]Process completed with exit code 1.";
+
+    const PNPM_12: &str = "Error: ERR_PNPM_OUTDATED_LOCKFILE
+  × installing dependencies
+  ╰─▶ Cannot install with \"frozen-lockfile\" because pnpm-lock.yaml is not up
+      to date with package.json.
+        Failure reason:
+        specifiers in the lockfile don't match specifiers in package.json:
+      * in importers[\".\"]:
+      * 1 dependency was added: libb@file:../libb
+  help: Regenerate the lockfile with `pnpm install --lockfile-only` so that
+        pnpm-lock.yaml reflects the current package.json, then re-run `pnpm
+        install --frozen-lockfile`.";
+
+    #[test]
+    fn pnpm_lockfile_errors_old_and_new_formats() {
+        let found = diagnose(PNPM_10);
+        assert_eq!(
+            found[0].cause,
+            Cause::Lockfile {
+                code: "ERR_PNPM_OUTDATED_LOCKFILE".into()
+            }
+        );
+        assert_eq!(
+            found[0].evidence[0],
+            " ERR_PNPM_OUTDATED_LOCKFILE  Cannot install with \"frozen-lockfile\" because pnpm-lock.yaml is not up to date with <ROOT>/package.json"
+        );
+        assert_eq!(
+            diagnose(PNPM_12)[0].cause,
+            Cause::Lockfile {
+                code: "ERR_PNPM_OUTDATED_LOCKFILE".into()
+            }
+        );
+        for code in [
+            "ERR_PNPM_NO_LOCKFILE",
+            "ERR_PNPM_LOCKFILE_CONFIG_MISMATCH",
+            "ERR_PNPM_BROKEN_LOCKFILE",
+            "ERR_PNPM_LOCKFILE_MISSING_DEPENDENCY",
+        ] {
+            assert_eq!(
+                names(&format!(" {code}  something")),
+                ["lockfile"],
+                "{code}"
+            );
+        }
+        assert_eq!(names(" ERR_PNPM_LOCKFILE_BREAKING_CHANGE  Lockfile /x/pnpm-lock.yaml not compatible with current pnpm"), ["pnpm-version"]);
+        assert_eq!(names(" ERR_PNPM_BAD_PM_VERSION  This project is configured to use v8.15.9 of pnpm. Your current pnpm is v9.15.9"), ["pnpm-version"]);
+    }
+
+    #[test]
+    fn git_push_rejections() {
+        let race = "To github.com:acme/shop.git\n ! [rejected]        main -> main (fetch first)\nerror: failed to push some refs to 'github.com:acme/shop.git'";
+        assert_eq!(names(race), ["push-race"]);
+        assert_eq!(
+            names(" ! [rejected]        main -> main (non-fast-forward)"),
+            ["push-race"]
+        );
+        assert_eq!(
+            names("!\trefs/heads/main:refs/heads/main\t[rejected] (fetch first)"),
+            ["push-race"]
+        );
+        let protected = " ! [remote rejected] main -> main (protected branch hook declined)\nremote: error: GH006: Protected branch update failed for refs/heads/main.";
+        let found = diagnose(protected);
+        assert_eq!(
+            found[0].cause,
+            Cause::PushRejected {
+                reason: "protected branch hook declined".into()
+            }
+        );
+        let workflows = " ! [remote rejected] main -> main (refusing to allow a GitHub App to create or update workflow `.github/workflows/ci.yml` without `workflows` permission)";
+        assert_eq!(names(workflows), ["push-rejected"]);
+    }
+
+    #[test]
+    fn deploy_hook_failures() {
+        let with_render = |l: &str| format!("Run curl -fsS -X POST \"$RENDER_DEPLOY_HOOK\"\n{l}");
+        assert_eq!(
+            diagnose(&with_render(
+                "curl: (3) URL using bad/illegal format or missing URL"
+            ))[0]
+                .cause,
+            Cause::DeployHook {
+                problem: "curl exit 3: malformed URL (empty secret, or a space or newline in it)"
+                    .into()
+            }
+        );
+        assert_eq!(
+            names(&with_render(
+                "curl: (6) Could not resolve host: api.render.com"
+            )),
+            ["deploy-hook"]
+        );
+        assert_eq!(
+            names(&with_render(
+                "curl: (22) The requested URL returned error: 404"
+            )),
+            ["deploy-hook"]
+        );
+        assert_eq!(
+            names(&with_render("Deploy failed: HTTP 000")),
+            ["deploy-hook"]
+        );
+        assert_eq!(names("::error title=Deploy hook failed::Render does not know this deploy hook (HTTP 404): the service was deleted"), ["deploy-hook"]);
+        assert_eq!(
+            names("error: deploy-hook-url: contains a newline inside the key (character 58)"),
+            ["deploy-hook"]
+        );
+        assert_eq!(
+            names("curl: (22) The requested URL returned error: 404"),
+            ["unknown"],
+            "curl alone is not about Render"
+        );
+    }
+
+    #[test]
+    fn render_deploy_failures() {
+        let found = diagnose("::error title=Deploy failed::deploy dep-d0abc123 ended build_failed");
+        assert_eq!(
+            found[0].cause,
+            Cause::DeployFailed {
+                status: "build_failed".into(),
+                deploy: Some("dep-d0abc123".into())
+            }
+        );
+        assert_eq!(names("Deploy status: update_failed."), ["deploy-failed"]);
+        assert_eq!(
+            names("deploy dep-x is pre_deploy_failed"),
+            ["deploy-failed"]
+        );
+        let unhealthy = diagnose("::error title=Deploy unhealthy::deploy dep-9z is live but /healthz did not answer 2xx within 2m (last: HTTP 503)");
+        assert_eq!(
+            unhealthy[0].cause,
+            Cause::DeployUnhealthy {
+                deploy: Some("dep-9z".into())
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_failures_keep_the_error_lines() {
+        let found = diagnose("2026-11-29T10:00:00Z compiling\n2026-11-29T10:00:01Z error[E0308]: mismatched types\n2026-11-29T10:00:02Z ##[error]Process completed with exit code 101.");
+        assert_eq!(found[0].cause, Cause::Unknown);
+        assert_eq!(
+            found[0].evidence,
+            ["##[error]Process completed with exit code 101."]
+        );
+    }
+
+    #[test]
+    fn secrets_in_evidence_are_redacted() {
+        let found = diagnose("curl -X POST https://api.render.com/deploy/srv-a?key=SeCrEt1 curl: (6) Could not resolve host");
+        assert!(!found[0].evidence[0].contains("SeCrEt1"), "{:?}", found);
+    }
+
+    #[test]
+    fn timestamps_and_colours_are_stripped() {
+        assert_eq!(
+            clean_line("2026-11-29T10:00:01.1234567Z \u{1b}[1;31mred\u{1b}[0m text"),
+            "red text"
+        );
+        assert_eq!(clean_line("plain"), "plain");
+    }
+}
