@@ -257,8 +257,9 @@ pub fn render(rows: &[Row], history: &[Entry]) -> String {
     out.push_str(&table(rows, history));
     if let (Some(first), Some(last)) = (history.first(), history.last()) {
         out.push_str(&format!(
-            "\nUptime: share of time healthy or deploying between the first and the last of {} recorded state changes ({} to {}).\n",
+            "\nUptime: share of time healthy or deploying over the recorded history ({} state change{}, {} to {}).\n",
             history.len(),
+            if history.len() == 1 { "" } else { "s" },
             format_time(&first.at),
             format_time(&last.at)
         ));

@@ -14,6 +14,7 @@ fn main() {
     let mut rate: Option<u32> = None;
     let mut deploy_secs = 3u64;
     let mut until_stdin = false;
+    let mut shell = false;
     while let Some(arg) = args.next() {
         let mut value = || {
             args.next()
@@ -26,6 +27,7 @@ fn main() {
             "--rate-limit" => rate = Some(number(&value()) as u32),
             "--deploy-secs" => deploy_secs = number(&value()),
             "--until-stdin-closes" => until_stdin = true,
+            "--shell" => shell = true,
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other}")),
         }
@@ -59,7 +61,17 @@ fn main() {
         "services": fleet,
         "deploy_hook": sim.hook_url(&fleet[0]),
     });
-    println!("{info}");
+    if shell {
+        // For scripts: one `export` per value, then a blank line.
+        println!("export RENDER_API_URL='{}'", sim.api_url());
+        println!("export RENDER_API_KEY='{API_KEY}'");
+        println!("export RENDER_DEPLOY_HOOK='{}'", sim.hook_url(&fleet[0]));
+        println!("export GITHUB_API_URL='{}'", sim.url);
+        println!("export SIM_SERVICES='{}'", fleet.join(","));
+        println!();
+    } else {
+        println!("{info}");
+    }
     if until_stdin {
         let mut sink = String::new();
         while std::io::stdin()
@@ -83,6 +95,6 @@ fn usage(problem: &str) -> ! {
     if !problem.is_empty() {
         eprintln!("render-sim: {problem}");
     }
-    eprintln!("usage: render-sim [--listen ADDR] [--latency-ms N] [--services N] [--rate-limit GETS_PER_MIN] [--deploy-secs N] [--until-stdin-closes]");
+    eprintln!("usage: render-sim [--listen ADDR] [--latency-ms N] [--services N] [--rate-limit GETS_PER_MIN] [--deploy-secs N] [--until-stdin-closes] [--shell]");
     std::process::exit(if problem.is_empty() { 0 } else { 2 })
 }

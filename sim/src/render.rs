@@ -324,7 +324,7 @@ impl Render {
         }
         let commit = match (commit, svc.spec.image) {
             (Some(c), _) => Some(c),
-            (None, false) => Some(format!("{:0>40}", format!("{:x}", self.counter * 7919))),
+            (None, false) => Some(fake_sha(self.counter)),
             (None, true) => None,
         };
         let image = image.or_else(|| {
@@ -402,7 +402,7 @@ impl Sim {
             id: id.clone(),
             created: now.checked_sub(ago).unwrap_or(now),
             created_at: Timestamp::now() - SignedDuration::try_from(ago).unwrap_or_default(),
-            commit: (!image).then(|| format!("{:0>40}", format!("{:x}", counter * 104_729))),
+            commit: (!image).then(|| fake_sha(counter)),
             image: image.then(|| format!("docker.io/acme/{}:v{counter}", svc.spec.name)),
             trigger: "new_commit".into(),
             timeline: vec![(Duration::ZERO, status.to_string())],
@@ -467,6 +467,19 @@ impl Sim {
         self.add_history(&docs, "live", mins(2000));
         vec![web, api, image, worker, docs]
     }
+}
+
+/// A commit SHA that looks real and is the same for the same counter.
+fn fake_sha(n: u64) -> String {
+    let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..5)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            format!("{:08x}", x as u32)
+        })
+        .collect()
 }
 
 fn authorized(request: &Request) -> bool {
