@@ -54,6 +54,15 @@ impl From<Status> for ExitCode {
     }
 }
 
+const SECRET_VARIABLES: [&str; 6] = [
+    "INPUT_DEPLOY-HOOK-URL",
+    "INPUT_RENDER-API-KEY",
+    "INPUT_GITHUB-TOKEN",
+    "RENDER_DEPLOY_HOOK",
+    "RENDER_API_KEY",
+    "GITHUB_TOKEN",
+];
+
 /// Runs the chosen mode and writes its outputs and summary.
 pub fn run(cli: Cli) -> anyhow::Result<Status> {
     let command = match cli.command {
@@ -61,6 +70,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         None => cli::mode_from_env()?,
     };
     let mut runner = Runner::from_env(cli.summary_file)?;
+    // Mask every secret the environment carries, whatever the mode reads:
+    // the runner passes all declared inputs to every step.
+    for name in SECRET_VARIABLES {
+        if let Some(value) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+            runner.mask(&value);
+            if let Ok((hook, _)) = hook::parse(&value) {
+                runner.mask(&hook.key);
+            }
+        }
+    }
     let result = match &command {
         Command::Deploy(args) => deploy::run(args, &mut runner),
         Command::Monitor(args) => monitor::run(args, &mut runner),

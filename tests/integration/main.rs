@@ -2,6 +2,7 @@
 //! simulator, real git repositories and real files.
 
 mod deploy;
+mod docs;
 mod monitor;
 mod recover;
 mod repo;
