@@ -1,0 +1,148 @@
+//! The image run exactly as the Actions runner runs a container action:
+//! `docker run --workdir /github/workspace --rm` with the workspace, home,
+//! workflow and file-command directories mounted, `INPUT_*` variables with
+//! hyphens, `HOME=/github/home`, and a workspace owned by another user.
+//! Needs podman and the image `tests/container.sh` builds, so it is ignored
+//! in the plain test run; `tests/container.sh` runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use render_sim::{Outcome, Plan, ServiceSpec, Sim, API_KEY, GITHUB_TOKEN};
+
+use crate::repo::remote;
+use crate::support::{assert_no_secret_in, parse_file_command};
+
+struct Job {
+    root: tempfile::TempDir,
+    workspace: PathBuf,
+}
+
+impl Job {
+    fn new(workspace_from: Option<&Path>) -> Job {
+        let root = tempfile::tempdir().unwrap();
+        for dir in ["file_commands", "workflow", "home", "workspace"] {
+            std::fs::create_dir_all(root.path().join(dir)).unwrap();
+        }
+        let workspace = match workspace_from {
+            Some(clone) => clone.to_path_buf(),
+            None => root.path().join("workspace"),
+        };
+        // The runner's user owns the workspace; the container runs as root.
+        let status = Command::new("chown").args(["-R", "1001:1001"]).arg(&workspace).status().unwrap();
+        assert!(status.success());
+        std::fs::write(root.path().join("workflow/event.json"), r#"{"ref":"refs/heads/main"}"#).unwrap();
+        Job { root, workspace }
+    }
+
+    /// Runs the image; returns the exit code, the log, the outputs as the
+    /// runner parses them, and the summary.
+    fn run(&self, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> (i32, String, std::collections::BTreeMap<String, String>, String) {
+        let image = std::env::var("RENDER_PILOT_IMAGE").expect("RENDER_PILOT_IMAGE: run tests/container.sh");
+        let fc = self.root.path().join("file_commands");
+        let output = fc.join("set_output_7c2f");
+        let summary = fc.join("step_summary_7c2f");
+        std::fs::write(&output, "").unwrap();
+        std::fs::write(&summary, "").unwrap();
+        let mount = |host: &Path, container: &str| format!("{}:{container}", host.display());
+        let mut command = Command::new("podman");
+        command.args(["run", "--rm", "--runtime", "runc", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]);
+        command.args(["--network", "host", "--workdir", "/github/workspace"]);
+        command.args(["-v", &mount(&self.workspace, "/github/workspace")]);
+        command.args(["-v", &mount(&fc, "/github/file_commands")]);
+        command.args(["-v", &mount(&self.root.path().join("workflow"), "/github/workflow")]);
+        command.args(["-v", &mount(&self.root.path().join("home"), "/github/home")]);
+        let mut vars = vec![
+            ("HOME", "/github/home"),
+            ("GITHUB_ACTIONS", "true"),
+            ("CI", "true"),
+            ("GITHUB_WORKSPACE", "/github/workspace"),
+            ("GITHUB_EVENT_PATH", "/github/workflow/event.json"),
+            ("GITHUB_OUTPUT", "/github/file_commands/set_output_7c2f"),
+            ("GITHUB_STEP_SUMMARY", "/github/file_commands/step_summary_7c2f"),
+            ("GITHUB_REPOSITORY", "acme/shop"),
+            ("GITHUB_REF", "refs/heads/main"),
+            ("GITHUB_REF_NAME", "main"),
+            ("RENDER_PILOT_POLL_MS", "200"),
+        ];
+        vars.extend_from_slice(env);
+        for (k, v) in vars {
+            command.args(["-e", &format!("{k}={v}")]);
+        }
+        for (k, v) in inputs {
+            command.args(["-e", &format!("INPUT_{}={v}", k.to_uppercase())]);
+        }
+        let out = command.arg(&image).output().expect("podman");
+        let log = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        let raw = std::fs::read_to_string(&output).unwrap();
+        let outputs = parse_file_command(&raw).unwrap_or_else(|e| panic!("the runner would reject the outputs: {e}\n{raw}"));
+        let summary = std::fs::read_to_string(&summary).unwrap();
+        assert_no_secret_in(&format!("{}\n{raw}\n{summary}", visible(&log)), &[API_KEY, GITHUB_TOKEN]);
+        (out.status.code().unwrap_or(-1), log, outputs, summary)
+    }
+}
+
+fn visible(log: &str) -> String {
+    log.lines().filter(|l| !l.starts_with("::add-mask::")).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+#[ignore = "needs podman and the image built by tests/container.sh"]
+fn deploy_runs_in_the_container_as_on_the_runner() {
+    let sim = Sim::start();
+    let id = sim.add_service(ServiceSpec { plan: Plan::live(Duration::from_millis(800)), ..ServiceSpec::web("web") });
+    let hook = sim.hook_url(&id);
+    let job = Job::new(None);
+    let api = sim.api_url();
+    let inputs = [("mode", "deploy"), ("deploy-hook-url", hook.as_str()), ("render-api-key", API_KEY), ("render-api-url", api.as_str()), ("wait", ""), ("image", "")];
+    let (code, log, outputs, summary) = job.run(&inputs, &[]);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(outputs["deploy-status"], "live");
+    assert!(summary.contains("deploy succeeded"), "{summary}");
+    assert!(log.contains("::add-mask::"), "{log}");
+    assert_no_secret_in(&visible(&log), &[&hook]);
+
+    sim.set_plan(&id, Plan::ending(Outcome::BuildFailed, Duration::from_millis(500)));
+    let (code, _, outputs, _) = job.run(&inputs, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(outputs["deploy-status"], "build_failed");
+
+    let (code, log, _, _) = job.run(&[("mode", "deploy"), ("deploy-hook-url", "http://example.com/deploy/srv-a?key=k")], &[]);
+    assert_eq!(code, 2, "{log}");
+}
+
+#[test]
+#[ignore = "needs podman and the image built by tests/container.sh"]
+fn monitor_pushes_from_a_workspace_owned_by_another_user() {
+    let sim = Sim::start();
+    let id = sim.add_service(ServiceSpec::web("web"));
+    sim.add_history(&id, "build_failed", Duration::from_secs(60));
+    let remote = remote(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let clone = remote.clone_into(dir.path());
+    crate::repo::git(&clone, &["checkout", "-q", "--detach"]);
+    let job = Job::new(Some(&clone));
+    let api = sim.api_url();
+    let inputs = [
+        ("mode", "monitor"),
+        ("render-api-key", API_KEY),
+        ("render-api-url", api.as_str()),
+        ("github-token", GITHUB_TOKEN),
+        ("services", id.as_str()),
+        ("status-file", "docs/PIPELINE.md"),
+        ("history", "48"),
+        ("health-path", ""),
+    ];
+    let (code, log, outputs, summary) = job.run(&inputs, &[("GITHUB_API_URL", sim.url.as_str())]);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(outputs["healthy"], "false");
+    assert_eq!(outputs["commit-sha"], remote.tip());
+    assert_eq!(outputs["issues-opened"], "1");
+    assert!(summary.contains("committed and pushed"), "{summary}");
+    assert!(remote.show("docs/PIPELINE.md").contains("web (failed)"));
+    assert_eq!(remote.log()[0].1, "render-pilot[bot]");
+    remote.fsck();
+    let config = std::fs::read_to_string(clone.join(".git/config")).unwrap();
+    assert!(!config.contains(GITHUB_TOKEN), "the token is never written to .git/config");
+}
