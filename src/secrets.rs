@@ -12,6 +12,10 @@ static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 /// What a secret is replaced with.
 pub const MASK: &str = "***";
 
+/// Shorter values cannot be secret in any useful sense, and hiding every
+/// occurrence of a letter or two would make every message unreadable.
+const MIN_SECRET: usize = 4;
+
 /// Remembers `value` (and its URL-encoded and trimmed forms) as secret.
 /// Returns the forms that were new, so the caller can mask them on the runner.
 pub fn register(value: &str) -> Vec<String> {
@@ -20,7 +24,7 @@ pub fn register(value: &str) -> Vec<String> {
         value.trim().to_string(),
         url_encode(value.trim()),
     ];
-    forms.retain(|f| !f.is_empty());
+    forms.retain(|f| f.trim().len() >= MIN_SECRET);
     forms.dedup();
     let mut secrets = SECRETS.write().unwrap_or_else(|e| e.into_inner());
     let new: Vec<String> = forms.into_iter().filter(|f| !secrets.contains(f)).collect();
@@ -99,6 +103,12 @@ mod tests {
         register("s3cr3t/value+x");
         assert_eq!(redact("a s3cr3t/value+x b"), "a *** b");
         assert_eq!(redact("a s3cr3t%2Fvalue%2Bx b"), "a *** b");
+    }
+
+    #[test]
+    fn tiny_values_do_not_blank_out_every_message() {
+        register("k");
+        assert_eq!(redact("a Blueprint hook"), "a Blueprint hook");
     }
 
     #[test]

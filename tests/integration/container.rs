@@ -30,16 +30,34 @@ impl Job {
             None => root.path().join("workspace"),
         };
         // The runner's user owns the workspace; the container runs as root.
-        let status = Command::new("chown").args(["-R", "1001:1001"]).arg(&workspace).status().unwrap();
+        let status = Command::new("chown")
+            .args(["-R", "1001:1001"])
+            .arg(&workspace)
+            .status()
+            .unwrap();
         assert!(status.success());
-        std::fs::write(root.path().join("workflow/event.json"), r#"{"ref":"refs/heads/main"}"#).unwrap();
+        std::fs::write(
+            root.path().join("workflow/event.json"),
+            r#"{"ref":"refs/heads/main"}"#,
+        )
+        .unwrap();
         Job { root, workspace }
     }
 
     /// Runs the image; returns the exit code, the log, the outputs as the
     /// runner parses them, and the summary.
-    fn run(&self, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> (i32, String, std::collections::BTreeMap<String, String>, String) {
-        let image = std::env::var("RENDER_PILOT_IMAGE").expect("RENDER_PILOT_IMAGE: run tests/container.sh");
+    fn run(
+        &self,
+        inputs: &[(&str, &str)],
+        env: &[(&str, &str)],
+    ) -> (
+        i32,
+        String,
+        std::collections::BTreeMap<String, String>,
+        String,
+    ) {
+        let image = std::env::var("RENDER_PILOT_IMAGE")
+            .expect("RENDER_PILOT_IMAGE: run tests/container.sh");
         let fc = self.root.path().join("file_commands");
         let output = fc.join("set_output_7c2f");
         let summary = fc.join("step_summary_7c2f");
@@ -47,11 +65,23 @@ impl Job {
         std::fs::write(&summary, "").unwrap();
         let mount = |host: &Path, container: &str| format!("{}:{container}", host.display());
         let mut command = Command::new("podman");
-        command.args(["run", "--rm", "--runtime", "runc", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]);
+        command.args([
+            "run",
+            "--rm",
+            "--runtime",
+            "runc",
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+        ]);
         command.args(["--network", "host", "--workdir", "/github/workspace"]);
         command.args(["-v", &mount(&self.workspace, "/github/workspace")]);
         command.args(["-v", &mount(&fc, "/github/file_commands")]);
-        command.args(["-v", &mount(&self.root.path().join("workflow"), "/github/workflow")]);
+        command.args([
+            "-v",
+            &mount(&self.root.path().join("workflow"), "/github/workflow"),
+        ]);
         command.args(["-v", &mount(&self.root.path().join("home"), "/github/home")]);
         let mut vars = vec![
             ("HOME", "/github/home"),
@@ -60,7 +90,10 @@ impl Job {
             ("GITHUB_WORKSPACE", "/github/workspace"),
             ("GITHUB_EVENT_PATH", "/github/workflow/event.json"),
             ("GITHUB_OUTPUT", "/github/file_commands/set_output_7c2f"),
-            ("GITHUB_STEP_SUMMARY", "/github/file_commands/step_summary_7c2f"),
+            (
+                "GITHUB_STEP_SUMMARY",
+                "/github/file_commands/step_summary_7c2f",
+            ),
             ("GITHUB_REPOSITORY", "acme/shop"),
             ("GITHUB_REF", "refs/heads/main"),
             ("GITHUB_REF_NAME", "main"),
@@ -74,28 +107,46 @@ impl Job {
             command.args(["-e", &format!("INPUT_{}={v}", k.to_uppercase())]);
         }
         let out = command.arg(&image).output().expect("podman");
-        let log = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        let log = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
         let raw = std::fs::read_to_string(&output).unwrap();
-        let outputs = parse_file_command(&raw).unwrap_or_else(|e| panic!("the runner would reject the outputs: {e}\n{raw}"));
+        let outputs = parse_file_command(&raw)
+            .unwrap_or_else(|e| panic!("the runner would reject the outputs: {e}\n{raw}"));
         let summary = std::fs::read_to_string(&summary).unwrap();
-        assert_no_secret_in(&format!("{}\n{raw}\n{summary}", visible(&log)), &[API_KEY, GITHUB_TOKEN]);
+        assert_no_secret_in(
+            &format!("{}\n{raw}\n{summary}", visible(&log)),
+            &[API_KEY, GITHUB_TOKEN],
+        );
         (out.status.code().unwrap_or(-1), log, outputs, summary)
     }
 }
 
 fn visible(log: &str) -> String {
-    log.lines().filter(|l| !l.starts_with("::add-mask::")).collect::<Vec<_>>().join("\n")
+    log.lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
 #[ignore = "needs podman and the image built by tests/container.sh"]
 fn deploy_runs_in_the_container_as_on_the_runner() {
     let sim = Sim::start();
-    let id = sim.add_service(ServiceSpec { plan: Plan::live(Duration::from_millis(800)), ..ServiceSpec::web("web") });
+    let id = sim.add_service(ServiceSpec {
+        plan: Plan::live(Duration::from_millis(800)),
+        ..ServiceSpec::web("web")
+    });
     let hook = sim.hook_url(&id);
     let job = Job::new(None);
     let api = sim.api_url();
-    let inputs = [("mode", "deploy"), ("deploy-hook-url", hook.as_str()), ("render-api-key", API_KEY), ("render-api-url", api.as_str()), ("wait", ""), ("image", "")];
+    let inputs = [
+        ("mode", "deploy"),
+        ("deploy-hook-url", hook.as_str()),
+        ("render-api-key", API_KEY),
+        ("render-api-url", api.as_str()),
+        ("wait", ""),
+        ("image", ""),
+    ];
     let (code, log, outputs, summary) = job.run(&inputs, &[]);
     assert_eq!(code, 0, "{log}");
     assert_eq!(outputs["deploy-status"], "live");
@@ -103,12 +154,21 @@ fn deploy_runs_in_the_container_as_on_the_runner() {
     assert!(log.contains("::add-mask::"), "{log}");
     assert_no_secret_in(&visible(&log), &[&hook]);
 
-    sim.set_plan(&id, Plan::ending(Outcome::BuildFailed, Duration::from_millis(500)));
+    sim.set_plan(
+        &id,
+        Plan::ending(Outcome::BuildFailed, Duration::from_millis(500)),
+    );
     let (code, _, outputs, _) = job.run(&inputs, &[]);
     assert_eq!(code, 1);
     assert_eq!(outputs["deploy-status"], "build_failed");
 
-    let (code, log, _, _) = job.run(&[("mode", "deploy"), ("deploy-hook-url", "http://example.com/deploy/srv-a?key=k")], &[]);
+    let (code, log, _, _) = job.run(
+        &[
+            ("mode", "deploy"),
+            ("deploy-hook-url", "http://example.com/deploy/srv-a?key=k"),
+        ],
+        &[],
+    );
     assert_eq!(code, 2, "{log}");
 }
 
@@ -144,5 +204,8 @@ fn monitor_pushes_from_a_workspace_owned_by_another_user() {
     assert_eq!(remote.log()[0].1, "render-pilot[bot]");
     remote.fsck();
     let config = std::fs::read_to_string(clone.join(".git/config")).unwrap();
-    assert!(!config.contains(GITHUB_TOKEN), "the token is never written to .git/config");
+    assert!(
+        !config.contains(GITHUB_TOKEN),
+        "the token is never written to .git/config"
+    );
 }

@@ -4,6 +4,7 @@
 mod container;
 mod deploy;
 mod docs;
+mod hostile;
 mod monitor;
 mod recover;
 mod repo;

@@ -14,7 +14,18 @@ pub struct Rp {
     command: Command,
     dir: TempDir,
     actions: bool,
+    /// Every secret this run was given: checked after every run.
+    secrets: Vec<String>,
 }
+
+const SECRET_INPUTS: [&str; 6] = [
+    "deploy-hook-url",
+    "render-api-key",
+    "github-token",
+    "RENDER_DEPLOY_HOOK",
+    "RENDER_API_KEY",
+    "GITHUB_TOKEN",
+];
 
 /// A run inside "GitHub Actions": workflow commands and file commands.
 pub fn rp() -> Rp {
@@ -35,6 +46,7 @@ pub fn rp() -> Rp {
         command,
         dir,
         actions: true,
+        secrets: vec![render_sim::API_KEY.into(), render_sim::GITHUB_TOKEN.into()],
     }
 }
 
@@ -56,14 +68,31 @@ pub fn laptop() -> Rp {
 impl Rp {
     /// An action input, named as in action.yml.
     pub fn input(mut self, name: &str, value: &str) -> Rp {
+        self.remember(name, value);
         self.command
             .env(format!("INPUT_{}", name.to_uppercase()), value);
         self
     }
 
     pub fn env(mut self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> Rp {
+        self.remember(name, &value.as_ref().to_string_lossy());
         self.command.env(name, value);
         self
+    }
+
+    /// Secrets, and the key inside a hook URL, are remembered for the
+    /// leak check every run ends with.
+    fn remember(&mut self, name: &str, value: &str) {
+        if !SECRET_INPUTS.contains(&name) || value.trim().len() < 4 {
+            return;
+        }
+        self.secrets.push(value.to_string());
+        if let Some(key) = value.split("key=").nth(1) {
+            let key = key.split(['&', '\n', ' ']).next().unwrap_or_default();
+            if key.len() >= 4 {
+                self.secrets.push(key.to_string());
+            }
+        }
     }
 
     pub fn args(mut self, args: &[&str]) -> Rp {
@@ -73,6 +102,7 @@ impl Rp {
 
     pub fn run(mut self) -> Outcome {
         let out = self.command.output().expect("running render-pilot");
+        let secrets = std::mem::take(&mut self.secrets);
         let read =
             |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
         let raw_outputs = read("output");
@@ -97,6 +127,8 @@ impl Rp {
             "render-pilot panicked:\n{}",
             outcome.stderr
         );
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        outcome.assert_no_secret(&secrets);
         outcome
     }
 }

@@ -1,0 +1,558 @@
+//! Bad input: one table, every mode. Each case must exit 2 (bad input or
+//! configuration) with one message that names the input and the fix, never
+//! panic, and change nothing: no request that changes state, no output.
+
+use render_sim::{ServiceSpec, Sim, API_KEY, GITHUB_TOKEN};
+
+use crate::repo::{git, remote};
+use crate::support::rp;
+
+const HOOK: &str = "https://api.render.com/deploy/srv-abc123?key=GoodKey123";
+
+struct Case {
+    name: &'static str,
+    inputs: Vec<(&'static str, String)>,
+    env: Vec<(&'static str, String)>,
+    /// The input the message must name, and a word of the fix.
+    says: &'static str,
+}
+
+fn case(name: &'static str, inputs: Vec<(&'static str, String)>, says: &'static str) -> Case {
+    Case {
+        name,
+        inputs,
+        env: Vec::new(),
+        says,
+    }
+}
+
+fn o(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+}
+
+impl Case {
+    fn env(mut self, name: &'static str, value: &str) -> Case {
+        self.env.push((name, value.to_string()));
+        self
+    }
+}
+
+#[test]
+fn bad_input_matrix() {
+    let sim = Sim::start();
+    let service = sim.add_service(ServiceSpec::web("web"));
+    let api = sim.api_url();
+    let remote = remote(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let clone = remote.clone_into(dir.path());
+    let detached = tempfile::tempdir().unwrap();
+    let detached_clone = remote.clone_into(detached.path());
+    git(&detached_clone, &["checkout", "-q", "--detach"]);
+    let not_a_repo = tempfile::tempdir().unwrap();
+    let event = not_a_repo.path().join("event.json");
+    std::fs::write(&event, "{not json").unwrap();
+    let push_event = not_a_repo.path().join("push.json");
+    std::fs::write(&push_event, r#"{"ref":"refs/heads/main","commits":[]}"#).unwrap();
+    let huge = format!(
+        "https://api.render.com/deploy/srv-abc?key={}",
+        "k".repeat(100_000)
+    );
+
+    let d = |extra: &[(&'static str, &str)]| {
+        let mut inputs = o(&[("mode", "deploy"), ("deploy-hook-url", HOOK)]);
+        inputs.extend(o(extra));
+        inputs
+    };
+    let with_api = |extra: &[(&'static str, &str)]| {
+        let mut inputs = d(&[
+            ("render-api-key", API_KEY),
+            ("render-api-url", api.as_str()),
+        ]);
+        inputs.extend(o(extra));
+        inputs
+    };
+    let m = |extra: &[(&'static str, &str)]| {
+        let mut inputs = o(&[
+            ("mode", "monitor"),
+            ("render-api-key", API_KEY),
+            ("render-api-url", api.as_str()),
+            ("github-token", GITHUB_TOKEN),
+            ("services", service.as_str()),
+        ]);
+        inputs.extend(o(extra));
+        inputs
+    };
+    let r = |extra: &[(&'static str, &str)]| {
+        let mut inputs = o(&[
+            ("mode", "recover"),
+            ("github-token", GITHUB_TOKEN),
+            ("run-id", "1"),
+        ]);
+        inputs.extend(o(extra));
+        inputs
+    };
+    let ws = |c: Case, path: &std::path::Path| c.env("GITHUB_WORKSPACE", path.to_str().unwrap());
+
+    let cases = vec![
+        // deploy: the hook
+        case(
+            "malformed hook",
+            o(&[("mode", "deploy"), ("deploy-hook-url", "not a url")]),
+            "deploy-hook-url: contains a space",
+        ),
+        case(
+            "scheme-less hook",
+            o(&[
+                ("mode", "deploy"),
+                ("deploy-hook-url", "api.render.com/deploy/srv-a?key=k"),
+            ]),
+            "deploy-hook-url: is not an absolute URL",
+        ),
+        case(
+            "relative hook",
+            o(&[
+                ("mode", "deploy"),
+                ("deploy-hook-url", "/deploy/srv-a?key=k"),
+            ]),
+            "deploy-hook-url: is not an absolute URL",
+        ),
+        case(
+            "http hook on a public host",
+            o(&[
+                ("mode", "deploy"),
+                (
+                    "deploy-hook-url",
+                    "http://api.render.com/deploy/srv-a?key=k",
+                ),
+            ]),
+            "deploy-hook-url: uses plain http://",
+        ),
+        case(
+            "wrong host",
+            o(&[
+                ("mode", "deploy"),
+                (
+                    "deploy-hook-url",
+                    "https://api.render.com.evil.example/deploy/srv-a?key=k",
+                ),
+            ]),
+            "deploy-hook-url: points at host",
+        ),
+        case(
+            "wrong path",
+            o(&[
+                ("mode", "deploy"),
+                ("deploy-hook-url", "https://api.render.com/v1/deploy?key=k"),
+            ]),
+            "deploy-hook-url: has the path",
+        ),
+        case(
+            "missing key",
+            o(&[
+                ("mode", "deploy"),
+                ("deploy-hook-url", "https://api.render.com/deploy/srv-a"),
+            ]),
+            "deploy-hook-url: has no key=",
+        ),
+        case(
+            "key with a space",
+            o(&[
+                ("mode", "deploy"),
+                (
+                    "deploy-hook-url",
+                    "https://api.render.com/deploy/srv-a?key=ab cd",
+                ),
+            ]),
+            "deploy-hook-url: contains a space inside the key",
+        ),
+        case(
+            "key with a newline",
+            o(&[
+                ("mode", "deploy"),
+                (
+                    "deploy-hook-url",
+                    "https://api.render.com/deploy/srv-a?key=ab\ncd",
+                ),
+            ]),
+            "deploy-hook-url: contains a newline inside the key",
+        ),
+        case(
+            "non-ASCII key",
+            o(&[
+                ("mode", "deploy"),
+                (
+                    "deploy-hook-url",
+                    "https://api.render.com/deploy/srv-a?key=käy",
+                ),
+            ]),
+            "deploy-hook-url: contains non-ASCII",
+        ),
+        case(
+            "invalid srv id in the hook",
+            o(&[
+                ("mode", "deploy"),
+                (
+                    "deploy-hook-url",
+                    "https://api.render.com/deploy/srv-ABC?key=k",
+                ),
+            ]),
+            "deploy-hook-url: names 'srv-ABC'",
+        ),
+        case(
+            "Blueprint hook with wait",
+            o(&[
+                ("mode", "deploy"),
+                (
+                    "deploy-hook-url",
+                    "https://api.render.com/deploy/exs-abc?key=k",
+                ),
+                ("render-api-key", API_KEY),
+                ("render-api-url", &api),
+            ]),
+            "wait: a Blueprint hook",
+        ),
+        case(
+            "huge hook",
+            o(&[
+                ("mode", "deploy"),
+                ("deploy-hook-url", &huge),
+                ("clear-cache", "yes"),
+            ]),
+            "clear-cache: works only with the API trigger",
+        ),
+        // deploy: other inputs
+        case(
+            "invalid service-id",
+            d(&[("service-id", "srv_123")]),
+            "service-id: 'srv_123' is not a Render service id",
+        ),
+        case(
+            "unknown mode",
+            o(&[("mode", "destroy")]),
+            "mode: 'destroy' is not a mode",
+        ),
+        case(
+            "bad boolean",
+            with_api(&[("wait", "maybe")]),
+            "wait: 'maybe' is not a boolean",
+        ),
+        case(
+            "bad duration",
+            with_api(&[("timeout", "5x")]),
+            "timeout: '5x' is not a duration",
+        ),
+        case(
+            "zero timeout",
+            with_api(&[("timeout", "0")]),
+            "timeout: must be more than 0",
+        ),
+        case(
+            "timeout past a job's life",
+            with_api(&[("timeout", "7h")]),
+            "timeout: must be more than 0 and at most 6h",
+        ),
+        case(
+            "huge number",
+            with_api(&[("timeout", "99999999999999999999")]),
+            "timeout: '99999999999999999999' is not a duration",
+        ),
+        case(
+            "commit not a SHA",
+            d(&[("commit", "main")]),
+            "commit: 'main' is not a commit SHA",
+        ),
+        case(
+            "commit and image",
+            d(&[("commit", "abcdef1"), ("image", "docker.io/a/b:1")]),
+            "commit: and image were both given",
+        ),
+        case(
+            "image with spaces",
+            d(&[("image", "docker.io/a b")]),
+            "image: 'docker.io/a b' is not an image reference",
+        ),
+        case(
+            "clear-cache with a hook",
+            d(&[("clear-cache", "true")]),
+            "clear-cache: works only with the API trigger",
+        ),
+        case(
+            "wait without an API key",
+            d(&[("wait", "true")]),
+            "wait: needs render-api-key",
+        ),
+        case(
+            "health-path without a slash",
+            with_api(&[("health-path", "healthz")]),
+            "health-path: 'healthz' is not a URL path",
+        ),
+        case(
+            "health-path without waiting",
+            with_api(&[("health-path", "/healthz"), ("wait", "false")]),
+            "health-path: needs wait: true",
+        ),
+        case(
+            "bad health-timeout",
+            with_api(&[("health-path", "/healthz"), ("health-timeout", "soon")]),
+            "health-timeout: 'soon' is not a duration",
+        ),
+        case(
+            "render-api-url not a URL",
+            d(&[
+                ("render-api-key", API_KEY),
+                ("render-api-url", "api.render.com"),
+            ]),
+            "render-api-url: 'api.render.com' is not a URL",
+        ),
+        case(
+            "render-api-url over http",
+            d(&[
+                ("render-api-key", API_KEY),
+                ("render-api-url", "http://api.render.com/v1"),
+            ]),
+            "render-api-url: uses plain http://",
+        ),
+        case(
+            "API key with a space",
+            d(&[("render-api-key", "rnd_abc def")]),
+            "render-api-key: contains whitespace",
+        ),
+        case(
+            "no hook and no key",
+            o(&[("mode", "deploy")]),
+            "deploy-hook-url: is not set",
+        ),
+        case(
+            "dry-run not a boolean",
+            d(&[("dry-run", "perhaps")]),
+            "dry-run: 'perhaps' is not a boolean",
+        ),
+        case(
+            "unwritable GITHUB_OUTPUT",
+            d(&[]),
+            "GITHUB_OUTPUT: cannot write",
+        )
+        .env("GITHUB_OUTPUT", "/proc/nope/output"),
+        case(
+            "unwritable GITHUB_STEP_SUMMARY",
+            d(&[]),
+            "GITHUB_STEP_SUMMARY or --summary-file: cannot write",
+        )
+        .env("GITHUB_STEP_SUMMARY", "/proc/nope/summary"),
+        // monitor
+        case(
+            "monitor without an API key",
+            o(&[("mode", "monitor"), ("services", "srv-abc")]),
+            "render-api-key: is not set",
+        ),
+        case(
+            "invalid service in services",
+            m(&[("services", "srv-abc, web")]),
+            "services: 'web' is not a service id",
+        ),
+        case(
+            "empty service list",
+            m(&[("services", ", ,")]),
+            "services: lists no service",
+        ),
+        case(
+            "history zero",
+            m(&[("history", "0")]),
+            "history: '0' is not a whole number from 1 to 10000",
+        ),
+        case(
+            "history not a number",
+            m(&[("history", "lots")]),
+            "history: 'lots' is not a whole number",
+        ),
+        case(
+            "concurrency too high",
+            m(&[("concurrency", "1000")]),
+            "concurrency: '1000' is not a whole number from 1 to 64",
+        ),
+        case(
+            "unknown commit-mode",
+            m(&[("commit-mode", "sometimes")]),
+            "commit-mode: 'sometimes' is not a commit mode",
+        ),
+        case(
+            "status-file outside the repository",
+            m(&[("status-file", "../../etc/passwd")]),
+            "status-file: '../../etc/passwd' must be a relative path",
+        ),
+        case(
+            "absolute status-file",
+            m(&[("status-file", "/tmp/PIPELINE.md")]),
+            "status-file: '/tmp/PIPELINE.md' must be a relative path",
+        ),
+        case(
+            "issues without a token",
+            o(&[
+                ("mode", "monitor"),
+                ("render-api-key", API_KEY),
+                ("render-api-url", &api),
+                ("services", &service),
+            ]),
+            "github-token: is not set",
+        ),
+        case(
+            "bad commit-author",
+            m(&[("commit-author", "bot")]),
+            "commit-author: 'bot' is not like `Name <email>`",
+        ),
+        case(
+            "bad fail-on-unhealthy",
+            m(&[("fail-on-unhealthy", "perhaps")]),
+            "fail-on-unhealthy: 'perhaps' is not a boolean",
+        ),
+        ws(
+            case("workspace not a git repository", m(&[]), "workspace: "),
+            not_a_repo.path(),
+        ),
+        ws(
+            case(
+                "detached HEAD and no branch",
+                m(&[]),
+                "branch: is not known",
+            ),
+            &detached_clone,
+        )
+        .env("GITHUB_REF", "refs/tags/v1"),
+        ws(
+            case(
+                "invalid branch name",
+                m(&[("branch", "a..b")]),
+                "branch: 'a..b' is not a valid branch name",
+            ),
+            &clone,
+        ),
+        case(
+            "GITHUB_REPOSITORY missing",
+            m(&[("commit-mode", "never")]),
+            "GITHUB_REPOSITORY: is not set",
+        )
+        .env("GITHUB_REPOSITORY", ""),
+        case(
+            "GITHUB_API_URL over http",
+            m(&[("commit-mode", "never")]),
+            "GITHUB_API_URL: uses plain http://",
+        )
+        .env("GITHUB_API_URL", "http://api.github.com"),
+        // recover
+        case(
+            "recover without a token",
+            o(&[("mode", "recover"), ("run-id", "1")]),
+            "github-token: is not set",
+        ),
+        case(
+            "recover with no event",
+            o(&[("mode", "recover"), ("github-token", GITHUB_TOKEN)]),
+            "run-id: is not set and there is no GITHUB_EVENT_PATH",
+        ),
+        case(
+            "malformed event",
+            o(&[("mode", "recover"), ("github-token", GITHUB_TOKEN)]),
+            "GITHUB_EVENT_PATH: does not hold valid JSON",
+        )
+        .env("GITHUB_EVENT_PATH", event.to_str().unwrap()),
+        case(
+            "not a workflow_run event",
+            o(&[("mode", "recover"), ("github-token", GITHUB_TOKEN)]),
+            "run-id: is not set and the event is not workflow_run",
+        )
+        .env("GITHUB_EVENT_PATH", push_event.to_str().unwrap()),
+        case(
+            "missing event file",
+            o(&[("mode", "recover"), ("github-token", GITHUB_TOKEN)]),
+            "GITHUB_EVENT_PATH: cannot read",
+        )
+        .env("GITHUB_EVENT_PATH", "/nonexistent/event.json"),
+        case(
+            "run-id not a number",
+            r(&[("run-id", "latest")]),
+            "run-id: 'latest' is not a whole number",
+        ),
+        case(
+            "unknown fix",
+            r(&[("fixes", "lockfile,magic")]),
+            "fixes: 'magic' is not a fix",
+        ),
+        case(
+            "max-attempts zero",
+            r(&[("max-attempts", "0")]),
+            "max-attempts: '0' is not a whole number from 1 to 10",
+        ),
+        // every input empty
+        case(
+            "everything empty",
+            o(&[
+                ("mode", ""),
+                ("deploy-hook-url", ""),
+                ("render-api-key", ""),
+                ("wait", ""),
+                ("timeout", ""),
+            ]),
+            "mode: is not set",
+        ),
+    ];
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+
+    for c in &cases {
+        sim.clear_requests();
+        let mut run = rp()
+            .env("GITHUB_REPOSITORY", "acme/shop")
+            .env("GITHUB_API_URL", &sim.url)
+            .env("GITHUB_REF", "refs/heads/main")
+            .env("GITHUB_REF_NAME", "main");
+        if !c.env.iter().any(|(k, _)| *k == "GITHUB_WORKSPACE") {
+            run = run.env("GITHUB_WORKSPACE", clone.to_str().unwrap());
+        }
+        for (k, v) in &c.inputs {
+            run = run.input(k, v);
+        }
+        for (k, v) in &c.env {
+            run = run.env(k, v);
+        }
+        let out = run.run();
+        assert_eq!(out.code, Some(2), "{}: exit code\n{}", c.name, out.log());
+        let errors: Vec<&str> = out
+            .stdout
+            .lines()
+            .chain(out.stderr.lines())
+            .filter(|l| l.contains("::error") || l.starts_with("error:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{}: one message\n{}", c.name, out.log());
+        assert!(
+            errors[0].contains(c.says),
+            "{}: expected {:?} in {:?}",
+            c.name,
+            c.says,
+            errors[0]
+        );
+        assert!(
+            errors[0].len() < 600,
+            "{}: the message stays short ({} bytes)",
+            c.name,
+            errors[0].len()
+        );
+        assert!(
+            out.outputs.is_empty(),
+            "{}: no outputs {:?}",
+            c.name,
+            out.outputs
+        );
+        let changed: Vec<_> = sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.method != "GET")
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "{}: nothing changed, yet {:?}",
+            c.name,
+            changed.iter().map(|r| &r.path).collect::<Vec<_>>()
+        );
+    }
+    assert_eq!(remote.log().len(), 1, "no commit");
+    assert!(sim.issues().is_empty());
+}
