@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use crate::cli::{bool_input, DeployArgs, RenderApi};
 use crate::hook::{self, Hook};
-use crate::http::{display_url, Http, HttpError, Retry};
+use crate::http::{display_url, Http, HttpError, NoResponseCause, Retry};
 use crate::inputs::{human_duration, lookup, parse_duration, shorten, InputError};
 use crate::render::{
     dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, RenderError, TriggerRequest,
@@ -382,9 +382,7 @@ impl Deployer<'_> {
             return Ok(());
         };
         if deploy.is_none() {
-            let status = triggered.queued.then_some("queued");
-            deploy =
-                Some(self.find_new_deploy(render, service_id, &triggered.at, status, report)?);
+            deploy = Some(self.find_new_deploy(render, service_id, &triggered.at, report)?);
         }
         let deploy = deploy.expect("set above");
         report.deploy_id = Some(deploy.id.clone());
@@ -549,19 +547,20 @@ impl Deployer<'_> {
     }
 
     /// After a 202 (or a hook answer without an id) the deploy exists but
-    /// we were not told its id: look for it among the newest deploys.
+    /// we were not told its id: look for the newest deploy created since the
+    /// trigger. Not by `status=queued` as Render's CLI does: by the time we
+    /// look (after a 429, say) it may have left the queue.
     fn find_new_deploy(
         &self,
         render: &RenderClient,
         service: &str,
         since: &str,
-        status: Option<&str>,
         report: &DeployReport,
     ) -> Result<Deploy, Failure> {
         let until = Instant::now() + FIND_QUEUED_FOR.min(self.config.timeout);
         loop {
             let found = render
-                .list_deploys(service, 1, status, Some(since))
+                .list_deploys(service, 1, None, Some(since))
                 .map_err(|e| api_failure("Could not find the new deploy", e))?;
             if let Some(deploy) = found.into_iter().next() {
                 return Ok(deploy);
@@ -712,13 +711,32 @@ fn hook_failure(status: u16, response: &crate::http::Response) -> Failure {
 }
 
 fn no_response_failure(title: &'static str, error: &HttpError) -> Failure {
+    // A timeout or a broken answer may come after Render started the
+    // deploy: running the job again blindly could deploy twice.
+    let maybe_sent = matches!(
+        error,
+        HttpError::NoResponse {
+            cause: NoResponseCause::Timeout | NoResponseCause::Broken | NoResponseCause::Other,
+            ..
+        } | HttpError::TooLarge { .. }
+            | HttpError::BadBody { .. }
+    );
+    let explain = "HTTP 000 means no answer arrived. The cause above says which step failed: DNS, TLS, a refused connection, a timeout or a malformed URL.";
+    let steps = if maybe_sent {
+        vec![
+            "Render may have received the request and started a deploy: check the service's Events in the dashboard before running this job again.".into(),
+            explain.into(),
+        ]
+    } else {
+        vec![
+            explain.into(),
+            "Check the secret for stray characters and the runner's network; then run the job again.".into(),
+        ]
+    };
     Failure {
         title,
         message: error.to_string(),
-        steps: vec![
-            "HTTP 000 means no answer arrived. The cause above says which step failed: DNS, TLS, a refused connection or a malformed URL.".into(),
-            "Check the secret for stray characters and the runner's network; then run the job again.".into(),
-        ],
+        steps,
     }
 }
 

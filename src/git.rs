@@ -45,6 +45,24 @@ fn git_error(context: &str, e: &git2::Error) -> GitError {
     GitError::Git(format!("{context}: {}{hint}", e.message()))
 }
 
+enum Pushed {
+    Done,
+    /// The server refused the update (a race, or a rule such as protection).
+    Rejected(String),
+    /// Rate limits, gateway errors, dropped connections: worth another try.
+    Transient(String),
+}
+
+fn is_transient(e: &git2::Error) -> bool {
+    let message = e.message();
+    ["429", "502", "503", "504"]
+        .iter()
+        .any(|c| message.contains(&format!("status code: {c}")))
+        || e.class() == git2::ErrorClass::Net
+        || message.contains("EOF")
+        || message.contains("reset")
+}
+
 /// Files to write, as repository-relative paths and contents.
 pub type Files = Vec<(String, Vec<u8>)>;
 
@@ -342,25 +360,34 @@ impl Workspace {
             self.sync_workspace(commit, &files)?;
             return Ok(Published::Committed(commit));
         }
+        let mut pending: Option<(Oid, Files)> = None;
         for attempt in 1..=max_attempts {
             let tip = self.fetch(branch, token)?;
             let tip_commit = self
                 .repo
                 .find_commit(tip)
                 .map_err(|e| git_error("reading the branch tip", &e))?;
+            // After an unclear failure the push may have landed after all.
+            if let Some((commit, files)) = pending.take().filter(|(c, _)| *c == tip) {
+                self.sync_workspace(commit, &files)?;
+                return Ok(Published::Pushed {
+                    commit,
+                    attempts: attempt - 1,
+                });
+            }
             let Some(files) = change(self, tip)? else {
                 return Ok(Published::Unchanged);
             };
             let commit = self.commit_on(&tip_commit, &files, &signature, message)?;
             match self.push(branch, commit, token)? {
-                None => {
+                Pushed::Done => {
                     self.sync_workspace(commit, &files)?;
                     return Ok(Published::Pushed {
                         commit,
                         attempts: attempt,
                     });
                 }
-                Some(message) => {
+                Pushed::Rejected(message) => {
                     // A rejection is a race only if the branch moved.
                     let now = self.fetch(branch, token)?;
                     if now == tip {
@@ -370,6 +397,14 @@ impl Workspace {
                         });
                     }
                 }
+                // Pushing the same commit again is harmless: if the first
+                // push got through, the branch already has it.
+                Pushed::Transient(message) if attempt == max_attempts => {
+                    return Err(GitError::Git(format!(
+                        "pushing to {branch} failed {max_attempts} times: {message}"
+                    )));
+                }
+                Pushed::Transient(_) => pending = Some((commit, files)),
             }
             if attempt < max_attempts {
                 let jitter = Duration::from_millis(fastrand::u64(100..400) * u64::from(attempt));
@@ -419,13 +454,8 @@ impl Workspace {
             .map_err(|e| git_error("committing", &e))
     }
 
-    /// Pushes `commit` to `branch`. `Ok(Some(message))` is a rejection.
-    fn push(
-        &self,
-        branch: &str,
-        commit: Oid,
-        token: Option<&str>,
-    ) -> Result<Option<String>, GitError> {
+    /// Pushes `commit` to `branch`.
+    fn push(&self, branch: &str, commit: Oid, token: Option<&str>) -> Result<Pushed, GitError> {
         self.repo
             .reference(PUSH_REF, commit, true, "render-pilot push")
             .map_err(|e| git_error("preparing the push", &e))?;
@@ -443,8 +473,11 @@ impl Workspace {
             let _ = r.delete();
         }
         match result {
-            Ok(()) => Ok(rejected.into_inner()),
-            Err(e) if e.code() == ErrorCode::NotFastForward => Ok(Some(e.message().to_string())),
+            Ok(()) => Ok(rejected.into_inner().map_or(Pushed::Done, Pushed::Rejected)),
+            Err(e) if e.code() == ErrorCode::NotFastForward => {
+                Ok(Pushed::Rejected(e.message().to_string()))
+            }
+            Err(e) if is_transient(&e) => Ok(Pushed::Transient(e.message().to_string())),
             Err(e) => Err(git_error(&format!("pushing to {branch}"), &e)),
         }
     }

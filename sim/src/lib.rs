@@ -55,15 +55,16 @@ pub enum FaultKind {
     },
     /// An HTML error page, as a proxy would send.
     Html(u16),
-    /// 200 with JSON cut off in the middle.
+    /// Handles the request, then answers 200 with JSON cut off in the middle.
     TruncatedJson,
-    /// Announces a longer body than it sends, then closes the connection.
+    /// Handles the request, then announces a longer body than it sends and
+    /// closes the connection.
     ShortBody,
     /// Closes the connection without answering.
     Reset,
     /// Waits, then answers normally.
     Slow(Duration),
-    /// 200 with a body of this many bytes.
+    /// Handles the request, then answers 200 with a body of this many bytes.
     Huge(usize),
 }
 
@@ -233,9 +234,10 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) {
         }
         Some(FaultKind::Reset) => return,
         Some(FaultKind::ShortBody) => {
-            let response = Response::json(200, &serde_json::json!({"id": "srv-cut", "name": "x"}));
+            // The server did the work; the answer breaks off on the way.
+            let response = route(state, &request);
             let _ = wire::write_head(&mut stream, &response, response.body.len() + 500);
-            let _ = std::io::Write::write_all(&mut stream, &response.body[..10]);
+            let _ = std::io::Write::write_all(&mut stream, &response.body[..response.body.len() / 2]);
             return;
         }
         Some(FaultKind::Status {
@@ -252,19 +254,18 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) {
             headers: vec![("Content-Type".into(), "text/html".into())],
             body: format!("<!DOCTYPE html><html><head><title>{status} Error</title></head><body><h1>{status}</h1><p>Upstream error from the proxy.</p></body></html>").into_bytes(),
         }),
-        Some(FaultKind::TruncatedJson) => Some(Response {
-            status: 200,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: br#"[{"cursor":"c1","service":{"id":"srv-tr","name":"trunc"#.to_vec(),
-        }),
+        Some(FaultKind::TruncatedJson) => {
+            let mut response = route(state, &request);
+            response.status = 200;
+            response.body = br#"[{"cursor":"c1","service":{"id":"srv-tr","name":"trunc"#.to_vec();
+            Some(response)
+        }
         Some(FaultKind::Huge(size)) => {
-            let mut body = b"[".to_vec();
-            body.resize(size, b' ');
-            Some(Response {
-                status: 200,
-                headers: vec![("Content-Type".into(), "application/json".into())],
-                body,
-            })
+            let mut response = route(state, &request);
+            response.status = 200;
+            response.body = b"[".to_vec();
+            response.body.resize(size, b' ');
+            Some(response)
         }
     };
     let response = response.unwrap_or_else(|| route(state, &request));

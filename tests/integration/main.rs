@@ -4,6 +4,7 @@
 mod container;
 mod deploy;
 mod docs;
+mod faults;
 mod hostile;
 mod monitor;
 mod recover;

@@ -1,0 +1,473 @@
+//! Fault injection through the simulator, for every endpoint render-pilot
+//! calls: each fault must end in bounded retries, bounded time, the right
+//! exit code, a deploy trigger sent at most once (twice only after a 429,
+//! which starts nothing), and nothing half-written.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use render_sim::{Fault, FaultKind, Plan, Run, ServiceSpec, Sim, API_KEY, GITHUB_TOKEN};
+
+use crate::repo::remote;
+use crate::support::{rp, Outcome, Rp};
+
+fn kinds() -> Vec<(&'static str, FaultKind)> {
+    let status = |code: u16| FaultKind::Status {
+        status: code,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: format!(r#"{{"message":"simulated {code}"}}"#),
+    };
+    vec![
+        (
+            "429 Retry-After",
+            FaultKind::Status {
+                status: 429,
+                headers: vec![
+                    ("Retry-After".into(), "1".into()),
+                    ("Ratelimit-Remaining".into(), "\"0\",\"12\"".into()),
+                    ("Ratelimit-Reset".into(), "1".into()),
+                ],
+                body: r#"{"message":"rate limit exceeded"}"#.into(),
+            },
+        ),
+        ("500", status(500)),
+        ("502 HTML page", FaultKind::Html(502)),
+        ("503", status(503)),
+        ("504", status(504)),
+        (
+            "slow reply past the timeout",
+            FaultKind::Slow(Duration::from_millis(2500)),
+        ),
+        ("reset mid-body", FaultKind::ShortBody),
+        ("connection reset", FaultKind::Reset),
+        ("truncated JSON", FaultKind::TruncatedJson),
+        ("10 MiB body", FaultKind::Huge(10 * 1024 * 1024)),
+    ]
+}
+
+/// Faults a retry of an idempotent request gets past.
+fn transient(kind: &FaultKind) -> bool {
+    match kind {
+        FaultKind::Status { status, .. } => matches!(status, 429 | 502..=504),
+        FaultKind::Html(code) => (502..=504).contains(code),
+        FaultKind::Slow(_) | FaultKind::ShortBody | FaultKind::Reset => true,
+        _ => false,
+    }
+}
+
+struct Scenario {
+    sim: Sim,
+    method: &'static str,
+    path: String,
+    idempotent: bool,
+    /// A 2xx is all that counts; the body is not needed (hook, re-run).
+    body_optional: bool,
+    /// The client checks afterwards whether the change landed (git push
+    /// fetches again), so a broken answer to a handled request is recovered.
+    verified: bool,
+    run: Box<dyn Fn() -> Rp>,
+    ok: Box<dyn Fn(&Outcome) -> bool>,
+    _keep: Vec<tempfile::TempDir>,
+}
+
+fn check(name: &str, make: impl Fn() -> Scenario) {
+    for (label, kind) in kinds() {
+        let s = make();
+        let baseline = (s.run)().env("RENDER_PILOT_HTTP_TIMEOUT_MS", "1000").run();
+        assert!(
+            (s.ok)(&baseline),
+            "{name}: works without a fault\n{}",
+            baseline.log()
+        );
+        let s = make();
+        s.sim.fault(Fault::new(s.method, &s.path, 1, kind.clone()));
+        let started = Instant::now();
+        let out = (s.run)().env("RENDER_PILOT_HTTP_TIMEOUT_MS", "1000").run();
+        let took = started.elapsed();
+        let what = format!("{name} / {label}");
+        assert!(took < Duration::from_secs(20), "{what}: took {took:?}");
+        assert!(
+            matches!(out.code, Some(0 | 1)),
+            "{what}: exit {:?}\n{}",
+            out.code,
+            out.log()
+        );
+        let recoverable = matches!(kind, FaultKind::Status { status: 429, .. })
+            || (s.idempotent && transient(&kind))
+            || (s.body_optional && matches!(kind, FaultKind::TruncatedJson))
+            || (s.verified
+                && matches!(
+                    kind,
+                    FaultKind::TruncatedJson | FaultKind::ShortBody | FaultKind::Huge(_)
+                ));
+        assert_eq!(
+            (s.ok)(&out),
+            recoverable,
+            "{what}: expected {}\n{}",
+            if recoverable {
+                "success after a retry"
+            } else {
+                "a failure"
+            },
+            out.log()
+        );
+        if !s.idempotent {
+            let sent = s
+                .sim
+                .requests()
+                .iter()
+                .filter(|r| r.method == s.method && r.path.starts_with(&s.path))
+                .count();
+            let allowed = if matches!(kind, FaultKind::Status { status: 429, .. }) {
+                2
+            } else {
+                1
+            };
+            assert_eq!(
+                sent, allowed,
+                "{what}: a request that changes state was sent {sent} times"
+            );
+        }
+        if let Ok(page) = std::fs::read_to_string(out.dir.path().join("docs/PIPELINE.md")) {
+            assert!(page.ends_with("-->\n"), "{what}: half-written status page");
+        }
+    }
+}
+
+fn web(sim: &Sim) -> String {
+    let id = sim.add_service(ServiceSpec {
+        plan: Plan::live(Duration::from_millis(300)),
+        ..ServiceSpec::web("web")
+    });
+    sim.add_history(&id, "live", Duration::from_secs(600));
+    id
+}
+
+fn deploy_scenario(
+    method: &'static str,
+    path: impl Fn(&str) -> String,
+    idempotent: bool,
+    api_trigger: bool,
+    queued: bool,
+) -> Scenario {
+    let sim = Sim::start();
+    let id = web(&sim);
+    if queued {
+        sim.set_plan(
+            &id,
+            Plan {
+                queued: true,
+                ..Plan::live(Duration::from_millis(300))
+            },
+        );
+    }
+    let (hook, api, service) = (sim.hook_url(&id), sim.api_url(), id.clone());
+    Scenario {
+        path: path(&id),
+        method,
+        idempotent,
+        body_optional: method == "POST" && !api_trigger,
+        verified: false,
+        run: Box::new(move || {
+            let run = rp()
+                .input("mode", "deploy")
+                .input("render-api-key", API_KEY)
+                .input("render-api-url", &api);
+            if api_trigger {
+                run.input("service-id", &service)
+            } else {
+                run.input("deploy-hook-url", &hook)
+            }
+        }),
+        ok: Box::new(|out| {
+            out.code == Some(0)
+                && out.outputs.get("deploy-status").map(String::as_str) == Some("live")
+        }),
+        sim,
+        _keep: Vec::new(),
+    }
+}
+
+#[test]
+fn deploy_get_service() {
+    check("deploy: GET service", || {
+        deploy_scenario("GET", |id| format!("/v1/services/{id}"), true, false, false)
+    });
+}
+
+#[test]
+fn deploy_get_deploy() {
+    check("deploy: GET deploy", || {
+        deploy_scenario(
+            "GET",
+            |id| format!("/v1/services/{id}/deploys/"),
+            true,
+            false,
+            false,
+        )
+    });
+}
+
+#[test]
+fn deploy_find_queued_deploy() {
+    check("deploy: GET queued deploys", || {
+        deploy_scenario(
+            "GET",
+            |id| format!("/v1/services/{id}/deploys"),
+            true,
+            true,
+            true,
+        )
+    });
+}
+
+#[test]
+fn deploy_hook_trigger() {
+    check("deploy: POST hook", || {
+        deploy_scenario("POST", |_| "/deploy/".into(), false, false, false)
+    });
+}
+
+#[test]
+fn deploy_api_trigger() {
+    check("deploy: POST API trigger", || {
+        deploy_scenario(
+            "POST",
+            |id| format!("/v1/services/{id}/deploys"),
+            false,
+            true,
+            false,
+        )
+    });
+}
+
+fn monitor_scenario(
+    method: &'static str,
+    path: impl Fn(&str) -> String,
+    idempotent: bool,
+    failing: bool,
+    all: bool,
+    push: bool,
+) -> Scenario {
+    let sim = Sim::start();
+    let id = web(&sim);
+    if failing {
+        sim.add_history(&id, "build_failed", Duration::from_secs(30));
+    }
+    let mut keep = Vec::new();
+    let workspace: Option<PathBuf> = push.then(|| {
+        let remote = remote(&sim);
+        let dir = tempfile::tempdir().unwrap();
+        let clone = remote.clone_into(dir.path());
+        keep.push(dir);
+        keep.push(remote.root);
+        clone
+    });
+    let (api, url, services) = (
+        sim.api_url(),
+        sim.url.clone(),
+        if all { "all".to_string() } else { id.clone() },
+    );
+    Scenario {
+        path: path(&id),
+        method,
+        idempotent,
+        body_optional: false,
+        verified: push,
+        run: Box::new(move || {
+            let run = rp()
+                .input("mode", "monitor")
+                .input("render-api-key", API_KEY)
+                .input("render-api-url", &api)
+                .input("github-token", GITHUB_TOKEN)
+                .input("services", &services)
+                .env("GITHUB_REPOSITORY", "acme/shop")
+                .env("GITHUB_API_URL", &url)
+                .env("GITHUB_REF", "refs/heads/main")
+                .env("GITHUB_REF_NAME", "main");
+            match &workspace {
+                Some(ws) => run.env("GITHUB_WORKSPACE", ws).input("issues", "false"),
+                None => run.input("commit-mode", "never"),
+            }
+        }),
+        ok: Box::new(move |out| {
+            out.code == Some(0)
+                && match (failing, push) {
+                    (true, _) => out.outputs.get("issues-opened").map(String::as_str) == Some("1"),
+                    (false, true) => out.outputs.get("commit-sha").is_some_and(|c| c.len() == 40),
+                    (false, false) => {
+                        out.outputs.get("healthy").map(String::as_str) == Some("true")
+                    }
+                }
+        }),
+        sim,
+        _keep: keep,
+    }
+}
+
+#[test]
+fn monitor_list_services() {
+    check("monitor: GET services", || {
+        monitor_scenario("GET", |_| "/v1/services".into(), true, false, true, false)
+    });
+}
+
+#[test]
+fn monitor_list_deploys() {
+    check("monitor: GET deploys", || {
+        monitor_scenario(
+            "GET",
+            |id| format!("/v1/services/{id}/deploys"),
+            true,
+            false,
+            false,
+            false,
+        )
+    });
+}
+
+#[test]
+fn monitor_list_issues() {
+    check("monitor: GitHub GET issues", || {
+        monitor_scenario(
+            "GET",
+            |_| "/repos/acme/shop/issues".into(),
+            true,
+            true,
+            false,
+            false,
+        )
+    });
+}
+
+#[test]
+fn monitor_create_issue() {
+    check("monitor: GitHub POST issue", || {
+        monitor_scenario(
+            "POST",
+            |_| "/repos/acme/shop/issues".into(),
+            false,
+            true,
+            false,
+            false,
+        )
+    });
+}
+
+#[test]
+fn monitor_git_push() {
+    // Pushing the same commit again is idempotent, so transient failures
+    // are retried like reads.
+    check("monitor: git push", || {
+        monitor_scenario(
+            "POST",
+            |_| "/git/shop.git/git-receive-pack".into(),
+            true,
+            false,
+            false,
+            true,
+        )
+    });
+}
+
+fn recover_scenario(
+    method: &'static str,
+    path: impl Fn(&str) -> String,
+    idempotent: bool,
+    rollback: bool,
+) -> Scenario {
+    let sim = Sim::start();
+    let id = web(&sim);
+    let log = if rollback {
+        sim.add_history(&id, "live", Duration::from_secs(60));
+        "::error title=Deploy unhealthy::deploy is live but /healthz did not answer 2xx within 2m (last: HTTP 503)".to_string()
+    } else {
+        " ! [rejected]        main -> main (fetch first)".to_string()
+    };
+    sim.add_run(Run::failed(
+        77,
+        "0123456789abcdef0123456789abcdef01234567",
+        &log,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        Run::failed(77, "0123456789abcdef0123456789abcdef01234567", &log)
+            .event()
+            .to_string(),
+    )
+    .unwrap();
+    let (api, url, service) = (sim.api_url(), sim.url.clone(), id.clone());
+    Scenario {
+        path: path(&id),
+        method,
+        idempotent,
+        body_optional: method == "POST" && !rollback,
+        verified: false,
+        run: Box::new(move || {
+            rp().input("mode", "recover")
+                .input("github-token", GITHUB_TOKEN)
+                .input("fixes", if rollback { "rollback" } else { "rerun" })
+                .input("render-api-key", API_KEY)
+                .input("render-api-url", &api)
+                .input("service-id", &service)
+                .env("GITHUB_EVENT_PATH", &event)
+                .env("GITHUB_REPOSITORY", "acme/shop")
+                .env("GITHUB_API_URL", &url)
+        }),
+        ok: Box::new(|out| {
+            out.code == Some(0) && out.outputs.get("fixed").map(String::as_str) == Some("true")
+        }),
+        sim,
+        _keep: vec![dir],
+    }
+}
+
+#[test]
+fn recover_list_jobs() {
+    check("recover: GET jobs", || {
+        recover_scenario(
+            "GET",
+            |_| "/repos/acme/shop/actions/runs/77/attempts".into(),
+            true,
+            false,
+        )
+    });
+}
+
+#[test]
+fn recover_job_log() {
+    check("recover: GET job log", || {
+        recover_scenario(
+            "GET",
+            |_| "/repos/acme/shop/actions/jobs/".into(),
+            true,
+            false,
+        )
+    });
+}
+
+#[test]
+fn recover_rerun() {
+    check("recover: POST rerun", || {
+        recover_scenario(
+            "POST",
+            |_| "/repos/acme/shop/actions/runs/77/rerun-failed-jobs".into(),
+            false,
+            false,
+        )
+    });
+}
+
+#[test]
+fn recover_rollback() {
+    check("recover: POST rollback", || {
+        recover_scenario(
+            "POST",
+            |id| format!("/v1/services/{id}/rollback"),
+            false,
+            true,
+        )
+    });
+}
