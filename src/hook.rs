@@ -62,29 +62,26 @@ pub fn parse(raw: &str) -> Result<(Hook, Vec<String>), InputError> {
     let host = url.host_str().unwrap_or_default();
     if !is_loopback(&url) && host != "api.render.com" {
         return Err(err(format!(
-            "points at host {host}, not api.render.com; {SHAPE}"
+            "points at another host than api.render.com; {SHAPE}"
         )));
     }
     let id = url
         .path()
         .strip_prefix("/deploy/")
         .filter(|id| !id.contains('/'))
-        .ok_or_else(|| {
-            err(format!(
-                "has the path {}, not /deploy/srv-…; {SHAPE}",
-                url.path()
-            ))
-        })?
+        .ok_or_else(|| err(format!("has a path other than /deploy/srv-…; {SHAPE}")))?
         .to_string();
+    // Neither the path nor the id is echoed: a mistyped hook
+    // (`srv-…&key=…`) carries the key in its path.
     let blueprint = id.starts_with("exs-");
     if !blueprint && !is_service_id(&id) {
         return Err(err(format!(
-            "names '{id}', which is not a service id (srv- followed by lower-case letters and digits); {SHAPE}"
+            "names no service id after /deploy/ (srv- followed by lower-case letters and digits); {SHAPE}"
         )));
     }
     if blueprint {
         warnings.push(format!(
-            "{INPUT} is a Blueprint hook ({id}): it syncs render.yaml and deploys no code when render.yaml is unchanged. Use the service's own deploy hook (…/deploy/srv-…) to deploy code"
+            "{INPUT} is a Blueprint hook (exs-…): it syncs render.yaml and deploys no code when render.yaml is unchanged. Use the service's own deploy hook (…/deploy/srv-…) to deploy code"
         ));
     }
     let key = url
@@ -126,14 +123,14 @@ pub fn check_host(input: &str, url: &Url) -> Result<(), InputError> {
         "http" if is_loopback(url) => Ok(()),
         "http" => Err(InputError::new(
             input,
-            format!(
-                "uses plain http:// for {}; secrets would travel unencrypted. Use https://",
-                url.host_str().unwrap_or_default()
-            ),
+            "uses plain http:// on a public host; secrets would travel unencrypted. Use https://",
         )),
         other => Err(InputError::new(
             input,
-            format!("uses the scheme {other}:, not https://"),
+            format!(
+                "uses the scheme {}:, not https://",
+                crate::inputs::shorten(other)
+            ),
         )),
     }
 }
@@ -222,19 +219,27 @@ mod tests {
             ("ftp://api.render.com/deploy/srv-abc?key=K3y", "scheme ftp"),
             (
                 "https://api.render.co/deploy/srv-abc?key=K3y",
-                "not api.render.com",
+                "points at another host",
             ),
             (
                 "https://api.render.com/v1/services/srv-abc?key=K3y",
-                "not /deploy/srv-",
+                "a path other than /deploy/srv-",
+            ),
+            (
+                "https://api.render.com/deploy/srv-abc&key=K3y",
+                "names no service id",
+            ),
+            (
+                "https://api.render.com/deploy/srv-abc/key=K3y",
+                "a path other than /deploy/srv-",
             ),
             (
                 "https://api.render.com/deploy/srv-ABC!?key=K3y",
-                "not a service id",
+                "names no service id",
             ),
             (
                 "https://api.render.com/deploy/srv-?key=K3y",
-                "not a service id",
+                "names no service id",
             ),
             ("https://api.render.com/deploy/srv-abc", "no key="),
             ("https://api.render.com/deploy/srv-abc?key=", "no key="),
@@ -253,6 +258,15 @@ mod tests {
         let (hook, warnings) = parse("https://api.render.com/deploy/exs-abc?key=k").unwrap();
         assert!(hook.blueprint);
         assert!(warnings[0].contains("Blueprint hook"));
+    }
+
+    /// Found by fuzzing: a key that is also ordinary text ("loy/" is in
+    /// "deploy/") must still leave the warnings free of `key=`.
+    #[test]
+    fn fuzz_regression_key_that_is_ordinary_text() {
+        let (hook, warnings) = parse("http://127.0.0.1:9/deploy/exs-ak?key=loy/\0\0").unwrap();
+        assert!(hook.blueprint);
+        assert!(warnings.iter().all(|w| !w.contains("key=")));
     }
 
     #[test]

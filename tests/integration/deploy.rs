@@ -154,11 +154,7 @@ fn api_trigger_202_queued_finds_the_queued_deploy() {
         .into_iter()
         .find(|r| r.path.ends_with("/deploys") && r.method == "GET")
         .unwrap();
-    assert!(
-        find.query.contains("createdAfter="),
-        "{}",
-        find.query
-    );
+    assert!(find.query.contains("createdAfter="), "{}", find.query);
     let trigger = sim
         .requests()
         .into_iter()

@@ -136,7 +136,7 @@ fn bad_input_matrix() {
                     "https://api.render.com.evil.example/deploy/srv-a?key=k",
                 ),
             ]),
-            "deploy-hook-url: points at host",
+            "deploy-hook-url: points at another host",
         ),
         case(
             "wrong path",
@@ -144,7 +144,7 @@ fn bad_input_matrix() {
                 ("mode", "deploy"),
                 ("deploy-hook-url", "https://api.render.com/v1/deploy?key=k"),
             ]),
-            "deploy-hook-url: has the path",
+            "deploy-hook-url: has a path other than",
         ),
         case(
             "missing key",
@@ -196,7 +196,7 @@ fn bad_input_matrix() {
                     "https://api.render.com/deploy/srv-ABC?key=k",
                 ),
             ]),
-            "deploy-hook-url: names 'srv-ABC'",
+            "deploy-hook-url: names no service id",
         ),
         case(
             "Blueprint hook with wait",

@@ -1,0 +1,9 @@
+#![no_main]
+//! The workflow_run payload reader: never panics on any bytes.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|text: &str| {
+    if let Ok(Some(run)) = render_pilot::event::read_event(text) {
+        let _ = (run.from_fork(), run.from_pull_request(), run.workflow_key(), run.attempt());
+    }
+});
