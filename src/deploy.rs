@@ -592,6 +592,9 @@ impl Deployer<'_> {
         let progress = Progress::new(self.runner);
         let mut last_status: Option<DeployStatus> = None;
         loop {
+            // The deploy was just created: nothing to learn by asking at once.
+            let now = Instant::now();
+            std::thread::sleep(poll_interval().min(deadline.saturating_duration_since(now)));
             let deploy = render.get_deploy(service, deploy_id).map_err(|e| Failure {
                 title: "Lost track of the deploy",
                 message: format!("{e}; deploy {deploy_id} may still be running"),
@@ -616,13 +619,11 @@ impl Deployer<'_> {
                 );
                 last_status = Some(status.clone());
             }
-            let now = Instant::now();
             if status.outcome(self.config.canceled_is_failure) != Outcome::Pending
-                || now >= deadline
+                || Instant::now() >= deadline
             {
                 return Ok(deploy);
             }
-            std::thread::sleep(poll_interval().min(deadline - now));
         }
     }
 }

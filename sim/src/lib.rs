@@ -211,6 +211,11 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) {
     let Some(request) = wire::read_request(&stream) else {
         return;
     };
+    // The simulator's own control endpoint is neither recorded nor delayed.
+    if request.path.starts_with("/_sim/") {
+        let _ = wire::write_response(&mut stream, &route(state, &request));
+        return;
+    }
     let (fault, latency) = {
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
         state.requests.push(Recorded {
@@ -314,11 +319,33 @@ fn route(shared: &Arc<Mutex<State>>, request: &Request) -> Response {
         render::hook(&mut state, request)
     } else if path.starts_with("/_svc/") {
         render::health(&mut state, request)
+    } else if path == "/_sim/requests" {
+        sim_requests(&state)
     } else if path.starts_with("/repos/") || path.starts_with("/_logs/") {
         github::api(&mut state, request)
     } else {
         Response::error(404, "not_found", "Unable to find the requested resource.")
     }
+}
+
+/// `/_sim/requests`: what the simulator received, for benchmarks run from
+/// another process. Times are Unix epoch milliseconds.
+fn sim_requests(state: &State) -> Response {
+    let now = Instant::now();
+    let epoch_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+        * 1000.0;
+    let items: Vec<serde_json::Value> = state
+        .requests
+        .iter()
+        .map(|r| {
+            let ago = now.duration_since(r.at).as_secs_f64() * 1000.0;
+            serde_json::json!({"method": r.method, "path": r.path, "at_ms": epoch_now - ago})
+        })
+        .collect();
+    Response::json(200, &serde_json::Value::Array(items))
 }
 
 impl State {

@@ -15,6 +15,7 @@ fn main() {
     let mut deploy_secs = 3u64;
     let mut until_stdin = false;
     let mut shell = false;
+    let mut demo = true;
     while let Some(arg) = args.next() {
         let mut value = || {
             args.next()
@@ -28,6 +29,7 @@ fn main() {
             "--deploy-secs" => deploy_secs = number(&value()),
             "--until-stdin-closes" => until_stdin = true,
             "--shell" => shell = true,
+            "--no-demo" => demo = false,
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other}")),
         }
@@ -36,7 +38,7 @@ fn main() {
         eprintln!("render-sim: cannot listen on {address}: {e}");
         std::process::exit(2)
     });
-    let mut fleet = sim.demo_fleet();
+    let mut fleet = if demo { sim.demo_fleet() } else { Vec::new() };
     for i in 0..extra {
         let id = sim.add_service(ServiceSpec::web(&format!("svc-{i:04}")));
         sim.add_history(&id, "live", Duration::from_secs(3600));
@@ -59,13 +61,15 @@ fn main() {
         "github_api_url": sim.url,
         "github_token": GITHUB_TOKEN,
         "services": fleet,
-        "deploy_hook": sim.hook_url(&fleet[0]),
+        "deploy_hook": fleet.first().map(|id| sim.hook_url(id)),
     });
     if shell {
         // For scripts: one `export` per value, then a blank line.
         println!("export RENDER_API_URL='{}'", sim.api_url());
         println!("export RENDER_API_KEY='{API_KEY}'");
-        println!("export RENDER_DEPLOY_HOOK='{}'", sim.hook_url(&fleet[0]));
+        if let Some(first) = fleet.first() {
+            println!("export RENDER_DEPLOY_HOOK='{}'", sim.hook_url(first));
+        }
         println!("export GITHUB_API_URL='{}'", sim.url);
         println!("export SIM_SERVICES='{}'", fleet.join(","));
         println!();
@@ -95,6 +99,6 @@ fn usage(problem: &str) -> ! {
     if !problem.is_empty() {
         eprintln!("render-sim: {problem}");
     }
-    eprintln!("usage: render-sim [--listen ADDR] [--latency-ms N] [--services N] [--rate-limit GETS_PER_MIN] [--deploy-secs N] [--until-stdin-closes] [--shell]");
+    eprintln!("usage: render-sim [--listen ADDR] [--latency-ms N] [--services N] [--rate-limit GETS_PER_MIN] [--deploy-secs N] [--until-stdin-closes] [--shell] [--no-demo]");
     std::process::exit(if problem.is_empty() { 0 } else { 2 })
 }
