@@ -401,7 +401,9 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// Spreads requests over the rate-limit window once the budget runs low,
-/// and holds every thread back after a 429.
+/// and holds every thread back after a 429 or when the budget is spent.
+/// Workers ask again rather than reserve slots ahead, so a change in the
+/// budget applies at once to everyone waiting.
 #[derive(Default)]
 pub struct RateLimiter {
     state: Mutex<Pace>,
@@ -409,35 +411,44 @@ pub struct RateLimiter {
 
 #[derive(Default)]
 struct Pace {
-    next_slot: Option<Instant>,
+    last_start: Option<Instant>,
     interval: Duration,
+    /// Nobody starts before this (after a 429, or with no budget left).
+    held_until: Option<Instant>,
 }
 
 /// Below this many requests left we start spacing them out.
 const LOW_REMAINING: f64 = 20.0;
+/// How long a waiting worker sleeps before it looks again.
+const RECHECK: Duration = Duration::from_millis(250);
 
 impl RateLimiter {
     pub fn acquire(&self) {
-        let start = {
-            let mut pace = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            let start = pace.next_slot.map_or(now, |t| t.max(now));
-            pace.next_slot = Some(start + pace.interval);
-            start
-        };
-        let now = Instant::now();
-        if start > now {
-            std::thread::sleep(start - now);
+        loop {
+            let wait = {
+                let mut pace = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                let spaced = pace.last_start.map_or(now, |t| t + pace.interval);
+                let earliest = pace.held_until.map_or(spaced, |h| h.max(spaced));
+                if earliest <= now {
+                    pace.last_start = Some(now);
+                    return;
+                }
+                earliest - now
+            };
+            std::thread::sleep(wait.min(RECHECK));
         }
     }
 
     pub fn observe(&self, status: u16, headers: &HeaderMap) {
         let mut pace = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        if status == 429 {
-            let wait = retry_after(headers).unwrap_or(Duration::from_secs(1));
+        let mut hold = |wait: Duration| {
             let until = now + wait.min(MAX_RETRY_AFTER);
-            pace.next_slot = Some(pace.next_slot.map_or(until, |t| t.max(until)));
+            pace.held_until = Some(pace.held_until.map_or(until, |t| t.max(until)));
+        };
+        if status == 429 {
+            hold(retry_after(headers).unwrap_or(Duration::from_secs(1)));
             return;
         }
         let remaining = header_numbers(headers, "ratelimit-remaining")
@@ -445,11 +456,16 @@ impl RateLimiter {
             .reduce(f64::min);
         let reset = header_numbers(headers, "ratelimit-reset")
             .into_iter()
-            .reduce(f64::max);
+            .reduce(f64::max)
+            .map(|r| Duration::from_secs_f64(r.min(3600.0)));
         pace.interval = match (remaining, reset) {
-            (Some(left), Some(reset)) if left < LOW_REMAINING => {
-                Duration::from_secs_f64((reset.min(3600.0)) / (left + 1.0))
+            // The budget is spent: everyone waits for the window, once.
+            (Some(left), Some(reset)) if left < 1.0 => {
+                hold(reset);
+                Duration::ZERO
             }
+            // Running low: spread what is left over what is left of the window.
+            (Some(left), Some(reset)) if left < LOW_REMAINING => reset.div_f64(left),
             _ => Duration::ZERO,
         };
     }
@@ -482,22 +498,29 @@ mod tests {
     #[test]
     fn limiter_spaces_requests_when_the_budget_is_low() {
         let limiter = RateLimiter::default();
-        limiter.observe(
-            200,
-            &headers(&[
-                ("ratelimit-remaining", "\"277\",\"3\""),
-                ("ratelimit-reset", "4"),
-            ]),
-        );
-        assert_eq!(
-            limiter.state.lock().unwrap().interval,
-            Duration::from_secs(1)
-        );
-        limiter.observe(
-            200,
-            &headers(&[("ratelimit-remaining", "300"), ("ratelimit-reset", "4")]),
-        );
-        assert_eq!(limiter.state.lock().unwrap().interval, Duration::ZERO);
+        let pace = |remaining: &'static str, reset: &'static str| {
+            limiter.observe(
+                200,
+                &headers(&[
+                    ("ratelimit-remaining", remaining),
+                    ("ratelimit-reset", reset),
+                ]),
+            );
+            let state = limiter.state.lock().unwrap();
+            (
+                state.interval,
+                state
+                    .held_until
+                    .map(|t| t.saturating_duration_since(Instant::now())),
+            )
+        };
+        assert_eq!(pace("\"277\",\"4\"", "4").0, Duration::from_secs(1));
+        assert_eq!(pace("300", "4"), (Duration::ZERO, None));
+        // An empty budget holds everyone once until the window resets,
+        // instead of spacing each worker a whole window apart.
+        let (interval, held) = pace("0", "30");
+        assert_eq!(interval, Duration::ZERO);
+        assert!(held.unwrap() > Duration::from_secs(29));
     }
 
     #[test]

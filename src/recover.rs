@@ -20,6 +20,7 @@ use crate::http::Http;
 use crate::inputs::{lookup, parse_number, shorten, InputError};
 use crate::issues::Tracker;
 use crate::render::{DeployStatus, RenderClient, TriggerRequest, Triggered};
+use crate::report::{Action, RecoverReport};
 use crate::runner::Runner;
 use crate::Status;
 
@@ -128,12 +129,6 @@ fn load_run(config: &Config, github: &GitHub) -> anyhow::Result<WorkflowRun> {
     })?)
 }
 
-/// What one fix did.
-struct Action {
-    text: String,
-    fixed: bool,
-}
-
 pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
     let config = Config::resolve(args, runner)?;
     let http = Http::new()?;
@@ -222,47 +217,31 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
     );
     runner.set_output("commit-sha", commit.clone().unwrap_or_default());
 
+    let report = RecoverReport {
+        run: &run,
+        branch: &branch,
+        findings: &findings,
+        actions: &actions,
+        untrusted,
+    };
     let mut issue_url = None;
     if !fixed && !config.dry_run {
-        let body = crate::report::recover_issue_body(
-            &run,
-            &branch,
-            &findings,
-            &actions
-                .iter()
-                .map(|a| (a.text.clone(), a.fixed))
-                .collect::<Vec<_>>(),
-            untrusted,
-        );
         let state = findings
             .iter()
             .map(|f| f.cause.name())
             .collect::<Vec<_>>()
             .join("+");
-        let note = format!(
-            "The run {} failed again: {}.",
-            run.id,
-            findings
-                .iter()
-                .map(|f| f.cause.describe())
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
+        let causes = findings
+            .iter()
+            .map(|f| f.cause.describe())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let note = format!("The run {} failed again: {causes}.", run.id);
         let mut tracker = Tracker::load(&github, &config.issue_label)?;
-        issue_url = tracker.report(&key, &state, &title, &body, &note)?;
+        issue_url = tracker.report(&key, &state, &title, &report.issue_body(), &note)?;
         runner.set_output("issue-url", issue_url.clone().unwrap_or_default());
     }
-    runner.append_summary(&crate::report::recover_summary(
-        &run,
-        &branch,
-        &findings,
-        &actions
-            .iter()
-            .map(|a| (a.text.clone(), a.fixed))
-            .collect::<Vec<_>>(),
-        untrusted,
-        issue_url.as_deref(),
-    ));
+    runner.append_summary(&report.summary(issue_url.as_deref()));
     if config.dry_run {
         return Ok(Status::Done);
     }

@@ -157,90 +157,90 @@ pub fn manual_steps(cause: &crate::diagnose::Cause) -> &'static str {
     }
 }
 
-fn recover_sections(
-    run: &crate::event::WorkflowRun,
-    branch: &str,
-    findings: &[crate::diagnose::Finding],
-    actions: &[(String, bool)],
-    untrusted: bool,
-) -> String {
-    let link = run
-        .html_url
-        .as_deref()
-        .map_or(format!("run {}", run.id), |u| {
-            format!("[run {}]({u})", run.id)
-        });
-    let mut out = format!(
-        "{} on `{}` failed ({link}, attempt {}, head `{}`).\n\n",
-        escape_cell(&run.workflow_name()),
-        escape_cell(branch),
-        run.attempt(),
-        run.head_sha.chars().take(7).collect::<String>()
-    );
-    if untrusted {
-        out.push_str("> The run's head comes from a fork or a pull request. render-pilot never pushes for such runs: this job holds write tokens the failing run did not have.\n\n");
-    }
-    out.push_str("#### Diagnosis\n\n");
-    for (finding, (action, fixed)) in findings.iter().zip(actions) {
-        out.push_str(&format!(
-            "- **{}**: {}\n  - {} {}\n",
-            finding.cause.name(),
-            finding.cause.describe(),
-            if *fixed { "✅" } else { "❌" },
-            action
-        ));
-        if !fixed {
+/// What one recover fix did.
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub text: String,
+    pub fixed: bool,
+}
+
+/// Everything a recover run reports, in the summary and in its issue.
+pub struct RecoverReport<'a> {
+    pub run: &'a crate::event::WorkflowRun,
+    pub branch: &'a str,
+    pub findings: &'a [crate::diagnose::Finding],
+    /// One per finding, in the same order.
+    pub actions: &'a [Action],
+    pub untrusted: bool,
+}
+
+impl RecoverReport<'_> {
+    fn sections(&self) -> String {
+        let run = self.run;
+        let link = run
+            .html_url
+            .as_deref()
+            .map_or(format!("run {}", run.id), |u| {
+                format!("[run {}]({u})", run.id)
+            });
+        let mut out = format!(
+            "{} on `{}` failed ({link}, attempt {}, head `{}`).\n\n",
+            escape_cell(&run.workflow_name()),
+            escape_cell(self.branch),
+            run.attempt(),
+            run.head_sha.chars().take(7).collect::<String>()
+        );
+        if self.untrusted {
+            out.push_str("> The run's head comes from a fork or a pull request. render-pilot never pushes for such runs: this job holds write tokens the failing run did not have.\n\n");
+        }
+        out.push_str("#### Diagnosis\n\n");
+        for (finding, action) in self.findings.iter().zip(self.actions) {
             out.push_str(&format!(
-                "  - What to do: {}\n",
-                manual_steps(&finding.cause)
+                "- **{}**: {}\n  - {} {}\n",
+                finding.cause.name(),
+                finding.cause.describe(),
+                if action.fixed { "✅" } else { "❌" },
+                action.text
             ));
-        }
-        if !finding.evidence.is_empty() {
-            out.push_str("\n  ```text\n");
-            for line in &finding.evidence {
-                out.push_str(&format!("  {}\n", line.replace("```", "'''")));
+            if !action.fixed {
+                out.push_str(&format!(
+                    "  - What to do: {}\n",
+                    manual_steps(&finding.cause)
+                ));
             }
-            out.push_str("  ```\n");
+            if !finding.evidence.is_empty() {
+                out.push_str("\n  ```text\n");
+                for line in &finding.evidence {
+                    out.push_str(&format!("  {}\n", line.replace("```", "'''")));
+                }
+                out.push_str("  ```\n");
+            }
         }
+        out
     }
-    out
-}
 
-/// The step summary of a recover run.
-pub fn recover_summary(
-    run: &crate::event::WorkflowRun,
-    branch: &str,
-    findings: &[crate::diagnose::Finding],
-    actions: &[(String, bool)],
-    untrusted: bool,
-    issue_url: Option<&str>,
-) -> String {
-    let fixed = !actions.is_empty() && actions.iter().all(|(_, f)| *f);
-    let mut out = format!(
-        "### {} render-pilot recover\n\n{}",
-        if fixed { "✅" } else { "❌" },
-        recover_sections(run, branch, findings, actions, untrusted)
-    );
-    if let Some(url) = issue_url {
-        out.push_str(&format!("\nNot everything could be fixed: see {url}.\n"));
+    pub fn summary(&self, issue_url: Option<&str>) -> String {
+        let fixed = !self.actions.is_empty() && self.actions.iter().all(|a| a.fixed);
+        let mut out = format!(
+            "### {} render-pilot recover\n\n{}",
+            if fixed { "✅" } else { "❌" },
+            self.sections()
+        );
+        if let Some(url) = issue_url {
+            out.push_str(&format!("\nNot everything could be fixed: see {url}.\n"));
+        }
+        out
     }
-    out
-}
 
-/// The body of the one recovery issue per workflow and branch.
-pub fn recover_issue_body(
-    run: &crate::event::WorkflowRun,
-    branch: &str,
-    findings: &[crate::diagnose::Finding],
-    actions: &[(String, bool)],
-    untrusted: bool,
-) -> String {
-    format!(
-        "render-pilot recover could not fix every failure.\n\n{}\nThis issue closes itself when {} passes on `{}` again.",
-        recover_sections(run, branch, findings, actions, untrusted),
-        escape_cell(&run.workflow_name()),
-        escape_cell(branch)
-    )
+    /// The body of the one recovery issue per workflow and branch.
+    pub fn issue_body(&self) -> String {
+        format!(
+            "render-pilot recover could not fix every failure.\n\n{}\nThis issue closes itself when {} passes on `{}` again.",
+            self.sections(),
+            escape_cell(&self.run.workflow_name()),
+            escape_cell(self.branch)
+        )
+    }
 }
 
 /// Keeps a value inside its table cell.
@@ -293,10 +293,23 @@ mod tests {
             },
         ];
         let actions = vec![
-            ("not fixed: the server refused the push".to_string(), false),
-            ("re-ran the failed jobs".to_string(), true),
+            Action {
+                text: "not fixed: the server refused the push".into(),
+                fixed: false,
+            },
+            Action {
+                text: "re-ran the failed jobs".into(),
+                fixed: true,
+            },
         ];
-        insta::assert_snapshot!(recover_issue_body(&run, "main", &findings, &actions, false));
+        let report = RecoverReport {
+            run: &run,
+            branch: "main",
+            findings: &findings,
+            actions: &actions,
+            untrusted: false,
+        };
+        insta::assert_snapshot!(report.issue_body());
     }
 
     #[test]

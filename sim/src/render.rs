@@ -547,11 +547,12 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
     }
 }
 
-fn page<T>(items: Vec<(String, T)>, request: &Request) -> Result<Vec<(String, T)>, Response> {
+/// One page of `[{cursor, <key>: item}]`, as Render's lists answer.
+fn page(items: Vec<(String, Value)>, request: &Request, key: &str) -> Response {
     let limit = match request.param("limit").map(str::parse::<usize>) {
         None => 20,
         Some(Ok(l)) if (1..=100).contains(&l) => l,
-        Some(_) => return Err(bad_request("limit must be between 1 and 100")),
+        Some(_) => return bad_request("limit must be between 1 and 100"),
     };
     let start = match request.param("cursor") {
         Some(c) => items
@@ -560,7 +561,13 @@ fn page<T>(items: Vec<(String, T)>, request: &Request) -> Result<Vec<(String, T)
             .map_or(items.len(), |i| i + 1),
         None => 0,
     };
-    Ok(items.into_iter().skip(start).take(limit).collect())
+    let page: Vec<Value> = items
+        .into_iter()
+        .skip(start)
+        .take(limit)
+        .map(|(cursor, item)| json!({"cursor": cursor, key: item}))
+        .collect();
+    Response::json(200, &Value::Array(page))
 }
 
 fn list_services(render: &Render, request: &Request) -> Response {
@@ -569,18 +576,7 @@ fn list_services(render: &Render, request: &Request) -> Response {
         .iter()
         .map(|s| (s.id.clone(), s.json(&render.base_url)))
         .collect();
-    match page(items, request) {
-        Ok(items) => Response::json(
-            200,
-            &Value::Array(
-                items
-                    .into_iter()
-                    .map(|(c, s)| json!({"cursor": c, "service": s}))
-                    .collect(),
-            ),
-        ),
-        Err(response) => response,
-    }
+    page(items, request, "service")
 }
 
 fn list_deploys(svc: &Svc, request: &Request, now: Instant) -> Response {
@@ -602,18 +598,7 @@ fn list_deploys(svc: &Svc, request: &Request, now: Instant) -> Response {
         }
         items.push((dep.id.clone(), svc.deploy_json(i, now)));
     }
-    match page(items, request) {
-        Ok(items) => Response::json(
-            200,
-            &Value::Array(
-                items
-                    .into_iter()
-                    .map(|(c, d)| json!({"cursor": c, "deploy": d}))
-                    .collect(),
-            ),
-        ),
-        Err(response) => response,
-    }
+    page(items, request, "deploy")
 }
 
 fn trigger(render: &mut Render, id: &str, request: &Request) -> Response {
