@@ -111,6 +111,9 @@ pub struct DeployArgs {
     /// Treat a canceled deploy as a failure [default: true]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub canceled_is_failure: Option<String>,
+    /// Cancel the deploy when the timeout passes [default: false]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub cancel_on_timeout: Option<String>,
     #[command(flatten)]
     pub health: HealthArgs,
 }

@@ -31,6 +31,7 @@ pub struct Config {
     pub timeout: Duration,
     pub request: TriggerRequest,
     pub canceled_is_failure: bool,
+    pub cancel_on_timeout: bool,
     pub dry_run: bool,
     /// Verify the live deploy answers 2xx on this path, within the timeout.
     pub health: Option<(String, Duration)>,
@@ -156,6 +157,11 @@ impl Config {
                 args.canceled_is_failure.as_deref(),
                 "canceled-is-failure",
                 true,
+            )?,
+            cancel_on_timeout: bool_input(
+                args.cancel_on_timeout.as_deref(),
+                "cancel-on-timeout",
+                false,
             )?,
             dry_run: args.common.dry_run()?,
         };
@@ -411,6 +417,35 @@ impl Deployer<'_> {
                 &deploy.id,
                 report,
             )),
+            Outcome::Pending if config.cancel_on_timeout => {
+                report.end = DeployEnd::Failed;
+                let canceled = render.cancel(service_id, &deploy.id);
+                let what = match &canceled {
+                    Ok(d) => {
+                        report.status = d.status_or_unknown().to_string();
+                        format!(
+                            "render-pilot canceled it (cancel-on-timeout); it is now {}",
+                            report.status
+                        )
+                    }
+                    Err(e) => format!("canceling it failed ({e}); it may still be running"),
+                };
+                Err(Failure {
+                    title: "Deploy timed out",
+                    message: format!(
+                        "deploy {} did not finish within {}; {what}",
+                        deploy.id,
+                        human_duration(config.timeout)
+                    ),
+                    steps: vec![
+                        format!(
+                            "Check the deploy in the [dashboard]({}/deploys/{}).",
+                            report.dashboard, deploy.id
+                        ),
+                        "Raise the `timeout` input if builds routinely take this long.".into(),
+                    ],
+                })
+            }
             Outcome::Pending => {
                 report.end = DeployEnd::TimedOut;
                 Err(Failure {
@@ -423,7 +458,7 @@ impl Deployer<'_> {
                     ),
                     steps: vec![
                         format!("Watch the deploy in the [dashboard]({}/deploys/{}).", report.dashboard, deploy.id),
-                        "Raise the `timeout` input if builds routinely take this long.".into(),
+                        "Raise the `timeout` input if builds routinely take this long, or set `cancel-on-timeout: true`.".into(),
                     ],
                 })
             }

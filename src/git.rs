@@ -8,7 +8,7 @@
 //! first, fetch again and regenerate on the new tip instead of rebasing: a
 //! generated file cannot conflict, and nobody's commit is rewritten or lost.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use git2::build::{CheckoutBuilder, TreeUpdateBuilder};
@@ -95,7 +95,6 @@ pub enum Published {
 
 pub struct Workspace {
     repo: Repository,
-    path: PathBuf,
 }
 
 pub struct Author {
@@ -150,14 +149,7 @@ impl Workspace {
                 ),
             )
         })?;
-        Ok(Workspace {
-            repo,
-            path: path.to_path_buf(),
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(Workspace { repo })
     }
 
     pub fn repo(&self) -> &Repository {

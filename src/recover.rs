@@ -266,6 +266,7 @@ fn read_logs(github: &GitHub, run: &WorkflowRun, runner: &Runner) -> anyhow::Res
         .filter(|j| j.conclusion.as_deref() == Some("failure"))
         .collect();
     let mut diagnoser = Diagnoser::default();
+    runner.group("Logs of the failed jobs");
     for job in &failed {
         let log = github.job_log(job.id)?;
         runner.info(&format!(
@@ -277,6 +278,7 @@ fn read_logs(github: &GitHub, run: &WorkflowRun, runner: &Runner) -> anyhow::Res
             .lines()
             .for_each(|l| diagnoser.feed(l));
     }
+    runner.end_group();
     if failed.is_empty() {
         runner.warning("the run lists no failed job; diagnosing without logs");
     }

@@ -67,10 +67,6 @@ impl Runner {
         })
     }
 
-    pub fn in_actions(&self) -> bool {
-        self.actions
-    }
-
     /// Registers a secret and, on the runner, masks it in the job log before
     /// anything could print it.
     pub fn mask(&self, secret: &str) {

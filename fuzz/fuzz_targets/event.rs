@@ -4,6 +4,11 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
     if let Ok(Some(run)) = render_pilot::event::read_event(text) {
-        let _ = (run.from_fork(), run.from_pull_request(), run.workflow_key(), run.attempt());
+        let _ = (
+            run.from_fork(),
+            run.from_pull_request(),
+            run.workflow_key(),
+            run.attempt(),
+        );
     }
 });

@@ -9,7 +9,10 @@ fuzz_target!(|text: &str| {
     let _ = parse_number("history", text, 1, 10_000);
     if let Ok(d) = parse_duration("timeout", text) {
         if d.subsec_nanos() == 0 {
-            assert_eq!(parse_duration("timeout", &d.as_secs().to_string()).unwrap(), d);
+            assert_eq!(
+                parse_duration("timeout", &d.as_secs().to_string()).unwrap(),
+                d
+            );
         }
     }
 });

@@ -218,6 +218,23 @@ fn timeout_exits_1_and_says_the_deploy_is_still_running() {
 }
 
 #[test]
+fn cancel_on_timeout_cancels_the_deploy() {
+    let (sim, id) = service(Plan::ending(
+        Outcome::Stuck("build_in_progress".into()),
+        secs(0.2),
+    ));
+    let out = deploy_with_hook(&sim, &id)
+        .input("timeout", "1s")
+        .input("cancel-on-timeout", "true")
+        .run();
+    out.assert_code(1);
+    assert_eq!(out.output("deploy-status"), "canceled");
+    out.assert_says("render-pilot canceled it");
+    let deploy = out.output("deploy-id");
+    assert_eq!(sim.deploy_status(&id, deploy).unwrap(), "canceled");
+}
+
+#[test]
 fn unknown_status_values_keep_polling_with_a_warning() {
     let (sim, id) = service(Plan::ending(Outcome::Stuck("warming_up".into()), secs(0.2)));
     let out = deploy_with_hook(&sim, &id).input("timeout", "1s").run();
