@@ -450,6 +450,14 @@ impl Fixer<'_> {
         if hook.blueprint {
             return Err("the deploy hook is a Blueprint hook (exs-…): it syncs render.yaml and deploys no code; use the service's hook".into());
         }
+        if self.untrusted {
+            // Deploying a fork's or pull request's head would put code
+            // nobody reviewed into production.
+            return Err(format!(
+                "the deploy hook is valid{}, but the run's head comes from a fork or a pull request, so render-pilot does not deploy it",
+                warnings.iter().map(|w| format!(" (note: {w})")).collect::<String>()
+            ));
+        }
         let request = TriggerRequest {
             commit: Some(self.run.head_sha.clone()),
             ..TriggerRequest::default()

@@ -275,7 +275,8 @@ fn actions(state: &mut State, request: &Request, parts: &[&str]) -> Response {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            let run = github.runs.iter().find(|r| {
+            // The newest run of the workflow says whether it can be dispatched.
+            let run = github.runs.iter().rev().find(|r| {
                 r.workflow_id.to_string() == *workflow || r.path.ends_with(&format!("/{workflow}"))
             });
             match run {

@@ -405,6 +405,80 @@ fn a_fork_run_gets_no_push() {
 }
 
 #[test]
+fn a_fork_run_never_deploys_its_head_through_the_hook() {
+    let (p, _) = project();
+    let service = p.sim.add_service(ServiceSpec::web("shop-web"));
+    let log = "Run curl -fsS -X POST \"$RENDER_DEPLOY_HOOK\"\ncurl: (22) The requested URL returned error: 404";
+    let mut run = Run::failed(515, &p.head, log);
+    run.event = "pull_request".into();
+    p.run_with(run);
+    let out = p
+        .recover()
+        .input("deploy-hook-url", &p.sim.hook_url(&service))
+        .run();
+    out.assert_code(1);
+    assert!(
+        out.output("actions").contains("does not deploy it"),
+        "{}",
+        out.output("actions")
+    );
+    assert!(p.sim.deploys(&service).is_empty(), "nothing deployed");
+}
+
+#[test]
+fn redeploy_clears_the_build_cache_and_a_workflow_without_dispatch_is_named() {
+    let (p, log) = project();
+    let service = p.sim.add_service(ServiceSpec::web("shop-api"));
+    p.sim
+        .add_history(&service, "live", Duration::from_secs(3600));
+    let broken = p
+        .sim
+        .add_history(&service, "build_failed", Duration::from_secs(60));
+    p.run_with(Run::failed(
+        516,
+        &p.head,
+        &format!("::error title=Deploy failed::deploy {broken} ended build_failed"),
+    ));
+    let out = p
+        .recover()
+        .input("fixes", "redeploy")
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &p.sim.api_url())
+        .input("service-id", &service)
+        .run();
+    out.assert_code(0);
+    assert!(
+        out.output("actions").contains("with a cleared build cache"),
+        "{}",
+        out.output("actions")
+    );
+    let trigger = p
+        .sim
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path.ends_with("/deploys"))
+        .unwrap();
+    assert!(
+        trigger.body.contains(r#""clearCache":"clear""#),
+        "{}",
+        trigger.body
+    );
+
+    let mut run = Run::failed(517, &p.head, &log);
+    run.dispatchable = false;
+    p.run_with(run);
+    let out = p.recover().run();
+    out.assert_code(0);
+    assert!(
+        out.output("actions")
+            .contains("has no workflow_dispatch trigger"),
+        "{}",
+        out.output("actions")
+    );
+    assert!(p.sim.dispatches().is_empty());
+}
+
+#[test]
 fn a_cancelled_run_does_nothing() {
     let (p, log) = project();
     let mut run = Run::failed(514, &p.head, &log);
