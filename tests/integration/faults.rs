@@ -471,3 +471,32 @@ fn recover_rollback() {
         )
     });
 }
+
+#[test]
+fn unknown_fields_and_enum_values_are_tolerated() {
+    let sim = Sim::start();
+    let id = web(&sim);
+    let service = format!(
+        r#"{{"id":"{id}","name":"web","type":"quantum_service","suspended":"partially","suspenders":["new_reason"],
+        "brandNewField":{{"nested":[1,2,3]}},"serviceDetails":{{"url":null,"regionV2":"mars"}},"dashboardUrl":"https://dashboard.render.com/web/{id}"}}"#
+    );
+    sim.fault(Fault::new(
+        "GET",
+        &format!("/v1/services/{id}"),
+        1,
+        FaultKind::Status {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: service,
+        },
+    ));
+    let out = rp()
+        .input("mode", "deploy")
+        .input("deploy-hook-url", &sim.hook_url(&id))
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &sim.api_url())
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("deploy-status"), "live");
+    assert_eq!(out.output("service-url"), "");
+}
