@@ -75,7 +75,7 @@ fn every_input_is_a_flag_of_some_mode() {
 
 #[test]
 fn every_output_is_set_by_some_mode() {
-    let sources = ["src/deploy.rs", "src/monitor.rs", "src/recover.rs"]
+    let sources = ["src/deploy/mod.rs", "src/monitor.rs", "src/recover/mod.rs"]
         .map(read)
         .join("\n");
     for output in action_keys("outputs") {

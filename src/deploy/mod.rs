@@ -5,169 +5,27 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
-use crate::cli::{bool_input, DeployArgs, RenderApi};
-use crate::hook::{self, Hook};
-use crate::http::{display_url, Http, HttpError, NoResponseCause, Retry};
-use crate::inputs::{human_duration, lookup, parse_duration, shorten, InputError};
+mod config;
+mod failure;
+
+pub use config::Config;
+pub use failure::Failure;
+
+use crate::cli::DeployArgs;
+use crate::hook::Hook;
+use crate::http::{display_url, Http, Retry};
+use crate::inputs::human_duration;
 use crate::render::{
-    dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, RenderError, TriggerRequest,
-    Triggered,
+    dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, TriggerRequest, Triggered,
 };
 use crate::report::{deploy_summary, DeployEnd, DeployReport};
 use crate::runner::{Progress, Runner};
 use crate::Status;
+use failure::{api_failure, hook_failure, no_response_failure, status_failure};
 
 /// How long to look for the deploy Render queued after a 202, as the
 /// official CLI does.
 const FIND_QUEUED_FOR: Duration = Duration::from_secs(60);
-
-#[derive(Debug)]
-pub struct Config {
-    pub hook: Option<Hook>,
-    pub api: Option<RenderApi>,
-    /// `None` only for a Blueprint hook without `service-id`.
-    pub service_id: Option<String>,
-    pub wait: bool,
-    pub timeout: Duration,
-    pub request: TriggerRequest,
-    pub canceled_is_failure: bool,
-    pub cancel_on_timeout: bool,
-    pub dry_run: bool,
-    /// Verify the live deploy answers 2xx on this path, within the timeout.
-    pub health: Option<(String, Duration)>,
-}
-
-impl Config {
-    /// Reads and checks every deploy input. Secrets are masked first.
-    pub fn resolve(
-        args: &DeployArgs,
-        runner: &Runner,
-    ) -> Result<(Config, Vec<String>), InputError> {
-        let raw_hook = lookup(
-            args.deploy_hook_url.as_deref(),
-            "deploy-hook-url",
-            Some("RENDER_DEPLOY_HOOK"),
-        );
-        if let Some(raw) = &raw_hook {
-            runner.mask(raw);
-        }
-        let api = args.common.render_api(runner)?;
-        let (hook, warnings) = match &raw_hook {
-            Some(raw) => {
-                let (hook, warnings) = hook::parse(raw)?;
-                runner.mask(&hook.key);
-                (Some(hook), warnings)
-            }
-            None => (None, Vec::new()),
-        };
-        let service_id = match (args.common.service_id()?, &hook) {
-            (Some(id), _) => Some(id),
-            (None, Some(h)) if !h.blueprint => Some(h.id.clone()),
-            _ => None,
-        };
-        if hook.is_none() && (api.is_none() || service_id.is_none()) {
-            return Err(InputError::new(
-                "deploy-hook-url",
-                "is not set, and the API trigger needs render-api-key and service-id. Give the deploy hook (secret RENDER_DEPLOY_HOOK), or an API key and a service id",
-            ));
-        }
-        let wait = bool_input(args.wait.as_deref(), "wait", api.is_some())?;
-        if wait && api.is_none() {
-            return Err(InputError::new(
-                "wait",
-                "needs render-api-key: the deploy hook key cannot read deploy status. Add the API key (secret RENDER_API_KEY) or set wait: false",
-            ));
-        }
-        if wait && service_id.is_none() {
-            return Err(InputError::new(
-                "wait",
-                "a Blueprint hook deploys no single service; set service-id to wait for one, or set wait: false",
-            ));
-        }
-        let timeout = match lookup(args.timeout.as_deref(), "timeout", None) {
-            Some(t) => parse_duration("timeout", &t)?,
-            None => Duration::from_secs(20 * 60),
-        };
-        if timeout.is_zero() || timeout > Duration::from_secs(6 * 3600) {
-            return Err(InputError::new(
-                "timeout",
-                "must be more than 0 and at most 6h (the longest a GitHub job runs)",
-            ));
-        }
-        let commit = lookup(args.commit.as_deref(), "commit", None).map(|c| c.trim().to_string());
-        if let Some(c) = &commit {
-            if !(7..=40).contains(&c.len()) || !c.chars().all(|ch| ch.is_ascii_hexdigit()) {
-                return Err(InputError::new(
-                    "commit",
-                    format!(
-                        "'{}' is not a commit SHA (7 to 40 hex digits); pass ${{{{ github.sha }}}}",
-                        shorten(c)
-                    ),
-                ));
-            }
-        }
-        let image = lookup(args.image.as_deref(), "image", None).map(|i| i.trim().to_string());
-        if let Some(i) = &image {
-            if i.chars().any(|c| c.is_whitespace() || c.is_control()) || i.len() > 512 {
-                return Err(InputError::new(
-                    "image",
-                    format!(
-                        "'{}' is not an image reference like docker.io/org/app:tag",
-                        shorten(i)
-                    ),
-                ));
-            }
-        }
-        if commit.is_some() && image.is_some() {
-            return Err(InputError::new(
-                "commit",
-                "and image were both given; a service is built from a commit or runs an image. Keep one",
-            ));
-        }
-        let clear_cache = bool_input(args.clear_cache.as_deref(), "clear-cache", false)?;
-        if clear_cache && hook.is_some() {
-            return Err(InputError::new(
-                "clear-cache",
-                "works only with the API trigger, and a deploy hook was given. Drop deploy-hook-url to trigger through the API, or drop clear-cache",
-            ));
-        }
-        let health = match args.health.path()? {
-            Some(path) if wait => Some((path, args.health.timeout()?)),
-            Some(_) => {
-                return Err(InputError::new(
-                    "health-path",
-                    "needs wait: true and render-api-key, to know when the deploy is live and where the service answers",
-                ))
-            }
-            None => None,
-        };
-        let config = Config {
-            health,
-            hook,
-            api,
-            service_id,
-            wait,
-            timeout,
-            request: TriggerRequest {
-                commit,
-                image,
-                clear_cache,
-            },
-            canceled_is_failure: bool_input(
-                args.canceled_is_failure.as_deref(),
-                "canceled-is-failure",
-                true,
-            )?,
-            cancel_on_timeout: bool_input(
-                args.cancel_on_timeout.as_deref(),
-                "cancel-on-timeout",
-                false,
-            )?,
-            dry_run: args.common.dry_run()?,
-        };
-        Ok((config, warnings))
-    }
-}
 
 pub fn run(args: &DeployArgs, runner: &mut Runner) -> anyhow::Result<Status> {
     let (config, warnings) = Config::resolve(args, runner)?;
@@ -195,13 +53,6 @@ struct Deployer<'a> {
     render: Option<&'a RenderClient<'a>>,
     runner: &'a mut Runner,
     started: Instant,
-}
-
-/// Why a deploy did not go as hoped, with what to do about it.
-pub struct Failure {
-    pub title: &'static str,
-    pub message: String,
-    pub steps: Vec<String>,
 }
 
 /// What Render answered to a hook call it accepted.
@@ -706,112 +557,4 @@ fn shown_hook_url(hook: &Hook, request: &TriggerRequest) -> String {
         })
         .collect();
     format!("{}?{}", display_url(&url), query.join("&"))
-}
-
-fn hook_failure(status: u16, response: &crate::http::Response) -> Failure {
-    let regenerate = "Copy the current Deploy Hook from the service's Settings page into the RENDER_DEPLOY_HOOK secret (the hook changes when someone clicks \"Regenerate Hook\").".to_string();
-    let (message, steps) = match status {
-        401 | 403 => (
-            format!("Render refused the deploy hook (HTTP {status}): the key is wrong, or the account or service is blocked"),
-            vec![regenerate, "Check that the service is not suspended.".into()],
-        ),
-        404 => (
-            "Render does not know this deploy hook (HTTP 404): the service was deleted or the hook was regenerated".to_string(),
-            vec![regenerate],
-        ),
-        409 => (
-            "Render reported a conflict (HTTP 409) for the deploy hook".to_string(),
-            vec!["Check the dashboard for a deploy in progress before retrying.".into()],
-        ),
-        429 => (
-            format!(
-                "Render's limit of 10 deploys a minute for this service was hit (HTTP 429); retry after {}",
-                response.header("retry-after").map_or("a minute".to_string(), |s| format!("{s} s"))
-            ),
-            vec!["Run this job again in a minute; avoid triggering several deploys of one service at once.".into()],
-        ),
-        500..=599 => (
-            format!("Render's side failed (HTTP {status}); nothing was deployed"),
-            vec!["Retry later; see https://status.render.com.".into()],
-        ),
-        _ => (
-            format!("the deploy hook answered HTTP {status} ({})", response.snippet()),
-            vec![regenerate],
-        ),
-    };
-    Failure {
-        title: "Deploy hook failed",
-        message,
-        steps,
-    }
-}
-
-fn no_response_failure(title: &'static str, error: &HttpError) -> Failure {
-    // A timeout or a broken answer may come after Render started the
-    // deploy: running the job again blindly could deploy twice.
-    let maybe_sent = matches!(
-        error,
-        HttpError::NoResponse {
-            cause: NoResponseCause::Timeout | NoResponseCause::Broken | NoResponseCause::Other,
-            ..
-        } | HttpError::TooLarge { .. }
-            | HttpError::BadBody { .. }
-    );
-    let explain = "HTTP 000 means no answer arrived. The cause above says which step failed: DNS, TLS, a refused connection, a timeout or a malformed URL.";
-    let steps = if maybe_sent {
-        vec![
-            "Render may have received the request and started a deploy: check the service's Events in the dashboard before running this job again.".into(),
-            explain.into(),
-        ]
-    } else {
-        vec![
-            explain.into(),
-            "Check the secret for stray characters and the runner's network; then run the job again.".into(),
-        ]
-    };
-    Failure {
-        title,
-        message: error.to_string(),
-        steps,
-    }
-}
-
-fn api_failure(title: &'static str, error: RenderError) -> Failure {
-    match error {
-        RenderError::Http(e @ HttpError::NoResponse { .. }) => no_response_failure(title, &e),
-        other => Failure {
-            title,
-            message: other.to_string(),
-            steps: Vec::new(),
-        },
-    }
-}
-
-fn status_failure(status: &DeployStatus, deploy_id: &str, report: &DeployReport) -> Failure {
-    let logs = format!("[deploy logs]({}/deploys/{deploy_id})", report.dashboard);
-    let steps = match status {
-        DeployStatus::BuildFailed => vec![
-            format!("Read the build output in the {logs}."),
-            "Render keeps the previous deploy serving; nothing is down.".into(),
-            "If the build cache may be stale, deploy again with `clear-cache: true` (API trigger).".into(),
-        ],
-        DeployStatus::PreDeployFailed => vec![
-            format!("The pre-deploy command (often migrations) failed; read the {logs}."),
-            "Render keeps the previous deploy serving.".into(),
-        ],
-        DeployStatus::UpdateFailed => vec![
-            format!("The new instance failed to start or failed its health check; read the {logs}."),
-            "Services with a persistent disk have no zero-downtime deploys and may be down: check the service now.".into(),
-        ],
-        DeployStatus::Canceled => vec![
-            "A newer deploy or a person canceled this one (Render's default policy cancels a running deploy when a new one starts).".into(),
-            "Set `canceled-is-failure: false` if superseded deploys should pass.".into(),
-        ],
-        _ => vec![format!("Read the {logs}.")],
-    };
-    Failure {
-        title: "Deploy failed",
-        message: format!("deploy {deploy_id} ended {status}"),
-        steps,
-    }
 }

@@ -1,0 +1,125 @@
+//! What went wrong with a deploy, and what to do about it: one message and
+//! the next steps for the summary.
+
+use crate::http::{HttpError, NoResponseCause};
+use crate::render::{DeployStatus, RenderError};
+use crate::report::DeployReport;
+
+/// Why a deploy did not go as hoped, with what to do about it.
+pub struct Failure {
+    pub title: &'static str,
+    pub message: String,
+    pub steps: Vec<String>,
+}
+
+pub(super) fn hook_failure(status: u16, response: &crate::http::Response) -> Failure {
+    let regenerate = "Copy the current Deploy Hook from the service's Settings page into the RENDER_DEPLOY_HOOK secret (the hook changes when someone clicks \"Regenerate Hook\").".to_string();
+    let (message, steps) = match status {
+        401 | 403 => (
+            format!("Render refused the deploy hook (HTTP {status}): the key is wrong, or the account or service is blocked"),
+            vec![regenerate, "Check that the service is not suspended.".into()],
+        ),
+        404 => (
+            "Render does not know this deploy hook (HTTP 404): the service was deleted or the hook was regenerated".to_string(),
+            vec![regenerate],
+        ),
+        409 => (
+            "Render reported a conflict (HTTP 409) for the deploy hook".to_string(),
+            vec!["Check the dashboard for a deploy in progress before retrying.".into()],
+        ),
+        429 => (
+            format!(
+                "Render's limit of 10 deploys a minute for this service was hit (HTTP 429); retry after {}",
+                response.header("retry-after").map_or("a minute".to_string(), |s| format!("{s} s"))
+            ),
+            vec!["Run this job again in a minute; avoid triggering several deploys of one service at once.".into()],
+        ),
+        500..=599 => (
+            format!("Render's side failed (HTTP {status}); nothing was deployed"),
+            vec!["Retry later; see https://status.render.com.".into()],
+        ),
+        _ => (
+            format!("the deploy hook answered HTTP {status} ({})", response.snippet()),
+            vec![regenerate],
+        ),
+    };
+    Failure {
+        title: "Deploy hook failed",
+        message,
+        steps,
+    }
+}
+
+pub(super) fn no_response_failure(title: &'static str, error: &HttpError) -> Failure {
+    // A timeout or a broken answer may come after Render started the
+    // deploy: running the job again blindly could deploy twice.
+    let maybe_sent = matches!(
+        error,
+        HttpError::NoResponse {
+            cause: NoResponseCause::Timeout | NoResponseCause::Broken | NoResponseCause::Other,
+            ..
+        } | HttpError::TooLarge { .. }
+            | HttpError::BadBody { .. }
+    );
+    let explain = "HTTP 000 means no answer arrived. The cause above says which step failed: DNS, TLS, a refused connection, a timeout or a malformed URL.";
+    let steps = if maybe_sent {
+        vec![
+            "Render may have received the request and started a deploy: check the service's Events in the dashboard before running this job again.".into(),
+            explain.into(),
+        ]
+    } else {
+        vec![
+            explain.into(),
+            "Check the secret for stray characters and the runner's network; then run the job again.".into(),
+        ]
+    };
+    Failure {
+        title,
+        message: error.to_string(),
+        steps,
+    }
+}
+
+pub(super) fn api_failure(title: &'static str, error: RenderError) -> Failure {
+    match error {
+        RenderError::Http(e @ HttpError::NoResponse { .. }) => no_response_failure(title, &e),
+        other => Failure {
+            title,
+            message: other.to_string(),
+            steps: Vec::new(),
+        },
+    }
+}
+
+pub(super) fn status_failure(
+    status: &DeployStatus,
+    deploy_id: &str,
+    report: &DeployReport,
+) -> Failure {
+    let logs = format!("[deploy logs]({}/deploys/{deploy_id})", report.dashboard);
+    let steps = match status {
+        DeployStatus::BuildFailed => vec![
+            format!("Read the build output in the {logs}."),
+            "Render keeps the previous deploy serving; nothing is down.".into(),
+            "If the build cache may be stale, deploy again with `clear-cache: true` (API trigger).".into(),
+        ],
+        DeployStatus::PreDeployFailed => vec![
+            format!("The pre-deploy command (often migrations) failed; read the {logs}."),
+            "Render keeps the previous deploy serving.".into(),
+        ],
+        DeployStatus::UpdateFailed => vec![
+            format!("The new instance failed to start or failed its health check; read the {logs}."),
+            "Services with a persistent disk have no zero-downtime deploys and may be down: check the service now.".into(),
+        ],
+        DeployStatus::Canceled => vec![
+            "A newer deploy or a person canceled this one (Render's default policy cancels a running deploy when a new one starts).".into(),
+            "Set `canceled-is-failure: false` if superseded deploys should pass.".into(),
+        ],
+        _ => vec![format!("Read the {logs}.")],
+    };
+    Failure {
+        title: "Deploy failed",
+        message: format!("deploy {deploy_id} ended {status}"),
+        steps,
+    }
+}

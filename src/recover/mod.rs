@@ -1,0 +1,283 @@
+//! Recover mode: read a failed run's logs, diagnose them, apply the fixes
+//! the user enabled, and file one issue per workflow and branch for what
+//! cannot be fixed.
+
+mod fixes;
+mod pnpm;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::cli::{RecoverArgs, RenderApi};
+use crate::diagnose::{Diagnoser, Finding};
+use crate::event::{read_event, WorkflowRun};
+use crate::git::Author;
+use crate::github::GitHub;
+use crate::http::Http;
+use crate::inputs::{lookup, parse_number, shorten, InputError};
+use crate::issues::Tracker;
+use crate::report::{Action, RecoverReport};
+use crate::runner::Runner;
+use crate::Status;
+use fixes::Fixer;
+
+/// Marks our own fix commits, so a failure after one is not "fixed" again.
+pub const TRAILER: &str = "Render-Pilot-Fix: lockfile";
+const LOCKFILE: &str = "pnpm-lock.yaml";
+const MANIFESTS: [&str; 3] = ["pnpm-lock.yaml", "package.json", "pnpm-workspace.yaml"];
+const ROLLBACK_WAIT: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fix {
+    Lockfile,
+    Rerun,
+    Webhook,
+    Rollback,
+    Redeploy,
+}
+
+impl Fix {
+    const ALL: [(Fix, &'static str); 5] = [
+        (Fix::Lockfile, "lockfile"),
+        (Fix::Rerun, "rerun"),
+        (Fix::Webhook, "webhook"),
+        (Fix::Rollback, "rollback"),
+        (Fix::Redeploy, "redeploy"),
+    ];
+}
+
+pub fn parse_fixes(text: &str) -> Result<BTreeSet<Fix>, InputError> {
+    text.split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|name| {
+            Fix::ALL.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)).map(|(f, _)| *f).ok_or_else(|| {
+                InputError::new("fixes", format!("'{}' is not a fix; choose from lockfile, rerun, webhook, rollback, redeploy", shorten(name)))
+            })
+        })
+        .collect()
+}
+
+struct Config {
+    token: String,
+    run_id: Option<u64>,
+    fixes: BTreeSet<Fix>,
+    max_attempts: u64,
+    hook_raw: Option<String>,
+    api: Option<RenderApi>,
+    service_id: Option<String>,
+    branch: Option<String>,
+    issue_label: String,
+    author: Author,
+    dry_run: bool,
+}
+
+impl Config {
+    fn resolve(args: &RecoverArgs, runner: &Runner) -> Result<Config, InputError> {
+        let hook_raw = lookup(
+            args.deploy_hook_url.as_deref(),
+            "deploy-hook-url",
+            Some("RENDER_DEPLOY_HOOK"),
+        );
+        if let Some(h) = &hook_raw {
+            runner.mask(h);
+        }
+        let token = args.common.github_token(runner)?.ok_or_else(|| {
+            InputError::new("github-token", "is not set; recover reads logs and files issues. Pass github-token: ${{ github.token }} with actions: write, contents: write and issues: write")
+        })?;
+        let api = args.common.render_api(runner)?;
+        let run_id = lookup(args.run_id.as_deref(), "run-id", None)
+            .map(|v| parse_number("run-id", &v, 1, u64::MAX))
+            .transpose()?;
+        let fixes = lookup(args.fixes.as_deref(), "fixes", None).map_or_else(
+            || parse_fixes("lockfile,rerun,webhook"),
+            |f| parse_fixes(&f),
+        )?;
+        let max_attempts = lookup(args.max_attempts.as_deref(), "max-attempts", None)
+            .map_or(Ok(2), |v| parse_number("max-attempts", &v, 1, 10))?;
+        Ok(Config {
+            token,
+            run_id,
+            fixes,
+            max_attempts,
+            hook_raw,
+            api,
+            service_id: args.common.service_id()?,
+            branch: args.repo.branch(),
+            issue_label: args.repo.issue_label(),
+            author: args.repo.author()?,
+            dry_run: args.common.dry_run()?,
+        })
+    }
+}
+
+/// The run to work on: from `run-id`, else from the event payload.
+fn load_run(config: &Config, github: &GitHub) -> anyhow::Result<WorkflowRun> {
+    if let Some(id) = config.run_id {
+        return Ok(github.get_run(id)?);
+    }
+    let path = std::env::var("GITHUB_EVENT_PATH").ok().filter(|p| !p.is_empty()).ok_or_else(|| {
+        InputError::new("run-id", "is not set and there is no GITHUB_EVENT_PATH; run recover on a workflow_run event or pass run-id")
+    })?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| InputError::new("GITHUB_EVENT_PATH", format!("cannot read {path}: {e}")))?;
+    Ok(read_event(&text)?.ok_or_else(|| {
+        InputError::new("run-id", "is not set and the event is not workflow_run; trigger recover with on: workflow_run, or pass run-id")
+    })?)
+}
+
+pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
+    let config = Config::resolve(args, runner)?;
+    let http = Http::new()?;
+    let github = GitHub::from_env(&http, &config.token)?;
+    let run = load_run(&config, &github)?;
+    let branch = config
+        .branch
+        .clone()
+        .or(run.head_branch.clone())
+        .unwrap_or_default();
+    let key = format!("recover:{}:{branch}", run.workflow_key());
+    let title = format!("render-pilot: {} failed on {branch}", run.workflow_name());
+    let conclusion = run.conclusion.clone().unwrap_or_else(|| "unknown".into());
+    for name in ["diagnosis", "fixed", "actions", "commit-sha", "issue-url"] {
+        runner.set_output(name, "");
+    }
+
+    if conclusion != "failure" {
+        let mut note = format!(
+            "Run {} of {} ended `{conclusion}`: nothing to recover.",
+            run.id,
+            run.workflow_name()
+        );
+        if conclusion == "success" && !config.dry_run {
+            let mut tracker = Tracker::load(&github, &config.issue_label)?;
+            let closed = tracker.resolve(&key, &|_| {
+                format!(
+                    "✅ {} passed on {branch} (run {}); closing.",
+                    run.workflow_name(),
+                    run.id
+                )
+            })?;
+            if closed {
+                note.push_str(&format!(" Closed the recovery issue for {branch}."));
+            }
+        }
+        runner.info(&note);
+        runner.append_summary(&format!("### render-pilot recover\n\n{note}\n"));
+        return Ok(Status::Done);
+    }
+
+    let findings = read_logs(&github, &run, runner)?;
+    runner.set_output(
+        "diagnosis",
+        findings
+            .iter()
+            .map(|f| f.cause.name())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    let untrusted = run.from_fork() || run.from_pull_request();
+    let mut fixer = Fixer {
+        config: &config,
+        http: &http,
+        github: &github,
+        run: &run,
+        branch: &branch,
+        untrusted,
+        runner,
+        commit: None,
+        reran: false,
+    };
+    let mut actions: Vec<Action> = Vec::new();
+    for finding in &findings {
+        let action = if config.dry_run {
+            Action {
+                text: format!("dry run: would try to fix {}", finding.cause.name()),
+                fixed: false,
+            }
+        } else {
+            fixer.fix(&finding.cause)
+        };
+        runner_log(fixer.runner, finding, &action);
+        actions.push(action);
+    }
+    let fixed = !config.dry_run && actions.iter().all(|a| a.fixed);
+    let commit = fixer.commit.clone();
+    runner.set_output("fixed", fixed.to_string());
+    runner.set_output(
+        "actions",
+        actions
+            .iter()
+            .map(|a| a.text.as_str())
+            .collect::<Vec<_>>()
+            .join("; "),
+    );
+    runner.set_output("commit-sha", commit.clone().unwrap_or_default());
+
+    let report = RecoverReport {
+        run: &run,
+        branch: &branch,
+        findings: &findings,
+        actions: &actions,
+        untrusted,
+    };
+    let mut issue_url = None;
+    if !fixed && !config.dry_run {
+        let state = findings
+            .iter()
+            .map(|f| f.cause.name())
+            .collect::<Vec<_>>()
+            .join("+");
+        let causes = findings
+            .iter()
+            .map(|f| f.cause.describe())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let note = format!("The run {} failed again: {causes}.", run.id);
+        let mut tracker = Tracker::load(&github, &config.issue_label)?;
+        issue_url = tracker.report(&key, &state, &title, &report.issue_body(), &note)?;
+        runner.set_output("issue-url", issue_url.clone().unwrap_or_default());
+    }
+    runner.append_summary(&report.summary(issue_url.as_deref()));
+    if config.dry_run {
+        return Ok(Status::Done);
+    }
+    Ok(if fixed { Status::Done } else { Status::Failed })
+}
+
+fn runner_log(runner: &Runner, finding: &Finding, action: &Action) {
+    let line = format!("{}: {}", finding.cause.describe(), action.text);
+    if action.fixed {
+        runner.notice(&line);
+    } else {
+        runner.warning(&line);
+    }
+}
+
+/// Downloads the failed jobs' logs and diagnoses them line by line; only
+/// evidence is kept, never the whole log.
+fn read_logs(github: &GitHub, run: &WorkflowRun, runner: &Runner) -> anyhow::Result<Vec<Finding>> {
+    let jobs = github.jobs(run.id, run.attempt())?;
+    let failed: Vec<_> = jobs
+        .iter()
+        .filter(|j| j.conclusion.as_deref() == Some("failure"))
+        .collect();
+    let mut diagnoser = Diagnoser::default();
+    runner.group("Logs of the failed jobs");
+    for job in &failed {
+        let log = github.job_log(job.id)?;
+        runner.info(&format!(
+            "Read the log of job '{}' ({} KiB).",
+            job.name,
+            log.len() / 1024
+        ));
+        String::from_utf8_lossy(&log)
+            .lines()
+            .for_each(|l| diagnoser.feed(l));
+    }
+    runner.end_group();
+    if failed.is_empty() {
+        runner.warning("the run lists no failed job; diagnosing without logs");
+    }
+    Ok(diagnoser.finish())
+}
