@@ -360,6 +360,40 @@ fn a_live_but_unhealthy_deploy_is_rolled_back_and_a_build_failure_is_not() {
 }
 
 #[test]
+fn an_update_failure_on_a_service_with_a_disk_is_rolled_back() {
+    let (p, _) = project();
+    let service = p.sim.add_service(ServiceSpec {
+        disk: true,
+        ..ServiceSpec::web("shop-db-admin")
+    });
+    let good = p
+        .sim
+        .add_history(&service, "live", Duration::from_secs(3600));
+    let broken = p
+        .sim
+        .add_history(&service, "update_failed", Duration::from_secs(60));
+    p.run_with(Run::failed(
+        518,
+        &p.head,
+        &format!("::error title=Deploy failed::deploy {broken} ended update_failed"),
+    ));
+    let out = p
+        .recover()
+        .input("fixes", "rollback")
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &p.sim.api_url())
+        .input("service-id", &service)
+        .run();
+    out.assert_code(0);
+    assert!(
+        out.output("actions")
+            .contains(&format!("rolled back from {broken} to {good}")),
+        "{}",
+        out.output("actions")
+    );
+}
+
+#[test]
 fn an_unknown_failure_files_an_issue_with_evidence_and_success_closes_it() {
     let (p, _) = project();
     let log = "2026-11-29T10:00:00Z error[E0308]: mismatched types\n2026-11-29T10:00:01Z ##[error]Process completed with exit code 101.";
