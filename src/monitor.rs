@@ -299,6 +299,7 @@ pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         human_duration(started.elapsed())
     );
     for row in &rows {
+        summary.push_str(&pipeline::live_detail(row, now));
         if row.state != State::Healthy {
             summary.push_str(&format!(
                 "- {} **{}**: {}\n",

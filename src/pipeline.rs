@@ -193,6 +193,35 @@ fn response(health: Option<&HealthCheck>) -> String {
     format!("{} · {bucket}", h.code.unwrap_or(0))
 }
 
+/// What the page leaves out so it stays byte-identical: how long ago the
+/// last deploy finished and the exact response time. For the step summary.
+pub fn live_detail(row: &Row, now: Timestamp) -> String {
+    let age = row
+        .deployed_at
+        .as_deref()
+        .and_then(|t| t.parse::<Timestamp>().ok())
+        .map(|t| {
+            let secs = (now.as_second() - t.as_second()).max(0) as u64;
+            format!(
+                "last deploy {} ago",
+                human_duration(Duration::from_secs(secs))
+            )
+        });
+    let latency = row
+        .health
+        .as_ref()
+        .filter(|h| h.code.is_some())
+        .map(|h| format!("answered in {} ms", h.latency_ms));
+    match (age, latency) {
+        (None, None) => String::new(),
+        (a, l) => format!(
+            "- {}: {}\n",
+            escape_cell(&row.name),
+            [a, l].into_iter().flatten().collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
 /// The headline: how many services fail, by name.
 pub fn status_line(rows: &[Row]) -> String {
     let failing: Vec<String> = rows
@@ -409,6 +438,16 @@ mod tests {
         assert!(read.is_empty());
         assert_eq!(warnings.len(), 1);
         assert_eq!(read_history("").1.len(), 0);
+    }
+
+    #[test]
+    fn the_summary_gets_ages_and_exact_latency() {
+        let now: Timestamp = "2026-11-29T01:12:30Z".parse().unwrap();
+        assert_eq!(
+            live_detail(&rows()[0], now),
+            "- shop-web: last deploy 1h 00m ago, answered in 87 ms\n"
+        );
+        assert_eq!(live_detail(&rows()[1], now), "");
     }
 
     #[test]
