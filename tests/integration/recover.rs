@@ -102,6 +102,38 @@ impl Project {
             .env("GITHUB_API_URL", &self.sim.url)
     }
 
+    /// Recover with the Render API, for the fixes that use it.
+    fn recover_on_render(&self, fixes: &str, service: &str) -> Rp {
+        self.recover()
+            .input("fixes", fixes)
+            .input("render-api-key", API_KEY)
+            .input("render-api-url", &self.sim.api_url())
+            .input("service-id", service)
+    }
+
+    /// A service whose newest deploy ended `status` after a live one, and a
+    /// failed run whose log says so. Returns (service, live deploy, failed deploy).
+    fn failed_deploy(
+        &self,
+        run_id: u64,
+        status: &str,
+        spec: ServiceSpec,
+    ) -> (String, String, String) {
+        let service = self.sim.add_service(spec);
+        let good = self
+            .sim
+            .add_history(&service, "live", Duration::from_secs(3600));
+        let broken = self
+            .sim
+            .add_history(&service, status, Duration::from_secs(60));
+        self.run_with(Run::failed(
+            run_id,
+            &self.head,
+            &format!("::error title=Deploy failed::deploy {broken} ended {status}"),
+        ));
+        (service, good, broken)
+    }
+
     fn no_leak(&self, out: &Outcome, extra: &[&str]) {
         let mut secrets = vec![API_KEY, GITHUB_TOKEN];
         secrets.extend_from_slice(extra);
@@ -311,13 +343,7 @@ fn a_live_but_unhealthy_deploy_is_rolled_back_and_a_build_failure_is_not() {
         &p.head,
         &(deploy.stdout.clone() + "##[error]Process completed with exit code 1."),
     ));
-    let out = p
-        .recover()
-        .input("fixes", "rollback")
-        .input("render-api-key", API_KEY)
-        .input("render-api-url", &p.sim.api_url())
-        .input("service-id", &service)
-        .run();
+    let out = p.recover_on_render("rollback", &service).run();
     out.assert_code(0);
     assert_eq!(out.output("diagnosis"), "deploy-unhealthy");
     assert!(
@@ -331,24 +357,8 @@ fn a_live_but_unhealthy_deploy_is_rolled_back_and_a_build_failure_is_not() {
     assert_eq!((last.1.as_str(), last.2.as_str()), ("live", "rollback"));
     p.no_leak(&out, &[]);
 
-    let failed = p.sim.add_service(ServiceSpec::web("shop-api"));
-    p.sim
-        .add_history(&failed, "live", Duration::from_secs(3600));
-    let broken = p
-        .sim
-        .add_history(&failed, "build_failed", Duration::from_secs(60));
-    p.run_with(Run::failed(
-        510,
-        &p.head,
-        &format!("::error title=Deploy failed::deploy {broken} ended build_failed"),
-    ));
-    let out = p
-        .recover()
-        .input("fixes", "rollback")
-        .input("render-api-key", API_KEY)
-        .input("render-api-url", &p.sim.api_url())
-        .input("service-id", &failed)
-        .run();
+    let (failed, _, _) = p.failed_deploy(510, "build_failed", ServiceSpec::web("shop-api"));
+    let out = p.recover_on_render("rollback", &failed).run();
     out.assert_code(1);
     assert!(
         out.summary
@@ -362,28 +372,12 @@ fn a_live_but_unhealthy_deploy_is_rolled_back_and_a_build_failure_is_not() {
 #[test]
 fn an_update_failure_on_a_service_with_a_disk_is_rolled_back() {
     let (p, _) = project();
-    let service = p.sim.add_service(ServiceSpec {
+    let spec = ServiceSpec {
         disk: true,
         ..ServiceSpec::web("shop-db-admin")
-    });
-    let good = p
-        .sim
-        .add_history(&service, "live", Duration::from_secs(3600));
-    let broken = p
-        .sim
-        .add_history(&service, "update_failed", Duration::from_secs(60));
-    p.run_with(Run::failed(
-        518,
-        &p.head,
-        &format!("::error title=Deploy failed::deploy {broken} ended update_failed"),
-    ));
-    let out = p
-        .recover()
-        .input("fixes", "rollback")
-        .input("render-api-key", API_KEY)
-        .input("render-api-url", &p.sim.api_url())
-        .input("service-id", &service)
-        .run();
+    };
+    let (service, good, broken) = p.failed_deploy(518, "update_failed", spec);
+    let out = p.recover_on_render("rollback", &service).run();
     out.assert_code(0);
     assert!(
         out.output("actions")
@@ -462,24 +456,8 @@ fn a_fork_run_never_deploys_its_head_through_the_hook() {
 #[test]
 fn redeploy_clears_the_build_cache_and_a_workflow_without_dispatch_is_named() {
     let (p, log) = project();
-    let service = p.sim.add_service(ServiceSpec::web("shop-api"));
-    p.sim
-        .add_history(&service, "live", Duration::from_secs(3600));
-    let broken = p
-        .sim
-        .add_history(&service, "build_failed", Duration::from_secs(60));
-    p.run_with(Run::failed(
-        516,
-        &p.head,
-        &format!("::error title=Deploy failed::deploy {broken} ended build_failed"),
-    ));
-    let out = p
-        .recover()
-        .input("fixes", "redeploy")
-        .input("render-api-key", API_KEY)
-        .input("render-api-url", &p.sim.api_url())
-        .input("service-id", &service)
-        .run();
+    let (service, _, _) = p.failed_deploy(516, "build_failed", ServiceSpec::web("shop-api"));
+    let out = p.recover_on_render("redeploy", &service).run();
     out.assert_code(0);
     assert!(
         out.output("actions").contains("with a cleared build cache"),
