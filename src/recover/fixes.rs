@@ -15,7 +15,7 @@ use crate::github::GitHub;
 use crate::hook;
 use crate::http::Http;
 use crate::inputs::shorten;
-use crate::render::{DeployStatus, RenderClient, TriggerRequest, Triggered};
+use crate::render::{Deploy, DeployStatus, RenderClient, TriggerRequest, Triggered};
 use crate::report::Action;
 use crate::runner::Runner;
 
@@ -42,7 +42,7 @@ impl Fixer<'_> {
             Cause::PushRace | Cause::Transient { .. } if self.enabled(Fix::Rerun) => self.rerun(),
             Cause::DeployHook { .. } if self.enabled(Fix::Webhook) => self.webhook(),
             Cause::DeployUnhealthy { deploy } if self.enabled(Fix::Rollback) => {
-                self.rollback(deploy.as_deref(), true)
+                self.unhealthy_deploy(deploy.as_deref())
             }
             Cause::DeployFailed { deploy, .. }
                 if self.enabled(Fix::Rollback) || self.enabled(Fix::Redeploy) =>
@@ -246,15 +246,15 @@ impl Fixer<'_> {
         let deploys = render
             .list_deploys(&service_id, 20, None, None)
             .map_err(|e| e.to_string())?;
-        let failed = deploys
+        let index = deploys
             .iter()
-            .find(|d| Some(d.id.as_str()) == deploy)
-            .or(deploys.first())
-            .ok_or("the service has no deploys")?;
+            .position(|d| Some(d.id.as_str()) == deploy)
+            .unwrap_or(0);
+        let failed = deploys.get(index).ok_or("the service has no deploys")?;
         let status = failed.status_or_unknown();
         if status == DeployStatus::UpdateFailed && service.has_disk() && self.enabled(Fix::Rollback)
         {
-            return self.rollback(Some(&failed.id), false);
+            return rollback(&render, &service_id, &deploys, index);
         }
         if self.enabled(Fix::Redeploy) {
             let request = TriggerRequest {
@@ -282,45 +282,57 @@ impl Fixer<'_> {
         ))
     }
 
-    /// Rolls back to the newest deploy before `deploy` that was live, and
-    /// waits for it to be live.
-    fn rollback(&mut self, deploy: Option<&str>, went_live: bool) -> Result<String, String> {
+    /// A deploy that went live and then failed its health check: the one
+    /// named in the log, else the newest live one.
+    fn unhealthy_deploy(&mut self, deploy: Option<&str>) -> Result<String, String> {
         let (render, service_id) = self.render()?;
         let deploys = render
             .list_deploys(&service_id, 20, None, None)
             .map_err(|e| e.to_string())?;
-        let index = match deploy.and_then(|d| deploys.iter().position(|x| x.id == d)) {
-            Some(i) => i,
-            None if went_live => deploys
-                .iter()
-                .position(|d| d.status == Some(DeployStatus::Live))
-                .unwrap_or(0),
-            None => 0,
-        };
-        let failed = deploys.get(index).ok_or("the service has no deploys")?;
-        let target = deploys[index + 1..]
-            .iter()
-            .find(|d| {
-                matches!(
-                    d.status,
-                    Some(DeployStatus::Live | DeployStatus::Deactivated)
-                )
+        let index = deploy
+            .and_then(|d| deploys.iter().position(|x| x.id == d))
+            .or_else(|| {
+                deploys
+                    .iter()
+                    .position(|d| d.status == Some(DeployStatus::Live))
             })
-            .ok_or_else(|| {
-                format!(
-                    "no earlier live deploy before {} to roll back to",
-                    failed.id
-                )
-            })?;
-        let rollback = render
-            .rollback(&service_id, &target.id)
+            .unwrap_or(0);
+        rollback(&render, &service_id, &deploys, index)
+    }
+}
+
+/// Rolls back from `deploys[index]` to the newest earlier deploy that was
+/// live, and waits for it to be live. `deploys` is newest first.
+fn rollback(
+    render: &RenderClient,
+    service_id: &str,
+    deploys: &[Deploy],
+    index: usize,
+) -> Result<String, String> {
+    let failed = deploys.get(index).ok_or("the service has no deploys")?;
+    let target = deploys[index + 1..]
+        .iter()
+        .find(|d| {
+            matches!(
+                d.status,
+                Some(DeployStatus::Live | DeployStatus::Deactivated)
+            )
+        })
+        .ok_or_else(|| {
+            format!(
+                "no earlier live deploy before {} to roll back to",
+                failed.id
+            )
+        })?;
+    let rollback = render
+        .rollback(service_id, &target.id)
+        .map_err(|e| e.to_string())?;
+    let until = Instant::now() + ROLLBACK_WAIT;
+    loop {
+        let now = render
+            .get_deploy(service_id, &rollback.id)
             .map_err(|e| e.to_string())?;
-        let until = Instant::now() + ROLLBACK_WAIT;
-        loop {
-            let now = render
-                .get_deploy(&service_id, &rollback.id)
-                .map_err(|e| e.to_string())?;
-            match now.status_or_unknown() {
+        match now.status_or_unknown() {
                 DeployStatus::Live => {
                     return Ok(format!(
                         "rolled back from {} to {} ({} is live). Autodeploy stays on: the next push deploys again",
@@ -331,6 +343,5 @@ impl Fixer<'_> {
                 _ if Instant::now() >= until => return Err(format!("the rollback {} is not live after 5 minutes", rollback.id)),
                 _ => std::thread::sleep(poll_interval()),
             }
-        }
     }
 }
