@@ -16,7 +16,8 @@ use crate::hook::Hook;
 use crate::http::{display_url, Http, Retry};
 use crate::inputs::human_duration;
 use crate::render::{
-    dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, TriggerRequest, Triggered,
+    dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, RenderError, TriggerRequest,
+    Triggered,
 };
 use crate::report::{deploy_summary, DeployEnd, DeployReport};
 use crate::runner::{Progress, Runner};
@@ -476,40 +477,51 @@ impl Deployer<'_> {
         report: &DeployReport,
     ) -> Result<Deploy, Failure> {
         let progress = Progress::new(self.runner);
-        let mut last_status: Option<DeployStatus> = None;
-        loop {
-            // The deploy was just created: nothing to learn by asking at once.
-            let now = Instant::now();
-            std::thread::sleep(poll_interval().min(deadline.saturating_duration_since(now)));
-            let deploy = render.get_deploy(service, deploy_id).map_err(|e| Failure {
-                title: "Lost track of the deploy",
-                message: format!("{e}; deploy {deploy_id} may still be running"),
-                steps: vec![format!(
-                    "Check the deploy in the [dashboard]({}/deploys/{deploy_id}).",
-                    report.dashboard
-                )],
-            })?;
-            let status = deploy.status_or_unknown();
-            if last_status.as_ref() != Some(&status) {
-                if let DeployStatus::Unknown(s) = &status {
-                    self.runner.warning(&format!(
-                        "Deploy {deploy_id} reports status '{s}', which render-pilot does not know; still waiting"
-                    ));
-                }
-                progress.update(
-                    self.runner,
-                    &format!(
-                        "Deploy {deploy_id}: {status} ({})",
-                        human_duration(self.started.elapsed())
-                    ),
-                );
-                last_status = Some(status.clone());
+        let canceled_is_failure = self.config.canceled_is_failure;
+        wait_for(render, service, deploy_id, deadline, canceled_is_failure, |status| {
+            if let DeployStatus::Unknown(s) = status {
+                self.runner.warning(&format!(
+                    "Deploy {deploy_id} reports status '{s}', which render-pilot does not know; still waiting"
+                ));
             }
-            if status.outcome(self.config.canceled_is_failure) != Outcome::Pending
-                || Instant::now() >= deadline
-            {
-                return Ok(deploy);
-            }
+            let elapsed = human_duration(self.started.elapsed());
+            progress.update(self.runner, &format!("Deploy {deploy_id}: {status} ({elapsed})"));
+        })
+        .map_err(|e| Failure {
+            title: "Lost track of the deploy",
+            message: format!("{e}; deploy {deploy_id} may still be running"),
+            steps: vec![format!(
+                "Check the deploy in the [dashboard]({}/deploys/{deploy_id}).",
+                report.dashboard
+            )],
+        })
+    }
+}
+
+/// Polls a deploy until its status is terminal (as `canceled_is_failure`
+/// reads `canceled`) or `deadline` passes, and returns the last read.
+/// `changed` hears each new status once.
+pub fn wait_for(
+    render: &RenderClient,
+    service: &str,
+    deploy_id: &str,
+    deadline: Instant,
+    canceled_is_failure: bool,
+    mut changed: impl FnMut(&DeployStatus),
+) -> Result<Deploy, RenderError> {
+    let mut last_status: Option<DeployStatus> = None;
+    loop {
+        // The deploy was just created: nothing to learn by asking at once.
+        let now = Instant::now();
+        std::thread::sleep(poll_interval().min(deadline.saturating_duration_since(now)));
+        let deploy = render.get_deploy(service, deploy_id)?;
+        let status = deploy.status_or_unknown();
+        if last_status.as_ref() != Some(&status) {
+            changed(&status);
+            last_status = Some(status.clone());
+        }
+        if status.outcome(canceled_is_failure) != Outcome::Pending || Instant::now() >= deadline {
+            return Ok(deploy);
         }
     }
 }
@@ -524,7 +536,7 @@ struct TriggerOutcome {
 
 /// Two seconds keeps the lag between "live" and our exit under 2 s while
 /// costing at most 30 of Render's 400 GETs a minute.
-pub fn poll_interval() -> Duration {
+fn poll_interval() -> Duration {
     std::env::var("RENDER_PILOT_POLL_MS")
         .ok()
         .and_then(|v| v.parse().ok())

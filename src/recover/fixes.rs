@@ -7,7 +7,7 @@ use git2::Oid;
 use super::pnpm::regenerate;
 use super::{Config, Fix, LOCKFILE, MANIFESTS, ROLLBACK_WAIT, TRAILER};
 use crate::cli::workspace;
-use crate::deploy::{call_hook, poll_interval};
+use crate::deploy::{call_hook, wait_for};
 use crate::diagnose::Cause;
 use crate::event::WorkflowRun;
 use crate::git::{GitError, Published, Target, Workspace};
@@ -15,7 +15,7 @@ use crate::github::GitHub;
 use crate::hook;
 use crate::http::Http;
 use crate::inputs::shorten;
-use crate::render::{Deploy, DeployStatus, RenderClient, TriggerRequest, Triggered};
+use crate::render::{Deploy, DeployStatus, Outcome, RenderClient, TriggerRequest, Triggered};
 use crate::report::Action;
 use crate::runner::Runner;
 
@@ -327,21 +327,17 @@ fn rollback(
     let rollback = render
         .rollback(service_id, &target.id)
         .map_err(|e| e.to_string())?;
-    let until = Instant::now() + ROLLBACK_WAIT;
-    loop {
-        let now = render
-            .get_deploy(service_id, &rollback.id)
-            .map_err(|e| e.to_string())?;
-        match now.status_or_unknown() {
-                DeployStatus::Live => {
-                    return Ok(format!(
-                        "rolled back from {} to {} ({} is live). Autodeploy stays on: the next push deploys again",
-                        failed.id, target.id, rollback.id
-                    ))
-                }
-                s if s.is_failure() || s == DeployStatus::Canceled => return Err(format!("the rollback {} ended {s}", rollback.id)),
-                _ if Instant::now() >= until => return Err(format!("the rollback {} is not live after 5 minutes", rollback.id)),
-                _ => std::thread::sleep(poll_interval()),
-            }
+    let deadline = Instant::now() + ROLLBACK_WAIT;
+    let last = wait_for(render, service_id, &rollback.id, deadline, true, |_| {})
+        .map_err(|e| format!("the rollback {} may still be running: {e}", rollback.id))?;
+    match last.status_or_unknown() {
+        DeployStatus::Live => Ok(format!(
+            "rolled back from {} to {} ({} is live). Autodeploy stays on: the next push deploys again",
+            failed.id, target.id, rollback.id
+        )),
+        s if s.outcome(true) == Outcome::Failed => {
+            Err(format!("the rollback {} ended {s}", rollback.id))
+        }
+        _ => Err(format!("the rollback {} is not live after 5 minutes", rollback.id)),
     }
 }
