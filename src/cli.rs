@@ -274,9 +274,19 @@ pub fn check_secret(input: &str, value: &str) -> Result<(), InputError> {
 }
 
 impl RepoArgs {
-    pub fn issue_label(&self) -> String {
-        lookup(self.issue_label.as_deref(), "issue-label", None)
-            .map_or("render-pilot".into(), |l| l.trim().to_string())
+    /// The label our issues carry. GitHub's issue list splits its `labels`
+    /// filter on commas, so a label with one could never be found again.
+    pub fn issue_label(&self) -> Result<String, InputError> {
+        let label = lookup(self.issue_label.as_deref(), "issue-label", None)
+            .map_or("render-pilot".into(), |l| l.trim().to_string());
+        if label.contains(',') || label.chars().any(char::is_control) || label.chars().count() > 50
+        {
+            return Err(InputError::new(
+                "issue-label",
+                "must be one label of at most 50 characters, without commas or line breaks (GitHub's issue search splits labels on commas); for example render-pilot",
+            ));
+        }
+        Ok(label)
     }
 
     pub fn author(&self) -> Result<crate::git::Author, InputError> {

@@ -53,6 +53,13 @@ enum Pushed {
     Transient(String),
 }
 
+/// The token travels only over https, or to this machine.
+fn may_receive_token(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| {
+        u.scheme() == "https" || (u.scheme() == "http" && crate::hook::is_loopback(&u))
+    })
+}
+
 fn is_transient(e: &git2::Error) -> bool {
     let message = e.message();
     ["429", "502", "503", "504"]
@@ -119,6 +126,12 @@ impl Author {
         let name = name.trim();
         if name.is_empty() || email.is_empty() || email.contains(['<', '>']) {
             return Err(bad());
+        }
+        if text.trim().chars().any(char::is_control) {
+            return Err(InputError::new(
+                "commit-author",
+                "contains a line break or another control character; give one line like `Name <email>`",
+            ));
         }
         Ok(Author {
             name: name.to_string(),
@@ -193,7 +206,10 @@ impl Workspace {
     ) -> RemoteCallbacks<'t> {
         let mut callbacks = RemoteCallbacks::new();
         let mut asked = false;
-        callbacks.credentials(move |_url, _user, _allowed| {
+        callbacks.credentials(move |url, _user, _allowed| {
+            if !may_receive_token(url) {
+                return Err(git2::Error::from_str("the remote asks for credentials over an unencrypted connection; render-pilot sends the github-token only over https (or to a loopback host): make origin an https:// URL"));
+            }
             // libgit2 asks again and again when credentials are refused.
             if std::mem::replace(&mut asked, true) {
                 return Err(git2::Error::from_str("the remote refused the github-token (x-access-token); check the token and its contents: write permission"));
@@ -508,5 +524,40 @@ impl Workspace {
         self.repo
             .checkout_head(Some(&mut checkout))
             .map_err(|e| git_error("checking out the new files", &e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authors_are_one_line() {
+        assert!(Author::parse("Bot <bot@example.com>").is_ok());
+        for bad in [
+            "Bot\n <b@x>",
+            "Bot <b@x\r>",
+            "Bot <b@x>\nCo-authored-by: x",
+            "a\u{7}b <b@x>",
+        ] {
+            let e = Author::parse(bad).err().expect(bad);
+            assert_eq!(e.input, "commit-author");
+        }
+    }
+
+    #[test]
+    fn the_token_goes_only_over_https_or_loopback() {
+        assert!(may_receive_token("https://github.com/acme/shop.git"));
+        assert!(may_receive_token("http://127.0.0.1:8080/acme/shop.git"));
+        assert!(may_receive_token("http://localhost/x.git"));
+        for url in [
+            "http://github.com/acme/shop.git",
+            "http://10.0.0.5/x.git",
+            "git://github.com/acme/shop.git",
+            "ssh://git@github.com/acme/shop.git",
+            "not a url",
+        ] {
+            assert!(!may_receive_token(url), "{url}");
+        }
     }
 }

@@ -56,12 +56,6 @@ pub struct Job {
     pub conclusion: Option<String>,
 }
 
-impl Issue {
-    pub fn has_marker(&self, marker: &str) -> bool {
-        self.body.as_deref().is_some_and(|b| b.contains(marker))
-    }
-}
-
 pub struct GitHub<'a> {
     http: &'a Http,
     base: Url,

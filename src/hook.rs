@@ -118,6 +118,13 @@ pub fn check_host(input: &str, url: &Url) -> Result<(), InputError> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(InputError::new(input, "has no host; use an https:// URL"));
     }
+    // Never echoed: the part before `@` is a credential.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(InputError::new(
+            input,
+            "carries credentials before the host (user:password@); remove them, the key goes in its own input",
+        ));
+    }
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),

@@ -142,6 +142,24 @@ pub fn display_url(url: &Url) -> String {
     )
 }
 
+/// A URL from an answer, as it may be shown, linked or requested: http(s)
+/// only, no credentials, and the characters that end a Markdown link or
+/// table cell percent-encoded.
+pub fn web_url(text: &str) -> Option<String> {
+    let url = Url::parse(text.trim()).ok()?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.host_str().is_some();
+    plain.then(|| {
+        url.as_str()
+            .replace('(', "%28")
+            .replace(')', "%29")
+            .replace('|', "%7C")
+            .replace('`', "%60")
+    })
+}
+
 pub struct Http {
     client: Client,
     limiter: RateLimiter,

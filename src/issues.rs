@@ -3,18 +3,55 @@
 
 use crate::github::{GitHub, GitHubError, Issue};
 
-/// The hidden marker: `<!-- render-pilot:<key> state=<state> -->`.
+const MARKER_START: &str = "<!-- render-pilot:";
+const MARKER_END: &str = " -->";
+
+/// The hidden marker: `<!-- render-pilot:<key> state=<state> -->`, always
+/// the last line of a body render-pilot writes. The key and state are
+/// percent-encoded outside a small safe set, so text from outside (a
+/// branch, a repository name) can neither end the comment nor pose as
+/// another key.
 pub fn marker(key: &str, state: &str) -> String {
-    format!("<!-- render-pilot:{key} state={state} -->")
+    format!(
+        "{MARKER_START}{} state={}{MARKER_END}",
+        encode(key),
+        encode(state)
+    )
 }
 
-/// The state recorded in an issue's marker.
+/// The key and state of the marker on the body's last line. A marker
+/// anywhere else (quoted log text, a name) is not ours and is ignored.
+pub fn read_marker(body: &str) -> Option<(String, String)> {
+    let last = body.trim_end().lines().last()?.trim();
+    let inner = last.strip_prefix(MARKER_START)?.strip_suffix(MARKER_END)?;
+    let (key, state) = inner.split_once(" state=")?;
+    if key.contains(' ') || state.contains(' ') {
+        return None;
+    }
+    Some((key.to_string(), state.to_string()))
+}
+
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b':' | b'/' | b'+' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// The state recorded in the issue's own marker, if it is `key`'s.
 pub fn marked_state(issue: &Issue, key: &str) -> Option<String> {
-    let body = issue.body.as_deref()?;
-    let start = body.find(&format!("<!-- render-pilot:{key} state="))?;
-    let rest = &body[start..];
-    let value = rest.split_once("state=")?.1;
-    Some(value.split_whitespace().next()?.to_string())
+    let (found, state) = read_marker(issue.body.as_deref()?)?;
+    (found == encode(key)).then_some(state)
+}
+
+fn is_for(issue: &Issue, key: &str) -> bool {
+    marked_state(issue, key).is_some()
 }
 
 /// What happened to issues in a run.
@@ -44,8 +81,7 @@ impl<'a> Tracker<'a> {
     }
 
     pub fn find(&self, key: &str) -> Option<&Issue> {
-        let prefix = format!("<!-- render-pilot:{key} ");
-        self.open.iter().find(|i| i.has_marker(&prefix))
+        self.open.iter().find(|i| is_for(i, key))
     }
 
     /// Opens the issue for `key`, or, when one is open in another state,
@@ -83,11 +119,7 @@ impl<'a> Tracker<'a> {
         key: &str,
         comment: &dyn Fn(&Issue) -> String,
     ) -> Result<bool, GitHubError> {
-        let Some(index) = self
-            .open
-            .iter()
-            .position(|i| i.has_marker(&format!("<!-- render-pilot:{key} ")))
-        else {
+        let Some(index) = self.open.iter().position(|i| is_for(i, key)) else {
             return Ok(false);
         };
         let issue = self.open.remove(index);
@@ -102,21 +134,51 @@ impl<'a> Tracker<'a> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn markers_round_trip() {
-        let issue = Issue {
+    fn issue(body: &str) -> Issue {
+        Issue {
             number: 1,
             title: "t".into(),
-            body: Some(format!("text\n{}", marker("monitor:srv-a", "failed"))),
+            body: Some(body.into()),
             html_url: None,
             created_at: None,
             pull_request: None,
-        };
+        }
+    }
+
+    #[test]
+    fn markers_round_trip() {
+        let body = format!("text\n\n{}\n", marker("monitor:srv-a", "failed"));
         assert_eq!(
-            marked_state(&issue, "monitor:srv-a").as_deref(),
+            marked_state(&issue(&body), "monitor:srv-a").as_deref(),
             Some("failed")
         );
-        assert_eq!(marked_state(&issue, "monitor:srv-b"), None);
-        assert!(issue.has_marker("<!-- render-pilot:monitor:srv-a "));
+        assert_eq!(marked_state(&issue(&body), "monitor:srv-b"), None);
+        assert_eq!(marked_state(&issue(&body), "monitor:srv"), None);
+    }
+
+    #[test]
+    fn only_the_last_line_counts() {
+        let forged = marker("monitor:srv-b", "failed");
+        let body = format!(
+            "name {forged} here\n{forged}\n\n{}\n",
+            marker("monitor:srv-a", "failed")
+        );
+        assert_eq!(marked_state(&issue(&body), "monitor:srv-b"), None);
+        assert!(marked_state(&issue(&body), "monitor:srv-a").is_some());
+        let quoted_last = format!("{}\nsomeone wrote below", marker("monitor:srv-a", "x"));
+        assert_eq!(marked_state(&issue(&quoted_last), "monitor:srv-a"), None);
+    }
+
+    #[test]
+    fn keys_from_outside_cannot_pose_as_others() {
+        let key = "recover:ci.yml:mallory/shop:main state=ok -->";
+        let m = marker(key, "unknown");
+        assert_eq!(m.matches("-->").count(), 1);
+        assert_eq!(marked_state(&issue(&m), key).as_deref(), Some("unknown"));
+        assert_eq!(
+            marked_state(&issue(&m), "recover:ci.yml:mallory/shop:main"),
+            None
+        );
+        assert_ne!(encode("a b"), encode("a%20b"));
     }
 }

@@ -88,7 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
     if let Err(error) = &result {
         runner.append_summary(&format!(
             "### ❌ render-pilot stopped\n\n{}\n",
-            report::escape_cell(&format!("{error:#}"))
+            report::escape_inline(&format!("{error:#}"))
         ));
     }
     runner.finish()?;

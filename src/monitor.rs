@@ -125,7 +125,7 @@ impl Config {
             branch: args.repo.branch(),
             push,
             issues,
-            issue_label: args.repo.issue_label(),
+            issue_label: args.repo.issue_label()?,
             concurrency: number(args.concurrency.as_deref(), "concurrency", 8, 64)? as usize,
             fail_on_unhealthy: bool_input(
                 args.fail_on_unhealthy.as_deref(),
@@ -425,7 +425,7 @@ fn check(
         state,
         reason,
         dashboard: service.dashboard(),
-        url: service.url().map(String::from),
+        url: service.url(),
         deploy_id: latest.map(|d| d.id.clone()),
         deploy_status: latest.map(|d| d.status_or_unknown().to_string()),
         source: latest.and_then(|d| d.source()),

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::inputs::human_duration;
-use crate::report::escape_cell;
+use crate::report::escape_inline;
 use crate::status::{HealthCheck, State};
 
 const HISTORY_START: &str = "<!-- render-pilot history v1";
@@ -97,7 +97,7 @@ fn timestamp(text: &str) -> Timestamp {
 pub fn format_time(text: &str) -> String {
     match text.parse::<Timestamp>() {
         Ok(t) => t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
-        Err(_) => escape_cell(text),
+        Err(_) => escape_inline(text),
     }
 }
 
@@ -216,7 +216,7 @@ pub fn live_detail(row: &Row, now: Timestamp) -> String {
         (None, None) => String::new(),
         (a, l) => format!(
             "- {}: {}\n",
-            escape_cell(&row.name),
+            escape_inline(&row.name),
             [a, l].into_iter().flatten().collect::<Vec<_>>().join(", ")
         ),
     }
@@ -260,13 +260,13 @@ pub fn table(rows: &[Row], history: &[Entry]) -> String {
         out.push_str(&format!(
             "| {} | [{}]({}) | {} | {deploy} | {} | {} | {} | {} | {} | {} |\n",
             r.state.emoji(),
-            escape_cell(&r.name),
+            escape_inline(&r.name),
             r.dashboard,
             r.state.as_str(),
-            r.deploy_status.as_deref().map_or("—".into(), escape_cell),
+            r.deploy_status.as_deref().map_or("—".into(), escape_inline),
             r.source
                 .as_deref()
-                .map_or("—".into(), |s| format!("`{}`", escape_cell(s))),
+                .map_or("—".into(), |s| format!("`{}`", escape_inline(s))),
             r.deployed_at.as_deref().map_or("—".into(), format_time),
             r.url.as_deref().map_or("—".into(), |u| format!("<{u}>")),
             response(r.health.as_ref()),
@@ -311,7 +311,7 @@ pub fn render(rows: &[Row], history: &[Entry]) -> String {
             None => out.push_str(&format!(
                 "- {} **{}** {} since {} (ongoing)\n",
                 incident.state.emoji(),
-                escape_cell(name),
+                escape_inline(name),
                 incident.state.as_str(),
                 format_time(&incident.start)
             )),
@@ -320,7 +320,7 @@ pub fn render(rows: &[Row], history: &[Entry]) -> String {
                     (timestamp(end).as_second() - timestamp(&incident.start).as_second()).max(0);
                 out.push_str(&format!(
                     "- ✅ **{}** {} from {} to {} ({})\n",
-                    escape_cell(name),
+                    escape_inline(name),
                     incident.state.as_str(),
                     format_time(&incident.start),
                     format_time(end),

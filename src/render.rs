@@ -8,7 +8,7 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::http::{Http, HttpError, Response, Retry, MAX_BODY};
+use crate::http::{web_url, Http, HttpError, Response, Retry, MAX_BODY};
 
 pub const DEFAULT_API_URL: &str = "https://api.render.com/v1";
 const PAGE: usize = 100;
@@ -144,9 +144,37 @@ impl<'de> Deserialize<'de> for DeployStatus {
     }
 }
 
+/// Ids go into request paths and into Markdown, so an id not shaped like
+/// Render's (a lower-case prefix, `-`, lower-case letters and digits) is
+/// refused as a bad answer rather than followed: `../` or `?` from a
+/// server must not choose another endpoint.
+pub fn is_render_id(id: &str) -> bool {
+    id.split_once('-').is_some_and(|(prefix, rest)| {
+        (2..=5).contains(&prefix.len())
+            && prefix.bytes().all(|b| b.is_ascii_lowercase())
+            && (1..=64).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
+fn render_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let id = String::deserialize(d)?;
+    if is_render_id(&id) {
+        Ok(id)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{:?} is not a Render id",
+            crate::inputs::shorten(&id)
+        )))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Service {
+    #[serde(deserialize_with = "render_id")]
     pub id: String,
     pub name: Option<String>,
     #[serde(rename = "type")]
@@ -173,8 +201,8 @@ impl Service {
     }
 
     /// The public URL is `serviceDetails.url`; there is no top-level `url`.
-    pub fn url(&self) -> Option<&str> {
-        self.service_details.as_ref()?.url.as_deref()
+    pub fn url(&self) -> Option<String> {
+        web_url(self.service_details.as_ref()?.url.as_deref()?)
     }
 
     pub fn has_disk(&self) -> bool {
@@ -189,7 +217,8 @@ impl Service {
 
     pub fn dashboard(&self) -> String {
         self.dashboard_url
-            .clone()
+            .as_deref()
+            .and_then(web_url)
             .unwrap_or_else(|| dashboard_url(&self.id))
     }
 }
@@ -202,6 +231,7 @@ pub fn dashboard_url(service_id: &str) -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Deploy {
+    #[serde(deserialize_with = "render_id")]
     pub id: String,
     pub status: Option<DeployStatus>,
     pub commit: Option<Commit>,
@@ -470,6 +500,30 @@ fn api_error(response: &Response, what: &str) -> RenderError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_and_urls_from_answers_are_checked() {
+        assert!(is_render_id("srv-d5x0gyoyy4xrhmjr4998") && is_render_id("dep-abc1"));
+        for bad in [
+            "../../owners",
+            "srv-a/../x",
+            "srv-",
+            "srv-a?x=1",
+            "dep-A B",
+            "-a",
+            "srv-a\n",
+        ] {
+            assert!(!is_render_id(bad), "{bad:?}");
+        }
+        let bad: Result<Deploy, _> = serde_json::from_value(json!({"id": "dep-1/../../x"}));
+        assert!(bad.unwrap_err().to_string().contains("not a Render id"));
+        assert_eq!(
+            web_url("https://x.onrender.com/a (b)|c").as_deref(),
+            Some("https://x.onrender.com/a%20%28b%29%7Cc")
+        );
+        assert_eq!(web_url("javascript:alert(1)"), None);
+        assert_eq!(web_url("https://u:p@x.onrender.com"), None);
+    }
 
     #[test]
     fn all_eleven_statuses_round_trip_and_unknown_ones_survive() {

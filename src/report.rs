@@ -57,17 +57,15 @@ pub fn deploy_summary(r: &DeployReport) -> String {
          | Service | Deploy | Commit or image | Trigger | Status | Duration |\n\
          |---|---|---|---|---|---|\n\
          | [{}]({}) `{}` | {deploy} | {} | {} | {}{health} | {} |\n",
-        escape_cell(name),
+        escape_inline(name),
         r.dashboard,
         r.service_id,
-        r.source
-            .as_deref()
-            .map_or("latest".to_string(), |s| format!("`{}`", escape_cell(s))),
+        r.source.as_deref().map_or("latest".to_string(), code),
         r.trigger,
         if r.status.is_empty() {
             "not triggered".to_string()
         } else {
-            format!("`{}`", escape_cell(&r.status))
+            code(&r.status)
         },
         human_duration(r.duration),
     );
@@ -86,8 +84,9 @@ pub fn monitor_issue_body(row: &crate::pipeline::Row, detected_at: &str) -> Stri
     use crate::status::State;
     let deploy = match (&row.deploy_id, &row.deploy_status) {
         (Some(id), Some(status)) => format!(
-            "[`{id}`]({}/deploys/{id}) (`{status}`)",
-            row.dashboard.trim_end_matches('/')
+            "[`{id}`]({}/deploys/{id}) ({})",
+            row.dashboard.trim_end_matches('/'),
+            code(status)
         ),
         _ => "—".into(),
     };
@@ -121,10 +120,10 @@ pub fn monitor_issue_body(row: &crate::pipeline::Row, detected_at: &str) -> Stri
          | Service | [dashboard]({}){} |\n\n\
          ### What to do\n\n",
         row.state.emoji(),
-        escape_cell(&row.name),
+        escape_inline(&row.name),
         row.id,
         row.state.as_str(),
-        escape_cell(&row.reason),
+        escape_inline(&row.reason),
         crate::pipeline::format_time(detected_at),
         row.dashboard,
         row.url
@@ -180,15 +179,16 @@ impl RecoverReport<'_> {
         let link = run
             .html_url
             .as_deref()
+            .and_then(crate::http::web_url)
             .map_or(format!("run {}", run.id), |u| {
                 format!("[run {}]({u})", run.id)
             });
         let mut out = format!(
-            "{} on `{}` failed ({link}, attempt {}, head `{}`).\n\n",
-            escape_cell(&run.workflow_name()),
-            escape_cell(self.branch),
+            "{} on {} failed ({link}, attempt {}, head {}).\n\n",
+            escape_inline(&run.workflow_name()),
+            code(self.branch),
             run.attempt(),
-            run.head_sha.chars().take(7).collect::<String>()
+            code(&run.head_sha.chars().take(7).collect::<String>())
         );
         if self.untrusted {
             out.push_str("> The run's head comes from a fork or a pull request. render-pilot never pushes for such runs: this job holds write tokens the failing run did not have.\n\n");
@@ -198,9 +198,9 @@ impl RecoverReport<'_> {
             out.push_str(&format!(
                 "- **{}**: {}\n  - {} {}\n",
                 finding.cause.name(),
-                finding.cause.describe(),
+                escape_inline(&finding.cause.describe()),
                 if action.fixed { "✅" } else { "❌" },
-                action.text
+                escape_inline(&action.text)
             ));
             if !action.fixed {
                 out.push_str(&format!(
@@ -209,11 +209,8 @@ impl RecoverReport<'_> {
                 ));
             }
             if !finding.evidence.is_empty() {
-                out.push_str("\n  ```text\n");
-                for line in &finding.evidence {
-                    out.push_str(&format!("  {}\n", line.replace("```", "'''")));
-                }
-                out.push_str("  ```\n");
+                out.push('\n');
+                out.push_str(&fenced(&finding.evidence, "  "));
             }
         }
         out
@@ -235,17 +232,71 @@ impl RecoverReport<'_> {
     /// The body of the one recovery issue per workflow and branch.
     pub fn issue_body(&self) -> String {
         format!(
-            "render-pilot recover could not fix every failure.\n\n{}\nThis issue closes itself when {} passes on `{}` again.",
+            "render-pilot recover could not fix every failure.\n\n{}\nThis issue closes itself when {} passes on {} again.",
             self.sections(),
-            escape_cell(&self.run.workflow_name()),
-            escape_cell(self.branch)
+            escape_inline(&self.run.workflow_name()),
+            code(self.branch)
         )
     }
 }
 
-/// Keeps a value inside its table cell.
-pub fn escape_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+/// Text from outside (names, statuses, branches, server answers) as plain
+/// Markdown text: Markdown and HTML punctuation is backslash-escaped, so it
+/// cannot open an HTML comment or tag, a link, an image, bold text, a code span or a new table
+/// cell, and line breaks become spaces, so it cannot start a block.
+pub fn escape_inline(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '[' | ']' | '<' | '>' | '|' | '!' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text from outside as an inline code span that it cannot close: the fence
+/// is longer than any run of backticks inside. Pipes are escaped, which
+/// GitHub applies inside code spans in tables too.
+pub fn code(text: &str) -> String {
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let text = text.replace('|', "\\|");
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// Log lines as a fenced block that no line inside can close.
+pub fn fenced(lines: &[String], indent: &str) -> String {
+    let longest = lines
+        .iter()
+        .flat_map(|l| l.split(|c| c != '`').map(str::len))
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat((longest + 1).max(3));
+    let mut out = format!("{indent}{fence}text\n");
+    for line in lines {
+        let line: String = line
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        out.push_str(&format!("{indent}{line}\n"));
+    }
+    out.push_str(&format!("{indent}{fence}\n"));
+    out
 }
 
 #[cfg(test)]
@@ -310,6 +361,26 @@ mod tests {
             untrusted: false,
         };
         insta::assert_snapshot!(report.issue_body());
+    }
+
+    #[test]
+    fn outside_text_stays_text() {
+        let hostile = "a|b <!-- render-pilot:monitor:srv-x state=ok --> `c` [l](http://x) ![i](y) **b** &lt;\nnext";
+        let inline = escape_inline(hostile);
+        assert!(!inline.contains('\n'));
+        assert!(!inline.contains("<!--"));
+        for token in ["|", "`", "[", "<", "!", "*", "&"] {
+            let unescaped = inline
+                .match_indices(token)
+                .any(|(i, _)| !inline[..i].ends_with('\\'));
+            assert!(!unescaped, "{token} left unescaped in {inline}");
+        }
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x"), "`` `x ``");
+        assert_eq!(code("a|b\nc"), "`a\\|b c`");
+        let block = fenced(&["```".into(), "````x".into()], "  ");
+        assert!(block.starts_with("  `````text\n"));
+        assert!(block.ends_with("\n  `````\n"));
     }
 
     #[test]

@@ -80,7 +80,7 @@ impl Runner {
     }
 
     pub fn info(&self, message: &str) {
-        let message = secrets::redact(message);
+        let message = neutralise(&secrets::redact(message));
         if self.actions {
             println!("{message}");
         } else {
@@ -112,7 +112,7 @@ impl Runner {
                 Some(t) => format!("{name}: {}: ", secrets::redact(t)),
                 None => format!("{name}: "),
             };
-            eprintln!("{prefix}{message}");
+            eprintln!("{}", neutralise(&format!("{prefix}{message}")));
         }
     }
 
@@ -121,7 +121,7 @@ impl Runner {
         if self.actions {
             println!("::group::{}", escape_data(&secrets::redact(title)));
         } else {
-            eprintln!("── {} ──", secrets::redact(title));
+            eprintln!("── {} ──", neutralise(&secrets::redact(title)));
         }
     }
 
@@ -164,7 +164,7 @@ impl Runner {
         match &self.output_file {
             Some(path) => append(path, &text)
                 .with_context(|| format!("writing outputs to {}", path.display()))?,
-            None => print!("{text}"),
+            None => print!("{}", neutralise(&text)),
         }
         if let Some(path) = &self.summary_file {
             if !self.summary.is_empty() {
@@ -220,6 +220,30 @@ impl Drop for Progress {
 fn append(path: &PathBuf, text: &str) -> std::io::Result<()> {
     let mut file = OpenOptions::new().create(true).append(true).open(path)?;
     file.write_all(text.as_bytes())
+}
+
+/// Makes text safe to print where the runner reads workflow commands (it
+/// reads them on stdout and stderr): a line that starts, after spaces, with
+/// `::` or the legacy `##[` would be obeyed, so such lines, which can only
+/// come from data (a job name, a server's answer), are printed behind a
+/// visible `⟫ ` and lose their power. A lone CR ends a line for the runner
+/// too, so it becomes a line break first.
+pub fn neutralise(text: &str) -> String {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    if !text.contains("::") && !text.contains("##[") {
+        return text;
+    }
+    text.split('\n')
+        .map(|line| {
+            let start = line.trim_start();
+            if start.starts_with("::") || start.starts_with("##[") {
+                format!("⟫ {line}")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `%` first, then CR and LF, as the runner's `ActionCommand` unescapes them.
@@ -278,6 +302,29 @@ mod tests {
     fn command_escaping_follows_the_runner() {
         assert_eq!(escape_data("50%\r\nx"), "50%25%0D%0Ax");
         assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+    }
+
+    #[test]
+    fn data_never_starts_a_workflow_command() {
+        for hostile in [
+            "job\n::error::forged",
+            "x\r::add-mask::abc",
+            "  ::stop-commands::tok",
+            "a\r\n##[set-output name=x;]y",
+            "::warning title=a::b",
+        ] {
+            let safe = neutralise(hostile);
+            for line in safe.lines() {
+                let start = line.trim_start();
+                assert!(
+                    !start.starts_with("::") && !start.starts_with("##["),
+                    "{hostile:?} gave {safe:?}"
+                );
+            }
+            assert!(!safe.contains('\r'));
+        }
+        assert_eq!(neutralise("Deploy dep-1 is live"), "Deploy dep-1 is live");
+        assert_eq!(neutralise("see a::b"), "see a::b");
     }
 
     #[test]

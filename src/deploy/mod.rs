@@ -382,7 +382,7 @@ impl Deployer<'_> {
             (Some(hook), _) => format!("POST {}", shown_hook_url(hook, &config.request)),
             (None, Some(api)) => format!(
                 "POST {}/services/{id}/deploys with {}",
-                api.url.as_str().trim_end_matches('/'),
+                display_url(&api.url).trim_end_matches('/'),
                 config.request.body()
             ),
             (None, None) => "send nothing".into(),

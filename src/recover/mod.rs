@@ -104,7 +104,7 @@ impl Config {
             api,
             service_id: args.common.service_id()?,
             branch: args.repo.branch(),
-            issue_label: args.repo.issue_label(),
+            issue_label: args.repo.issue_label()?,
             author: args.repo.author()?,
             dry_run: args.common.dry_run()?,
         })
