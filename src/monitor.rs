@@ -19,6 +19,7 @@ use crate::inputs::{human_duration, lookup, parse_number, shorten, InputError};
 use crate::issues::Tracker;
 use crate::pipeline::{self, Entry, Row};
 use crate::render::{RenderClient, RenderError, Service};
+use crate::report::escape_inline;
 use crate::runner::Runner;
 use crate::status::{classify, State};
 use crate::Status;
@@ -304,8 +305,8 @@ pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
             summary.push_str(&format!(
                 "- {} **{}**: {}\n",
                 row.state.emoji(),
-                row.name,
-                row.reason
+                escape_inline(&row.name),
+                escape_inline(&row.reason)
             ));
         }
     }
@@ -569,14 +570,18 @@ fn update_issues<'a>(
         let key = format!("monitor:{}", row.id);
         seen.insert(key.clone());
         if row.state.is_failing() {
-            let title = format!("render-pilot: {} is {}", row.name, row.state.as_str());
+            let title = format!(
+                "render-pilot: {} is {}",
+                row.name.replace(char::is_control, " "),
+                row.state.as_str()
+            );
             let body = crate::report::monitor_issue_body(row, &now.to_string());
             let note = format!(
                 "{} **{}** is now **{}**: {}.",
                 row.state.emoji(),
-                row.name,
+                escape_inline(&row.name),
                 row.state.as_str(),
-                row.reason
+                escape_inline(&row.reason)
             );
             tracker.report(&key, row.state.as_str(), &title, &body, &note)?;
         } else if row.state == State::Healthy {
@@ -592,7 +597,8 @@ fn update_issues<'a>(
                 });
                 format!(
                     "✅ Resolved after {after}: **{}** is healthy again ({}).",
-                    row.name, row.reason
+                    escape_inline(&row.name),
+                    escape_inline(&row.reason)
                 )
             })?;
         }

@@ -227,7 +227,7 @@ pub fn status_line(rows: &[Row]) -> String {
     let failing: Vec<String> = rows
         .iter()
         .filter(|r| r.state.is_failing() || r.state == State::Unknown)
-        .map(|r| format!("{} ({})", r.name, r.state.as_str()))
+        .map(|r| format!("{} ({})", escape_inline(&r.name), r.state.as_str()))
         .collect();
     let deploying = rows.iter().filter(|r| r.state == State::Deploying).count();
     if !failing.is_empty() {

@@ -313,6 +313,51 @@ fn bad_input_matrix() {
             "render-api-url: uses plain http://",
         ),
         case(
+            "render-api-url with credentials",
+            d(&[
+                ("render-api-key", API_KEY),
+                (
+                    "render-api-url",
+                    "https://me:Passw0rdInUrl@api.render.com/v1",
+                ),
+            ]),
+            "render-api-url: carries credentials",
+        ),
+        case(
+            "hook with credentials",
+            o(&[
+                ("mode", "deploy"),
+                (
+                    "deploy-hook-url",
+                    "https://me:Passw0rdInUrl@api.render.com/deploy/srv-abc123?key=GoodKey123",
+                ),
+            ]),
+            "deploy-hook-url",
+        ),
+        case(
+            "issue-label with a comma (monitor)",
+            m(&[("issue-label", "render-pilot,ops")]),
+            "issue-label: must be one label",
+        ),
+        case(
+            "issue-label with a newline (recover)",
+            r(&[("issue-label", "ops\nurgent")]),
+            "issue-label: must be one label",
+        ),
+        case(
+            "commit-author over two lines (monitor)",
+            m(&[(
+                "commit-author",
+                "Bot <bot@example.com>\nCo-authored-by: x <x@y>",
+            )]),
+            "commit-author",
+        ),
+        case(
+            "commit-author with a newline in the name (recover)",
+            r(&[("commit-author", "Bot\nEvil <bot@example.com>")]),
+            "commit-author",
+        ),
+        case(
             "API key with a space",
             d(&[("render-api-key", "rnd_abc def")]),
             "render-api-key: contains whitespace",

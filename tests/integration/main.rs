@@ -10,3 +10,4 @@ mod monitor;
 mod recover;
 mod repo;
 mod support;
+mod trust;
