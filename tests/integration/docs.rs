@@ -11,23 +11,38 @@ fn read(path: &str) -> String {
 
 /// The keys of a top-level section of action.yml (`inputs:`, `outputs:`).
 fn action_keys(section: &str) -> BTreeSet<String> {
-    let text = read("action.yml");
-    let mut keys = BTreeSet::new();
+    blocks("action.yml", section).into_keys().collect()
+}
+
+/// The text of each `  name:` block of a top-level section of an action.yml.
+fn blocks(path: &str, section: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut name: Option<String> = None;
     let mut inside = false;
-    for line in text.lines() {
-        if !line.starts_with(' ') && !line.is_empty() {
+    for line in read(path).lines().filter(|l| !l.trim().is_empty()) {
+        if !line.starts_with(' ') {
             inside = line == format!("{section}:");
+            name = None;
             continue;
         }
-        if inside {
-            if let Some(key) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':')) {
-                if !key.starts_with(' ') {
-                    keys.insert(key.to_string());
+        if !inside {
+            continue;
+        }
+        match line.strip_prefix("  ").and_then(|l| l.strip_suffix(':')) {
+            Some(key) if !key.starts_with(' ') => {
+                name = Some(key.to_string());
+                out.insert(key.to_string(), String::new());
+            }
+            _ => {
+                if let Some(n) = &name {
+                    let block = out.get_mut(n).unwrap();
+                    block.push_str(line);
+                    block.push('\n');
                 }
             }
         }
     }
-    keys
+    out
 }
 
 /// The first-column names of the table under a README heading.
@@ -84,4 +99,109 @@ fn every_output_is_set_by_some_mode() {
             "output {output} is never set"
         );
     }
+}
+
+/// The flags of `render-pilot <mode> --help`.
+fn mode_flags(mode: &str) -> BTreeSet<String> {
+    let help = laptop().args(&[mode, "--help"]).run().stdout;
+    help.split_whitespace()
+        .filter_map(|w| w.strip_prefix("--"))
+        .map(|w| w.trim_end_matches([',', '.']).to_string())
+        .collect()
+}
+
+/// deploy/, monitor/ and recover/action.yml (written by scripts/actions)
+/// declare exactly their mode's inputs, with the root's text, and outputs
+/// that their mode sets.
+#[test]
+fn each_mode_action_declares_only_its_own_inputs_and_outputs() {
+    let root_inputs = blocks("action.yml", "inputs");
+    let root_outputs = blocks("action.yml", "outputs");
+    for (mode, sources) in [
+        ("deploy", "src/deploy/mod.rs"),
+        ("monitor", "src/monitor.rs"),
+        ("recover", "src/recover/mod.rs"),
+    ] {
+        let path = format!("{mode}/action.yml");
+        let flags = mode_flags(mode);
+        let expected: BTreeSet<String> = root_inputs
+            .keys()
+            .filter(|i| flags.contains(*i))
+            .cloned()
+            .collect();
+        let inputs = blocks(&path, "inputs");
+        assert_eq!(
+            inputs.keys().cloned().collect::<BTreeSet<_>>(),
+            expected,
+            "{path}: run scripts/actions"
+        );
+        for (name, text) in &inputs {
+            assert_eq!(
+                text, &root_inputs[name],
+                "{path}: input {name} differs from action.yml"
+            );
+        }
+        let code = read(sources);
+        for (name, text) in blocks(&path, "outputs") {
+            assert_eq!(text, root_outputs[&name], "{path}: output {name}");
+            assert!(
+                code.contains(&format!("\"{name}\"")),
+                "{path}: {mode} never sets {name}"
+            );
+        }
+        let action = read(&path);
+        assert!(
+            action.contains(&format!("  args: [\"{mode}\"]\n")),
+            "{path}"
+        );
+        assert!(
+            action.contains("  image: ../Dockerfile\n"),
+            "{path}: release.yml rewrites this line"
+        );
+    }
+}
+
+/// README and the examples use the tags the release makes from Cargo.toml's
+/// version: `@v<major>` and images `:<version>` or `:v<major>`.
+#[test]
+fn documented_tags_are_the_ones_the_release_makes() {
+    let version = read("Cargo.toml")
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap()
+        .to_string();
+    let major = version.split('.').next().unwrap();
+    assert_ne!(major, "0", "a 0.x version would release @v0");
+    let mut texts = vec![("README.md".to_string(), read("README.md"))];
+    for example in ["deploy", "monitor", "auto-recovery"] {
+        let path = format!("examples/workflows/{example}.yaml");
+        texts.push((path.clone(), read(&path)));
+    }
+    let mut seen = 0;
+    for (path, text) in &texts {
+        for (at, _) in text.match_indices("render-pilot/render-pilot") {
+            let rest = &text[at + "render-pilot/render-pilot".len()..];
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == '`' || c == ')')
+                .unwrap_or(rest.len());
+            let reference = &rest[..end];
+            if let Some((_, tag)) = reference.split_once('@') {
+                seen += 1;
+                assert_eq!(tag, format!("v{major}"), "{path}: {reference}");
+            }
+            if let Some(tag) = reference.strip_prefix(':') {
+                seen += 1;
+                let tag = tag.trim_end_matches("-recover");
+                assert!(
+                    tag == format!("v{major}") || tag == version,
+                    "{path}: image tag {tag}"
+                );
+            }
+        }
+    }
+    assert!(seen >= 4, "{seen} references checked");
+    let release = read(".github/workflows/release.yml");
+    assert!(release.contains("--tag \"$image:v$major$suffix\""));
+    assert!(read("CHANGELOG.md").contains(&format!("## [{version}]")));
 }
