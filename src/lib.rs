@@ -12,6 +12,7 @@
 //! - one module per mode: [`deploy`], [`monitor`], [`recover`];
 //! - [`report`]: Markdown rendering.
 
+pub mod charts;
 pub mod cli;
 pub mod deploy;
 pub mod diagnose;

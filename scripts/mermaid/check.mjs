@@ -1,0 +1,55 @@
+// Parses every Mermaid diagram render-pilot writes, as kept in the insta
+// snapshots (whole-chart snapshots and ```mermaid blocks inside summaries
+// and pages), with the real Mermaid library under jsdom. Fails on the first
+// syntax error, and when a deliberately broken chart would pass.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { JSDOM } from "jsdom";
+
+const dom = new JSDOM("<!doctype html><html><body></body></html>", { pretendToBeVisual: true });
+globalThis.window = dom.window;
+globalThis.document = dom.window.document;
+for (const name of ["navigator", "Element", "HTMLElement", "SVGElement", "DOMParser", "Node"]) {
+  if (!(name in globalThis)) globalThis[name] = dom.window[name];
+}
+const { default: mermaid } = await import("mermaid");
+mermaid.initialize({ startOnLoad: false });
+
+function diagrams(text) {
+  const body = text.replace(/^---\n[\s\S]*?\n---\n/, "");
+  if (/^(gantt|xychart-beta)\n/.test(body)) return [body];
+  return [...body.matchAll(/```mermaid\n([\s\S]*?)```/g)].map((m) => m[1]);
+}
+
+const dirs = process.argv.slice(2);
+let checked = 0;
+const kinds = new Set();
+for (const dir of dirs) {
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".snap")).sort()) {
+    for (const chart of diagrams(readFileSync(join(dir, file), "utf8"))) {
+      try {
+        const result = await mermaid.parse(chart);
+        kinds.add(result.diagramType);
+        checked += 1;
+      } catch (error) {
+        console.error(`${file}: Mermaid cannot parse this chart:\n${chart}\n${error.message}`);
+        process.exit(1);
+      }
+    }
+  }
+}
+let brokenPassed = true;
+try {
+  await mermaid.parse("gantt\n    dateFormat X\n    section a\n    task :crit, x, 0, 5s, extra: bad\n    %%{\n");
+} catch {
+  brokenPassed = false;
+}
+if (brokenPassed) {
+  console.error("a broken chart parsed: the check would prove nothing");
+  process.exit(1);
+}
+if (checked === 0) {
+  console.error("no Mermaid chart found in the snapshots");
+  process.exit(1);
+}
+console.log(`Mermaid parsed ${checked} charts (${[...kinds].sort().join(", ")})`);
