@@ -54,48 +54,30 @@ pub fn parse_bool(input: &str, value: &str) -> Result<bool, InputError> {
     }
 }
 
-/// Accepts `90s`, `15m`, `1h30m`, `2h`, `500ms` and plain seconds.
+/// Accepts plain seconds and jiff's friendly durations (`90s`, `15m`,
+/// `1h30m`, `1h 30m`, `1.5h`, `5min`, `500ms`); zero and negative values are
+/// refused, since every duration here bounds a wait.
 pub fn parse_duration(input: &str, value: &str) -> Result<Duration, InputError> {
     let text = value.trim();
-    let bad = || {
+    let bad = |why: &str| {
         InputError::new(
             input,
             format!(
-                "'{}' is not a duration; use seconds (90) or units like 90s, 15m, 1h30m",
+                "'{}' {why}; use seconds (90) or units like 90s, 15m, 1h30m, 1h 30m, 1.5h",
                 shorten(value)
             ),
         )
     };
-    if text.is_empty() {
-        return Err(bad());
+    let duration = match text.parse::<u64>() {
+        Ok(secs) => jiff::SignedDuration::from_secs(secs.min(i64::MAX as u64) as i64),
+        Err(_) => text
+            .parse::<jiff::SignedDuration>()
+            .map_err(|_| bad("is not a duration"))?,
+    };
+    if duration <= jiff::SignedDuration::ZERO {
+        return Err(bad("is not more than zero"));
     }
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        if digits == 0 {
-            return Err(bad());
-        }
-        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ms" => Duration::from_millis(1),
-            "s" => Duration::from_secs(1),
-            "m" => Duration::from_secs(60),
-            "h" => Duration::from_secs(3600),
-            _ => return Err(bad()),
-        };
-        rest = &rest[unit_len..];
-        let part = unit.checked_mul(u32::try_from(number).map_err(|_| bad())?);
-        total = total.checked_add(part.ok_or_else(bad)?).ok_or_else(bad)?;
-    }
-    Ok(total)
+    Duration::try_from(duration).map_err(|_| bad("is not a duration"))
 }
 
 pub fn parse_number(input: &str, value: &str, min: u64, max: u64) -> Result<u64, InputError> {
@@ -171,9 +153,24 @@ mod tests {
         assert_eq!(d("15m").unwrap(), Duration::from_secs(900));
         assert_eq!(d("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(d("250ms").unwrap(), Duration::from_millis(250));
-        for bad in ["", "m", "1x", "-5", "1.5m", "s10", "99999999999999999999h"] {
+        assert_eq!(d("1h 30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(d("1.5h").unwrap(), Duration::from_secs(5400));
+        assert_eq!(d("5min").unwrap(), Duration::from_secs(300));
+        assert_eq!(d("2 hours").unwrap(), Duration::from_secs(7200));
+        for bad in [
+            "",
+            "m",
+            "1x",
+            "-5",
+            "-5m",
+            "0",
+            "0s",
+            "s10",
+            "99999999999999999999h",
+        ] {
             assert!(d(bad).is_err(), "{bad}");
         }
+        assert!(d("0").unwrap_err().to_string().contains("more than zero"));
     }
 
     #[test]

@@ -68,6 +68,15 @@ const SECRET_VARIABLES: [&str; 6] = [
 pub fn run(cli: Cli) -> anyhow::Result<Status> {
     let command = match cli.command {
         Some(command) => command,
+        // On a terminal, a bare `render-pilot` asks for help; in Actions a
+        // missing mode input is a configuration error.
+        None if std::env::var_os("INPUT_MODE").is_none()
+            && std::env::var("GITHUB_ACTIONS").is_err() =>
+        {
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            return Ok(Status::Done);
+        }
         None => cli::mode_from_env()?,
     };
     let mut runner = Runner::from_env(cli.summary_file)?;
@@ -113,7 +122,7 @@ pub fn report_error(error: &anyhow::Error) -> ExitCode {
             runner::escape_data(&message)
         );
     } else {
-        eprintln!("error: {message}");
+        eprintln!("error: {}", runner::plain(&message));
     }
     ExitCode::from(if input { 2 } else { 1 })
 }

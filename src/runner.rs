@@ -84,7 +84,7 @@ impl Runner {
         if self.actions {
             println!("{message}");
         } else {
-            eprintln!("{message}");
+            eprintln!("{}", plain(&message));
         }
     }
 
@@ -112,7 +112,7 @@ impl Runner {
                 Some(t) => format!("{name}: {}: ", secrets::redact(t)),
                 None => format!("{name}: "),
             };
-            eprintln!("{}", neutralise(&format!("{prefix}{message}")));
+            eprintln!("{}", plain(&neutralise(&format!("{prefix}{message}"))));
         }
     }
 
@@ -158,6 +158,8 @@ impl Runner {
         for (name, value) in &self.outputs {
             match &self.output_file {
                 Some(_) => text.push_str(&format_output(name, value, &new_delimiter())?),
+                // On a terminal an empty output is noise.
+                None if value.is_empty() => {}
                 None => text.push_str(&format!("{name}: {value}\n")),
             }
         }
@@ -220,6 +222,35 @@ impl Drop for Progress {
 fn append(path: &PathBuf, text: &str) -> std::io::Result<()> {
     let mut file = OpenOptions::new().create(true).append(true).open(path)?;
     file.write_all(text.as_bytes())
+}
+
+/// Markdown meant for summaries, as plain text for a terminal: links become
+/// `text (url)`, and bold and code markers go.
+pub fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let link = rest[open..].find("](").and_then(|mid| {
+            let close = rest[open + mid..].find(')')?;
+            Some((open + mid, open + mid + close))
+        });
+        match link {
+            Some((mid, close)) if !rest[open + 1..mid].contains(['[', '\n']) => {
+                out.push_str(&rest[..open]);
+                out.push_str(&rest[open + 1..mid]);
+                out.push_str(" (");
+                out.push_str(&rest[mid + 2..close]);
+                out.push(')');
+                rest = &rest[close + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out.replace("**", "").replace('`', "")
 }
 
 /// Makes text safe to print where the runner reads workflow commands (it
@@ -325,6 +356,15 @@ mod tests {
         }
         assert_eq!(neutralise("Deploy dep-1 is live"), "Deploy dep-1 is live");
         assert_eq!(neutralise("see a::b"), "see a::b");
+    }
+
+    #[test]
+    fn terminals_get_plain_text() {
+        assert_eq!(
+            plain("Resume it in the [dashboard](https://x/y) and run `deploy` **again**."),
+            "Resume it in the dashboard (https://x/y) and run deploy again."
+        );
+        assert_eq!(plain("a [b] c (d)"), "a [b] c (d)");
     }
 
     #[test]

@@ -57,8 +57,9 @@ fn redact_key_params(text: &str) -> String {
         let value_start = pos + "key=".len() + 1;
         out.push_str(&rest[..value_start]);
         let tail = &rest[value_start..];
+        // A key is URL-safe text; the punctuation after it is the message's.
         let end = tail
-            .find(|c: char| c == '&' || c == '#' || c == '"' || c == '\'' || c.is_whitespace())
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.~%*".contains(c)))
             .unwrap_or(tail.len());
         if end > 0 && &tail[..end] != MASK {
             out.push_str(MASK);
@@ -118,6 +119,8 @@ mod tests {
             "POST https://api.render.com/deploy/srv-a?key=***&ref=1 failed"
         );
         assert_eq!(redact("x?key=abc"), "x?key=***");
+        assert_eq!(redact("hook?key=abc; retry"), "hook?key=***; retry");
+        assert_eq!(redact("(hook?key=abc)."), "(hook?key=***).");
         assert_eq!(redact("no key here"), "no key here");
     }
 }

@@ -75,10 +75,10 @@ impl Config {
             Some(t) => parse_duration("timeout", &t)?,
             None => Duration::from_secs(20 * 60),
         };
-        if timeout.is_zero() || timeout > Duration::from_secs(6 * 3600) {
+        if timeout > Duration::from_secs(6 * 3600) {
             return Err(InputError::new(
                 "timeout",
-                "must be more than 0 and at most 6h (the longest a GitHub job runs)",
+                "must be at most 6h (the longest a GitHub job runs)",
             ));
         }
         let commit = lookup(args.commit.as_deref(), "commit", None).map(|c| c.trim().to_string());

@@ -515,7 +515,7 @@ fn help_and_version() {
     assert!(out.stdout.contains("--deploy-hook-url"));
     let out = laptop().args(&["--version"]).run();
     out.assert_code(0);
-    assert!(out.stdout.starts_with("render-pilot 0."), "{}", out.stdout);
+    assert!(out.stdout.starts_with("render-pilot 1."), "{}", out.stdout);
     let out = laptop()
         .args(&[
             "deploy",
