@@ -542,62 +542,81 @@ fn bad_input_matrix() {
     ];
     assert!(cases.len() >= 40, "{} cases", cases.len());
 
+    // Every case runs and reports; the messages are one snapshot.
+    let mut failures = Vec::new();
+    let mut messages = String::new();
     for c in &cases {
-        sim.clear_requests();
-        let mut run = rp()
-            .env("GITHUB_REPOSITORY", "acme/shop")
-            .env("GITHUB_API_URL", &sim.url)
-            .env("GITHUB_REF", "refs/heads/main")
-            .env("GITHUB_REF_NAME", "main");
-        if !c.env.iter().any(|(k, _)| *k == "GITHUB_WORKSPACE") {
-            run = run.env("GITHUB_WORKSPACE", clone.to_str().unwrap());
+        match run_case(&sim, &clone, c) {
+            Ok(message) => {
+                let message = message
+                    .replace(&sim.url, "<sim>")
+                    .replace(&*dir.path().to_string_lossy(), "<tmp>")
+                    .replace(&*detached.path().to_string_lossy(), "<tmp>")
+                    .replace(&*not_a_repo.path().to_string_lossy(), "<tmp>");
+                messages.push_str(&format!("{}\n  {message}\n", c.name));
+            }
+            Err(failure) => failures.push(format!("{}: {failure}", c.name)),
         }
-        for (k, v) in &c.inputs {
-            run = run.input(k, v);
-        }
-        for (k, v) in &c.env {
-            run = run.env(k, v);
-        }
-        let out = run.run();
-        assert_eq!(out.code, Some(2), "{}: exit code\n{}", c.name, out.log());
-        let errors: Vec<&str> = out
-            .stdout
-            .lines()
-            .chain(out.stderr.lines())
-            .filter(|l| l.contains("::error") || l.starts_with("error:"))
-            .collect();
-        assert_eq!(errors.len(), 1, "{}: one message\n{}", c.name, out.log());
-        assert!(
-            errors[0].contains(c.says),
-            "{}: expected {:?} in {:?}",
-            c.name,
-            c.says,
-            errors[0]
-        );
-        assert!(
-            errors[0].len() < 600,
-            "{}: the message stays short ({} bytes)",
-            c.name,
-            errors[0].len()
-        );
-        assert!(
-            out.outputs.is_empty(),
-            "{}: no outputs {:?}",
-            c.name,
-            out.outputs
-        );
-        let changed: Vec<_> = sim
-            .requests()
-            .into_iter()
-            .filter(|r| r.method != "GET")
-            .collect();
-        assert!(
-            changed.is_empty(),
-            "{}: nothing changed, yet {:?}",
-            c.name,
-            changed.iter().map(|r| &r.path).collect::<Vec<_>>()
-        );
     }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+    insta::assert_snapshot!("bad_input_messages", messages);
     assert_eq!(remote.log().len(), 1, "no commit");
     assert!(sim.issues().is_empty());
+}
+
+/// Runs one case; returns its one error message, or what went wrong.
+fn run_case(sim: &Sim, clone: &std::path::Path, c: &Case) -> Result<String, String> {
+    sim.clear_requests();
+    let mut run = rp()
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_API_URL", &sim.url)
+        .env("GITHUB_REF", "refs/heads/main")
+        .env("GITHUB_REF_NAME", "main");
+    if !c.env.iter().any(|(k, _)| *k == "GITHUB_WORKSPACE") {
+        run = run.env("GITHUB_WORKSPACE", clone.to_str().unwrap());
+    }
+    for (k, v) in &c.inputs {
+        run = run.input(k, v);
+    }
+    for (k, v) in &c.env {
+        run = run.env(k, v);
+    }
+    let out = run.run();
+    if out.code != Some(2) {
+        return Err(format!("exit code {:?}\n{}", out.code, out.log()));
+    }
+    let errors: Vec<&str> = out
+        .stdout
+        .lines()
+        .chain(out.stderr.lines())
+        .filter(|l| l.contains("::error") || l.starts_with("error:"))
+        .collect();
+    let [message] = errors[..] else {
+        return Err(format!("{} messages, not one\n{}", errors.len(), out.log()));
+    };
+    if !message.contains(c.says) {
+        return Err(format!("expected {:?} in {message:?}", c.says));
+    }
+    if message.len() >= 600 {
+        return Err(format!("the message is {} bytes long", message.len()));
+    }
+    if !out.outputs.is_empty() {
+        return Err(format!("outputs were set: {:?}", out.outputs));
+    }
+    let changed: Vec<String> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| r.path)
+        .collect();
+    if !changed.is_empty() {
+        return Err(format!("nothing may change, yet {changed:?}"));
+    }
+    Ok(message.to_string())
 }
