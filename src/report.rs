@@ -1,6 +1,8 @@
 //! Markdown for step summaries: pure functions from results to text.
 
+use crate::charts::{self, Bar};
 use crate::inputs::human_duration;
+use crate::render::{DeployStatus, Outcome};
 use std::time::Duration;
 
 /// How a deploy run ended.
@@ -76,6 +78,72 @@ pub fn deploy_summary(r: &DeployReport) -> String {
         }
     }
     out
+}
+
+/// The phases of a deploy, from each status render-pilot saw and the second
+/// (since the trigger) it first saw it; `end` is when it stopped watching.
+/// A final status is a one-second marker, red when it is a failure.
+pub fn deploy_phases(seen: &[(u64, DeployStatus)], end: u64) -> Vec<Bar> {
+    use DeployStatus::*;
+    let name = |status: &DeployStatus| -> &'static str {
+        match status {
+            Created | Queued => "queued",
+            BuildInProgress => "build",
+            PreDeployInProgress => "pre-deploy",
+            UpdateInProgress => "update",
+            Live => "live",
+            Deactivated => "deactivated",
+            BuildFailed => "build failed",
+            UpdateFailed => "update failed",
+            PreDeployFailed => "pre-deploy failed",
+            Canceled => "canceled",
+            Unknown(_) => "unknown",
+        }
+    };
+    let mut bars: Vec<Bar> = Vec::new();
+    for (i, (at, status)) in seen.iter().enumerate() {
+        let phase = name(status);
+        if bars.last().is_some_and(|b| b.name == phase) {
+            continue;
+        }
+        let next = seen[i + 1..]
+            .iter()
+            .find(|(_, s)| name(s) != phase)
+            .map_or(end, |(t, _)| *t);
+        let done = status.outcome(true) != Outcome::Pending;
+        bars.push(Bar {
+            name: phase,
+            start: *at as i64,
+            seconds: if done {
+                1
+            } else {
+                next.saturating_sub(*at) as i64
+            },
+            crit: status.is_failure() || *status == Canceled,
+        });
+    }
+    bars
+}
+
+/// How long this deploy took next to the service's recent ones, as a line
+/// and a bar chart: "3m 12s; the last 10 took 2m 50s to 3m 30s, median 3m 05s".
+pub fn deploy_comparison(this: u64, recent: &[(String, u64)]) -> String {
+    let took = human_duration(Duration::from_secs(this));
+    if recent.is_empty() {
+        return format!("This deploy took {took}; the service has no earlier finished deploy to compare with.\n");
+    }
+    let mut sorted: Vec<u64> = recent.iter().map(|(_, s)| *s).collect();
+    sorted.sort_unstable();
+    let median = sorted[sorted.len() / 2];
+    let human = |s: u64| human_duration(Duration::from_secs(s));
+    format!(
+        "This deploy took {took}; the last {} took {} to {}, median {}.\n\n{}",
+        recent.len(),
+        human(sorted[0]),
+        human(sorted[sorted.len() - 1]),
+        human(median),
+        charts::fenced(&charts::bars("Recent deploys (seconds)", "seconds", recent))
+    )
 }
 
 /// The body of a monitor issue for a failing service (the marker is added
@@ -381,6 +449,46 @@ mod tests {
         let block = fenced(&["```".into(), "````x".into()], "  ");
         assert!(block.starts_with("  `````text\n"));
         assert!(block.ends_with("\n  `````\n"));
+    }
+
+    #[test]
+    fn deploy_timeline_and_comparison() {
+        use DeployStatus::*;
+        let seen = [
+            (0, Queued),
+            (1, BuildInProgress),
+            (40, BuildInProgress),
+            (95, PreDeployInProgress),
+            (110, UpdateInProgress),
+            (150, Live),
+        ];
+        let phases = deploy_phases(&seen, 151);
+        assert_eq!(
+            phases
+                .iter()
+                .map(|b| (b.name, b.start, b.seconds))
+                .collect::<Vec<_>>(),
+            [
+                ("queued", 0, 1),
+                ("build", 1, 94),
+                ("pre-deploy", 95, 15),
+                ("update", 110, 40),
+                ("live", 150, 1)
+            ]
+        );
+        let failed = deploy_phases(&[(0, BuildInProgress), (30, BuildFailed)], 31);
+        assert!(failed[1].crit && !failed[0].crit);
+        let recent: Vec<(String, u64)> = [170, 192, 185, 210]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("dep-{i}"), *s))
+            .collect();
+        insta::assert_snapshot!(format!(
+            "{}\n{}",
+            charts::fenced(&charts::deploy_phases(&phases)),
+            deploy_comparison(192, &recent)
+        ));
+        assert!(deploy_comparison(5, &[]).contains("no earlier"));
     }
 
     #[test]
