@@ -103,6 +103,16 @@ pub fn bars(title: &str, axis: &str, values: &[(String, u64)]) -> String {
     )
 }
 
+/// A pie chart of counts, e.g. the fleet's services per state; empty
+/// slices are left out.
+pub fn pie(title: &str, slices: &[(String, u64)]) -> String {
+    let mut out = format!("pie showData\n    title {}\n", label(title));
+    for (name, count) in slices.iter().filter(|(_, c)| *c > 0) {
+        let _ = writeln!(out, "    \"{}\" : {count}", label(name));
+    }
+    out
+}
+
 /// A Markdown code block GitHub draws as a diagram.
 pub fn fenced(diagram: &str) -> String {
     format!("```mermaid\n{diagram}```\n")
@@ -162,6 +172,19 @@ mod tests {
                 ]
             ),
         ]));
+    }
+
+    #[test]
+    fn pie_chart() {
+        insta::assert_snapshot!(pie(
+            "Services by state",
+            &[
+                ("healthy".into(), 4),
+                ("failed".into(), 1),
+                ("deploying".into(), 0),
+                (HOSTILE.into(), 2)
+            ]
+        ));
     }
 
     #[test]

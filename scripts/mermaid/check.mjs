@@ -17,7 +17,7 @@ mermaid.initialize({ startOnLoad: false });
 
 function diagrams(text) {
   const body = text.replace(/^---\n[\s\S]*?\n---\n/, "");
-  if (/^(gantt|xychart-beta)\n/.test(body)) return [body];
+  if (/^(gantt|xychart-beta|pie)\b/.test(body)) return [body];
   return [...body.matchAll(/```mermaid\n([\s\S]*?)```/g)].map((m) => m[1]);
 }
 
