@@ -80,12 +80,14 @@ impl Runner {
     }
 
     pub fn info(&self, message: &str) {
-        let message = secrets::redact(message);
-        if self.actions {
-            println!("{message}");
-        } else {
-            eprintln!("{message}");
-        }
+        info_line(self.actions, message);
+    }
+
+    /// [`Runner::info`] for other threads (the HTTP client's rate-limit
+    /// notices).
+    pub fn info_printer(&self) -> impl Fn(&str) + Send + Sync + 'static {
+        let actions = self.actions;
+        move |message| info_line(actions, message)
     }
 
     pub fn warning(&self, message: &str) {
@@ -214,6 +216,15 @@ impl Drop for Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+fn info_line(actions: bool, message: &str) {
+    let message = secrets::redact(message);
+    if actions {
+        println!("{message}");
+    } else {
+        eprintln!("{message}");
     }
 }
 

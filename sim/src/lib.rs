@@ -64,6 +64,10 @@ pub enum FaultKind {
     Reset,
     /// Waits, then answers normally.
     Slow(Duration),
+    /// Handles the request, sends the head at once, then the body one byte
+    /// per interval: every single read succeeds, the whole never arrives in
+    /// time.
+    Drip(Duration),
     /// Handles the request, then answers 200 with a body of this many bytes.
     Huge(usize),
 }
@@ -238,6 +242,19 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) {
             None
         }
         Some(FaultKind::Reset) => return,
+        Some(FaultKind::Drip(every)) => {
+            let response = route(state, &request);
+            let _ = wire::write_head(&mut stream, &response, response.body.len());
+            for byte in &response.body {
+                std::thread::sleep(every);
+                let sent = std::io::Write::write_all(&mut stream, std::slice::from_ref(byte))
+                    .and_then(|()| std::io::Write::flush(&mut stream));
+                if sent.is_err() {
+                    return;
+                }
+            }
+            return;
+        }
         Some(FaultKind::ShortBody) => {
             // The server did the work; the answer breaks off on the way.
             let response = route(state, &request);

@@ -33,7 +33,7 @@ pub fn run(args: &DeployArgs, runner: &mut Runner) -> anyhow::Result<Status> {
     for warning in &warnings {
         runner.warning(warning);
     }
-    let http = Http::new()?;
+    let http = Http::new()?.notify_waits(runner.info_printer());
     let render = config
         .api
         .as_ref()

@@ -500,3 +500,68 @@ fn unknown_fields_and_enum_values_are_tolerated() {
     assert_eq!(out.output("deploy-status"), "live");
     assert_eq!(out.output("service-url"), "");
 }
+
+/// A server that sends its answer a byte at a time: every read succeeds, so
+/// only a total deadline ends the request. Hook, API and health check each
+/// end within it (1 s here), with a clear error.
+#[test]
+fn a_dripping_server_is_cut_off_at_the_deadline() {
+    let drip = || FaultKind::Drip(Duration::from_millis(700));
+    let deploy = |sim: &Sim, id: &str| {
+        rp().input("mode", "deploy")
+            .input("deploy-hook-url", &sim.hook_url(id))
+            .input("render-api-key", API_KEY)
+            .input("render-api-url", &sim.api_url())
+            .env("RENDER_PILOT_HTTP_TIMEOUT_MS", "1000")
+    };
+    let timed = |run: Rp| {
+        let started = Instant::now();
+        let out = run.run();
+        (out, started.elapsed())
+    };
+
+    // The hook: sent once, cut off after 1 s, and the user is told the
+    // deploy may have started.
+    let sim = Sim::start();
+    let id = web(&sim);
+    sim.fault(Fault::new("POST", "/deploy/", 1, drip()));
+    let (out, took) = timed(deploy(&sim, &id));
+    out.assert_code(1)
+        .assert_says("did not arrive within the request's deadline")
+        .assert_says("may have received the request");
+    assert_eq!(out.output("http-status"), "000");
+    assert!(took < Duration::from_secs(3), "hook: took {took:?}");
+    let posts = sim.requests().iter().filter(|r| r.method == "POST").count();
+    assert_eq!(posts, 1, "the hook is never sent twice");
+
+    // An API read: each of the four attempts is cut off at 1 s.
+    let sim = Sim::start();
+    let id = web(&sim);
+    sim.fault(Fault::new("GET", &format!("/v1/services/{id}"), 10, drip()));
+    let (out, took) = timed(deploy(&sim, &id));
+    out.assert_code(1)
+        .assert_says("did not arrive within the request's deadline");
+    assert!(took < Duration::from_secs(6), "API: took {took:?}");
+    let gets = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == format!("/v1/services/{id}"))
+        .count();
+    assert_eq!(gets, 4, "bounded retries");
+
+    // The health check of the live deploy: each check ends at 1 s, and the
+    // health timeout ends the run.
+    let sim = Sim::start();
+    let id = web(&sim);
+    sim.fault(Fault::new("GET", "/_svc/", 100, drip()));
+    let (out, took) = timed(
+        deploy(&sim, &id)
+            .input("health-path", "/healthz")
+            .input("health-timeout", "2s"),
+    );
+    out.assert_code(1)
+        .assert_says("did not answer 2xx within 2s")
+        .assert_says("did not arrive within the request's deadline");
+    assert_eq!(out.output("healthy"), "false");
+    assert!(took < Duration::from_secs(6), "health: took {took:?}");
+}
