@@ -149,8 +149,10 @@ pub struct Http {
     limiter: RateLimiter,
     delays: Delays,
     /// Hears long rate-limit waits, to show them.
-    notify: Option<Box<dyn Fn(&str) + Send + Sync>>,
+    notify: Option<Box<Notify>>,
 }
+
+type Notify = dyn Fn(&str) + Send + Sync;
 
 /// Backoff timings; tests shorten them through `RENDER_PILOT_TEST_FAST`.
 #[derive(Clone, Copy)]
