@@ -249,6 +249,22 @@ impl Deploy {
     }
 }
 
+/// Render deploy ids are `dep-` followed by lower-case letters and digits.
+pub fn is_deploy_id(id: &str) -> bool {
+    is_render_id("dep-", id)
+}
+
+/// Render ids: a prefix (`srv-`, `dep-`) and lower-case letters and digits.
+pub fn is_render_id(prefix: &str, id: &str) -> bool {
+    id.strip_prefix(prefix).is_some_and(|rest| {
+        !rest.is_empty()
+            && rest.len() <= 64
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    })
+}
+
 #[derive(Deserialize)]
 struct ServiceItem {
     service: Service,

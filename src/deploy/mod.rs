@@ -89,18 +89,59 @@ pub fn call_hook(
     if ![200, 201, 202].contains(&response.status) {
         return (status, Err(hook_failure(response.status, &response)));
     }
-    #[derive(serde::Deserialize)]
-    struct Body {
-        deploy: Option<Deploy>,
+    match read_hook_answer(hook.blueprint, &response.body) {
+        Ok(deploy) => (
+            status,
+            Ok(HookAnswer {
+                status: response.status,
+                deploy,
+            }),
+        ),
+        Err(what) => (status, Err(unexpected_hook_answer(response.status, &what))),
     }
-    let deploy = response.json::<Body>().ok().and_then(|b| b.deploy);
-    (
-        status,
-        Ok(HookAnswer {
-            status: response.status,
-            deploy,
-        }),
-    )
+}
+
+/// Render's answer to a hook call: `{"deploy":{"id":"dep-…"}}`, or an empty
+/// body (a queued deploy), or for a Blueprint hook `sync started, …`.
+/// Anything else (a proxy's or a login page's 200) is not evidence that
+/// Render accepted anything: the error says what came back.
+fn read_hook_answer(blueprint: bool, body: &[u8]) -> Result<Option<Deploy>, String> {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() || (blueprint && text.starts_with("sync started")) {
+        return Ok(None);
+    }
+    if text.starts_with('<') {
+        return Err(format!("an HTML page of {} bytes", body.len()));
+    }
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        let first = text.lines().next().unwrap_or_default();
+        return Err(format!("text: {}", crate::inputs::shorten(first)));
+    };
+    let Some(deploy) = value.get("deploy").filter(|d| d.is_object()) else {
+        return Err(format!("JSON without a deploy ({} bytes)", body.len()));
+    };
+    // The id picks the deploy we then watch: only Render's shape counts.
+    match deploy.get("id") {
+        None => Ok(None),
+        Some(serde_json::Value::String(id)) if crate::render::is_deploy_id(id) => {
+            Ok(serde_json::from_value(deploy.clone()).ok())
+        }
+        Some(_) => Err("JSON whose deploy id is not a Render deploy id (dep-…)".into()),
+    }
+}
+
+fn unexpected_hook_answer(status: u16, what: &str) -> Failure {
+    Failure {
+        title: "Deploy hook answer not understood",
+        message: format!(
+            "the deploy hook answered HTTP {status} with {what}, not Render's answer (a deploy, or an empty body); a proxy, captive portal or login page may stand between the runner and api.render.com"
+        ),
+        steps: vec![
+            "The deploy may or may not have been triggered: check the service's Events in the dashboard before running this job again.".into(),
+            "Check that RENDER_DEPLOY_HOOK holds the hook from the service's Settings and that the runner reaches api.render.com directly.".into(),
+        ],
+    }
 }
 
 impl Deployer<'_> {
@@ -569,4 +610,47 @@ fn shown_hook_url(hook: &Hook, request: &TriggerRequest) -> String {
         })
         .collect();
     format!("{}?{}", display_url(&url), query.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_renders_answer_to_a_hook_counts() {
+        let id = |body: &str| read_hook_answer(false, body.as_bytes()).map(|d| d.map(|d| d.id));
+        assert_eq!(
+            id(r#"{"deploy":{"id":"dep-abc123"}}"#),
+            Ok(Some("dep-abc123".into()))
+        );
+        assert_eq!(id(""), Ok(None), "queued: an empty body");
+        assert_eq!(id("  \n"), Ok(None));
+        assert_eq!(id(r#"{"deploy":{}}"#), Ok(None), "the id is optional");
+        let refused = [
+            (
+                "<!DOCTYPE html><html><title>Sign in</title></html>",
+                "an HTML page",
+            ),
+            ("<html>proxy</html>", "an HTML page"),
+            ("OK", "text: OK"),
+            ("{}", "JSON without a deploy"),
+            (r#"{"deploy":"dep-abc"}"#, "JSON without a deploy"),
+            (r#"[{"deploy":{"id":"dep-abc"}}]"#, "JSON without a deploy"),
+            (
+                r#"{"deploy":{"id":"../../services"}}"#,
+                "not a Render deploy id",
+            ),
+            (r#"{"deploy":{"id":7}}"#, "not a Render deploy id"),
+        ];
+        for (body, want) in refused {
+            let error = id(body).unwrap_err();
+            assert!(error.contains(want), "{body}: {error}");
+        }
+        let sync = "sync started, https://dashboard.render.com/blueprint/exs-a/sync/";
+        assert_eq!(
+            read_hook_answer(true, sync.as_bytes()).map(|d| d.is_none()),
+            Ok(true)
+        );
+        assert!(read_hook_answer(false, sync.as_bytes()).is_err());
+    }
 }

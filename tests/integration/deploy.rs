@@ -540,3 +540,45 @@ fn an_unwritable_output_file_is_bad_configuration() {
     out.assert_code(2);
     out.assert_says("GITHUB_OUTPUT: cannot write");
 }
+
+/// A 2xx from the hook URL is not enough: a proxy's or login page's 200 is
+/// not Render accepting a deploy.
+#[test]
+fn a_hook_answer_that_is_not_renders_fails_and_says_to_check() {
+    let status = |code: u16, kind: &str, body: &str| FaultKind::Status {
+        status: code,
+        headers: vec![("Content-Type".into(), kind.into())],
+        body: body.into(),
+    };
+    let answers = [
+        (FaultKind::Html(200), "200", "an HTML page"),
+        (status(200, "text/plain", "OK"), "200", "text: OK"),
+        (
+            status(202, "application/json", r#"{"status":"ok"}"#),
+            "202",
+            "JSON without a deploy",
+        ),
+        (
+            status(200, "application/json", r#"{"deploy":{"id":"srv-other"}}"#),
+            "200",
+            "not a Render deploy id",
+        ),
+    ];
+    for (kind, code, want) in answers {
+        let (sim, id) = service(Plan::live(secs(0.3)));
+        sim.fault(Fault::new("POST", "/deploy/", 1, kind));
+        let out = deploy_with_hook(&sim, &id).run();
+        out.assert_code(1)
+            .assert_says(want)
+            .assert_says("may or may not have been triggered");
+        assert_eq!(out.output("http-status"), code);
+        assert!(!out.stdout.contains("Render accepted"), "{}", out.log());
+        assert_eq!(posts(&sim, "/deploy/"), 1, "{want}: sent once");
+        let polls = sim
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains("/deploys"))
+            .count();
+        assert_eq!(polls, 0, "{want}: nothing to wait for");
+    }
+}

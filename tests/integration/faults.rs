@@ -60,7 +60,7 @@ struct Scenario {
     method: &'static str,
     path: String,
     idempotent: bool,
-    /// A 2xx is all that counts; the body is not needed (hook, re-run).
+    /// A 2xx is all that counts; the body is not needed (re-run).
     body_optional: bool,
     /// The client checks afterwards whether the change landed (git push
     /// fetches again), so a broken answer to a handled request is recovered.
@@ -166,7 +166,8 @@ fn deploy_scenario(
         path: path(&id),
         method,
         idempotent,
-        body_optional: method == "POST" && !api_trigger,
+        // A hook's answer must be Render's: a broken one fails the step.
+        body_optional: false,
         verified: false,
         run: Box::new(move || {
             let run = rp()
