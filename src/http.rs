@@ -1,6 +1,6 @@
-//! The one HTTP client: rustls, timeouts, a body-size cap, retries with
-//! backoff for requests that are safe to repeat, and a rate limiter shared by
-//! every thread that talks to the same API.
+//! The one HTTP client: rustls, total deadlines, a body-size cap, retries
+//! with backoff for requests that are safe to repeat, and one rate limiter
+//! per API and per Render bucket, shared by every thread that spends it.
 
 use std::io::Read;
 use std::sync::Mutex;
@@ -32,6 +32,40 @@ pub enum Retry {
     Unsent,
     /// Health checks: one honest reading.
     Never,
+}
+
+/// The rate-limit budget a request spends. Render keeps separate buckets
+/// (GETs, deploy triggers, other writes) and says in each answer's headers
+/// how much of *that* bucket is left; GitHub's limits are its own. Each
+/// budget is paced only from the answers it got.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Bucket {
+    RenderRead,
+    /// Deploy hooks and API triggers: about 10 a minute per service.
+    RenderDeploy,
+    RenderWrite,
+    GitHub,
+    /// A service's own URL (health checks): no API budget.
+    Unlimited,
+}
+
+impl Bucket {
+    const LIMITED: [Bucket; 4] = [
+        Bucket::RenderRead,
+        Bucket::RenderDeploy,
+        Bucket::RenderWrite,
+        Bucket::GitHub,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Bucket::RenderRead => "Render's rate limit for reads",
+            Bucket::RenderDeploy => "Render's rate limit for deploy triggers",
+            Bucket::RenderWrite => "Render's rate limit for changes",
+            Bucket::GitHub => "GitHub's rate limit",
+            Bucket::Unlimited => "the rate limit",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +180,8 @@ pub struct Http {
     client: Client,
     /// The most one attempt of a request may take, body included.
     timeout: Duration,
-    limiter: RateLimiter,
+    /// One per [`Bucket::LIMITED`], in that order.
+    limiters: [RateLimiter; 4],
     delays: Delays,
     /// Hears long rate-limit waits, to show them.
     notify: Option<Box<Notify>>,
@@ -193,7 +228,7 @@ impl Http {
         Ok(Http {
             client,
             timeout,
-            limiter: RateLimiter::default(),
+            limiters: Default::default(),
             delays,
             notify: None,
         })
@@ -206,13 +241,19 @@ impl Http {
         self
     }
 
-    fn announce(&self, wait: Duration) {
+    fn announce(&self, bucket: Bucket, wait: Duration) {
         if let Some(notify) = &self.notify {
             notify(&format!(
-                "Waiting {} for the API's rate limit before the next request.",
-                crate::inputs::human_duration(wait)
+                "Waiting {} for {} before the next request.",
+                crate::inputs::human_duration(wait),
+                bucket.name()
             ));
         }
+    }
+
+    fn limiter(&self, bucket: Bucket) -> Option<&RateLimiter> {
+        let index = Bucket::LIMITED.iter().position(|b| *b == bucket)?;
+        Some(&self.limiters[index])
     }
 
     pub fn request(&self, method: Method, url: Url) -> RequestBuilder {
@@ -223,6 +264,7 @@ impl Http {
     pub fn health_check(&self, url: &Url) -> crate::status::HealthCheck {
         let started = Instant::now();
         let result = self.send(
+            Bucket::Unlimited,
             || self.request(Method::GET, url.clone()),
             Retry::Never,
             64 * 1024,
@@ -252,14 +294,18 @@ impl Http {
     /// response is an error.
     pub fn send(
         &self,
+        bucket: Bucket,
         build: impl Fn() -> RequestBuilder,
         retry: Retry,
         max_body: usize,
     ) -> Result<Response, HttpError> {
         let mut attempt = 1;
         let mut refused_429 = false;
+        let limiter = self.limiter(bucket);
         loop {
-            self.limiter.acquire(&|wait| self.announce(wait));
+            if let Some(limiter) = limiter {
+                limiter.acquire(&|wait| self.announce(bucket, wait));
+            }
             // reqwest's client timeout bounds each read, so a server that
             // drips a byte a second would never time out: the request gets
             // a total timeout, and the body is read against a deadline.
@@ -303,7 +349,9 @@ impl Http {
                     std::thread::sleep(self.backoff(attempt));
                 }
                 Ok(response) => {
-                    self.limiter.observe(response.status, &response.headers);
+                    if let Some(limiter) = limiter {
+                        limiter.observe(response.status, &response.headers);
+                    }
                     let transient = matches!(response.status, 502..=504);
                     let again = match (response.status, retry) {
                         (429, Retry::Idempotent) => true,
@@ -597,6 +645,33 @@ mod tests {
         let (interval, held) = pace("0", "30");
         assert_eq!(interval, Duration::ZERO);
         assert!(held.unwrap() > Duration::from_secs(29));
+    }
+
+    #[test]
+    fn each_bucket_is_paced_by_its_own_answers_only() {
+        let http = Http::with_timeout(Duration::from_secs(1)).unwrap();
+        let observe = |bucket, status, pairs: &[(&'static str, &'static str)]| {
+            http.limiter(bucket)
+                .unwrap()
+                .observe(status, &headers(pairs));
+        };
+        // A trigger's answer describes the deploy bucket; a GitHub 429
+        // holds GitHub calls only.
+        observe(
+            Bucket::RenderDeploy,
+            201,
+            &[("ratelimit-remaining", "9"), ("ratelimit-reset", "60")],
+        );
+        observe(Bucket::GitHub, 429, &[("retry-after", "30")]);
+        let pace = |bucket| {
+            let state = http.limiter(bucket).unwrap().state.lock().unwrap();
+            (state.interval, state.held_until.is_some())
+        };
+        assert_eq!(pace(Bucket::RenderDeploy), (MAX_PACE, false));
+        assert_eq!(pace(Bucket::RenderRead), (Duration::ZERO, false));
+        assert_eq!(pace(Bucket::RenderWrite), (Duration::ZERO, false));
+        assert_eq!(pace(Bucket::GitHub), (Duration::ZERO, true));
+        assert!(http.limiter(Bucket::Unlimited).is_none());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::http::{Http, HttpError, Response, Retry, MAX_BODY};
+use crate::http::{Bucket, Http, HttpError, Response, Retry, MAX_BODY};
 
 pub const DEFAULT_API_URL: &str = "https://api.render.com/v1";
 const PAGE: usize = 100;
@@ -341,6 +341,7 @@ impl<'a> RenderClient<'a> {
         what: &str,
     ) -> Result<Response, RenderError> {
         let response = self.http.send(
+            bucket(&method, url.path()),
             || {
                 let mut request = self
                     .http
@@ -462,6 +463,18 @@ impl<'a> RenderClient<'a> {
     }
 }
 
+/// Render's bucket for a request: triggers (`POST …/deploys`) spend the
+/// per-service deploy budget, other writes the write budget.
+fn bucket(method: &Method, path: &str) -> Bucket {
+    if *method == Method::GET {
+        Bucket::RenderRead
+    } else if *method == Method::POST && path.ends_with("/deploys") {
+        Bucket::RenderDeploy
+    } else {
+        Bucket::RenderWrite
+    }
+}
+
 fn api_error(response: &Response, what: &str) -> RenderError {
     #[derive(Deserialize)]
     struct ErrorBody {
@@ -546,6 +559,35 @@ mod tests {
         let bare: Deploy = serde_json::from_value(json!({"id": "dep-2"})).unwrap();
         assert_eq!(bare.source(), None);
         assert_eq!(bare.status_or_unknown().as_str(), "unknown");
+    }
+
+    #[test]
+    fn requests_spend_their_own_bucket() {
+        let cases = [
+            (
+                Method::GET,
+                "/v1/services/srv-a/deploys",
+                Bucket::RenderRead,
+            ),
+            (
+                Method::POST,
+                "/v1/services/srv-a/deploys",
+                Bucket::RenderDeploy,
+            ),
+            (
+                Method::POST,
+                "/v1/services/srv-a/deploys/dep-b/cancel",
+                Bucket::RenderWrite,
+            ),
+            (
+                Method::POST,
+                "/v1/services/srv-a/rollback",
+                Bucket::RenderWrite,
+            ),
+        ];
+        for (method, path, want) in cases {
+            assert_eq!(bucket(&method, path), want, "{method} {path}");
+        }
     }
 
     #[test]

@@ -7,13 +7,15 @@ use jiff::Timestamp;
 
 mod config;
 mod failure;
+mod poll;
 
 pub use config::Config;
 pub use failure::Failure;
+use poll::{Expected, Schedule};
 
 use crate::cli::DeployArgs;
 use crate::hook::Hook;
-use crate::http::{display_url, Http, Retry};
+use crate::http::{display_url, Bucket, Http, Retry};
 use crate::inputs::human_duration;
 use crate::render::{
     dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, RenderError, TriggerRequest,
@@ -27,6 +29,8 @@ use failure::{api_failure, hook_failure, no_response_failure, status_failure};
 /// How long to look for the deploy Render queued after a 202, as the
 /// official CLI does.
 const FIND_QUEUED_FOR: Duration = Duration::from_secs(60);
+/// Recent deploys read to predict how long this one takes.
+const HISTORY: usize = 10;
 
 pub fn run(args: &DeployArgs, runner: &mut Runner) -> anyhow::Result<Status> {
     let (config, warnings) = Config::resolve(args, runner)?;
@@ -72,6 +76,7 @@ pub fn call_hook(
 ) -> (String, Result<HookAnswer, Failure>) {
     let url = hook_url(hook, request);
     let result = http.send(
+        Bucket::RenderDeploy,
         || http.request(reqwest::Method::POST, url.clone()),
         Retry::Unsent,
         64 * 1024,
@@ -250,6 +255,15 @@ impl Deployer<'_> {
             report.next_steps.push(format!("Would {plan}."));
             return Ok(());
         }
+        // The service's recent deploys predict when this one ends; read
+        // before the trigger, so the wait spends its budget on the deploy.
+        let expected = match (self.render, &config.service_id) {
+            (Some(render), Some(service_id)) if config.wait => render
+                .list_deploys(service_id, HISTORY, None, None)
+                .ok()
+                .and_then(|deploys| Expected::from_history(&deploys)),
+            _ => None,
+        };
         let triggered = self.trigger(id)?;
         let mut deploy = triggered.deploy;
         if let Some(d) = &deploy {
@@ -280,13 +294,20 @@ impl Deployer<'_> {
             report.end = DeployEnd::Triggered;
             return Ok(());
         };
+        let mut schedule = Schedule::new(triggered.answered, poll_interval(), expected);
         if deploy.is_none() {
-            deploy = Some(self.find_new_deploy(render, service_id, &triggered.at, report)?);
+            deploy = Some(self.find_new_deploy(
+                render,
+                service_id,
+                &triggered.at,
+                &mut schedule,
+                report,
+            )?);
         }
         let deploy = deploy.expect("set above");
         report.deploy_id = Some(deploy.id.clone());
         let deadline = self.started + config.timeout;
-        let last = self.wait(render, service_id, &deploy.id, deadline, report)?;
+        let last = self.wait(render, service_id, &deploy.id, deadline, schedule, report)?;
         report.source = last.source().or(report.source.take());
         report.status = last.status_or_unknown().to_string();
         match last.status_or_unknown().outcome(config.canceled_is_failure) {
@@ -445,18 +466,21 @@ impl Deployer<'_> {
             Err(e) => e.status().map_or("000".to_string(), |s| s.to_string()),
         };
         self.runner.set_output("http-status", &status);
+        let answered = Instant::now();
         match result {
             Ok(Triggered::Created(deploy)) => Ok(TriggerOutcome {
                 http_status: 201,
                 deploy: Some(*deploy),
                 queued: false,
                 at,
+                answered,
             }),
             Ok(Triggered::Queued) => Ok(TriggerOutcome {
                 http_status: 202,
                 deploy: None,
                 queued: true,
                 at,
+                answered,
             }),
             Err(e) => Err(api_failure("Deploy trigger failed", e)),
         }
@@ -471,6 +495,7 @@ impl Deployer<'_> {
             queued: answer.status == 202,
             deploy: answer.deploy,
             at,
+            answered: Instant::now(),
         })
     }
 
@@ -483,10 +508,12 @@ impl Deployer<'_> {
         render: &RenderClient,
         service: &str,
         since: &str,
+        schedule: &mut Schedule,
         report: &DeployReport,
     ) -> Result<Deploy, Failure> {
         let until = Instant::now() + FIND_QUEUED_FOR.min(self.config.timeout);
         loop {
+            schedule.polled_now();
             let found = render
                 .list_deploys(service, 1, None, Some(since))
                 .map_err(|e| api_failure("Could not find the new deploy", e))?;
@@ -503,7 +530,7 @@ impl Deployer<'_> {
                     steps: vec![format!("Check the [dashboard]({}) for the deploy.", report.dashboard)],
                 });
             }
-            std::thread::sleep(Duration::from_secs(1).min(poll_interval()));
+            std::thread::sleep(schedule.due(None).saturating_duration_since(Instant::now()));
         }
     }
 
@@ -515,18 +542,23 @@ impl Deployer<'_> {
         service: &str,
         deploy_id: &str,
         deadline: Instant,
+        mut schedule: Schedule,
         report: &DeployReport,
     ) -> Result<Deploy, Failure> {
         let progress = Progress::new(self.runner);
         let canceled_is_failure = self.config.canceled_is_failure;
-        wait_for(render, service, deploy_id, deadline, canceled_is_failure, |status| {
+        let target = (render, service, deploy_id);
+        watch(target, deadline, canceled_is_failure, &mut schedule, |status, new| {
+            if !new {
+                progress.tick(self.runner);
+                return;
+            }
             if let DeployStatus::Unknown(s) = status {
                 self.runner.warning(&format!(
                     "Deploy {deploy_id} reports status '{s}', which render-pilot does not know; still waiting"
                 ));
             }
-            let elapsed = human_duration(self.started.elapsed());
-            progress.update(self.runner, &format!("Deploy {deploy_id}: {status} ({elapsed})"));
+            progress.update(self.runner, &format!("Deploy {deploy_id}: {status}"));
         })
         .map_err(|e| Failure {
             title: "Lost track of the deploy",
@@ -550,17 +582,40 @@ pub fn wait_for(
     canceled_is_failure: bool,
     mut changed: impl FnMut(&DeployStatus),
 ) -> Result<Deploy, RenderError> {
+    let mut schedule = Schedule::new(Instant::now(), poll_interval(), None);
+    let target = (render, service, deploy_id);
+    watch(
+        target,
+        deadline,
+        canceled_is_failure,
+        &mut schedule,
+        |status, new| {
+            if new {
+                changed(status);
+            }
+        },
+    )
+}
+
+/// [`wait_for`] on a schedule; `polled` hears every read, with whether
+/// its status is new.
+fn watch(
+    (render, service, deploy_id): (&RenderClient, &str, &str),
+    deadline: Instant,
+    canceled_is_failure: bool,
+    schedule: &mut Schedule,
+    mut polled: impl FnMut(&DeployStatus, bool),
+) -> Result<Deploy, RenderError> {
     let mut last_status: Option<DeployStatus> = None;
     loop {
-        // The deploy was just created: nothing to learn by asking at once.
-        let now = Instant::now();
-        std::thread::sleep(poll_interval().min(deadline.saturating_duration_since(now)));
+        let due = schedule.due(last_status.as_ref()).min(deadline);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        schedule.polled_now();
         let deploy = render.get_deploy(service, deploy_id)?;
         let status = deploy.status_or_unknown();
-        if last_status.as_ref() != Some(&status) {
-            changed(&status);
-            last_status = Some(status.clone());
-        }
+        let new = last_status.as_ref() != Some(&status);
+        polled(&status, new);
+        last_status = Some(status.clone());
         if status.outcome(canceled_is_failure) != Outcome::Pending || Instant::now() >= deadline {
             return Ok(deploy);
         }
@@ -573,10 +628,13 @@ struct TriggerOutcome {
     queued: bool,
     /// A little before the trigger, to find the deploy it created.
     at: String,
+    /// When the trigger was answered: the wait's clock starts here.
+    answered: Instant,
 }
 
-/// Two seconds keeps the lag between "live" and our exit under 2 s while
-/// costing at most 30 of Render's 400 GETs a minute.
+/// The period of the wait's budget: at most one read per period on
+/// average (30 of Render's 400 GETs a minute) and never a longer gap.
+/// Tests shorten it with `RENDER_PILOT_POLL_MS`.
 fn poll_interval() -> Duration {
     std::env::var("RENDER_PILOT_POLL_MS")
         .ok()

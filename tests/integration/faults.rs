@@ -59,6 +59,8 @@ struct Scenario {
     sim: Sim,
     method: &'static str,
     path: String,
+    /// When set, only requests whose query contains it are faulted.
+    query: Option<&'static str>,
     idempotent: bool,
     /// A 2xx is all that counts; the body is not needed (re-run).
     body_optional: bool,
@@ -80,7 +82,11 @@ fn check(name: &str, make: impl Fn() -> Scenario) {
             baseline.log()
         );
         let s = make();
-        s.sim.fault(Fault::new(s.method, &s.path, 1, kind.clone()));
+        let fault = Fault::new(s.method, &s.path, 1, kind.clone());
+        s.sim.fault(match s.query {
+            Some(part) => fault.when_query(part),
+            None => fault,
+        });
         let started = Instant::now();
         let out = (s.run)().env("RENDER_PILOT_HTTP_TIMEOUT_MS", "1000").run();
         let took = started.elapsed();
@@ -164,6 +170,8 @@ fn deploy_scenario(
     let (hook, api, service) = (sim.hook_url(&id), sim.api_url(), id.clone());
     Scenario {
         path: path(&id),
+        // The search for the queued deploy, not the read of recent deploys.
+        query: queued.then_some("createdAfter"),
         method,
         idempotent,
         // A hook's answer must be Render's: a broken one fails the step.
@@ -271,6 +279,7 @@ fn monitor_scenario(
     );
     Scenario {
         path: path(&id),
+        query: None,
         method,
         idempotent,
         body_optional: false,
@@ -402,6 +411,7 @@ fn recover_scenario(
     let (api, url, service) = (sim.api_url(), sim.url.clone(), id.clone());
     Scenario {
         path: path(&id),
+        query: None,
         method,
         idempotent,
         body_optional: method == "POST" && !rollback,
