@@ -5,7 +5,7 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::http::{Http, HttpError, Response, Retry, MAX_BODY};
+use crate::http::{Bucket, Http, HttpError, Response, Retry, MAX_BODY};
 use crate::inputs::InputError;
 use crate::secrets::redact;
 
@@ -125,6 +125,7 @@ impl<'a> GitHub<'a> {
             Retry::Unsent
         };
         let response = self.http.send(
+            Bucket::GitHub,
             || {
                 let mut request = self
                     .http

@@ -103,13 +103,7 @@ pub fn parse(raw: &str) -> Result<(Hook, Vec<String>), InputError> {
 
 /// Render ids are `srv-` followed by lower-case letters and digits.
 pub fn is_service_id(id: &str) -> bool {
-    id.strip_prefix("srv-").is_some_and(|rest| {
-        !rest.is_empty()
-            && rest.len() <= 64
-            && rest
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-    })
+    crate::render::is_render_id("srv-", id)
 }
 
 /// Hook and API URLs must be https, except on loopback hosts, which tests

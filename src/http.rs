@@ -1,6 +1,6 @@
-//! The one HTTP client: rustls, timeouts, a body-size cap, retries with
-//! backoff for requests that are safe to repeat, and a rate limiter shared by
-//! every thread that talks to the same API.
+//! The one HTTP client: rustls, total deadlines, a body-size cap, retries
+//! with backoff for requests that are safe to repeat, and one rate limiter
+//! per API and per Render bucket, shared by every thread that spends it.
 
 use std::io::Read;
 use std::sync::Mutex;
@@ -34,6 +34,40 @@ pub enum Retry {
     Never,
 }
 
+/// The rate-limit budget a request spends. Render keeps separate buckets
+/// (GETs, deploy triggers, other writes) and says in each answer's headers
+/// how much of *that* bucket is left; GitHub's limits are its own. Each
+/// budget is paced only from the answers it got.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Bucket {
+    RenderRead,
+    /// Deploy hooks and API triggers: about 10 a minute per service.
+    RenderDeploy,
+    RenderWrite,
+    GitHub,
+    /// A service's own URL (health checks): no API budget.
+    Unlimited,
+}
+
+impl Bucket {
+    const LIMITED: [Bucket; 4] = [
+        Bucket::RenderRead,
+        Bucket::RenderDeploy,
+        Bucket::RenderWrite,
+        Bucket::GitHub,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Bucket::RenderRead => "Render's rate limit for reads",
+            Bucket::RenderDeploy => "Render's rate limit for deploy triggers",
+            Bucket::RenderWrite => "Render's rate limit for changes",
+            Bucket::GitHub => "GitHub's rate limit",
+            Bucket::Unlimited => "the rate limit",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoResponseCause {
     MalformedUrl,
@@ -52,7 +86,7 @@ impl NoResponseCause {
             NoResponseCause::Dns => "the host name did not resolve (DNS); check the host for typos and the runner's network",
             NoResponseCause::Refused => "the connection was refused; nothing listens at that address",
             NoResponseCause::Tls => "the TLS handshake failed; a proxy or a missing CA bundle may be in the way",
-            NoResponseCause::Timeout => "the request timed out; the server or the network is slow, try again later",
+            NoResponseCause::Timeout => "the whole answer did not arrive within the request's deadline; the server or the network is slow, try again later",
             NoResponseCause::Broken => "the connection broke before the whole response arrived; try again later",
             NoResponseCause::Other => "the request failed before a response arrived",
         }
@@ -162,9 +196,16 @@ pub fn web_url(text: &str) -> Option<String> {
 
 pub struct Http {
     client: Client,
-    limiter: RateLimiter,
+    /// The most one attempt of a request may take, body included.
+    timeout: Duration,
+    /// One per [`Bucket::LIMITED`], in that order.
+    limiters: [RateLimiter; 4],
     delays: Delays,
+    /// Hears long rate-limit waits, to show them.
+    notify: Option<Box<Notify>>,
 }
+
+type Notify = dyn Fn(&str) + Send + Sync;
 
 /// Backoff timings; tests shorten them through `RENDER_PILOT_TEST_FAST`.
 #[derive(Clone, Copy)]
@@ -174,8 +215,8 @@ struct Delays {
 }
 
 impl Http {
-    /// The API client: 30 s per request (tests shorten it with
-    /// `RENDER_PILOT_HTTP_TIMEOUT_MS`).
+    /// The API client: 30 s per request, from connecting to the last byte
+    /// of the body (tests shorten it with `RENDER_PILOT_HTTP_TIMEOUT_MS`).
     pub fn new() -> anyhow::Result<Http> {
         let timeout = std::env::var("RENDER_PILOT_HTTP_TIMEOUT_MS")
             .ok()
@@ -204,9 +245,33 @@ impl Http {
         };
         Ok(Http {
             client,
-            limiter: RateLimiter::default(),
+            timeout,
+            limiters: Default::default(),
             delays,
+            notify: None,
         })
+    }
+
+    /// Shows every long rate-limit wait through `notify`, so a held run
+    /// never looks stuck.
+    pub fn notify_waits(mut self, notify: impl Fn(&str) + Send + Sync + 'static) -> Http {
+        self.notify = Some(Box::new(notify));
+        self
+    }
+
+    fn announce(&self, bucket: Bucket, wait: Duration) {
+        if let Some(notify) = &self.notify {
+            notify(&format!(
+                "Waiting {} for {} before the next request.",
+                crate::inputs::human_duration(wait),
+                bucket.name()
+            ));
+        }
+    }
+
+    fn limiter(&self, bucket: Bucket) -> Option<&RateLimiter> {
+        let index = Bucket::LIMITED.iter().position(|b| *b == bucket)?;
+        Some(&self.limiters[index])
     }
 
     pub fn request(&self, method: Method, url: Url) -> RequestBuilder {
@@ -217,6 +282,7 @@ impl Http {
     pub fn health_check(&self, url: &Url) -> crate::status::HealthCheck {
         let started = Instant::now();
         let result = self.send(
+            Bucket::Unlimited,
             || self.request(Method::GET, url.clone()),
             Retry::Never,
             64 * 1024,
@@ -246,26 +312,38 @@ impl Http {
     /// response is an error.
     pub fn send(
         &self,
+        bucket: Bucket,
         build: impl Fn() -> RequestBuilder,
         retry: Retry,
         max_body: usize,
     ) -> Result<Response, HttpError> {
         let mut attempt = 1;
         let mut refused_429 = false;
+        let limiter = self.limiter(bucket);
         loop {
-            self.limiter.acquire();
-            let request = build().build().map_err(|e| HttpError::NoResponse {
-                url: String::new(),
-                cause: NoResponseCause::MalformedUrl,
-                detail: e.to_string(),
-            })?;
+            if let Some(limiter) = limiter {
+                limiter.acquire(&|wait| self.announce(bucket, wait));
+            }
+            // reqwest's client timeout bounds each read, so a server that
+            // drips a byte a second would never time out: the request gets
+            // a total timeout, and the body is read against a deadline.
+            let deadline = Instant::now() + self.timeout;
+            let request =
+                build()
+                    .timeout(self.timeout)
+                    .build()
+                    .map_err(|e| HttpError::NoResponse {
+                        url: String::new(),
+                        cause: NoResponseCause::MalformedUrl,
+                        detail: e.to_string(),
+                    })?;
             let url = display_url(request.url());
             let last = attempt >= MAX_ATTEMPTS;
             let result = self
                 .client
                 .execute(request)
                 .map_err(|e| Failure::NoResponse(classify(&e), e.to_string()))
-                .and_then(|r| read_response(r, &url, max_body));
+                .and_then(|r| read_response(r, &url, max_body, deadline));
             match result {
                 Err(Failure::TooLarge) => {
                     return Err(HttpError::TooLarge {
@@ -289,7 +367,9 @@ impl Http {
                     std::thread::sleep(self.backoff(attempt));
                 }
                 Ok(response) => {
-                    self.limiter.observe(response.status, &response.headers);
+                    if let Some(limiter) = limiter {
+                        limiter.observe(response.status, &response.headers);
+                    }
                     let transient = matches!(response.status, 502..=504);
                     let again = match (response.status, retry) {
                         (429, Retry::Idempotent) => true,
@@ -301,11 +381,13 @@ impl Http {
                         return Ok(response);
                     }
                     if response.status == 429 {
-                        let wait = retry_after(&response.headers).unwrap_or(self.backoff(attempt));
-                        if wait > MAX_RETRY_AFTER {
-                            return Ok(response);
+                        // The limiter holds everyone for `Retry-After` and
+                        // announces a long hold.
+                        match retry_after(&response.headers) {
+                            Some(wait) if wait > MAX_RETRY_AFTER => return Ok(response),
+                            Some(_) => {}
+                            None => std::thread::sleep(self.backoff(attempt)),
                         }
-                        std::thread::sleep(wait);
                     } else {
                         std::thread::sleep(self.backoff(attempt));
                     }
@@ -330,19 +412,43 @@ enum Failure {
 }
 
 fn read_response(
-    response: reqwest::blocking::Response,
+    mut response: reqwest::blocking::Response,
     url: &str,
     max_body: usize,
+    deadline: Instant,
 ) -> Result<Response, Failure> {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let mut body = Vec::new();
-    response
-        .take(max_body as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| Failure::NoResponse(NoResponseCause::Broken, e.to_string()))?;
-    if body.len() > max_body {
-        return Err(Failure::TooLarge);
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if Instant::now() >= deadline {
+            return Err(Failure::NoResponse(
+                NoResponseCause::Timeout,
+                format!("the body was still arriving after {} bytes", body.len()),
+            ));
+        }
+        let read = response.read(&mut chunk).map_err(|e| {
+            // The request's total timeout surfaces as a read error.
+            let timed_out = e.kind() == std::io::ErrorKind::TimedOut
+                || e.get_ref()
+                    .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+                    .is_some_and(reqwest::Error::is_timeout)
+                || Instant::now() >= deadline;
+            let cause = if timed_out {
+                NoResponseCause::Timeout
+            } else {
+                NoResponseCause::Broken
+            };
+            Failure::NoResponse(cause, e.to_string())
+        })?;
+        if read == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..read]);
+        if body.len() > max_body {
+            return Err(Failure::TooLarge);
+        }
     }
     Ok(Response {
         status,
@@ -433,15 +539,25 @@ struct Pace {
     interval: Duration,
     /// Nobody starts before this (after a 429, or with no budget left).
     held_until: Option<Instant>,
+    /// The end of the last wait announced, so each is announced once.
+    announced: Option<Instant>,
 }
 
 /// Below this many requests left we start spacing them out.
 const LOW_REMAINING: f64 = 20.0;
+/// The widest spacing: a reply with one request left in an hour-long window
+/// must not push the next request an hour away. If the budget really runs
+/// out, Render answers 429 with `Retry-After`, which we honour (capped).
+const MAX_PACE: Duration = Duration::from_secs(5);
+/// Waits at least this long are announced, so a held run never looks stuck.
+const VISIBLE_WAIT: Duration = Duration::from_secs(5);
 /// How long a waiting worker sleeps before it looks again.
 const RECHECK: Duration = Duration::from_millis(250);
 
 impl RateLimiter {
-    pub fn acquire(&self) {
+    /// Waits for this request's turn. `announce` hears each wait of
+    /// [`VISIBLE_WAIT`] or more once, with its length.
+    pub fn acquire(&self, announce: &dyn Fn(Duration)) {
         loop {
             let wait = {
                 let mut pace = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -452,7 +568,12 @@ impl RateLimiter {
                     pace.last_start = Some(now);
                     return;
                 }
-                earliest - now
+                let wait = earliest - now;
+                if wait >= VISIBLE_WAIT && pace.announced.is_none_or(|a| a < earliest) {
+                    pace.announced = Some(earliest);
+                    announce(wait);
+                }
+                wait
             };
             std::thread::sleep(wait.min(RECHECK));
         }
@@ -483,7 +604,7 @@ impl RateLimiter {
                 Duration::ZERO
             }
             // Running low: spread what is left over what is left of the window.
-            (Some(left), Some(reset)) if left < LOW_REMAINING => reset.div_f64(left),
+            (Some(left), Some(reset)) if left < LOW_REMAINING => reset.div_f64(left).min(MAX_PACE),
             _ => Duration::ZERO,
         };
     }
@@ -534,11 +655,41 @@ mod tests {
         };
         assert_eq!(pace("\"277\",\"4\"", "4").0, Duration::from_secs(1));
         assert_eq!(pace("300", "4"), (Duration::ZERO, None));
+        // One request left in an hour-long window: spaced by the cap, not
+        // by an hour.
+        assert_eq!(pace("1", "3600").0, MAX_PACE);
         // An empty budget holds everyone once until the window resets,
         // instead of spacing each worker a whole window apart.
         let (interval, held) = pace("0", "30");
         assert_eq!(interval, Duration::ZERO);
         assert!(held.unwrap() > Duration::from_secs(29));
+    }
+
+    #[test]
+    fn each_bucket_is_paced_by_its_own_answers_only() {
+        let http = Http::with_timeout(Duration::from_secs(1)).unwrap();
+        let observe = |bucket, status, pairs: &[(&'static str, &'static str)]| {
+            http.limiter(bucket)
+                .unwrap()
+                .observe(status, &headers(pairs));
+        };
+        // A trigger's answer describes the deploy bucket; a GitHub 429
+        // holds GitHub calls only.
+        observe(
+            Bucket::RenderDeploy,
+            201,
+            &[("ratelimit-remaining", "9"), ("ratelimit-reset", "60")],
+        );
+        observe(Bucket::GitHub, 429, &[("retry-after", "30")]);
+        let pace = |bucket| {
+            let state = http.limiter(bucket).unwrap().state.lock().unwrap();
+            (state.interval, state.held_until.is_some())
+        };
+        assert_eq!(pace(Bucket::RenderDeploy), (MAX_PACE, false));
+        assert_eq!(pace(Bucket::RenderRead), (Duration::ZERO, false));
+        assert_eq!(pace(Bucket::RenderWrite), (Duration::ZERO, false));
+        assert_eq!(pace(Bucket::GitHub), (Duration::ZERO, true));
+        assert!(http.limiter(Bucket::Unlimited).is_none());
     }
 
     #[test]

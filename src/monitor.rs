@@ -196,7 +196,7 @@ fn status_file(flag: Option<&str>) -> Result<Option<String>, InputError> {
 
 pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
     let config = Config::resolve(args, runner)?;
-    let http = Http::new()?;
+    let http = Http::new()?.notify_waits(runner.info_printer());
     let health_http = Http::with_timeout(HEALTH_TIMEOUT)?;
     let render = RenderClient::new(&http, config.api.url.clone(), &config.api.key);
     let github = match (&config.token, config.issues) {

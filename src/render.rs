@@ -8,7 +8,7 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::http::{web_url, Http, HttpError, Response, Retry, MAX_BODY};
+use crate::http::{web_url, Bucket, Http, HttpError, Response, Retry, MAX_BODY};
 
 pub const DEFAULT_API_URL: &str = "https://api.render.com/v1";
 const PAGE: usize = 100;
@@ -148,20 +148,17 @@ impl<'de> Deserialize<'de> for DeployStatus {
 /// Render's (a lower-case prefix, `-`, lower-case letters and digits) is
 /// refused as a bad answer rather than followed: `../` or `?` from a
 /// server must not choose another endpoint.
-pub fn is_render_id(id: &str) -> bool {
-    id.split_once('-').is_some_and(|(prefix, rest)| {
+pub fn has_render_id_shape(id: &str) -> bool {
+    id.split_once('-').is_some_and(|(prefix, _)| {
         (2..=5).contains(&prefix.len())
             && prefix.bytes().all(|b| b.is_ascii_lowercase())
-            && (1..=64).contains(&rest.len())
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && is_render_id(&format!("{prefix}-"), id)
     })
 }
 
 fn render_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let id = String::deserialize(d)?;
-    if is_render_id(&id) {
+    if has_render_id_shape(&id) {
         Ok(id)
     } else {
         Err(serde::de::Error::custom(format!(
@@ -279,6 +276,22 @@ impl Deploy {
     }
 }
 
+/// Render deploy ids are `dep-` followed by lower-case letters and digits.
+pub fn is_deploy_id(id: &str) -> bool {
+    is_render_id("dep-", id)
+}
+
+/// Render ids: a prefix (`srv-`, `dep-`) and lower-case letters and digits.
+pub fn is_render_id(prefix: &str, id: &str) -> bool {
+    id.strip_prefix(prefix).is_some_and(|rest| {
+        !rest.is_empty()
+            && rest.len() <= 64
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    })
+}
+
 #[derive(Deserialize)]
 struct ServiceItem {
     service: Service,
@@ -355,6 +368,7 @@ impl<'a> RenderClient<'a> {
         what: &str,
     ) -> Result<Response, RenderError> {
         let response = self.http.send(
+            bucket(&method, url.path()),
             || {
                 let mut request = self
                     .http
@@ -476,6 +490,18 @@ impl<'a> RenderClient<'a> {
     }
 }
 
+/// Render's bucket for a request: triggers (`POST …/deploys`) spend the
+/// per-service deploy budget, other writes the write budget.
+fn bucket(method: &Method, path: &str) -> Bucket {
+    if *method == Method::GET {
+        Bucket::RenderRead
+    } else if *method == Method::POST && path.ends_with("/deploys") {
+        Bucket::RenderDeploy
+    } else {
+        Bucket::RenderWrite
+    }
+}
+
 fn api_error(response: &Response, what: &str) -> RenderError {
     #[derive(Deserialize)]
     struct ErrorBody {
@@ -503,7 +529,7 @@ mod tests {
 
     #[test]
     fn ids_and_urls_from_answers_are_checked() {
-        assert!(is_render_id("srv-d5x0gyoyy4xrhmjr4998") && is_render_id("dep-abc1"));
+        assert!(has_render_id_shape("srv-d5x0gyoyy4xrhmjr4998") && has_render_id_shape("dep-abc1"));
         for bad in [
             "../../owners",
             "srv-a/../x",
@@ -513,7 +539,7 @@ mod tests {
             "-a",
             "srv-a\n",
         ] {
-            assert!(!is_render_id(bad), "{bad:?}");
+            assert!(!has_render_id_shape(bad), "{bad:?}");
         }
         let bad: Result<Deploy, _> = serde_json::from_value(json!({"id": "dep-1/../../x"}));
         assert!(bad.unwrap_err().to_string().contains("not a Render id"));
@@ -584,6 +610,35 @@ mod tests {
         let bare: Deploy = serde_json::from_value(json!({"id": "dep-2"})).unwrap();
         assert_eq!(bare.source(), None);
         assert_eq!(bare.status_or_unknown().as_str(), "unknown");
+    }
+
+    #[test]
+    fn requests_spend_their_own_bucket() {
+        let cases = [
+            (
+                Method::GET,
+                "/v1/services/srv-a/deploys",
+                Bucket::RenderRead,
+            ),
+            (
+                Method::POST,
+                "/v1/services/srv-a/deploys",
+                Bucket::RenderDeploy,
+            ),
+            (
+                Method::POST,
+                "/v1/services/srv-a/deploys/dep-b/cancel",
+                Bucket::RenderWrite,
+            ),
+            (
+                Method::POST,
+                "/v1/services/srv-a/rollback",
+                Bucket::RenderWrite,
+            ),
+        ];
+        for (method, path, want) in cases {
+            assert_eq!(bucket(&method, path), want, "{method} {path}");
+        }
     }
 
     #[test]

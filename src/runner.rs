@@ -6,9 +6,11 @@
 //! and written once at the end, so a failed run never leaves them
 //! half-written.
 
+use std::cell::RefCell;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use crate::inputs::InputError;
 use crate::secrets;
@@ -80,12 +82,14 @@ impl Runner {
     }
 
     pub fn info(&self, message: &str) {
-        let message = neutralise(&secrets::redact(message));
-        if self.actions {
-            println!("{message}");
-        } else {
-            eprintln!("{}", plain(&message));
-        }
+        info_line(self.actions, message);
+    }
+
+    /// [`Runner::info`] for other threads (the HTTP client's rate-limit
+    /// notices).
+    pub fn info_printer(&self) -> impl Fn(&str) + Send + Sync + 'static {
+        let actions = self.actions;
+        move |message| info_line(actions, message)
     }
 
     pub fn warning(&self, message: &str) {
@@ -184,30 +188,70 @@ impl Runner {
     }
 }
 
-/// A status line: an indicatif spinner on a terminal, one plain line per
-/// change elsewhere (in Actions stderr is a pipe and a spinner draws nothing).
+/// A status line: an indicatif spinner on a terminal, plain lines
+/// elsewhere (in Actions stderr is a pipe and a spinner draws nothing).
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
+    started: Instant,
+    /// The current message, and when a plain line was last printed.
+    state: RefCell<(String, Instant)>,
 }
+
+/// In CI a line at least this often, so a long phase never looks stuck.
+const HEARTBEAT: Duration = Duration::from_secs(25);
 
 impl Progress {
     pub fn new(runner: &Runner) -> Progress {
         let bar = (!runner.actions).then(indicatif::ProgressBar::new_spinner);
         let bar = bar.filter(|b| !b.is_hidden());
         if let Some(b) = &bar {
-            b.enable_steady_tick(std::time::Duration::from_millis(120));
+            // indicatif redraws `{elapsed}` on every tick, so it runs even
+            // while the message stays the same.
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            {
+                b.set_style(style);
+            }
+            b.enable_steady_tick(Duration::from_millis(120));
         }
-        Progress { bar }
+        let now = Instant::now();
+        Progress {
+            bar,
+            started: now,
+            state: RefCell::new((String::new(), now)),
+        }
     }
 
+    /// A new status. On a terminal the previous one stays printed above the
+    /// spinner, once; elsewhere one line with the elapsed time.
     pub fn update(&self, runner: &Runner, message: &str) {
+        let message = secrets::redact(message);
+        let mut state = self.state.borrow_mut();
         match &self.bar {
             Some(bar) => {
-                bar.println(secrets::redact(message));
-                bar.set_message(secrets::redact(message));
+                if !state.0.is_empty() {
+                    bar.println(&state.0);
+                }
+                bar.set_message(message.clone());
             }
-            None => runner.info(message),
+            None => runner.info(&format!("{message} ({})", self.elapsed())),
         }
+        *state = (message, Instant::now());
+    }
+
+    /// Nothing new: in CI, a heartbeat line when none was printed for a
+    /// while (the spinner keeps time by itself).
+    pub fn tick(&self, runner: &Runner) {
+        let mut state = self.state.borrow_mut();
+        if self.bar.is_some() || state.1.elapsed() < HEARTBEAT || state.0.is_empty() {
+            return;
+        }
+        runner.info(&format!("{}: still waiting ({})", state.0, self.elapsed()));
+        state.1 = Instant::now();
+    }
+
+    fn elapsed(&self) -> String {
+        crate::inputs::human_duration(self.started.elapsed())
     }
 }
 
@@ -216,6 +260,15 @@ impl Drop for Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+fn info_line(actions: bool, message: &str) {
+    let message = neutralise(&secrets::redact(message));
+    if actions {
+        println!("{message}");
+    } else {
+        eprintln!("{}", plain(&message));
     }
 }
 

@@ -64,6 +64,10 @@ pub enum FaultKind {
     Reset,
     /// Waits, then answers normally.
     Slow(Duration),
+    /// Handles the request, sends the head at once, then the body one byte
+    /// per interval: every single read succeeds, the whole never arrives in
+    /// time.
+    Drip(Duration),
     /// Handles the request, then answers 200 with a body of this many bytes.
     Huge(usize),
 }
@@ -73,6 +77,8 @@ pub struct Fault {
     pub method: Option<String>,
     /// Matched against the start of the path.
     pub path: String,
+    /// When set, the query must contain it.
+    pub query: Option<String>,
     pub times: usize,
     pub kind: FaultKind,
 }
@@ -82,9 +88,16 @@ impl Fault {
         Fault {
             method: (!method.is_empty()).then(|| method.to_string()),
             path: path.to_string(),
+            query: None,
             times,
             kind,
         }
+    }
+
+    /// Only for requests whose query contains `part`.
+    pub fn when_query(mut self, part: &str) -> Fault {
+        self.query = Some(part.to_string());
+        self
     }
 
     /// A 429 as Render sends it.
@@ -120,12 +133,19 @@ impl Fault {
     }
 }
 
-/// Render's per-user GET budget, when a test or benchmark wants one.
+/// Render's per-user GET budget, when a test or benchmark wants one. With
+/// it, every bucket is enforced (429 with `Retry-After` once spent).
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimit {
     pub limit: u32,
     pub window: Duration,
 }
+
+/// Render's budgets a minute for deploy triggers (per service, hooks
+/// included) and for other writes.
+const DEPLOY_LIMIT: u32 = 10;
+const WRITE_LIMIT: u32 = 30;
+const WINDOW: Duration = Duration::from_secs(60);
 
 pub(crate) struct State {
     pub render: render::Render,
@@ -134,7 +154,8 @@ pub(crate) struct State {
     pub requests: Vec<Recorded>,
     pub latency: Duration,
     pub rate_limit: Option<RateLimit>,
-    window: (Instant, u32),
+    /// Each bucket's window start and the requests counted in it.
+    windows: std::collections::HashMap<String, (Instant, u32)>,
     pub base_url: String,
 }
 
@@ -161,7 +182,7 @@ impl Sim {
             requests: Vec::new(),
             latency: Duration::ZERO,
             rate_limit: None,
-            window: (Instant::now(), 0),
+            windows: Default::default(),
             base_url: url.clone(),
         }));
         let shared = state.clone();
@@ -194,7 +215,7 @@ impl Sim {
     pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
         let mut state = self.lock();
         state.rate_limit = limit;
-        state.window = (Instant::now(), 0);
+        state.windows.clear();
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -238,6 +259,19 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) {
             None
         }
         Some(FaultKind::Reset) => return,
+        Some(FaultKind::Drip(every)) => {
+            let response = route(state, &request);
+            let _ = wire::write_head(&mut stream, &response, response.body.len());
+            for byte in &response.body {
+                std::thread::sleep(every);
+                let sent = std::io::Write::write_all(&mut stream, std::slice::from_ref(byte))
+                    .and_then(|()| std::io::Write::flush(&mut stream));
+                if sent.is_err() {
+                    return;
+                }
+            }
+            return;
+        }
         Some(FaultKind::ShortBody) => {
             // The server did the work; the answer breaks off on the way.
             let response = route(state, &request);
@@ -282,6 +316,9 @@ fn take_fault(faults: &mut VecDeque<Fault>, request: &Request) -> Option<FaultKi
         f.times > 0
             && f.method.as_deref().is_none_or(|m| m == request.method)
             && request.path.starts_with(&f.path)
+            && f.query
+                .as_deref()
+                .is_none_or(|q| request.raw_query.contains(q))
     })?;
     let fault = &mut faults[index];
     fault.times -= 1;
@@ -303,20 +340,22 @@ fn route(shared: &Arc<Mutex<State>>, request: &Request) -> Response {
             Err(response) => response,
         };
     }
-    if path.starts_with("/v1/") {
-        if let Some(limited) = state.count_against_rate_limit(request) {
-            return limited;
-        }
-        let headers = state.rate_headers();
-        let mut response = render::api(&mut state, request);
+    if path.starts_with("/v1/") || path.starts_with("/deploy/") {
+        let headers = match state.spend(request) {
+            Ok(headers) => headers,
+            Err(limited) => return limited,
+        };
+        let mut response = if path.starts_with("/v1/") {
+            render::api(&mut state, request)
+        } else {
+            render::hook(&mut state, request)
+        };
         response.headers.extend(headers);
         response.headers.push((
             "Render-Request-Id".into(),
             format!("req-{}", state.requests.len()),
         ));
         response
-    } else if path.starts_with("/deploy/") {
-        render::hook(&mut state, request)
     } else if path.starts_with("/_svc/") {
         render::health(&mut state, request)
     } else if path == "/_sim/requests" {
@@ -348,52 +387,63 @@ fn sim_requests(state: &State) -> Response {
     Response::json(200, &serde_json::Value::Array(items))
 }
 
+/// Render's rate-limit bucket of a request and its budget a minute:
+/// triggers (API or hook) spend the service's deploy budget, other writes
+/// the write budget, reads the GET budget (`None`: unlimited unless a test
+/// sets one).
+fn bucket(request: &Request) -> (String, Option<u32>) {
+    let path = request.path.as_str();
+    if let Some(id) = path.strip_prefix("/deploy/") {
+        return (format!("deploy:{id}"), Some(DEPLOY_LIMIT));
+    }
+    let rest = path.trim_start_matches("/v1/");
+    match request.method.as_str() {
+        "GET" => ("get".into(), None),
+        "POST" if rest.ends_with("/deploys") => {
+            let id = rest.split('/').nth(1).unwrap_or_default();
+            (format!("deploy:{id}"), Some(DEPLOY_LIMIT))
+        }
+        _ => ("write".into(), Some(WRITE_LIMIT)),
+    }
+}
+
 impl State {
-    fn count_against_rate_limit(&mut self, request: &Request) -> Option<Response> {
-        let limit = self.rate_limit?;
-        if request.method != "GET" {
-            return None;
-        }
-        let now = Instant::now();
-        if now.duration_since(self.window.0) >= limit.window {
-            self.window = (now, 0);
-        }
-        if self.window.1 >= limit.limit {
-            let reset = self.reset_secs(now, limit);
-            return Some(
-                Response::json(429, &serde_json::json!({"message": "rate limit exceeded"}))
-                    .with_header("Retry-After", reset.to_string())
-                    .with_header("Ratelimit-Limit", limit.limit.to_string())
-                    .with_header("Ratelimit-Remaining", "0")
-                    .with_header("Ratelimit-Reset", reset.to_string()),
-            );
-        }
-        self.window.1 += 1;
-        None
-    }
-
-    fn reset_secs(&self, now: Instant, limit: RateLimit) -> u64 {
-        let left = limit
-            .window
-            .saturating_sub(now.duration_since(self.window.0));
-        left.as_secs() + u64::from(left.subsec_nanos() > 0)
-    }
-
-    fn rate_headers(&self) -> Vec<(String, String)> {
-        let (limit, remaining, reset) = match self.rate_limit {
-            Some(l) => (
-                l.limit,
-                l.limit.saturating_sub(self.window.1),
-                self.reset_secs(Instant::now(), l),
-            ),
-            None => (400, 399, 60),
+    /// Counts a request against its bucket. Returns the bucket's
+    /// `Ratelimit-*` headers, or the 429 when the budget is spent and
+    /// limits are enforced.
+    fn spend(&mut self, request: &Request) -> Result<Vec<(String, String)>, Response> {
+        let (key, limit) = bucket(request);
+        let (limit, window) = match (limit, self.rate_limit) {
+            (Some(limit), rate) => (limit, rate.map_or(WINDOW, |r| r.window)),
+            (None, Some(rate)) => (rate.limit, rate.window),
+            // No GET budget set: a generous, constant answer.
+            (None, None) => return Ok(rate_headers(400, 399, 60)),
         };
-        vec![
-            ("Ratelimit-Limit".into(), limit.to_string()),
-            ("Ratelimit-Remaining".into(), remaining.to_string()),
-            ("Ratelimit-Reset".into(), reset.to_string()),
-        ]
+        let now = Instant::now();
+        let counted = self.windows.entry(key).or_insert((now, 0));
+        if now.duration_since(counted.0) >= window {
+            *counted = (now, 0);
+        }
+        let left = window.saturating_sub(now.duration_since(counted.0));
+        let reset = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        if counted.1 >= limit && self.rate_limit.is_some() {
+            let mut response =
+                Response::json(429, &serde_json::json!({"message": "rate limit exceeded"}))
+                    .with_header("Retry-After", reset.to_string());
+            response.headers.extend(rate_headers(limit, 0, reset));
+            return Err(response);
+        }
+        counted.1 += 1;
+        Ok(rate_headers(limit, limit.saturating_sub(counted.1), reset))
     }
+}
+
+fn rate_headers(limit: u32, remaining: u32, reset: u64) -> Vec<(String, String)> {
+    vec![
+        ("Ratelimit-Limit".into(), limit.to_string()),
+        ("Ratelimit-Remaining".into(), remaining.to_string()),
+        ("Ratelimit-Reset".into(), reset.to_string()),
+    ]
 }
 
 /// Ids shaped like Render's: a prefix and 20 lower-case letters and digits,

@@ -212,9 +212,10 @@ impl Svc {
     fn deploy_json(&self, index: usize, now: Instant) -> Value {
         let dep = &self.deploys[index];
         let (status, finished) = self.status(index, now);
+        // Render's timestamps carry fractions of a second.
         let at = |d: Duration| {
             (dep.created_at + SignedDuration::try_from(d).unwrap_or_default())
-                .round(jiff::Unit::Second)
+                .round(jiff::Unit::Millisecond)
                 .unwrap_or(dep.created_at)
                 .to_string()
         };
@@ -389,6 +390,18 @@ impl Sim {
 
     /// Adds a finished deploy from `ago` in the past with a fixed status.
     pub fn add_history(&self, service: &str, status: &str, ago: Duration) -> String {
+        self.add_finished(service, status, ago, Duration::ZERO)
+    }
+
+    /// Adds a deploy created `ago` in the past that reached `status` after
+    /// building for `took`, as a service's recent deploys look.
+    pub fn add_finished(
+        &self,
+        service: &str,
+        status: &str,
+        ago: Duration,
+        took: Duration,
+    ) -> String {
         let mut state = self.lock();
         let render = &mut state.render;
         let id = render.next_id("dep");
@@ -405,7 +418,10 @@ impl Sim {
             commit: (!image).then(|| fake_sha(counter)),
             image: image.then(|| format!("docker.io/acme/{}:v{counter}", svc.spec.name)),
             trigger: "new_commit".into(),
-            timeline: vec![(Duration::ZERO, status.to_string())],
+            timeline: vec![
+                (Duration::ZERO, "build_in_progress".to_string()),
+                (took, status.to_string()),
+            ],
             ended: None,
             health: 200,
         });
@@ -419,6 +435,15 @@ impl Sim {
         let svc = state.render.services.iter().find(|s| s.id == service)?;
         let index = svc.deploys.iter().position(|d| d.id == deploy)?;
         Some(svc.status(index, Instant::now()).0)
+    }
+
+    /// When a deploy reached its terminal status, if it has.
+    pub fn ended_at(&self, service: &str, deploy: &str) -> Option<Instant> {
+        let state = self.lock();
+        let svc = state.render.services.iter().find(|s| s.id == service)?;
+        let dep = svc.deploys.iter().find(|d| d.id == deploy)?;
+        let (_, finished) = dep.raw_status(Instant::now());
+        Some(dep.created + finished?)
     }
 
     /// Every deploy of a service, oldest first: (id, status, trigger).

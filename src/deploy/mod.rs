@@ -7,13 +7,15 @@ use jiff::Timestamp;
 
 mod config;
 mod failure;
+mod poll;
 
 pub use config::Config;
 pub use failure::Failure;
+use poll::{Expected, Schedule};
 
 use crate::cli::DeployArgs;
 use crate::hook::Hook;
-use crate::http::{display_url, Http, Retry};
+use crate::http::{display_url, Bucket, Http, Retry};
 use crate::inputs::human_duration;
 use crate::render::{
     dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, RenderError, TriggerRequest,
@@ -27,13 +29,15 @@ use failure::{api_failure, hook_failure, no_response_failure, status_failure};
 /// How long to look for the deploy Render queued after a 202, as the
 /// official CLI does.
 const FIND_QUEUED_FOR: Duration = Duration::from_secs(60);
+/// Recent deploys read to predict how long this one takes.
+const HISTORY: usize = 10;
 
 pub fn run(args: &DeployArgs, runner: &mut Runner) -> anyhow::Result<Status> {
     let (config, warnings) = Config::resolve(args, runner)?;
     for warning in &warnings {
         runner.warning(warning);
     }
-    let http = Http::new()?;
+    let http = Http::new()?.notify_waits(runner.info_printer());
     let render = config
         .api
         .as_ref()
@@ -72,6 +76,7 @@ pub fn call_hook(
 ) -> (String, Result<HookAnswer, Failure>) {
     let url = hook_url(hook, request);
     let result = http.send(
+        Bucket::RenderDeploy,
         || http.request(reqwest::Method::POST, url.clone()),
         Retry::Unsent,
         64 * 1024,
@@ -89,18 +94,59 @@ pub fn call_hook(
     if ![200, 201, 202].contains(&response.status) {
         return (status, Err(hook_failure(response.status, &response)));
     }
-    #[derive(serde::Deserialize)]
-    struct Body {
-        deploy: Option<Deploy>,
+    match read_hook_answer(hook.blueprint, &response.body) {
+        Ok(deploy) => (
+            status,
+            Ok(HookAnswer {
+                status: response.status,
+                deploy,
+            }),
+        ),
+        Err(what) => (status, Err(unexpected_hook_answer(response.status, &what))),
     }
-    let deploy = response.json::<Body>().ok().and_then(|b| b.deploy);
-    (
-        status,
-        Ok(HookAnswer {
-            status: response.status,
-            deploy,
-        }),
-    )
+}
+
+/// Render's answer to a hook call: `{"deploy":{"id":"dep-…"}}`, or an empty
+/// body (a queued deploy), or for a Blueprint hook `sync started, …`.
+/// Anything else (a proxy's or a login page's 200) is not evidence that
+/// Render accepted anything: the error says what came back.
+fn read_hook_answer(blueprint: bool, body: &[u8]) -> Result<Option<Deploy>, String> {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() || (blueprint && text.starts_with("sync started")) {
+        return Ok(None);
+    }
+    if text.starts_with('<') {
+        return Err(format!("an HTML page of {} bytes", body.len()));
+    }
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        let first = text.lines().next().unwrap_or_default();
+        return Err(format!("text: {}", crate::inputs::shorten(first)));
+    };
+    let Some(deploy) = value.get("deploy").filter(|d| d.is_object()) else {
+        return Err(format!("JSON without a deploy ({} bytes)", body.len()));
+    };
+    // The id picks the deploy we then watch: only Render's shape counts.
+    match deploy.get("id") {
+        None => Ok(None),
+        Some(serde_json::Value::String(id)) if crate::render::is_deploy_id(id) => {
+            Ok(serde_json::from_value(deploy.clone()).ok())
+        }
+        Some(_) => Err("JSON whose deploy id is not a Render deploy id (dep-…)".into()),
+    }
+}
+
+fn unexpected_hook_answer(status: u16, what: &str) -> Failure {
+    Failure {
+        title: "Deploy hook answer not understood",
+        message: format!(
+            "the deploy hook answered HTTP {status} with {what}, not Render's answer (a deploy, or an empty body); a proxy, captive portal or login page may stand between the runner and api.render.com"
+        ),
+        steps: vec![
+            "The deploy may or may not have been triggered: check the service's Events in the dashboard before running this job again.".into(),
+            "Check that RENDER_DEPLOY_HOOK holds the hook from the service's Settings and that the runner reaches api.render.com directly.".into(),
+        ],
+    }
 }
 
 impl Deployer<'_> {
@@ -209,6 +255,15 @@ impl Deployer<'_> {
             report.next_steps.push(format!("Would {plan}."));
             return Ok(());
         }
+        // The service's recent deploys predict when this one ends; read
+        // before the trigger, so the wait spends its budget on the deploy.
+        let expected = match (self.render, &config.service_id) {
+            (Some(render), Some(service_id)) if config.wait => render
+                .list_deploys(service_id, HISTORY, None, None)
+                .ok()
+                .and_then(|deploys| Expected::from_history(&deploys)),
+            _ => None,
+        };
         let triggered = self.trigger(id)?;
         let mut deploy = triggered.deploy;
         if let Some(d) = &deploy {
@@ -239,13 +294,20 @@ impl Deployer<'_> {
             report.end = DeployEnd::Triggered;
             return Ok(());
         };
+        let mut schedule = Schedule::new(triggered.answered, poll_interval(), expected);
         if deploy.is_none() {
-            deploy = Some(self.find_new_deploy(render, service_id, &triggered.at, report)?);
+            deploy = Some(self.find_new_deploy(
+                render,
+                service_id,
+                &triggered.at,
+                &mut schedule,
+                report,
+            )?);
         }
         let deploy = deploy.expect("set above");
         report.deploy_id = Some(deploy.id.clone());
         let deadline = self.started + config.timeout;
-        let last = self.wait(render, service_id, &deploy.id, deadline, report)?;
+        let last = self.wait(render, service_id, &deploy.id, deadline, schedule, report)?;
         report.source = last.source().or(report.source.take());
         report.status = last.status_or_unknown().to_string();
         match last.status_or_unknown().outcome(config.canceled_is_failure) {
@@ -404,18 +466,21 @@ impl Deployer<'_> {
             Err(e) => e.status().map_or("000".to_string(), |s| s.to_string()),
         };
         self.runner.set_output("http-status", &status);
+        let answered = Instant::now();
         match result {
             Ok(Triggered::Created(deploy)) => Ok(TriggerOutcome {
                 http_status: 201,
                 deploy: Some(*deploy),
                 queued: false,
                 at,
+                answered,
             }),
             Ok(Triggered::Queued) => Ok(TriggerOutcome {
                 http_status: 202,
                 deploy: None,
                 queued: true,
                 at,
+                answered,
             }),
             Err(e) => Err(api_failure("Deploy trigger failed", e)),
         }
@@ -430,6 +495,7 @@ impl Deployer<'_> {
             queued: answer.status == 202,
             deploy: answer.deploy,
             at,
+            answered: Instant::now(),
         })
     }
 
@@ -442,10 +508,12 @@ impl Deployer<'_> {
         render: &RenderClient,
         service: &str,
         since: &str,
+        schedule: &mut Schedule,
         report: &DeployReport,
     ) -> Result<Deploy, Failure> {
         let until = Instant::now() + FIND_QUEUED_FOR.min(self.config.timeout);
         loop {
+            schedule.polled_now();
             let found = render
                 .list_deploys(service, 1, None, Some(since))
                 .map_err(|e| api_failure("Could not find the new deploy", e))?;
@@ -462,7 +530,7 @@ impl Deployer<'_> {
                     steps: vec![format!("Check the [dashboard]({}) for the deploy.", report.dashboard)],
                 });
             }
-            std::thread::sleep(Duration::from_secs(1).min(poll_interval()));
+            std::thread::sleep(schedule.due(None).saturating_duration_since(Instant::now()));
         }
     }
 
@@ -474,18 +542,23 @@ impl Deployer<'_> {
         service: &str,
         deploy_id: &str,
         deadline: Instant,
+        mut schedule: Schedule,
         report: &DeployReport,
     ) -> Result<Deploy, Failure> {
         let progress = Progress::new(self.runner);
         let canceled_is_failure = self.config.canceled_is_failure;
-        wait_for(render, service, deploy_id, deadline, canceled_is_failure, |status| {
+        let target = (render, service, deploy_id);
+        watch(target, deadline, canceled_is_failure, &mut schedule, |status, new| {
+            if !new {
+                progress.tick(self.runner);
+                return;
+            }
             if let DeployStatus::Unknown(s) = status {
                 self.runner.warning(&format!(
                     "Deploy {deploy_id} reports status '{s}', which render-pilot does not know; still waiting"
                 ));
             }
-            let elapsed = human_duration(self.started.elapsed());
-            progress.update(self.runner, &format!("Deploy {deploy_id}: {status} ({elapsed})"));
+            progress.update(self.runner, &format!("Deploy {deploy_id}: {status}"));
         })
         .map_err(|e| Failure {
             title: "Lost track of the deploy",
@@ -509,17 +582,40 @@ pub fn wait_for(
     canceled_is_failure: bool,
     mut changed: impl FnMut(&DeployStatus),
 ) -> Result<Deploy, RenderError> {
+    let mut schedule = Schedule::new(Instant::now(), poll_interval(), None);
+    let target = (render, service, deploy_id);
+    watch(
+        target,
+        deadline,
+        canceled_is_failure,
+        &mut schedule,
+        |status, new| {
+            if new {
+                changed(status);
+            }
+        },
+    )
+}
+
+/// [`wait_for`] on a schedule; `polled` hears every read, with whether
+/// its status is new.
+fn watch(
+    (render, service, deploy_id): (&RenderClient, &str, &str),
+    deadline: Instant,
+    canceled_is_failure: bool,
+    schedule: &mut Schedule,
+    mut polled: impl FnMut(&DeployStatus, bool),
+) -> Result<Deploy, RenderError> {
     let mut last_status: Option<DeployStatus> = None;
     loop {
-        // The deploy was just created: nothing to learn by asking at once.
-        let now = Instant::now();
-        std::thread::sleep(poll_interval().min(deadline.saturating_duration_since(now)));
+        let due = schedule.due(last_status.as_ref()).min(deadline);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        schedule.polled_now();
         let deploy = render.get_deploy(service, deploy_id)?;
         let status = deploy.status_or_unknown();
-        if last_status.as_ref() != Some(&status) {
-            changed(&status);
-            last_status = Some(status.clone());
-        }
+        let new = last_status.as_ref() != Some(&status);
+        polled(&status, new);
+        last_status = Some(status.clone());
         if status.outcome(canceled_is_failure) != Outcome::Pending || Instant::now() >= deadline {
             return Ok(deploy);
         }
@@ -532,10 +628,13 @@ struct TriggerOutcome {
     queued: bool,
     /// A little before the trigger, to find the deploy it created.
     at: String,
+    /// When the trigger was answered: the wait's clock starts here.
+    answered: Instant,
 }
 
-/// Two seconds keeps the lag between "live" and our exit under 2 s while
-/// costing at most 30 of Render's 400 GETs a minute.
+/// The period of the wait's budget: at most one read per period on
+/// average (30 of Render's 400 GETs a minute) and never a longer gap.
+/// Tests shorten it with `RENDER_PILOT_POLL_MS`.
 fn poll_interval() -> Duration {
     std::env::var("RENDER_PILOT_POLL_MS")
         .ok()
@@ -569,4 +668,47 @@ fn shown_hook_url(hook: &Hook, request: &TriggerRequest) -> String {
         })
         .collect();
     format!("{}?{}", display_url(&url), query.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_renders_answer_to_a_hook_counts() {
+        let id = |body: &str| read_hook_answer(false, body.as_bytes()).map(|d| d.map(|d| d.id));
+        assert_eq!(
+            id(r#"{"deploy":{"id":"dep-abc123"}}"#),
+            Ok(Some("dep-abc123".into()))
+        );
+        assert_eq!(id(""), Ok(None), "queued: an empty body");
+        assert_eq!(id("  \n"), Ok(None));
+        assert_eq!(id(r#"{"deploy":{}}"#), Ok(None), "the id is optional");
+        let refused = [
+            (
+                "<!DOCTYPE html><html><title>Sign in</title></html>",
+                "an HTML page",
+            ),
+            ("<html>proxy</html>", "an HTML page"),
+            ("OK", "text: OK"),
+            ("{}", "JSON without a deploy"),
+            (r#"{"deploy":"dep-abc"}"#, "JSON without a deploy"),
+            (r#"[{"deploy":{"id":"dep-abc"}}]"#, "JSON without a deploy"),
+            (
+                r#"{"deploy":{"id":"../../services"}}"#,
+                "not a Render deploy id",
+            ),
+            (r#"{"deploy":{"id":7}}"#, "not a Render deploy id"),
+        ];
+        for (body, want) in refused {
+            let error = id(body).unwrap_err();
+            assert!(error.contains(want), "{body}: {error}");
+        }
+        let sync = "sync started, https://dashboard.render.com/blueprint/exs-a/sync/";
+        assert_eq!(
+            read_hook_answer(true, sync.as_bytes()).map(|d| d.is_none()),
+            Ok(true)
+        );
+        assert!(read_hook_answer(false, sync.as_bytes()).is_err());
+    }
 }

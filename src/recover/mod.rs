@@ -128,7 +128,7 @@ fn load_run(config: &Config, github: &GitHub) -> anyhow::Result<WorkflowRun> {
 
 pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
     let config = Config::resolve(args, runner)?;
-    let http = Http::new()?;
+    let http = Http::new()?.notify_waits(runner.info_printer());
     let github = GitHub::from_env(&http, &config.token)?;
     let run = load_run(&config, &github)?;
     let branch = config

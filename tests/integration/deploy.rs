@@ -149,9 +149,11 @@ fn api_trigger_202_queued_finds_the_queued_deploy() {
     let deploys = sim.deploys(&id);
     assert_eq!(deploys.len(), 1);
     assert_eq!(out.output("deploy-id"), deploys[0].0);
+    // After the trigger: before it, the service's recent deploys are read.
     let find = sim
         .requests()
         .into_iter()
+        .skip_while(|r| r.method != "POST")
         .find(|r| r.path.ends_with("/deploys") && r.method == "GET")
         .unwrap();
     assert!(find.query.contains("createdAfter="), "{}", find.query);
@@ -539,4 +541,158 @@ fn an_unwritable_output_file_is_bad_configuration() {
         .run();
     out.assert_code(2);
     out.assert_says("GITHUB_OUTPUT: cannot write");
+}
+
+/// A 2xx from the hook URL is not enough: a proxy's or login page's 200 is
+/// not Render accepting a deploy.
+#[test]
+fn a_hook_answer_that_is_not_renders_fails_and_says_to_check() {
+    let status = |code: u16, kind: &str, body: &str| FaultKind::Status {
+        status: code,
+        headers: vec![("Content-Type".into(), kind.into())],
+        body: body.into(),
+    };
+    let answers = [
+        (FaultKind::Html(200), "200", "an HTML page"),
+        (status(200, "text/plain", "OK"), "200", "text: OK"),
+        (
+            status(202, "application/json", r#"{"status":"ok"}"#),
+            "202",
+            "JSON without a deploy",
+        ),
+        (
+            status(200, "application/json", r#"{"deploy":{"id":"srv-other"}}"#),
+            "200",
+            "not a Render deploy id",
+        ),
+    ];
+    for (kind, code, want) in answers {
+        let (sim, id) = service(Plan::live(secs(0.3)));
+        sim.fault(Fault::new("POST", "/deploy/", 1, kind));
+        let out = deploy_with_hook(&sim, &id).run();
+        out.assert_code(1)
+            .assert_says(want)
+            .assert_says("may or may not have been triggered");
+        assert_eq!(out.output("http-status"), code);
+        assert!(!out.stdout.contains("Render accepted"), "{}", out.log());
+        assert_eq!(posts(&sim, "/deploy/"), 1, "{want}: sent once");
+        let polls = sim
+            .requests()
+            .iter()
+            .skip_while(|r| r.method != "POST")
+            .filter(|r| r.path.contains("/deploys"))
+            .count();
+        assert_eq!(polls, 0, "{want}: nothing to wait for");
+    }
+}
+
+/// The GET polls of one deploy, after the trigger.
+fn polls(sim: &Sim, id: &str) -> Vec<std::time::Instant> {
+    sim.requests()
+        .into_iter()
+        .skip_while(|r| r.method != "POST")
+        .filter(|r| r.method == "GET" && r.path.starts_with(&format!("/v1/services/{id}/deploys/")))
+        .map(|r| r.at)
+        .collect()
+}
+
+/// Render answers a trigger from the deploy bucket (10 a minute per
+/// service): `Remaining: 9, Reset: 60` says nothing about the GET bucket,
+/// so the status polls keep their pace.
+#[test]
+fn trigger_rate_limit_headers_do_not_slow_the_status_polls() {
+    let (sim, id) = service(Plan::live(secs(1.5)));
+    let other = sim.add_service(ServiceSpec::web("other"));
+    let answer = reqwest::blocking::Client::new()
+        .post(sim.hook_url(&other))
+        .send()
+        .unwrap();
+    assert_eq!(answer.headers()["ratelimit-remaining"], "9");
+    assert_eq!(answer.headers()["ratelimit-reset"], "60");
+
+    let started = std::time::Instant::now();
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(0);
+    assert!(
+        started.elapsed() < secs(3.0),
+        "took {:?}",
+        started.elapsed()
+    );
+    let polls = polls(&sim, &id);
+    assert!(polls.len() >= 3, "{} polls", polls.len());
+    // The test period is 150 ms: no gap may be the trigger bucket's 6.7 s
+    // (or the 5 s pacing cap).
+    let widest = polls.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    assert!(widest < secs(0.4), "a {widest:?} gap between polls");
+}
+
+/// `Retry-After: 2` is honoured to within 10%: retried after 2 to 2.2 s.
+#[test]
+fn a_429_with_retry_after_2_is_retried_within_2_to_2_2_s() {
+    let (sim, id) = service(Plan::live(secs(0.5)));
+    sim.fault(Fault::rate_limited(
+        "GET",
+        &format!("/v1/services/{id}/deploys/"),
+        1,
+        2,
+    ));
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(0);
+    assert_eq!(out.output("deploy-status"), "live");
+    let polls = polls(&sim, &id);
+    let gap = polls[1] - polls[0];
+    assert!(
+        gap >= secs(2.0) && gap <= secs(2.2),
+        "retried after {gap:?}"
+    );
+}
+
+/// A long deploy (40 s of build, 10 s of update) on a service whose recent
+/// deploys took about as long, at the real 2 s period: at most 0.5 GET/s
+/// over the wait plus 2, the end seen within 0.5 s, and a heartbeat line
+/// during the long build.
+#[test]
+fn a_long_deploy_is_watched_on_half_a_get_a_second_and_seen_within_half_a_second() {
+    let (sim, id) = service(Plan {
+        build: secs(40.0),
+        update: secs(10.0),
+        ..Plan::live(secs(50.0))
+    });
+    for (hours, took) in [(1, 49.6), (2, 50.0), (3, 50.5)] {
+        sim.add_finished(
+            &id,
+            "deactivated",
+            secs(3600.0 * f64::from(hours)),
+            secs(took),
+        );
+    }
+    let out = deploy_with_hook(&sim, &id)
+        .env("RENDER_PILOT_POLL_MS", "2000")
+        .run();
+    let exited = std::time::Instant::now();
+    out.assert_code(0);
+    let deploy = out.output("deploy-id").to_string();
+    let live = sim.ended_at(&id, &deploy).expect("the deploy ended");
+    let lag = exited - live;
+    let post = sim
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap()
+        .at;
+    let gets = sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.at >= post)
+        .count();
+    let waited = (exited - post).as_secs_f64();
+    assert!(lag <= secs(0.5), "lag {lag:?}");
+    assert!(
+        gets as f64 <= 0.5 * waited + 2.0,
+        "{gets} GETs over {waited:.1} s"
+    );
+    let polls = polls(&sim, &id);
+    let widest = polls.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    assert!(widest <= secs(2.05), "a {widest:?} gap between polls");
+    out.assert_says("build_in_progress: still waiting (");
 }

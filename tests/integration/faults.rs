@@ -59,8 +59,10 @@ struct Scenario {
     sim: Sim,
     method: &'static str,
     path: String,
+    /// When set, only requests whose query contains it are faulted.
+    query: Option<&'static str>,
     idempotent: bool,
-    /// A 2xx is all that counts; the body is not needed (hook, re-run).
+    /// A 2xx is all that counts; the body is not needed (re-run).
     body_optional: bool,
     /// The client checks afterwards whether the change landed (git push
     /// fetches again), so a broken answer to a handled request is recovered.
@@ -80,7 +82,11 @@ fn check(name: &str, make: impl Fn() -> Scenario) {
             baseline.log()
         );
         let s = make();
-        s.sim.fault(Fault::new(s.method, &s.path, 1, kind.clone()));
+        let fault = Fault::new(s.method, &s.path, 1, kind.clone());
+        s.sim.fault(match s.query {
+            Some(part) => fault.when_query(part),
+            None => fault,
+        });
         let started = Instant::now();
         let out = (s.run)().env("RENDER_PILOT_HTTP_TIMEOUT_MS", "1000").run();
         let took = started.elapsed();
@@ -164,9 +170,12 @@ fn deploy_scenario(
     let (hook, api, service) = (sim.hook_url(&id), sim.api_url(), id.clone());
     Scenario {
         path: path(&id),
+        // The search for the queued deploy, not the read of recent deploys.
+        query: queued.then_some("createdAfter"),
         method,
         idempotent,
-        body_optional: method == "POST" && !api_trigger,
+        // A hook's answer must be Render's: a broken one fails the step.
+        body_optional: false,
         verified: false,
         run: Box::new(move || {
             let run = rp()
@@ -270,6 +279,7 @@ fn monitor_scenario(
     );
     Scenario {
         path: path(&id),
+        query: None,
         method,
         idempotent,
         body_optional: false,
@@ -401,6 +411,7 @@ fn recover_scenario(
     let (api, url, service) = (sim.api_url(), sim.url.clone(), id.clone());
     Scenario {
         path: path(&id),
+        query: None,
         method,
         idempotent,
         body_optional: method == "POST" && !rollback,
@@ -499,4 +510,69 @@ fn unknown_fields_and_enum_values_are_tolerated() {
     out.assert_code(0);
     assert_eq!(out.output("deploy-status"), "live");
     assert_eq!(out.output("service-url"), "");
+}
+
+/// A server that sends its answer a byte at a time: every read succeeds, so
+/// only a total deadline ends the request. Hook, API and health check each
+/// end within it (1 s here), with a clear error.
+#[test]
+fn a_dripping_server_is_cut_off_at_the_deadline() {
+    let drip = || FaultKind::Drip(Duration::from_millis(700));
+    let deploy = |sim: &Sim, id: &str| {
+        rp().input("mode", "deploy")
+            .input("deploy-hook-url", &sim.hook_url(id))
+            .input("render-api-key", API_KEY)
+            .input("render-api-url", &sim.api_url())
+            .env("RENDER_PILOT_HTTP_TIMEOUT_MS", "1000")
+    };
+    let timed = |run: Rp| {
+        let started = Instant::now();
+        let out = run.run();
+        (out, started.elapsed())
+    };
+
+    // The hook: sent once, cut off after 1 s, and the user is told the
+    // deploy may have started.
+    let sim = Sim::start();
+    let id = web(&sim);
+    sim.fault(Fault::new("POST", "/deploy/", 1, drip()));
+    let (out, took) = timed(deploy(&sim, &id));
+    out.assert_code(1)
+        .assert_says("did not arrive within the request's deadline")
+        .assert_says("may have received the request");
+    assert_eq!(out.output("http-status"), "000");
+    assert!(took < Duration::from_secs(3), "hook: took {took:?}");
+    let posts = sim.requests().iter().filter(|r| r.method == "POST").count();
+    assert_eq!(posts, 1, "the hook is never sent twice");
+
+    // An API read: each of the four attempts is cut off at 1 s.
+    let sim = Sim::start();
+    let id = web(&sim);
+    sim.fault(Fault::new("GET", &format!("/v1/services/{id}"), 10, drip()));
+    let (out, took) = timed(deploy(&sim, &id));
+    out.assert_code(1)
+        .assert_says("did not arrive within the request's deadline");
+    assert!(took < Duration::from_secs(6), "API: took {took:?}");
+    let gets = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == format!("/v1/services/{id}"))
+        .count();
+    assert_eq!(gets, 4, "bounded retries");
+
+    // The health check of the live deploy: each check ends at 1 s, and the
+    // health timeout ends the run.
+    let sim = Sim::start();
+    let id = web(&sim);
+    sim.fault(Fault::new("GET", "/_svc/", 100, drip()));
+    let (out, took) = timed(
+        deploy(&sim, &id)
+            .input("health-path", "/healthz")
+            .input("health-timeout", "2s"),
+    );
+    out.assert_code(1)
+        .assert_says("did not answer 2xx within 2s")
+        .assert_says("did not arrive within the request's deadline");
+    assert_eq!(out.output("healthy"), "false");
+    assert!(took < Duration::from_secs(6), "health: took {took:?}");
 }

@@ -1,0 +1,250 @@
+//! When to ask Render about a deploy next.
+//!
+//! A fixed period costs half the period in lag on average. The schedule
+//! keeps a fixed poller's guarantees (never more than one `period` between
+//! two reads, never more reads than one per `period` over the wait plus
+//! two) and spends its small slack where the end is likely: right at the
+//! end the service's recent deploys predict, then densely for a moment, or,
+//! without a prediction, a little faster once the deploy is in its last
+//! phases (pre-deploy, update), which end soon.
+
+use std::time::{Duration, Instant};
+
+use crate::render::{Deploy, DeployStatus};
+
+/// Reads allowed on top of one per period.
+const SLACK: f64 = 2.0;
+/// The dense step is this fraction of the period (0.5 s for 2 s).
+const DENSE: f64 = 0.25;
+/// How many recent deploys predict the next one.
+const RECENT: usize = 5;
+
+/// How long a deploy of this service usually takes, from trigger to live.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Expected {
+    pub duration: Duration,
+    /// How far recent durations stray from `duration` (the largest gap).
+    pub spread: Duration,
+}
+
+impl Expected {
+    /// From a service's recent deploys (newest first, as Render lists
+    /// them): the median time from creation to live of the last few that
+    /// went live, rollbacks aside (they skip the build).
+    pub fn from_history(deploys: &[Deploy]) -> Option<Expected> {
+        let mut durations: Vec<f64> = deploys
+            .iter()
+            .filter(|d| {
+                matches!(
+                    d.status,
+                    Some(DeployStatus::Live | DeployStatus::Deactivated)
+                ) && d.trigger.as_deref() != Some("rollback")
+            })
+            .filter_map(|d| {
+                let created: jiff::Timestamp = d.created_at.as_deref()?.parse().ok()?;
+                let finished: jiff::Timestamp = d.finished_at.as_deref()?.parse().ok()?;
+                let took = finished.duration_since(created).as_secs_f64();
+                (took > 0.0).then_some(took)
+            })
+            .take(RECENT)
+            .collect();
+        if durations.is_empty() {
+            return None;
+        }
+        durations.sort_by(f64::total_cmp);
+        let median = durations[durations.len() / 2];
+        let spread = durations
+            .iter()
+            .map(|d| (d - median).abs())
+            .fold(0.0, f64::max);
+        Some(Expected {
+            duration: Duration::from_secs_f64(median),
+            spread: Duration::from_secs_f64(spread),
+        })
+    }
+}
+
+/// The reads made so far and when the next one is due. Times are kept
+/// since `origin`, when the trigger was answered.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    origin: Instant,
+    period: Duration,
+    expected: Option<Expected>,
+    polls: u32,
+    last: Duration,
+}
+
+impl Schedule {
+    pub fn new(origin: Instant, period: Duration, expected: Option<Expected>) -> Schedule {
+        Schedule {
+            origin,
+            period,
+            expected,
+            polls: 0,
+            last: Duration::ZERO,
+        }
+    }
+
+    /// When the next read is due.
+    pub fn due(&self, status: Option<&DeployStatus>) -> Instant {
+        self.origin + self.next(status)
+    }
+
+    /// Records a read sent now.
+    pub fn polled_now(&mut self) {
+        self.polled(self.origin.elapsed());
+    }
+
+    /// Records a read made at `at`.
+    fn polled(&mut self, at: Duration) {
+        self.polls += 1;
+        self.last = at;
+    }
+
+    /// When to read next, given the status read last.
+    fn next(&self, status: Option<&DeployStatus>) -> Duration {
+        let period = self.period.as_secs_f64();
+        let last = self.last.as_secs_f64();
+        let dense = period * DENSE;
+        let regular = last + period;
+        let wanted = match self.expected {
+            Some(e) => {
+                let end = e.duration.as_secs_f64();
+                let spread = e.spread.as_secs_f64();
+                // Read densely from just before the likely end for up to a
+                // period past it, as far as the slack allows.
+                let start = end - spread - dense / 2.0;
+                if last < start {
+                    start.min(regular)
+                } else if last < end + spread + period {
+                    last + dense
+                } else {
+                    regular
+                }
+            }
+            None if ends_soon(status) => last + period / 2.0,
+            None => regular,
+        };
+        // Never more reads than one per period plus the slack, and never a
+        // gap longer than the period (the budget always allows that one).
+        let affordable = (f64::from(self.polls) + 1.0 - SLACK) * period;
+        Duration::from_secs_f64(wanted.max(affordable).min(regular).max(0.0))
+    }
+}
+
+fn ends_soon(status: Option<&DeployStatus>) -> bool {
+    matches!(
+        status,
+        Some(DeployStatus::PreDeployInProgress | DeployStatus::UpdateInProgress)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs a schedule against a deploy that changes to `phases[i].1` at
+    /// `phases[i].0` seconds and ends at `end`; returns (lag, reads).
+    fn simulate(
+        expected: Option<Expected>,
+        phases: &[(f64, DeployStatus)],
+        end: f64,
+    ) -> (f64, u32) {
+        let mut schedule = Schedule::new(Instant::now(), Duration::from_secs(2), expected);
+        let mut status = None;
+        loop {
+            let at = schedule.next(status.as_ref()).as_secs_f64();
+            schedule.polled(Duration::from_secs_f64(at));
+            if at >= end {
+                return (at - end, schedule.polls);
+            }
+            status = phases
+                .iter()
+                .rev()
+                .find(|(t, _)| *t <= at)
+                .map(|(_, s)| s.clone());
+        }
+    }
+
+    fn budget(end: f64, lag: f64) -> f64 {
+        (end + lag) / 2.0 + 2.0
+    }
+
+    #[test]
+    fn a_known_service_is_read_at_its_usual_end() {
+        use DeployStatus::*;
+        let expected = Expected {
+            duration: Duration::from_secs(50),
+            spread: Duration::ZERO,
+        };
+        // This deploy ends a little earlier or later than usual: the slack
+        // covers 0.75 s either side with reads 0.5 s apart.
+        for shift in [-0.7, -0.5, -0.3, -0.1, 0.0, 0.1, 0.3, 0.45, 0.6, 0.7] {
+            // 40 s of build, 10 s of update.
+            let end = 50.0 + shift;
+            let phases = [
+                (0.1, BuildInProgress),
+                (40.0, PreDeployInProgress),
+                (43.0, UpdateInProgress),
+            ];
+            let (lag, reads) = simulate(Some(expected), &phases, end);
+            assert!(lag <= 0.5, "shift {shift}: lag {lag}");
+            assert!(
+                f64::from(reads) <= budget(end, lag),
+                "shift {shift}: {reads} reads"
+            );
+        }
+    }
+
+    #[test]
+    fn never_worse_than_a_fixed_poller_and_never_over_budget() {
+        use DeployStatus::*;
+        let guesses = [
+            None,
+            Some(Expected {
+                duration: Duration::from_secs(6),
+                spread: Duration::from_secs(1),
+            }),
+            Some(Expected {
+                duration: Duration::from_secs(30),
+                spread: Duration::ZERO,
+            }),
+        ];
+        for expected in guesses {
+            for tenth in 5..300 {
+                let end = f64::from(tenth) / 10.0;
+                let phases = [(0.1, BuildInProgress), (end * 0.8, UpdateInProgress)];
+                let (lag, reads) = simulate(expected, &phases, end);
+                assert!(lag <= 2.0 + 1e-9, "{expected:?} end {end}: lag {lag}");
+                assert!(
+                    f64::from(reads) <= budget(end, lag) + 1e-9,
+                    "{expected:?} end {end}: {reads} reads"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn history_gives_the_median_duration_of_recent_live_deploys() {
+        let deploy = |status: &str, trigger: &str, took: i64| -> Deploy {
+            serde_json::from_value(serde_json::json!({
+                "id": "dep-a", "status": status, "trigger": trigger,
+                "createdAt": "2026-01-01T10:00:00Z",
+                "finishedAt": format!("2026-01-01T10:{:02}:{:02}.500Z", took / 60, took % 60),
+            }))
+            .unwrap()
+        };
+        let history = [
+            deploy("live", "new_commit", 50),
+            deploy("build_failed", "new_commit", 12),
+            deploy("deactivated", "deploy_hook", 48),
+            deploy("deactivated", "rollback", 3),
+            deploy("deactivated", "api", 56),
+        ];
+        let expected = Expected::from_history(&history).unwrap();
+        assert_eq!(expected.duration, Duration::from_secs_f64(50.5));
+        assert_eq!(expected.spread, Duration::from_secs(6));
+        assert_eq!(Expected::from_history(&history[1..2]), None);
+    }
+}
