@@ -165,6 +165,7 @@ pub struct Service {
 pub struct ServiceDetails {
     pub url: Option<String>,
     pub disk: Option<Value>,
+    pub health_check_path: Option<String>,
 }
 
 impl Service {
@@ -175,6 +176,15 @@ impl Service {
     /// The public URL is `serviceDetails.url`; there is no top-level `url`.
     pub fn url(&self) -> Option<&str> {
         self.service_details.as_ref()?.url.as_deref()
+    }
+
+    /// The path Render's own health check calls, when one is set.
+    pub fn health_check_path(&self) -> Option<&str> {
+        self.service_details
+            .as_ref()?
+            .health_check_path
+            .as_deref()
+            .filter(|p| p.starts_with('/'))
     }
 
     pub fn has_disk(&self) -> bool {

@@ -171,7 +171,8 @@ pub struct RecoverReport<'a> {
     pub findings: &'a [crate::diagnose::Finding],
     /// One per finding, in the same order.
     pub actions: &'a [Action],
-    pub untrusted: bool,
+    /// Why the run is not this repository's own code, when it is not.
+    pub distrust: Option<&'a str>,
 }
 
 impl RecoverReport<'_> {
@@ -190,8 +191,8 @@ impl RecoverReport<'_> {
             run.attempt(),
             run.head_sha.chars().take(7).collect::<String>()
         );
-        if self.untrusted {
-            out.push_str("> The run's head comes from a fork or a pull request. render-pilot never pushes for such runs: this job holds write tokens the failing run did not have.\n\n");
+        if let Some(why) = self.distrust {
+            out.push_str(&format!("> The run is not this repository's own code ({}). render-pilot only reads and reports on such runs: it never pushes, re-runs, dispatches, deploys or rolls back for them, because this job holds write tokens and Render keys the failing run did not have.\n\n", escape_cell(why)));
         }
         out.push_str("#### Diagnosis\n\n");
         for (finding, action) in self.findings.iter().zip(self.actions) {
@@ -307,7 +308,7 @@ mod tests {
             branch: "main",
             findings: &findings,
             actions: &actions,
-            untrusted: false,
+            distrust: None,
         };
         insta::assert_snapshot!(report.issue_body());
     }

@@ -536,7 +536,7 @@ struct TriggerOutcome {
 
 /// Two seconds keeps the lag between "live" and our exit under 2 s while
 /// costing at most 30 of Render's 400 GETs a minute.
-fn poll_interval() -> Duration {
+pub(crate) fn poll_interval() -> Duration {
     std::env::var("RENDER_PILOT_POLL_MS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -135,8 +135,19 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         .branch
         .clone()
         .or(run.head_branch.clone())
-        .unwrap_or_default();
-    let key = format!("recover:{}:{branch}", run.workflow_key());
+        .filter(|b| !b.trim().is_empty())
+        .ok_or_else(|| {
+            InputError::new(
+                "branch",
+                format!("is not set and run {} names no head branch (head_branch is null); pass the branch the run was on as branch", run.id),
+            )
+        })?;
+    // The head repository is part of the key: a fork's `main` is not ours.
+    let key = format!(
+        "recover:{}:{}:{branch}",
+        run.workflow_key(),
+        run.head_repository_name()
+    );
     let title = format!("render-pilot: {} failed on {branch}", run.workflow_name());
     let conclusion = run.conclusion.clone().unwrap_or_else(|| "unknown".into());
     for name in ["diagnosis", "fixed", "actions", "commit-sha", "issue-url"] {
@@ -176,28 +187,21 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
             .collect::<Vec<_>>()
             .join(","),
     );
-    let untrusted = run.from_fork() || run.from_pull_request();
+    let distrust = run.distrust(github.repository());
     let mut fixer = Fixer {
         config: &config,
         http: &http,
         github: &github,
         run: &run,
         branch: &branch,
-        untrusted,
+        distrust: distrust.clone(),
         runner,
         commit: None,
-        reran: false,
+        started: None,
     };
     let mut actions: Vec<Action> = Vec::new();
     for finding in &findings {
-        let action = if config.dry_run {
-            Action {
-                text: format!("dry run: would try to fix {}", finding.cause.name()),
-                fixed: false,
-            }
-        } else {
-            fixer.fix(&finding.cause)
-        };
+        let action = fixer.fix(&finding.cause);
         runner_log(fixer.runner, finding, &action);
         actions.push(action);
     }
@@ -219,7 +223,7 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         branch: &branch,
         findings: &findings,
         actions: &actions,
-        untrusted,
+        distrust: distrust.as_deref(),
     };
     let mut issue_url = None;
     if !fixed && !config.dry_run {

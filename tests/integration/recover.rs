@@ -256,23 +256,92 @@ fn a_branch_that_moved_and_changed_the_lockfile_is_not_overwritten() {
     assert_eq!(p.remote.tip(), tip);
 }
 
+const PUSH_RACE_LOG: &str = "2026-11-29T10:00:00Z To https://github.com/acme/shop.git\n2026-11-29T10:00:00Z  ! [rejected]        main -> main (fetch first)\n2026-11-29T10:00:00Z error: failed to push some refs";
+
 #[test]
-fn a_push_conflict_reruns_the_failed_jobs_once_then_files_an_issue() {
+fn a_lost_push_race_starts_a_fresh_run_on_the_branch_head_then_files_an_issue() {
     let (p, _) = project();
-    let log = "2026-11-29T10:00:00Z To https://github.com/acme/shop.git\n2026-11-29T10:00:00Z  ! [rejected]        main -> main (fetch first)\n2026-11-29T10:00:00Z error: failed to push some refs";
-    p.run_with(Run::failed(506, &p.head, log));
+    p.run_with(Run::failed(506, &p.head, PUSH_RACE_LOG));
     let out = p.recover().run();
     out.assert_code(0);
     assert_eq!(out.output("diagnosis"), "push-race");
-    assert_eq!(p.sim.reruns(), [506]);
+    assert!(
+        out.output("actions")
+            .contains("started a fresh run of CI on the head of main"),
+        "{}",
+        out.output("actions")
+    );
+    assert_eq!(
+        p.sim.dispatches(),
+        [("7001".to_string(), "main".to_string())]
+    );
+    assert!(
+        p.sim.reruns().is_empty(),
+        "a re-run would lose the race again"
+    );
 
-    let mut second = Run::failed(507, &p.head, log);
-    second.attempt = 2;
+    // The fresh run lost again: two failures in a row, max-attempts 2.
+    let second = Run {
+        event: "workflow_dispatch".into(),
+        ..Run::failed(507, &p.head, PUSH_RACE_LOG)
+    };
     p.run_with(second);
     let out = p.recover().run();
     out.assert_code(1);
-    assert_eq!(p.sim.reruns(), [506], "max-attempts 2: no third attempt");
+    assert!(
+        out.output("actions")
+            .contains("2 runs of CI on main failed in a row and max-attempts is 2"),
+        "{}",
+        out.output("actions")
+    );
+    assert_eq!(p.sim.dispatches().len(), 1, "no third run");
     assert_eq!(p.sim.issues().len(), 1);
+
+    // A higher max-attempts allows one more.
+    let out = p.recover().input("max-attempts", "3").run();
+    out.assert_code(0);
+    assert_eq!(p.sim.dispatches().len(), 2);
+}
+
+#[test]
+fn a_push_race_in_a_workflow_without_dispatch_says_what_to_add() {
+    let (p, _) = project();
+    let run = Run {
+        dispatchable: false,
+        ..Run::failed(530, &p.head, PUSH_RACE_LOG)
+    };
+    p.run_with(run);
+    let out = p.recover().run();
+    out.assert_code(1);
+    assert!(p.sim.dispatches().is_empty() && p.sim.reruns().is_empty());
+    let issues = p.sim.issues();
+    assert_eq!(issues.len(), 1);
+    assert!(
+        issues[0].body.contains("workflow_dispatch:")
+            && issues[0].body.contains(".github/workflows/ci.yml"),
+        "{}",
+        issues[0].body
+    );
+}
+
+#[test]
+fn a_transient_failure_reruns_the_same_commit_up_to_max_attempts() {
+    let (p, _) = project();
+    let log = "2026-11-29T10:00:00Z npm ERR! code ECONNRESET\n2026-11-29T10:00:01Z ##[error]Process completed with exit code 1.";
+    p.run_with(Run::failed(531, &p.head, log));
+    let out = p.recover().run();
+    out.assert_code(0);
+    assert_eq!(out.output("diagnosis"), "transient");
+    assert_eq!(p.sim.reruns(), [531]);
+    assert!(p.sim.dispatches().is_empty());
+
+    let second = Run {
+        attempt: 2,
+        ..Run::failed(532, &p.head, log)
+    };
+    p.run_with(second);
+    p.recover().run().assert_code(1);
+    assert_eq!(p.sim.reruns(), [531], "max-attempts 2: no third attempt");
 }
 
 #[test]
@@ -426,7 +495,7 @@ fn a_fork_run_gets_no_push() {
     out.assert_code(1);
     assert_eq!(p.remote.tip(), tip);
     assert!(
-        out.summary.contains("never pushes for such runs"),
+        out.summary.contains("only reads and reports"),
         "{}",
         out.summary
     );
@@ -517,4 +586,237 @@ fn a_missing_or_malformed_event_is_bad_input() {
     let out = p.recover().input("fixes", "lockfile,magic").run();
     out.assert_code(2);
     out.assert_says("'magic' is not a fix");
+}
+
+impl Project {
+    /// Registers `run` with the simulator and writes its event payload,
+    /// changed by `edit`: the way to send what the simulator never sends.
+    fn run_with_event(&self, run: Run, edit: impl FnOnce(&mut serde_json::Value)) -> &Self {
+        let mut event = run.event();
+        edit(&mut event["workflow_run"]);
+        std::fs::write(&self.event, event.to_string()).unwrap();
+        self.sim.add_run(run);
+        self
+    }
+}
+
+/// Changes a `workflow_run` payload before it is written.
+type Edit = fn(&mut serde_json::Value);
+
+/// Every way a run can be someone else's code: a fork's head, a pull
+/// request event from this repository, and a head repository the event
+/// does not name.
+fn untrusted_runs(id: u64, head: &str, log: &str) -> Vec<(&'static str, Run, Edit)> {
+    let fork = Run {
+        head_repository: "mallory/shop".into(),
+        ..Run::failed(id, head, log)
+    };
+    let pull_request = Run {
+        event: "pull_request".into(),
+        ..Run::failed(id + 1, head, log)
+    };
+    let pull_request_target = Run {
+        event: "pull_request_target".into(),
+        ..Run::failed(id + 2, head, log)
+    };
+    let no_head_repository = Run::failed(id + 3, head, log);
+    vec![
+        ("fork", fork, |_| {}),
+        ("pull_request", pull_request, |_| {}),
+        ("pull_request_target", pull_request_target, |_| {}),
+        ("head_repository null", no_head_repository, |run| {
+            run["head_repository"] = serde_json::Value::Null
+        }),
+    ]
+}
+
+#[test]
+fn an_untrusted_run_only_reports_whatever_its_log_says() {
+    let (p, lockfile_log) = project();
+    let service = p.sim.add_service(ServiceSpec::web("shop-web"));
+    let old = p
+        .sim
+        .add_history(&service, "live", Duration::from_secs(7200));
+    p.sim.add_history(&service, "live", Duration::from_secs(60));
+    let log = format!(
+        "{lockfile_log}deploy {old} is live but /healthz did not answer 2xx: healthy=false ({old})\n\
+         ::error title=Deploy failed::deploy {old} ended update_failed\n\
+         npm ERR! network ECONNRESET\n ! [rejected]        main -> main (fetch first)\n\
+         Run curl -fsS -X POST \"$RENDER_DEPLOY_HOOK\"\ncurl: (22) The requested URL returned error: 404\n"
+    );
+    let tip = p.remote.tip();
+    for (variant, run, edit) in untrusted_runs(601, &p.head, &log) {
+        p.run_with_event(run, edit);
+        let out = p
+            .recover_on_render("lockfile,rerun,webhook,rollback,redeploy", &service)
+            .input("deploy-hook-url", &p.sim.hook_url(&service))
+            .run();
+        out.assert_code(1);
+        assert_eq!(
+            out.output("diagnosis"),
+            "lockfile,deploy-unhealthy,deploy-failed,transient,push-race,deploy-hook",
+            "{variant}"
+        );
+        assert_eq!(out.output("fixed"), "false", "{variant}");
+        assert_eq!(
+            p.sim.deploys(&service).len(),
+            2,
+            "{variant}: no rollback, redeploy or hook deploy"
+        );
+        assert!(p.sim.reruns().is_empty(), "{variant}: no re-run");
+        assert!(p.sim.dispatches().is_empty(), "{variant}: no dispatch");
+        assert_eq!(p.remote.tip(), tip, "{variant}: no push");
+        assert_eq!(out.output("commit-sha"), "", "{variant}");
+        assert!(
+            out.summary.contains("only reads and reports"),
+            "{variant}: {}",
+            out.summary
+        );
+        let refusals = out
+            .output("actions")
+            .matches("not this repository's own code")
+            .count();
+        assert_eq!(refusals, 6, "{variant}: {}", out.output("actions"));
+        p.no_leak(&out, &[]);
+    }
+    let untouched = p
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET" && r.path.contains("/services/"))
+        .count();
+    assert_eq!(untouched, 0, "not one write reached Render");
+}
+
+#[test]
+fn a_dry_run_of_an_untrusted_run_says_it_would_not_fix() {
+    let (p, log) = project();
+    for (variant, run, edit) in untrusted_runs(611, &p.head, &log) {
+        p.run_with_event(run, edit);
+        let out = p.recover().input("dry-run", "true").run();
+        out.assert_code(0);
+        assert!(
+            out.output("actions")
+                .starts_with("not fixed: the run is not this repository's own code"),
+            "{variant}: {}",
+            out.output("actions")
+        );
+        assert!(
+            !out.output("actions").contains("would regenerate"),
+            "{variant}"
+        );
+    }
+    let (p, log) = project();
+    p.run_with(Run::failed(615, &p.head, &log));
+    let tip = p.remote.tip();
+    let out = p.recover().input("dry-run", "true").run();
+    out.assert_code(0);
+    assert!(
+        out.output("actions")
+            .starts_with("dry run: would regenerate pnpm-lock.yaml"),
+        "{}",
+        out.output("actions")
+    );
+    assert_eq!(p.remote.tip(), tip, "a dry run pushes nothing");
+    assert!(p.sim.dispatches().is_empty() && p.sim.issues().is_empty());
+}
+
+#[test]
+fn rollback_and_redeploy_act_on_render_s_deploy_list_never_on_a_logged_id() {
+    let (p, _) = project();
+    // The newest deploy is live and healthy; the log blames an old one.
+    let service = p.sim.add_service(ServiceSpec::web("shop-web"));
+    let old = p
+        .sim
+        .add_history(&service, "live", Duration::from_secs(7200));
+    p.sim.add_history(&service, "live", Duration::from_secs(60));
+    p.run_with(Run::failed(
+        620,
+        &p.head,
+        &format!("deploy {old} is live but unhealthy: healthy=false ({old})"),
+    ));
+    let out = p.recover_on_render("rollback,redeploy", &service).run();
+    out.assert_code(1);
+    assert!(
+        out.output("actions")
+            .contains("not rolling back a healthy service"),
+        "{}",
+        out.output("actions")
+    );
+    assert_eq!(p.sim.deploys(&service).len(), 2, "no rollback");
+
+    p.run_with(Run::failed(
+        621,
+        &p.head,
+        &format!("::error title=Deploy failed::deploy {old} ended update_failed"),
+    ));
+    let out = p.recover_on_render("rollback,redeploy", &service).run();
+    out.assert_code(1);
+    assert!(
+        out.output("actions").contains("is live, not failed"),
+        "{}",
+        out.output("actions")
+    );
+    assert_eq!(p.sim.deploys(&service).len(), 2, "no redeploy");
+
+    // The newest deploy failed to build: the log's id is ignored, Render's
+    // own failed deploy is redeployed.
+    let broken = p
+        .sim
+        .add_history(&service, "build_failed", Duration::from_secs(30));
+    p.run_with(Run::failed(
+        622,
+        &p.head,
+        "::error title=Deploy failed::deploy dep-notoursatall ended build_failed",
+    ));
+    let out = p.recover_on_render("redeploy", &service).run();
+    out.assert_code(0);
+    assert!(
+        out.output("actions")
+            .contains(&format!("deploy {broken} build_failed; started")),
+        "{}",
+        out.output("actions")
+    );
+}
+
+#[test]
+fn an_unhealthy_newest_deploy_is_rolled_back_whatever_id_the_log_names() {
+    let (p, _) = project();
+    let service = p.sim.add_service(ServiceSpec::web("shop-web"));
+    let oldest = p
+        .sim
+        .add_history(&service, "live", Duration::from_secs(7200));
+    let good = p
+        .sim
+        .add_history(&service, "live", Duration::from_secs(3600));
+    p.sim.set_plan(
+        &service,
+        Plan {
+            health: 503,
+            ..Plan::live(Duration::from_millis(300))
+        },
+    );
+    let deploy = rp()
+        .input("mode", "deploy")
+        .input("deploy-hook-url", &p.sim.hook_url(&service))
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &p.sim.api_url())
+        .input("health-path", "/healthz")
+        .input("health-timeout", "1s")
+        .run();
+    deploy.assert_code(1);
+    let bad = deploy.output("deploy-id").to_string();
+    p.run_with(Run::failed(
+        630,
+        &p.head,
+        &format!("deploy {oldest} is live but unhealthy: healthy=false ({oldest})"),
+    ));
+    let out = p.recover_on_render("rollback", &service).run();
+    out.assert_code(0);
+    assert!(
+        out.output("actions")
+            .contains(&format!("rolled back from {bad} to {good}")),
+        "{}",
+        out.output("actions")
+    );
 }
