@@ -820,3 +820,55 @@ fn an_unhealthy_newest_deploy_is_rolled_back_whatever_id_the_log_names() {
         out.output("actions")
     );
 }
+
+const OFFICIAL_EXAMPLES: &str = include_str!("../fixtures/github-workflow-run-examples.json");
+
+#[test]
+fn github_s_official_example_payloads_are_read() {
+    let (p, _) = project();
+    let examples: serde_json::Value = serde_json::from_str(OFFICIAL_EXAMPLES).unwrap();
+    let examples = examples["examples"].as_array().unwrap();
+    for example in examples {
+        std::fs::write(&p.event, example.to_string()).unwrap();
+        let out = p
+            .recover()
+            .env("GITHUB_REPOSITORY", "octo-org/octo-repo")
+            .run();
+        out.assert_code(0);
+        out.assert_says("nothing to recover");
+        assert!(!out.stdout.contains(" of  ended"), "{}", out.log());
+    }
+
+    // The same payload as a failure, with every field the schema lets be
+    // null or empty: an empty name, no branch, no pull requests.
+    let mut failed = examples[2].clone();
+    let run = &mut failed["workflow_run"];
+    run["conclusion"] = "failure".into();
+    run["head_branch"] = serde_json::Value::Null;
+    run["pull_requests"] = serde_json::Value::Null;
+    assert_eq!(run["name"], "");
+    let id = run["id"].as_u64().unwrap();
+    let sha = run["head_sha"].as_str().unwrap().to_string();
+    p.sim.add_run(Run::failed(
+        id,
+        &sha,
+        "2026-11-29T10:00:00Z ##[error]Process completed with exit code 1.",
+    ));
+    std::fs::write(&p.event, failed.to_string()).unwrap();
+    let recover = || p.recover().env("GITHUB_REPOSITORY", "octo-org/octo-repo");
+    let out = recover().run();
+    out.assert_code(2);
+    out.assert_says("branch: is not set and run 289782451 names no head branch");
+    assert!(p.sim.issues().is_empty());
+
+    let out = recover().input("branch", "master").run();
+    out.assert_code(1);
+    let issues = p.sim.issues();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].title, "render-pilot: test.yml failed on master");
+    assert!(
+        out.summary.contains("test.yml on `master` failed"),
+        "{}",
+        out.summary
+    );
+}
