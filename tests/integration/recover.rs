@@ -872,3 +872,105 @@ fn github_s_official_example_payloads_are_read() {
         out.summary
     );
 }
+
+#[test]
+fn pnpm_runs_without_secrets_scripts_or_the_repository_s_pnpmfile() {
+    let (p, log) = project();
+    let spy = tempfile::tempdir().unwrap();
+    let stolen = |name: &str| spy.path().join(name).to_string_lossy().into_owned();
+    // The repository tries to read recover's environment both ways pnpm
+    // could run its code.
+    std::fs::write(
+        p.clone.join(".pnpmfile.cjs"),
+        format!(
+            "require('fs').writeFileSync({:?}, JSON.stringify(process.env));\nmodule.exports = {{ hooks: {{}} }};\n",
+            stolen("pnpmfile.json")
+        ),
+    )
+    .unwrap();
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.clone.join("package.json")).unwrap())
+            .unwrap();
+    manifest["scripts"] = serde_json::json!({
+        "preinstall": format!(
+            "node -e \"require('fs').writeFileSync('{}', JSON.stringify(process.env))\"",
+            stolen("script.json")
+        )
+    });
+    let manifest = manifest.to_string();
+    std::fs::write(p.clone.join("package.json"), manifest).unwrap();
+    git(&p.clone, &["add", "."]);
+    git(&p.clone, &["commit", "-q", "-m", "add a pnpmfile"]);
+    git(&p.clone, &["push", "-q", "origin", "main"]);
+    let head = p.remote.tip();
+
+    // A pnpm on PATH that records the environment it was started with.
+    let real = Command::new("sh")
+        .args(["-c", "command -v pnpm"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+    let bin = spy.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::write(
+        bin.join("pnpm"),
+        format!(
+            "#!/usr/bin/env node\nrequire('fs').appendFileSync({:?}, JSON.stringify(process.env) + '\\n');\nconst r = require('child_process').spawnSync(process.execPath, [{real:?}, ...process.argv.slice(2)], {{ stdio: 'inherit' }});\nprocess.exit(r.status ?? 1);\n",
+            stolen("pnpm-env.jsonl")
+        ),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(bin.join("pnpm"))
+        .status()
+        .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+
+    let service = p.sim.add_service(ServiceSpec::web("shop-web"));
+    let hook = p.sim.hook_url(&service);
+    p.run_with(Run::failed(640, &head, &log));
+    let out = p
+        .recover()
+        .input("render-api-key", API_KEY)
+        .input("deploy-hook-url", &hook)
+        .env("PATH", &path)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("COREPACK_ENABLE_DOWNLOAD_PROMPT", "0")
+        .env("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+        .env("NPM_TOKEN", "npm_SeCrEtToKeN")
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("fixed"), "true", "{}", out.log());
+
+    assert!(
+        !spy.path().join("pnpmfile.json").exists(),
+        "the pnpmfile ran"
+    );
+    assert!(!spy.path().join("script.json").exists(), "a script ran");
+    let seen = std::fs::read_to_string(spy.path().join("pnpm-env.jsonl")).unwrap();
+    assert!(seen.lines().count() >= 2, "pnpm ran: {seen}");
+    for line in seen.lines() {
+        let env: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).unwrap();
+        let mut names: Vec<&str> = env.keys().map(String::as_str).collect();
+        names.sort();
+        // What node itself adds to process.env is not ours to strip.
+        names.retain(|n| {
+            !n.starts_with("npm_") && !n.starts_with("NODE_") && *n != "PNPM_SCRIPT_SRC_DIR"
+        });
+        assert_eq!(
+            names,
+            [
+                "CI",
+                "COREPACK_ENABLE_DOWNLOAD_PROMPT",
+                "HOME",
+                "NO_PROXY",
+                "PATH",
+                "SSL_CERT_FILE"
+            ],
+            "{line}"
+        );
+    }
+    assert_no_secret_in(&seen, &[API_KEY, GITHUB_TOKEN, &hook, "npm_SeCrEtToKeN"]);
+    p.no_leak(&out, &[&hook]);
+}
