@@ -1,5 +1,6 @@
 //! Markdown for step summaries: pure functions from results to text.
 
+use crate::escape::{escape_inline, fenced};
 use crate::inputs::human_duration;
 use std::time::Duration;
 
@@ -165,15 +166,22 @@ pub struct Action {
 }
 
 /// Everything a recover run reports, in the summary and in its issue.
+/// Every outside text in it (names, branches, log lines, server answers)
+/// is escaped: it is evidence, never markup.
 pub struct RecoverReport<'a> {
     pub run: &'a crate::event::WorkflowRun,
     pub branch: &'a str,
     pub findings: &'a [crate::diagnose::Finding],
     /// One per finding, in the same order.
     pub actions: &'a [Action],
+    /// The failed step of each failed job.
+    pub steps: &'a [crate::diagnose::FailedStep],
     /// Why the run is not this repository's own code, when it is not.
     pub distrust: Option<&'a str>,
 }
+
+/// Room for the failed steps' lines: an issue body holds 65536 characters.
+const STEPS_BUDGET: usize = 40_000;
 
 impl RecoverReport<'_> {
     fn sections(&self) -> String {
@@ -181,27 +189,31 @@ impl RecoverReport<'_> {
         let link = run
             .html_url
             .as_deref()
+            .filter(|u| {
+                u.starts_with("https://")
+                    && !u.contains(|c: char| c.is_whitespace() || "()<>`".contains(c))
+            })
             .map_or(format!("run {}", run.id), |u| {
                 format!("[run {}]({u})", run.id)
             });
         let mut out = format!(
-            "{} on `{}` failed ({link}, attempt {}, head `{}`).\n\n",
-            escape_cell(&run.workflow_name()),
-            escape_cell(self.branch),
+            "{} on {} failed ({link}, attempt {}, head {}).\n\n",
+            escape_inline(&run.workflow_name()),
+            escape_inline(self.branch),
             run.attempt(),
-            run.head_sha.chars().take(7).collect::<String>()
+            escape_inline(&run.head_sha.chars().take(7).collect::<String>())
         );
         if let Some(why) = self.distrust {
-            out.push_str(&format!("> The run is not this repository's own code ({}). render-pilot only reads and reports on such runs: it never pushes, re-runs, dispatches, deploys or rolls back for them, because this job holds write tokens and Render keys the failing run did not have.\n\n", escape_cell(why)));
+            out.push_str(&format!("> The run is not this repository's own code ({}). render-pilot only reads and reports on such runs: it never pushes, re-runs, dispatches, deploys or rolls back for them, because this job holds write tokens and Render keys the failing run did not have.\n\n", escape_inline(why)));
         }
         out.push_str("#### Diagnosis\n\n");
         for (finding, action) in self.findings.iter().zip(self.actions) {
             out.push_str(&format!(
                 "- **{}**: {}\n  - {} {}\n",
                 finding.cause.name(),
-                finding.cause.describe(),
+                escape_inline(&finding.cause.describe()),
                 if action.fixed { "✅" } else { "❌" },
-                action.text
+                escape_inline(&action.text)
             ));
             if !action.fixed {
                 out.push_str(&format!(
@@ -210,12 +222,35 @@ impl RecoverReport<'_> {
                 ));
             }
             if !finding.evidence.is_empty() {
-                out.push_str("\n  ```text\n");
-                for line in &finding.evidence {
-                    out.push_str(&format!("  {}\n", line.replace("```", "'''")));
-                }
-                out.push_str("  ```\n");
+                out.push('\n');
+                out.push_str(&fenced(&finding.evidence.join("\n")));
+                out.push('\n');
             }
+        }
+        if !self.steps.is_empty() {
+            out.push_str("\n#### Failed steps\n\n");
+        }
+        let mut used = 0;
+        let mut left_out = Vec::new();
+        for step in self.steps {
+            let block = format!(
+                "Job **{}**, step **{}**:\n\n{}\n",
+                escape_inline(&step.job),
+                escape_inline(step.step.as_deref().unwrap_or("(unnamed)")),
+                fenced(&step.lines.join("\n"))
+            );
+            used += block.len();
+            if used > STEPS_BUDGET {
+                left_out.push(escape_inline(&step.job));
+            } else {
+                out.push_str(&block);
+            }
+        }
+        if !left_out.is_empty() {
+            out.push_str(&format!(
+                "Also failed (read their logs): {}.\n",
+                left_out.join(", ")
+            ));
         }
         out
     }
@@ -233,13 +268,14 @@ impl RecoverReport<'_> {
         out
     }
 
-    /// The body of the one recovery issue per workflow and branch.
+    /// The body of the one recovery issue per workflow, head repository
+    /// and branch.
     pub fn issue_body(&self) -> String {
         format!(
-            "render-pilot recover could not fix every failure.\n\n{}\nThis issue closes itself when {} passes on `{}` again.",
+            "render-pilot recover could not fix every failure.\n\n{}\nThis issue closes itself when {} passes on {} again.",
             self.sections(),
-            escape_cell(&self.run.workflow_name()),
-            escape_cell(self.branch)
+            escape_inline(&self.run.workflow_name()),
+            escape_inline(self.branch)
         )
     }
 }
@@ -303,11 +339,17 @@ mod tests {
                 fixed: true,
             },
         ];
+        let steps = vec![crate::diagnose::FailedStep {
+            job: "deploy | <!-- x -->".into(),
+            step: Some("Run git push".into()),
+            lines: vec!["error: failed to push some refs".into(), "```".into()],
+        }];
         let report = RecoverReport {
             run: &run,
             branch: "main",
             findings: &findings,
             actions: &actions,
+            steps: &steps,
             distrust: None,
         };
         insta::assert_snapshot!(report.issue_body());

@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::cli::{RecoverArgs, RenderApi};
-use crate::diagnose::{Diagnoser, Finding};
+use crate::diagnose::{Diagnoser, FailedStep, Finding, StepReader};
+use crate::escape::escape_inline;
 use crate::event::{read_event, WorkflowRun};
 use crate::git::Author;
 use crate::github::GitHub;
@@ -148,7 +149,9 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         run.workflow_key(),
         run.head_repository_name()
     );
-    let title = format!("render-pilot: {} failed on {branch}", run.workflow_name());
+    // Titles are plain text, but one line.
+    let title = format!("render-pilot: {} failed on {branch}", run.workflow_name())
+        .replace(char::is_control, " ");
     let conclusion = run.conclusion.clone().unwrap_or_else(|| "unknown".into());
     for name in ["diagnosis", "fixed", "actions", "commit-sha", "issue-url"] {
         runner.set_output(name, "");
@@ -164,8 +167,9 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
             let mut tracker = Tracker::load(&github, &config.issue_label)?;
             let closed = tracker.resolve(&key, &|_| {
                 format!(
-                    "✅ {} passed on {branch} (run {}); closing.",
-                    run.workflow_name(),
+                    "✅ {} passed on {} (run {}); closing.",
+                    escape_inline(&run.workflow_name()),
+                    escape_inline(&branch),
                     run.id
                 )
             })?;
@@ -178,7 +182,7 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         return Ok(Status::Done);
     }
 
-    let findings = read_logs(&github, &run, runner)?;
+    let (findings, steps) = read_logs(&github, &run, runner)?;
     runner.set_output(
         "diagnosis",
         findings
@@ -223,6 +227,7 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         branch: &branch,
         findings: &findings,
         actions: &actions,
+        steps: &steps,
         distrust: distrust.as_deref(),
     };
     let mut issue_url = None;
@@ -234,7 +239,7 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
             .join("+");
         let causes = findings
             .iter()
-            .map(|f| f.cause.describe())
+            .map(|f| escape_inline(&f.cause.describe()))
             .collect::<Vec<_>>()
             .join("; ");
         let note = format!("The run {} failed again: {causes}.", run.id);
@@ -259,14 +264,19 @@ fn runner_log(runner: &Runner, finding: &Finding, action: &Action) {
 }
 
 /// Downloads the failed jobs' logs and diagnoses them line by line; only
-/// evidence is kept, never the whole log.
-fn read_logs(github: &GitHub, run: &WorkflowRun, runner: &Runner) -> anyhow::Result<Vec<Finding>> {
+/// evidence and each job's failed step are kept, never the whole log.
+fn read_logs(
+    github: &GitHub,
+    run: &WorkflowRun,
+    runner: &Runner,
+) -> anyhow::Result<(Vec<Finding>, Vec<FailedStep>)> {
     let jobs = github.jobs(run.id, run.attempt())?;
     let failed: Vec<_> = jobs
         .iter()
         .filter(|j| j.conclusion.as_deref() == Some("failure"))
         .collect();
     let mut diagnoser = Diagnoser::default();
+    let mut steps = Vec::new();
     runner.group("Logs of the failed jobs");
     for job in &failed {
         let log = github.job_log(job.id)?;
@@ -275,13 +285,16 @@ fn read_logs(github: &GitHub, run: &WorkflowRun, runner: &Runner) -> anyhow::Res
             job.name,
             log.len() / 1024
         ));
-        String::from_utf8_lossy(&log)
-            .lines()
-            .for_each(|l| diagnoser.feed(l));
+        let mut reader = StepReader::default();
+        for line in String::from_utf8_lossy(&log).lines() {
+            diagnoser.feed(line);
+            reader.feed(line);
+        }
+        steps.extend(reader.finish(&job.name));
     }
     runner.end_group();
     if failed.is_empty() {
         runner.warning("the run lists no failed job; diagnosing without logs");
     }
-    Ok(diagnoser.finish())
+    Ok((diagnoser.finish(), steps))
 }

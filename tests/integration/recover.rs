@@ -316,11 +316,19 @@ fn a_push_race_in_a_workflow_without_dispatch_says_what_to_add() {
     assert!(p.sim.dispatches().is_empty() && p.sim.reruns().is_empty());
     let issues = p.sim.issues();
     assert_eq!(issues.len(), 1);
+    // Escaped Markdown: it renders as "add `workflow_dispatch:` under `on:`".
     assert!(
-        issues[0].body.contains("workflow_dispatch:")
-            && issues[0].body.contains(".github/workflows/ci.yml"),
+        issues[0]
+            .body
+            .contains("add \\`workflow\\_dispatch:\\` under \\`on:\\` in .github/workflows/ci.yml"),
         "{}",
         issues[0].body
+    );
+    assert!(
+        out.output("actions")
+            .contains("add `workflow_dispatch:` under `on:` in .github/workflows/ci.yml"),
+        "{}",
+        out.output("actions")
     );
 }
 
@@ -867,7 +875,7 @@ fn github_s_official_example_payloads_are_read() {
     assert_eq!(issues.len(), 1);
     assert_eq!(issues[0].title, "render-pilot: test.yml failed on master");
     assert!(
-        out.summary.contains("test.yml on `master` failed"),
+        out.summary.contains("test.yml on master failed"),
         "{}",
         out.summary
     );
@@ -973,4 +981,154 @@ fn pnpm_runs_without_secrets_scripts_or_the_repository_s_pnpmfile() {
     }
     assert_no_secret_in(&seen, &[API_KEY, GITHUB_TOKEN, &hook, "npm_SeCrEtToKeN"]);
     p.no_leak(&out, &[&hook]);
+}
+
+/// A job log as `GET …/actions/jobs/{id}/logs` serves it: a checkout step,
+/// then `command` printing `output` and exiting `code`, then cleanup.
+fn job_log(command: &str, output: &str, code: u8) -> String {
+    let mut lines = vec![
+        "##[group]Run actions/checkout@v4".to_string(),
+        "with:".into(),
+        "  repository: acme/shop".into(),
+        "##[endgroup]".into(),
+        "Syncing repository: acme/shop".into(),
+        format!("##[group]Run {command}"),
+        command.into(),
+        "shell: /usr/bin/bash -e {0}".into(),
+        "env:".into(),
+        "  NPM_TOKEN: ***".into(),
+        "##[endgroup]".into(),
+    ];
+    lines.extend(output.lines().map(String::from));
+    lines.push(format!("##[error]Process completed with exit code {code}."));
+    lines.push("Post job cleanup.".into());
+    lines.push("[command]/usr/bin/git version".into());
+    lines
+        .iter()
+        .map(|l| format!("2026-11-29T10:00:01.1234567Z {l}\n"))
+        .collect()
+}
+
+const CARGO: &str = "   Compiling shop v0.1.0 (/home/runner/work/shop/shop)
+\u{1b}[0m\u{1b}[1m\u{1b}[38;5;9merror[E0308]\u{1b}[0m\u{1b}[0m\u{1b}[1m: mismatched types\u{1b}[0m
+ --> src/main.rs:4:18
+  |
+4 |     let n: u32 = \"five\";
+  |            ---   ^^^^^^ expected `u32`, found `&str`
+  |            |
+  |            expected due to this
+
+For more information about this error, try `rustc --explain E0308`.
+error: could not compile `shop` (bin \"shop\") due to 1 previous error";
+
+const TSC: &str = "
+> shop@1.0.0 typecheck /home/runner/work/shop/shop
+> tsc --noEmit
+
+src/cart.ts(3,7): error TS2322: Type 'string' is not assignable to type 'number'.
+ ELIFECYCLE  Command failed with exit code 2.";
+
+const PYTEST: &str =
+    "============================= test session starts ==============================
+platform linux -- Python 3.12.3, pytest-8.2.0, pluggy-1.5.0
+rootdir: /home/runner/work/shop/shop
+collected 3 items
+
+tests/test_cart.py .F.                                                   [100%]
+
+=================================== FAILURES ===================================
+__________________________________ test_total __________________________________
+
+    def test_total():
+>       assert total([1, 2]) == 4
+E       assert 3 == 4
+E        +  where 3 = total([1, 2])
+
+tests/test_cart.py:6: AssertionError
+=========================== short test summary info ============================
+FAILED tests/test_cart.py::test_total - assert 3 == 4
+========================= 1 failed, 2 passed in 0.02s ==========================";
+
+const SHELL: &str = "Deploying to staging
+Error: STAGING_URL is not set; add it to the repository's variables";
+
+/// Jest names the failed file first, then every passing one: the FAIL line
+/// is far above the last lines.
+fn jest() -> String {
+    let mut out = String::from(
+        "FAIL src/sum.test.js\n  ● sum › adds numbers\n\n    expect(received).toBe(expected) // Object.is equality\n\n    Expected: 5\n    Received: 4\n",
+    );
+    for i in 0..40 {
+        out.push_str(&format!("PASS src/part{i}.test.js\n"));
+    }
+    out.push_str("Test Suites: 1 failed, 40 passed, 41 total\nTests:       1 failed, 41 passed, 42 total\nSnapshots:   0 total\nTime:        3.2 s\nRan all test suites.");
+    out
+}
+
+#[test]
+fn the_issue_quotes_each_failed_step_s_own_error_lines() {
+    let (p, _) = project();
+    let mut run = Run::failed(650, &p.head, "");
+    let jest = jest();
+    let logs = [
+        ("rust", job_log("cargo build --locked", CARGO, 101)),
+        ("types", job_log("pnpm typecheck", TSC, 2)),
+        ("unit", job_log("pnpm jest", &jest, 1)),
+        ("python", job_log("pytest -q", PYTEST, 1)),
+        ("deploy", job_log("./scripts/deploy staging", SHELL, 1)),
+    ];
+    run.jobs = logs
+        .iter()
+        .enumerate()
+        .map(|(i, (name, log))| render_sim::Job {
+            id: 6500 + i as u64,
+            name: name.to_string(),
+            conclusion: "failure".into(),
+            log: log.clone(),
+        })
+        .collect();
+    p.run_with(run);
+    let out = p.recover().run();
+    out.assert_code(1);
+    let issues = p.sim.issues();
+    assert_eq!(issues.len(), 1);
+    for text in [&issues[0].body, &out.summary] {
+        for expected in [
+            "Job **rust**, step **Run cargo build --locked**",
+            "error[E0308]: mismatched types",
+            "4 |     let n: u32 = \"five\";",
+            "error: could not compile `shop` (bin \"shop\") due to 1 previous error",
+            "##[error]Process completed with exit code 101.",
+            "Job **types**, step **Run pnpm typecheck**",
+            "src/cart.ts(3,7): error TS2322: Type 'string' is not assignable to type 'number'.",
+            "Job **unit**, step **Run pnpm jest**",
+            "FAIL src/sum.test.js",
+            "Tests:       1 failed, 41 passed, 42 total",
+            "Job **python**, step **Run pytest -q**",
+            "E       assert 3 == 4",
+            "FAILED tests/test_cart.py::test_total - assert 3 == 4",
+            "Job **deploy**, step **Run ./scripts/deploy staging**",
+            "Error: STAGING_URL is not set; add it to the repository's variables",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{expected:?} missing from:\n{text}"
+            );
+        }
+        assert!(!text.contains("\u{1b}["), "colour codes are stripped");
+        assert!(
+            !text.contains("2026-11-29T10:00:01"),
+            "timestamps are stripped"
+        );
+        assert!(!text.contains("Post job cleanup"), "{text}");
+        assert!(
+            !text.contains("shell: /usr/bin/bash"),
+            "the step header is not output"
+        );
+        assert!(
+            !text.contains("PASS src/part0.test.js"),
+            "only the last lines"
+        );
+    }
+    assert!(issues[0].body.len() < 65536);
 }
