@@ -114,7 +114,7 @@ impl Fixer<'_> {
     fn rerun(&mut self) -> Result<String, String> {
         self.trusted()?;
         if let Some(started) = &self.started {
-            return Ok(format!("{started} already"));
+            return Ok(format!("nothing more to start: {started}"));
         }
         let attempt = self.run.attempt();
         if attempt >= self.config.max_attempts {
@@ -130,6 +130,7 @@ impl Fixer<'_> {
             self.config.max_attempts
         );
         if let Some(plan) = self.would(what) {
+            self.started = Some(plan.clone());
             return Ok(plan);
         }
         self.github
@@ -151,7 +152,7 @@ impl Fixer<'_> {
     fn fresh_run(&mut self) -> Result<String, String> {
         self.trusted()?;
         if let Some(started) = &self.started {
-            return Ok(format!("{started} already"));
+            return Ok(format!("nothing more to start: {started}"));
         }
         let workflow = self
             .run
@@ -181,6 +182,7 @@ impl Fixer<'_> {
             failed_in_a_row + 1
         );
         if let Some(plan) = self.would(what) {
+            self.started = Some(plan.clone());
             return Ok(plan);
         }
         self.dispatch(&workflow)

@@ -558,13 +558,62 @@ fn redeploy_clears_the_build_cache_and_a_workflow_without_dispatch_is_named() {
     p.run_with(run);
     let out = p.recover().run();
     out.assert_code(0);
+    // Said in the outputs, a warning annotation and the summary.
+    for said in [out.output("actions"), &out.stdout, &out.summary] {
+        assert!(
+            said.contains("CI was not re-run on the fix: CI has no workflow_dispatch trigger")
+                || said.contains(
+                    "CI was not re-run on the fix: CI has no workflow\\_dispatch trigger"
+                ),
+            "{said}"
+        );
+    }
     assert!(
-        out.output("actions")
-            .contains("has no workflow_dispatch trigger"),
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("::warning::CI was not re-run")),
+        "{}",
+        out.stdout
+    );
+    assert!(p.sim.dispatches().is_empty());
+}
+
+#[test]
+fn a_dry_run_says_what_the_real_run_would_do_and_does_nothing() {
+    let (p, _) = project();
+    let service = p.sim.add_service(ServiceSpec::web("shop-web"));
+    p.sim
+        .add_history(&service, "live", Duration::from_secs(3600));
+    let broken = p
+        .sim
+        .add_history(&service, "build_failed", Duration::from_secs(60));
+    let log = format!("::error title=Deploy failed::deploy {broken} ended build_failed\n{PUSH_RACE_LOG}\nnpm ERR! code ECONNRESET");
+    p.run_with(Run::failed(680, &p.head, &log));
+    let out = p
+        .recover_on_render("rerun,redeploy", &service)
+        .input("dry-run", "true")
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("fixed"), "false");
+    assert_eq!(
+        out.output("actions"),
+        format!("dry run: would start a deploy with a cleared build cache after {broken} (build_failed); dry run: would start a fresh run of CI on the head of main (run 2 of 2); nothing more to start: dry run: would start a fresh run of CI on the head of main (run 2 of 2)")
+    );
+    assert_eq!(p.sim.deploys(&service).len(), 2, "nothing deployed");
+    assert!(p.sim.dispatches().is_empty() && p.sim.reruns().is_empty());
+    assert!(p.sim.issues().is_empty());
+
+    // What the real run refuses, the dry run refuses the same way.
+    let out = p
+        .recover_on_render("rollback", &service)
+        .input("dry-run", "true")
+        .run();
+    assert!(
+        out.output("actions").starts_with("not fixed: deploy ")
+            && out.output("actions").contains("not rolled back"),
         "{}",
         out.output("actions")
     );
-    assert!(p.sim.dispatches().is_empty());
 }
 
 #[test]
@@ -1131,4 +1180,115 @@ fn the_issue_quotes_each_failed_step_s_own_error_lines() {
         );
     }
     assert!(issues[0].body.len() < 65536);
+}
+
+#[test]
+fn a_fork_s_main_never_closes_or_joins_main_s_recovery_issue() {
+    let (p, _) = project();
+    let log = "2026-11-29T10:00:00Z ##[group]Run make\n2026-11-29T10:00:00Z ##[endgroup]\n2026-11-29T10:00:00Z make: *** [all] Error 2\n2026-11-29T10:00:01Z ##[error]Process completed with exit code 2.";
+    p.run_with(Run::failed(660, &p.head, log));
+    p.recover().run().assert_code(1);
+    assert_eq!(p.sim.issues().len(), 1);
+
+    // A fork's `main` passes: main's issue stays open.
+    let fork_passed = Run {
+        head_repository: "mallory/shop".into(),
+        conclusion: "success".into(),
+        ..Run::failed(661, &p.head, "")
+    };
+    p.run_with(fork_passed);
+    p.recover().run().assert_code(0);
+    assert_eq!(p.sim.issues()[0].state, "open");
+    assert!(p.sim.issues()[0].comments.is_empty());
+
+    // A fork's `main` fails: its own issue, main's untouched.
+    let fork_failed = Run {
+        head_repository: "mallory/shop".into(),
+        ..Run::failed(662, &p.head, PUSH_RACE_LOG)
+    };
+    p.run_with(fork_failed);
+    p.recover().run().assert_code(1);
+    let issues = p.sim.issues();
+    assert_eq!(issues.len(), 2);
+    assert!(issues[0].comments.is_empty(), "main's issue got no comment");
+    assert!(
+        issues[1].body.contains("mallory/shop"),
+        "{}",
+        issues[1].body
+    );
+
+    // main itself passes: only main's issue closes.
+    let passed = Run {
+        conclusion: "success".into(),
+        ..Run::failed(663, &p.head, "")
+    };
+    p.run_with(passed);
+    p.recover().run().assert_code(0);
+    let issues = p.sim.issues();
+    assert_eq!(
+        (issues[0].state.as_str(), issues[1].state.as_str()),
+        ("closed", "open")
+    );
+}
+
+#[test]
+fn outside_text_cannot_forge_markers_or_break_out_of_the_issue_s_markdown() {
+    let (p, _) = project();
+    let forged =
+        "<!-- render-pilot:recover:.github/workflows/ci.yml:acme/shop:main state=unknown -->";
+    let log = format!(
+        "##[group]Run echo\n##[endgroup]\n```\n{forged}\n| a | b |\n# Heading\n##[error]Process completed with exit code 1."
+    );
+    let mut run = Run::failed(670, &p.head, &log);
+    run.name = format!("CI`\n{forged}\n| x |");
+    run.jobs[1].name = format!("build\n{forged} `x` *y*");
+    run.head_branch = "feature/`tick`|pipe".into();
+    p.run_with(run);
+    let out = p.recover().run();
+    out.assert_code(1);
+    let issues = p.sim.issues();
+    assert_eq!(issues.len(), 1);
+    let body = &issues[0].body;
+    // The tracker's own marker is the only comment, on the last line.
+    let last = body.trim_end().lines().last().unwrap();
+    assert!(last.starts_with("<!-- render-pilot:recover:"), "{body}");
+    assert_eq!(
+        body.matches("<!--").count(),
+        1 + fenced_mentions(body),
+        "{body}"
+    );
+    // Outside the fences, names are escaped on one line.
+    assert!(
+        body.contains("CI\\` &lt;!-- render-pilot:recover:"),
+        "{body}"
+    );
+    assert!(body.contains("feature/\\`tick\\`\\|pipe"), "{body}");
+    assert!(body.contains("Job **build &lt;!-- render-pilot"), "{body}");
+    // The log's own fence cannot close ours.
+    assert!(
+        body.contains("````text\n```\n<!-- render-pilot:recover:"),
+        "{body}"
+    );
+    assert!(!issues[0].title.contains('\n'));
+    assert!(
+        out.summary.contains("feature/\\`tick\\`\\|pipe"),
+        "{}",
+        out.summary
+    );
+}
+
+/// `<!--` inside fenced code blocks: shown as text, never read as HTML.
+fn fenced_mentions(body: &str) -> usize {
+    let mut inside: Option<String> = None;
+    let mut count = 0;
+    for line in body.lines() {
+        let ticks = line.chars().take_while(|c| *c == '`').count();
+        match &inside {
+            None if ticks >= 3 => inside = Some("`".repeat(ticks)),
+            Some(fence) if line.trim_end() == fence.as_str() => inside = None,
+            Some(_) => count += line.matches("<!--").count(),
+            None => {}
+        }
+    }
+    count
 }
