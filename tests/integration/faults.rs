@@ -65,6 +65,8 @@ struct Scenario {
     /// The client checks afterwards whether the change landed (git push
     /// fetches again), so a broken answer to a handled request is recovered.
     verified: bool,
+    /// The answer is 204 No Content: a cut-short body does not exist.
+    no_content: bool,
     run: Box<dyn Fn() -> Rp>,
     ok: Box<dyn Fn(&Outcome) -> bool>,
     _keep: Vec<tempfile::TempDir>,
@@ -95,6 +97,7 @@ fn check(name: &str, make: impl Fn() -> Scenario) {
         let recoverable = matches!(kind, FaultKind::Status { status: 429, .. })
             || (s.idempotent && transient(&kind))
             || (s.body_optional && matches!(kind, FaultKind::TruncatedJson))
+            || (s.no_content && matches!(kind, FaultKind::ShortBody))
             || (s.verified
                 && matches!(
                     kind,
@@ -168,6 +171,7 @@ fn deploy_scenario(
         idempotent,
         body_optional: method == "POST" && !api_trigger,
         verified: false,
+        no_content: false,
         run: Box::new(move || {
             let run = rp()
                 .input("mode", "deploy")
@@ -274,6 +278,7 @@ fn monitor_scenario(
         idempotent,
         body_optional: false,
         verified: push,
+        no_content: false,
         run: Box::new(move || {
             let run = rp()
                 .input("mode", "monitor")
@@ -370,20 +375,34 @@ fn monitor_git_push() {
     });
 }
 
+/// What recover is asked to fix: a rollback, a re-run (transient) or a
+/// fresh run (push race).
+#[derive(Clone, Copy, PartialEq)]
+enum RecoverFix {
+    Rollback,
+    Rerun,
+    Dispatch,
+}
+
 fn recover_scenario(
     method: &'static str,
     path: impl Fn(&str) -> String,
     idempotent: bool,
-    rollback: bool,
+    fix: RecoverFix,
 ) -> Scenario {
     let sim = Sim::start();
     let id = web(&sim);
-    let log = if rollback {
-        sim.add_history(&id, "live", Duration::from_secs(60));
-        "::error title=Deploy unhealthy::deploy is live but /healthz did not answer 2xx within 2m (last: HTTP 503)".to_string()
-    } else {
-        " ! [rejected]        main -> main (fetch first)".to_string()
-    };
+    let rollback = fix == RecoverFix::Rollback;
+    let log = match fix {
+        RecoverFix::Rollback => {
+            let unhealthy = sim.add_history(&id, "live", Duration::from_secs(60));
+            sim.set_health(&id, &unhealthy, 503);
+            "::error title=Deploy unhealthy::deploy is live but /healthz did not answer 2xx within 2m (last: HTTP 503)"
+        }
+        RecoverFix::Rerun => "npm ERR! code ECONNRESET",
+        RecoverFix::Dispatch => " ! [rejected]        main -> main (fetch first)",
+    }
+    .to_string();
     sim.add_run(Run::failed(
         77,
         "0123456789abcdef0123456789abcdef01234567",
@@ -405,6 +424,7 @@ fn recover_scenario(
         idempotent,
         body_optional: method == "POST" && !rollback,
         verified: false,
+        no_content: fix == RecoverFix::Dispatch && method == "POST",
         run: Box::new(move || {
             rp().input("mode", "recover")
                 .input("github-token", GITHUB_TOKEN)
@@ -431,7 +451,7 @@ fn recover_list_jobs() {
             "GET",
             |_| "/repos/acme/shop/actions/runs/77/attempts".into(),
             true,
-            false,
+            RecoverFix::Rerun,
         )
     });
 }
@@ -443,7 +463,7 @@ fn recover_job_log() {
             "GET",
             |_| "/repos/acme/shop/actions/jobs/".into(),
             true,
-            false,
+            RecoverFix::Rerun,
         )
     });
 }
@@ -455,7 +475,19 @@ fn recover_rerun() {
             "POST",
             |_| "/repos/acme/shop/actions/runs/77/rerun-failed-jobs".into(),
             false,
+            RecoverFix::Rerun,
+        )
+    });
+}
+
+#[test]
+fn recover_dispatch() {
+    check("recover: POST dispatch", || {
+        recover_scenario(
+            "POST",
+            |_| "/repos/acme/shop/actions/workflows/7001/dispatches".into(),
             false,
+            RecoverFix::Dispatch,
         )
     });
 }
@@ -467,7 +499,7 @@ fn recover_rollback() {
             "POST",
             |id| format!("/v1/services/{id}/rollback"),
             false,
-            true,
+            RecoverFix::Rollback,
         )
     });
 }
