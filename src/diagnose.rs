@@ -96,6 +96,117 @@ pub struct Finding {
     pub evidence: Vec<String>,
 }
 
+/// The step of a job that failed, and what it printed last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedStep {
+    pub job: String,
+    /// `Run <first line of the command>`, as the log names the step.
+    pub step: Option<String>,
+    /// Error-looking lines from further up, then the step's last lines
+    /// and its `##[error]` lines; cleaned, shortened and redacted.
+    pub lines: Vec<String>,
+}
+
+const STEP_TAIL: usize = 20;
+const STEP_ERRORS: usize = 8;
+
+/// Follows one job's log step by step and keeps, for the first step that
+/// reported an `##[error]`, its name, last lines and error lines. Bounded
+/// memory whatever the log's size.
+#[derive(Default)]
+pub struct StepReader {
+    step: Option<String>,
+    in_header: bool,
+    tail: VecDeque<String>,
+    errors: VecDeque<String>,
+    markers: Vec<String>,
+    failed: Option<(Option<String>, Vec<String>)>,
+}
+
+impl StepReader {
+    pub fn feed(&mut self, raw: &str) {
+        let line = clean_line(raw);
+        let line = line.trim_end();
+        if let Some(title) = line.strip_prefix("##[group]") {
+            if title.starts_with("Run ") && !self.in_header {
+                self.end_step();
+                self.step = Some(shorten(title));
+                self.in_header = true;
+            }
+            return;
+        }
+        if line.starts_with("##[endgroup]") {
+            self.in_header = false;
+            return;
+        }
+        if self.in_header || line.trim().is_empty() {
+            return;
+        }
+        if line.starts_with("##[error]") {
+            if self.markers.len() < STEP_ERRORS {
+                self.markers.push(shorten(line));
+            }
+            // The runner's own end of a failed step: what follows is
+            // post-job cleanup, not this step's output.
+            if line.contains("Process completed with exit code") {
+                self.end_step();
+            }
+            return;
+        }
+        if let Some(dropped) = push_bounded(&mut self.tail, line, STEP_TAIL) {
+            if looks_like_error(&dropped) {
+                push_bounded(&mut self.errors, &dropped, STEP_ERRORS);
+            }
+        }
+    }
+
+    fn end_step(&mut self) {
+        let markers = std::mem::take(&mut self.markers);
+        let tail = std::mem::take(&mut self.tail);
+        let errors = std::mem::take(&mut self.errors);
+        if self.failed.is_some() || markers.is_empty() {
+            return;
+        }
+        let mut lines: Vec<String> = errors.into_iter().collect();
+        if !lines.is_empty() {
+            lines.push("…".into());
+        }
+        lines.extend(tail);
+        lines.extend(markers);
+        let lines = lines.iter().map(|l| redact(&shorten(l))).collect();
+        self.failed = Some((self.step.take(), lines));
+    }
+
+    /// The failed step of job `job`, if any step reported an error.
+    pub fn finish(mut self, job: &str) -> Option<FailedStep> {
+        self.end_step();
+        self.failed.map(|(step, lines)| FailedStep {
+            job: job.to_string(),
+            step,
+            lines,
+        })
+    }
+}
+
+/// Lines compilers, test runners and scripts print when something broke.
+pub fn looks_like_error(line: &str) -> bool {
+    const MARKS: [&str; 12] = [
+        "error",
+        "Error",
+        "ERROR",
+        "FAIL",
+        "ERR!",
+        "panicked",
+        "Traceback",
+        "✗",
+        "✖",
+        "×",
+        "Exception",
+        "assert",
+    ];
+    MARKS.iter().any(|m| line.contains(m)) || line.starts_with("E   ")
+}
+
 const EVIDENCE_PER_CAUSE: usize = 4;
 const TAIL_LINES: usize = 12;
 const LINE_LIMIT: usize = 400;
@@ -126,7 +237,7 @@ impl Diagnoser {
         if let Some(cause) = match_line(line) {
             self.add(cause, line);
         }
-        if line.starts_with("##[error]") {
+        if looks_like_error(line) {
             push_bounded(&mut self.errors, line, TAIL_LINES);
         }
         push_bounded(&mut self.tail, line, TAIL_LINES);
@@ -171,11 +282,11 @@ impl Diagnoser {
     }
 }
 
-fn push_bounded(queue: &mut VecDeque<String>, line: &str, max: usize) {
-    if queue.len() == max {
-        queue.pop_front();
-    }
+/// Appends `line`, and returns the oldest line when it had to go.
+fn push_bounded(queue: &mut VecDeque<String>, line: &str, max: usize) -> Option<String> {
+    let dropped = (queue.len() == max).then(|| queue.pop_front()).flatten();
     queue.push_back(line.to_string());
+    dropped
 }
 
 fn shorten(line: &str) -> String {
@@ -539,12 +650,45 @@ Note that in CI environments this setting is true by default. If you still need 
 
     #[test]
     fn unknown_failures_keep_the_error_lines() {
-        let found = diagnose("2026-11-29T10:00:00Z compiling\n2026-11-29T10:00:01Z error[E0308]: mismatched types\n2026-11-29T10:00:02Z ##[error]Process completed with exit code 101.");
+        let found = diagnose("2026-11-29T10:00:00Z compiling\n2026-11-29T10:00:01Z error[E0308]: mismatched types\n2026-11-29T10:00:01Z all good\n2026-11-29T10:00:02Z ##[error]Process completed with exit code 101.");
         assert_eq!(found[0].cause, Cause::Unknown);
         assert_eq!(
             found[0].evidence,
-            ["##[error]Process completed with exit code 101."]
+            [
+                "error[E0308]: mismatched types",
+                "##[error]Process completed with exit code 101."
+            ]
         );
+    }
+
+    fn failed_step(log: &str) -> Option<FailedStep> {
+        let mut reader = StepReader::default();
+        log.lines().for_each(|l| reader.feed(l));
+        reader.finish("build")
+    }
+
+    #[test]
+    fn the_failed_step_keeps_its_name_last_lines_and_earlier_errors() {
+        let mut log = String::from("2026-11-29T10:00:00.1Z ##[group]Run actions/checkout@v4\n2026-11-29T10:00:00.1Z with:\n2026-11-29T10:00:00.1Z ##[endgroup]\n2026-11-29T10:00:00.2Z checked out\n");
+        log.push_str("2026-11-29T10:00:01.0Z ##[group]Run cargo test\n2026-11-29T10:00:01.0Z cargo test\n2026-11-29T10:00:01.0Z shell: /usr/bin/bash -e {0}\n2026-11-29T10:00:01.0Z ##[endgroup]\n");
+        log.push_str("2026-11-29T10:00:02.0Z \u{1b}[31merror[E0308]\u{1b}[0m: mismatched types\n");
+        for i in 0..30 {
+            log.push_str(&format!("2026-11-29T10:00:03.0Z note {i}\n"));
+        }
+        log.push_str("2026-11-29T10:00:04.0Z ##[error]Process completed with exit code 101.\n");
+        log.push_str("2026-11-29T10:00:05.0Z Post job cleanup.\n");
+        let step = failed_step(&log).unwrap();
+        assert_eq!(step.step.as_deref(), Some("Run cargo test"));
+        assert_eq!(step.lines[0], "error[E0308]: mismatched types");
+        assert_eq!(step.lines[1], "…");
+        assert_eq!(step.lines[2], "note 10");
+        assert_eq!(step.lines.len(), 2 + STEP_TAIL + 1);
+        assert_eq!(
+            step.lines.last().unwrap(),
+            "##[error]Process completed with exit code 101."
+        );
+        assert!(!step.lines.iter().any(|l| l.contains("shell:")));
+        assert_eq!(failed_step("##[group]Run true\n##[endgroup]\nok\n"), None);
     }
 
     #[test]

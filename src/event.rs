@@ -21,8 +21,6 @@ pub struct WorkflowRun {
     pub html_url: Option<String>,
     pub head_repository: Option<Repository>,
     pub repository: Option<Repository>,
-    #[serde(default)]
-    pub pull_requests: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -38,45 +36,78 @@ pub struct Repository {
 }
 
 impl WorkflowRun {
-    /// A head from another repository: its code must never run, or be
-    /// pushed to, with this job's write token.
-    pub fn from_fork(&self) -> bool {
-        let head = self.head_repository.as_ref();
+    /// Why render-pilot may only read and report for this run, or `None`
+    /// when the run is this repository's own code and fixes may write.
+    /// Anything it cannot prove is distrusted: a head repository the event
+    /// leaves out (deleted forks have none) counts as a stranger's.
+    pub fn distrust(&self, repository: &str) -> Option<String> {
+        if let Some(event @ ("pull_request" | "pull_request_target")) = self.event.as_deref() {
+            return Some(format!("it was started by a {event} event"));
+        }
+        let Some(head) = self.head_repository.as_ref() else {
+            return Some("the event names no head repository".into());
+        };
+        let Some(name) = head.full_name.as_deref() else {
+            return Some("the event names no head repository".into());
+        };
         let base = self.repository.as_ref();
-        let other_name = match (
-            head.and_then(|h| h.full_name.as_ref()),
-            base.and_then(|b| b.full_name.as_ref()),
-        ) {
-            (Some(h), Some(b)) => h != b,
-            _ => false,
-        };
-        let other_id = match (head.and_then(|h| h.id), base.and_then(|b| b.id)) {
-            (Some(h), Some(b)) => h != b,
-            _ => false,
-        };
-        other_name || other_id || head.and_then(|h| h.fork).unwrap_or(false)
+        let other_repository = !name.eq_ignore_ascii_case(repository)
+            || base
+                .and_then(|b| b.full_name.as_deref())
+                .is_some_and(|b| !b.eq_ignore_ascii_case(name))
+            || matches!((head.id, base.and_then(|b| b.id)), (Some(h), Some(b)) if h != b);
+        if other_repository || head.fork == Some(true) {
+            return Some(format!("its head comes from {name}, not {repository}"));
+        }
+        None
     }
 
-    pub fn from_pull_request(&self) -> bool {
-        matches!(
-            self.event.as_deref(),
-            Some("pull_request" | "pull_request_target")
-        ) || !self.pull_requests.is_empty()
-    }
-
+    /// The run's name; the official payloads carry `"name": ""`, so an
+    /// empty one falls back to the workflow's file name.
     pub fn workflow_name(&self) -> String {
         self.name
             .clone()
-            .or_else(|| self.path.clone())
+            .filter(|n| !n.trim().is_empty())
+            .or_else(|| self.file_name())
+            .or_else(|| self.workflow_id.map(|w| format!("workflow {w}")))
             .unwrap_or_else(|| "workflow".into())
+    }
+
+    /// `ci.yml` of `.github/workflows/ci.yml`.
+    pub fn file_name(&self) -> Option<String> {
+        let path = self.path.as_deref()?.trim();
+        let name = path.rsplit('/').next()?;
+        (!name.is_empty()).then(|| name.to_string())
+    }
+
+    /// The workflow for the Actions API: its numeric id, else its file
+    /// name when that is a plain file name (never a path to walk).
+    pub fn workflow_ref(&self) -> Option<String> {
+        self.workflow_id.map(|w| w.to_string()).or_else(|| {
+            self.file_name().filter(|f| {
+                f.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                    && f.chars().any(|c| c.is_ascii_alphanumeric())
+            })
+        })
     }
 
     /// Identifies the workflow for issue keys: its file path if known.
     pub fn workflow_key(&self) -> String {
         self.path
             .clone()
+            .filter(|p| !p.trim().is_empty())
             .or_else(|| self.workflow_id.map(|w| w.to_string()))
             .unwrap_or_else(|| self.workflow_name())
+    }
+
+    /// The head repository's `owner/name`, for issue keys: a fork's
+    /// branch must never share an issue with this repository's branch.
+    pub fn head_repository_name(&self) -> &str {
+        self.head_repository
+            .as_ref()
+            .and_then(|h| h.full_name.as_deref())
+            .unwrap_or("unknown")
     }
 
     pub fn head_message(&self) -> &str {
@@ -100,15 +131,23 @@ pub fn read_event(text: &str) -> Result<Option<WorkflowRun>, InputError> {
             format!("does not hold valid JSON ({e}); the runner writes it, so check the path"),
         )
     })?;
-    match value.get("workflow_run") {
-        None | Some(Value::Null) => Ok(None),
-        Some(run) => serde_json::from_value(run.clone()).map(Some).map_err(|e| {
+    let mut run: WorkflowRun = match value.get("workflow_run") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(run) => serde_json::from_value(run.clone()).map_err(|e| {
             InputError::new(
                 "GITHUB_EVENT_PATH",
                 format!("has a workflow_run this program cannot read ({e}); pass run-id instead"),
             )
-        }),
+        })?,
+    };
+    // Some payloads leave the run's path out; the event's workflow has it.
+    if run.path.as_deref().is_none_or(|p| p.trim().is_empty()) {
+        run.path = value
+            .pointer("/workflow/path")
+            .and_then(Value::as_str)
+            .map(String::from);
     }
+    Ok(Some(run))
 }
 
 #[cfg(test)]
@@ -127,19 +166,76 @@ mod tests {
             (run.id, run.attempt(), run.conclusion.as_deref()),
             (42, 2, Some("failure"))
         );
-        assert!(!run.from_fork() && !run.from_pull_request());
+        assert_eq!(run.distrust("acme/shop"), None);
         assert_eq!(run.workflow_key(), ".github/workflows/ci.yml");
     }
 
     #[test]
-    fn forks_and_pull_requests_are_recognised() {
-        let fork = EVENT.replace(
+    fn only_this_repository_s_own_runs_are_trusted() {
+        let distrust = |from: &str, to: &str, repository: &str| {
+            read_event(&EVENT.replace(from, to))
+                .unwrap()
+                .unwrap()
+                .distrust(repository)
+        };
+        let fork = (
             r#""id":1,"full_name":"acme/shop","fork":false"#,
             r#""id":9,"full_name":"mallory/shop","fork":true"#,
         );
-        assert!(read_event(&fork).unwrap().unwrap().from_fork());
-        let pr = EVENT.replace(r#""event":"push""#, r#""event":"pull_request""#);
-        assert!(read_event(&pr).unwrap().unwrap().from_pull_request());
+        assert_eq!(
+            distrust(fork.0, fork.1, "acme/shop").as_deref(),
+            Some("its head comes from mallory/shop, not acme/shop")
+        );
+        for event in ["pull_request", "pull_request_target"] {
+            let pr = distrust(
+                r#""event":"push""#,
+                &format!(r#""event":"{event}""#),
+                "acme/shop",
+            );
+            assert_eq!(pr, Some(format!("it was started by a {event} event")));
+        }
+        let no_head = r#""head_repository":null"#;
+        let head = r#""head_repository":{"id":1,"full_name":"acme/shop","fork":false}"#;
+        assert!(distrust(head, no_head, "acme/shop").is_some());
+        let same_name_other_id = r#""head_repository":{"id":5,"full_name":"acme/shop"}"#;
+        assert!(distrust(head, same_name_other_id, "acme/shop").is_some());
+        assert!(
+            distrust("", "", "other/repo").is_some(),
+            "another repository's run"
+        );
+        assert_eq!(
+            distrust("", "", "ACME/Shop"),
+            None,
+            "names are case-insensitive"
+        );
+    }
+
+    #[test]
+    fn official_example_payloads_are_read() {
+        let text = include_str!("../tests/fixtures/github-workflow-run-examples.json");
+        let examples: Value = serde_json::from_str(text).unwrap();
+        for example in examples["examples"].as_array().unwrap() {
+            let run = read_event(&example.to_string()).unwrap().unwrap();
+            assert!(!run.workflow_name().is_empty());
+            assert!(!run.workflow_key().is_empty());
+        }
+    }
+
+    #[test]
+    fn an_empty_name_falls_back_to_the_file_name() {
+        let run = read_event(&EVENT.replace(r#""name":"CI""#, r#""name":"""#))
+            .unwrap()
+            .unwrap();
+        assert_eq!(run.workflow_name(), "ci.yml");
+        let nulls = EVENT
+            .replace(r#""name":"CI""#, r#""name":null"#)
+            .replace(r#""head_branch":"main""#, r#""head_branch":null"#)
+            .replace(r#""pull_requests":[]"#, r#""pull_requests":null"#);
+        let run = read_event(&nulls).unwrap().unwrap();
+        assert_eq!(
+            (run.workflow_name().as_str(), run.head_branch),
+            ("ci.yml", None)
+        );
     }
 
     #[test]

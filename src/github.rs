@@ -94,6 +94,11 @@ impl<'a> GitHub<'a> {
         })
     }
 
+    /// `owner/name` of the repository this job runs in and holds a token for.
+    pub fn repository(&self) -> &str {
+        &self.repository
+    }
+
     fn url(&self, path: &str) -> Url {
         let mut url = self.base.clone();
         let base_path = url.path().trim_end_matches('/').to_string();
@@ -230,6 +235,27 @@ impl<'a> GitHub<'a> {
         Ok(self
             .send_limited(Method::GET, url, None, "download job log", MAX_LOG)?
             .body)
+    }
+
+    /// The newest `count` runs of `workflow` on `branch`, newest first.
+    pub fn workflow_runs(
+        &self,
+        workflow: &str,
+        branch: &str,
+        count: u64,
+    ) -> Result<Vec<crate::event::WorkflowRun>, GitHubError> {
+        #[derive(Deserialize)]
+        struct Runs {
+            workflow_runs: Vec<crate::event::WorkflowRun>,
+        }
+        let mut url = self.url(&format!("/actions/workflows/{workflow}/runs"));
+        url.query_pairs_mut()
+            .append_pair("branch", branch)
+            .append_pair("per_page", &count.to_string());
+        let runs: Runs = self
+            .send(Method::GET, url, None, "list workflow runs")?
+            .json()?;
+        Ok(runs.workflow_runs)
     }
 
     pub fn rerun_failed_jobs(&self, run: u64) -> Result<(), GitHubError> {

@@ -16,6 +16,7 @@ pub mod charts;
 pub mod cli;
 pub mod deploy;
 pub mod diagnose;
+pub mod escape;
 pub mod event;
 pub mod git;
 pub mod github;
@@ -98,7 +99,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
     if let Err(error) = &result {
         runner.append_summary(&format!(
             "### ❌ render-pilot stopped\n\n{}\n",
-            report::escape_inline(&format!("{error:#}"))
+            escape::escape_inline(&format!("{error:#}"))
         ));
     }
     runner.finish()?;

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use reqwest::Url;
 
 use crate::cli::{bool_input, workspace, MonitorArgs, RenderApi};
+use crate::escape::escape_inline;
 use crate::git::{Author, Published, Target, Workspace};
 use crate::github::GitHub;
 use crate::hook::{self, is_service_id};
@@ -19,7 +20,6 @@ use crate::inputs::{human_duration, lookup, parse_number, shorten, InputError};
 use crate::issues::Tracker;
 use crate::pipeline::{self, Entry, Row};
 use crate::render::{RenderClient, RenderError, Service};
-use crate::report::escape_inline;
 use crate::runner::Runner;
 use crate::status::{classify, State};
 use crate::Status;

@@ -9,8 +9,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::escape::escape_inline;
 use crate::inputs::human_duration;
-use crate::report::escape_inline;
 use crate::status::{HealthCheck, State};
 
 const HISTORY_START: &str = "<!-- render-pilot history v1";

@@ -190,6 +190,7 @@ pub struct Service {
 pub struct ServiceDetails {
     pub url: Option<String>,
     pub disk: Option<Value>,
+    pub health_check_path: Option<String>,
 }
 
 impl Service {
@@ -200,6 +201,15 @@ impl Service {
     /// The public URL is `serviceDetails.url`; there is no top-level `url`.
     pub fn url(&self) -> Option<String> {
         web_url(self.service_details.as_ref()?.url.as_deref()?)
+    }
+
+    /// The path Render's own health check calls, when one is set.
+    pub fn health_check_path(&self) -> Option<&str> {
+        self.service_details
+            .as_ref()?
+            .health_check_path
+            .as_deref()
+            .filter(|p| p.starts_with('/'))
     }
 
     pub fn has_disk(&self) -> bool {

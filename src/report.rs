@@ -1,6 +1,7 @@
 //! Markdown for step summaries: pure functions from results to text.
 
 use crate::charts::{self, Bar};
+use crate::escape::{code, escape_inline, fenced};
 use crate::inputs::human_duration;
 use crate::render::{DeployStatus, Outcome};
 use std::time::Duration;
@@ -232,14 +233,22 @@ pub struct Action {
 }
 
 /// Everything a recover run reports, in the summary and in its issue.
+/// Every outside text in it (names, branches, log lines, server answers)
+/// is escaped: it is evidence, never markup.
 pub struct RecoverReport<'a> {
     pub run: &'a crate::event::WorkflowRun,
     pub branch: &'a str,
     pub findings: &'a [crate::diagnose::Finding],
     /// One per finding, in the same order.
     pub actions: &'a [Action],
-    pub untrusted: bool,
+    /// The failed step of each failed job.
+    pub steps: &'a [crate::diagnose::FailedStep],
+    /// Why the run is not this repository's own code, when it is not.
+    pub distrust: Option<&'a str>,
 }
+
+/// Room for the failed steps' lines: an issue body holds 65536 characters.
+const STEPS_BUDGET: usize = 40_000;
 
 impl RecoverReport<'_> {
     fn sections(&self) -> String {
@@ -254,12 +263,12 @@ impl RecoverReport<'_> {
         let mut out = format!(
             "{} on {} failed ({link}, attempt {}, head {}).\n\n",
             escape_inline(&run.workflow_name()),
-            code(self.branch),
+            escape_inline(self.branch),
             run.attempt(),
             code(&run.head_sha.chars().take(7).collect::<String>())
         );
-        if self.untrusted {
-            out.push_str("> The run's head comes from a fork or a pull request. render-pilot never pushes for such runs: this job holds write tokens the failing run did not have.\n\n");
+        if let Some(why) = self.distrust {
+            out.push_str(&format!("> The run is not this repository's own code ({}). render-pilot only reads and reports on such runs: it never pushes, re-runs, dispatches, deploys or rolls back for them, because this job holds write tokens and Render keys the failing run did not have.\n\n", escape_inline(why)));
         }
         out.push_str("#### Diagnosis\n\n");
         for (finding, action) in self.findings.iter().zip(self.actions) {
@@ -278,8 +287,34 @@ impl RecoverReport<'_> {
             }
             if !finding.evidence.is_empty() {
                 out.push('\n');
-                out.push_str(&fenced(&finding.evidence, "  "));
+                out.push_str(&fenced(&finding.evidence.join("\n")));
+                out.push('\n');
             }
+        }
+        if !self.steps.is_empty() {
+            out.push_str("\n#### Failed steps\n\n");
+        }
+        let mut used = 0;
+        let mut left_out = Vec::new();
+        for step in self.steps {
+            let block = format!(
+                "Job **{}**, step **{}**:\n\n{}\n",
+                escape_inline(&step.job),
+                escape_inline(step.step.as_deref().unwrap_or("(unnamed)")),
+                fenced(&step.lines.join("\n"))
+            );
+            used += block.len();
+            if used > STEPS_BUDGET {
+                left_out.push(escape_inline(&step.job));
+            } else {
+                out.push_str(&block);
+            }
+        }
+        if !left_out.is_empty() {
+            out.push_str(&format!(
+                "Also failed (read their logs): {}.\n",
+                left_out.join(", ")
+            ));
         }
         out
     }
@@ -297,74 +332,16 @@ impl RecoverReport<'_> {
         out
     }
 
-    /// The body of the one recovery issue per workflow and branch.
+    /// The body of the one recovery issue per workflow, head repository
+    /// and branch.
     pub fn issue_body(&self) -> String {
         format!(
             "render-pilot recover could not fix every failure.\n\n{}\nThis issue closes itself when {} passes on {} again.",
             self.sections(),
             escape_inline(&self.run.workflow_name()),
-            code(self.branch)
+            escape_inline(self.branch)
         )
     }
-}
-
-/// Text from outside (names, statuses, branches, server answers) as plain
-/// Markdown text: Markdown and HTML punctuation is backslash-escaped, so it
-/// cannot open an HTML comment or tag, a link, an image, bold text, a code span or a new table
-/// cell, and line breaks become spaces, so it cannot start a block.
-pub fn escape_inline(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' | '`' | '*' | '[' | ']' | '<' | '>' | '|' | '!' | '&' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' => out.push(' '),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Text from outside as an inline code span that it cannot close: the fence
-/// is longer than any run of backticks inside. Pipes are escaped, which
-/// GitHub applies inside code spans in tables too.
-pub fn code(text: &str) -> String {
-    let text: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let text = text.replace('|', "\\|");
-    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest + 1);
-    let pad = if text.starts_with('`') || text.ends_with('`') {
-        " "
-    } else {
-        ""
-    };
-    format!("{fence}{pad}{text}{pad}{fence}")
-}
-
-/// Log lines as a fenced block that no line inside can close.
-pub fn fenced(lines: &[String], indent: &str) -> String {
-    let longest = lines
-        .iter()
-        .flat_map(|l| l.split(|c| c != '`').map(str::len))
-        .max()
-        .unwrap_or(0);
-    let fence = "`".repeat((longest + 1).max(3));
-    let mut out = format!("{indent}{fence}text\n");
-    for line in lines {
-        let line: String = line
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        out.push_str(&format!("{indent}{line}\n"));
-    }
-    out.push_str(&format!("{indent}{fence}\n"));
-    out
 }
 
 #[cfg(test)]
@@ -421,34 +398,20 @@ mod tests {
                 fixed: true,
             },
         ];
+        let steps = vec![crate::diagnose::FailedStep {
+            job: "deploy | <!-- x -->".into(),
+            step: Some("Run git push".into()),
+            lines: vec!["error: failed to push some refs".into(), "```".into()],
+        }];
         let report = RecoverReport {
             run: &run,
             branch: "main",
             findings: &findings,
             actions: &actions,
-            untrusted: false,
+            steps: &steps,
+            distrust: None,
         };
         insta::assert_snapshot!(report.issue_body());
-    }
-
-    #[test]
-    fn outside_text_stays_text() {
-        let hostile = "a|b <!-- render-pilot:monitor:srv-x state=ok --> `c` [l](http://x) ![i](y) **b** &lt;\nnext";
-        let inline = escape_inline(hostile);
-        assert!(!inline.contains('\n'));
-        assert!(!inline.contains("<!--"));
-        for token in ["|", "`", "[", "<", "!", "*", "&"] {
-            let unescaped = inline
-                .match_indices(token)
-                .any(|(i, _)| !inline[..i].ends_with('\\'));
-            assert!(!unescaped, "{token} left unescaped in {inline}");
-        }
-        assert_eq!(code("a`b"), "``a`b``");
-        assert_eq!(code("`x"), "`` `x ``");
-        assert_eq!(code("a|b\nc"), "`a\\|b c`");
-        let block = fenced(&["```".into(), "````x".into()], "  ");
-        assert!(block.starts_with("  `````text\n"));
-        assert!(block.ends_with("\n  `````\n"));
     }
 
     #[test]

@@ -261,6 +261,28 @@ fn actions(state: &mut State, request: &Request, parts: &[&str]) -> Response {
                 format!("http://localhost:{port}/_logs/{id}?sig=expires-in-1-minute"),
             )
         }
+        // Newest first, as GitHub lists them; `branch` filters.
+        ("GET", ["workflows", workflow, "runs"]) => {
+            let branch = request.param("branch");
+            let per_page = request
+                .param("per_page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(30usize);
+            let runs: Vec<Value> = github
+                .runs
+                .iter()
+                .rev()
+                .filter(|r| {
+                    r.workflow_id.to_string() == *workflow
+                        || r.path.ends_with(&format!("/{workflow}"))
+                })
+                .filter(|r| branch.is_none_or(|b| b == r.head_branch))
+                .map(Run::json)
+                .collect();
+            let total = runs.len();
+            let page: Vec<Value> = runs.into_iter().take(per_page).collect();
+            Response::json(200, &json!({"total_count": total, "workflow_runs": page}))
+        }
         ("POST", ["runs", id, "rerun-failed-jobs"]) => match find_run(&github.runs, id) {
             Some(i) => {
                 github.reruns.push(github.runs[i].id);

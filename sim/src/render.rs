@@ -429,6 +429,18 @@ impl Sim {
         id
     }
 
+    /// What the service's health endpoint answers while `deploy` is live.
+    pub fn set_health(&self, service: &str, deploy: &str, code: u16) {
+        let mut state = self.lock();
+        if let Some(dep) = state
+            .render
+            .find(service)
+            .and_then(|svc| svc.deploys.iter_mut().find(|d| d.id == deploy))
+        {
+            dep.health = code;
+        }
+    }
+
     /// The status of a deploy now, as the API would report it.
     pub fn deploy_status(&self, service: &str, deploy: &str) -> Option<String> {
         let state = self.lock();

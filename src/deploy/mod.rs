@@ -635,7 +635,7 @@ struct TriggerOutcome {
 /// The period of the wait's budget: at most one read per period on
 /// average (30 of Render's 400 GETs a minute) and never a longer gap.
 /// Tests shorten it with `RENDER_PILOT_POLL_MS`.
-fn poll_interval() -> Duration {
+pub(crate) fn poll_interval() -> Duration {
     std::env::var("RENDER_PILOT_POLL_MS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::cli::{RecoverArgs, RenderApi};
-use crate::diagnose::{Diagnoser, Finding};
+use crate::diagnose::{Diagnoser, FailedStep, Finding, StepReader};
+use crate::escape::escape_inline;
 use crate::event::{read_event, WorkflowRun};
 use crate::git::Author;
 use crate::github::GitHub;
@@ -135,9 +136,22 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         .branch
         .clone()
         .or(run.head_branch.clone())
-        .unwrap_or_default();
-    let key = format!("recover:{}:{branch}", run.workflow_key());
-    let title = format!("render-pilot: {} failed on {branch}", run.workflow_name());
+        .filter(|b| !b.trim().is_empty())
+        .ok_or_else(|| {
+            InputError::new(
+                "branch",
+                format!("is not set and run {} names no head branch (head_branch is null); pass the branch the run was on as branch", run.id),
+            )
+        })?;
+    // The head repository is part of the key: a fork's `main` is not ours.
+    let key = format!(
+        "recover:{}:{}:{branch}",
+        run.workflow_key(),
+        run.head_repository_name()
+    );
+    // Titles are plain text, but one line.
+    let title = format!("render-pilot: {} failed on {branch}", run.workflow_name())
+        .replace(char::is_control, " ");
     let conclusion = run.conclusion.clone().unwrap_or_else(|| "unknown".into());
     for name in ["diagnosis", "fixed", "actions", "commit-sha", "issue-url"] {
         runner.set_output(name, "");
@@ -153,8 +167,9 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
             let mut tracker = Tracker::load(&github, &config.issue_label)?;
             let closed = tracker.resolve(&key, &|_| {
                 format!(
-                    "✅ {} passed on {branch} (run {}); closing.",
-                    run.workflow_name(),
+                    "✅ {} passed on {} (run {}); closing.",
+                    escape_inline(&run.workflow_name()),
+                    escape_inline(&branch),
                     run.id
                 )
             })?;
@@ -167,7 +182,7 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         return Ok(Status::Done);
     }
 
-    let findings = read_logs(&github, &run, runner)?;
+    let (findings, steps) = read_logs(&github, &run, runner)?;
     runner.set_output(
         "diagnosis",
         findings
@@ -176,28 +191,21 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
             .collect::<Vec<_>>()
             .join(","),
     );
-    let untrusted = run.from_fork() || run.from_pull_request();
+    let distrust = run.distrust(github.repository());
     let mut fixer = Fixer {
         config: &config,
         http: &http,
         github: &github,
         run: &run,
         branch: &branch,
-        untrusted,
+        distrust: distrust.clone(),
         runner,
         commit: None,
-        reran: false,
+        started: None,
     };
     let mut actions: Vec<Action> = Vec::new();
     for finding in &findings {
-        let action = if config.dry_run {
-            Action {
-                text: format!("dry run: would try to fix {}", finding.cause.name()),
-                fixed: false,
-            }
-        } else {
-            fixer.fix(&finding.cause)
-        };
+        let action = fixer.fix(&finding.cause);
         runner_log(fixer.runner, finding, &action);
         actions.push(action);
     }
@@ -219,7 +227,8 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         branch: &branch,
         findings: &findings,
         actions: &actions,
-        untrusted,
+        steps: &steps,
+        distrust: distrust.as_deref(),
     };
     let mut issue_url = None;
     if !fixed && !config.dry_run {
@@ -230,7 +239,7 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
             .join("+");
         let causes = findings
             .iter()
-            .map(|f| f.cause.describe())
+            .map(|f| escape_inline(&f.cause.describe()))
             .collect::<Vec<_>>()
             .join("; ");
         let note = format!("The run {} failed again: {causes}.", run.id);
@@ -255,14 +264,19 @@ fn runner_log(runner: &Runner, finding: &Finding, action: &Action) {
 }
 
 /// Downloads the failed jobs' logs and diagnoses them line by line; only
-/// evidence is kept, never the whole log.
-fn read_logs(github: &GitHub, run: &WorkflowRun, runner: &Runner) -> anyhow::Result<Vec<Finding>> {
+/// evidence and each job's failed step are kept, never the whole log.
+fn read_logs(
+    github: &GitHub,
+    run: &WorkflowRun,
+    runner: &Runner,
+) -> anyhow::Result<(Vec<Finding>, Vec<FailedStep>)> {
     let jobs = github.jobs(run.id, run.attempt())?;
     let failed: Vec<_> = jobs
         .iter()
         .filter(|j| j.conclusion.as_deref() == Some("failure"))
         .collect();
     let mut diagnoser = Diagnoser::default();
+    let mut steps = Vec::new();
     runner.group("Logs of the failed jobs");
     for job in &failed {
         let log = github.job_log(job.id)?;
@@ -271,13 +285,16 @@ fn read_logs(github: &GitHub, run: &WorkflowRun, runner: &Runner) -> anyhow::Res
             job.name,
             log.len() / 1024
         ));
-        String::from_utf8_lossy(&log)
-            .lines()
-            .for_each(|l| diagnoser.feed(l));
+        let mut reader = StepReader::default();
+        for line in String::from_utf8_lossy(&log).lines() {
+            diagnoser.feed(line);
+            reader.feed(line);
+        }
+        steps.extend(reader.finish(&job.name));
     }
     runner.end_group();
     if failed.is_empty() {
         runner.warning("the run lists no failed job; diagnosing without logs");
     }
-    Ok(diagnoser.finish())
+    Ok((diagnoser.finish(), steps))
 }

@@ -1,6 +1,9 @@
 //! Regenerating pnpm-lock.yaml with real pnpm, in a scratch copy of the
 //! failed head, so nothing from the repository runs in the checkout.
+//! pnpm gets a minimal environment and neither scripts nor `.pnpmfile.cjs`:
+//! nothing from the repository runs, and nothing secret is there to read.
 
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 
@@ -20,13 +23,18 @@ pub(super) fn regenerate(ws: &Workspace, head: Oid, runner: &Runner) -> Result<V
     if !dir.join("package.json").exists() {
         return Err("the repository has no package.json at its root".into());
     }
+    let store = tempfile::tempdir().map_err(|e| format!("making a scratch store: {e}"))?;
+    let store = store.path().to_string_lossy();
     let pnpm = pnpm_command(dir, runner);
     let run = |args: &[&str]| -> Result<(), String> {
-        let out = Command::new(&pnpm[0])
-            .args(&pnpm[1..])
+        let out = command(&pnpm, dir)
             .args(args)
-            .current_dir(dir)
-            .env("CI", "true")
+            .args([
+                "--ignore-scripts",
+                "--ignore-pnpmfile",
+                "--store-dir",
+                &store,
+            ])
             .output()
             .map_err(|e| {
                 format!(
@@ -39,8 +47,9 @@ pub(super) fn regenerate(ws: &Workspace, head: Oid, runner: &Runner) -> Result<V
         }
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = text
+        let tail: Vec<String> = text
             .lines()
+            .map(crate::diagnose::clean_line)
             .rev()
             .take(8)
             .collect::<Vec<_>>()
@@ -54,24 +63,49 @@ pub(super) fn regenerate(ws: &Workspace, head: Oid, runner: &Runner) -> Result<V
         ))
     };
     let before = std::fs::read(dir.join(LOCKFILE)).ok();
-    run(&[
-        "install",
-        "--lockfile-only",
-        "--no-frozen-lockfile",
-        "--ignore-scripts",
-    ])?;
+    run(&["install", "--lockfile-only", "--no-frozen-lockfile"])?;
     let after =
         std::fs::read(dir.join(LOCKFILE)).map_err(|e| format!("pnpm wrote no lockfile: {e}"))?;
     if before.as_deref() == Some(&after[..]) {
         return Err("pnpm produced the same lockfile; the failure has another cause".into());
     }
-    run(&[
-        "install",
-        "--frozen-lockfile",
-        "--ignore-scripts",
-        "--prefer-offline",
-    ])?;
+    run(&["install", "--frozen-lockfile", "--prefer-offline"])?;
     Ok(after)
+}
+
+/// What a runner behind a proxy or a registry mirror needs, and corepack's
+/// settings; nothing else of recover's environment (tokens, keys, the hook
+/// URL) reaches pnpm.
+const PASSED_ON: [&str; 10] = [
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "npm_config_registry",
+    "NPM_CONFIG_REGISTRY",
+];
+
+/// `program` (`pnpm`, or `corepack pnpm`) in `dir`, with a minimal
+/// environment.
+fn command(program: &[String], dir: &Path) -> Command {
+    let mut command = Command::new(&program[0]);
+    command
+        .args(&program[1..])
+        .current_dir(dir)
+        .env_clear()
+        .env("CI", "true");
+    let passed = std::env::vars_os().filter(|(name, _)| {
+        let name = name.to_string_lossy();
+        ["PATH", "HOME"].contains(&name.as_ref())
+            || PASSED_ON.contains(&name.as_ref())
+            || name.starts_with("COREPACK_")
+    });
+    command.envs(passed.collect::<Vec<(OsString, OsString)>>());
+    command
 }
 
 /// `corepack pnpm` when package.json pins another pnpm than the one on
@@ -88,7 +122,7 @@ fn pnpm_command(dir: &Path, runner: &Runner) -> Vec<String> {
     let Some(version) = pinned else {
         return vec!["pnpm".into()];
     };
-    let installed = Command::new("pnpm")
+    let installed = command(&["pnpm".into()], dir)
         .arg("--version")
         .output()
         .ok()
@@ -96,7 +130,7 @@ fn pnpm_command(dir: &Path, runner: &Runner) -> Vec<String> {
     if installed.as_deref() == Some(version.as_str()) {
         return vec!["pnpm".into()];
     }
-    if Command::new("corepack")
+    if command(&["corepack".into()], dir)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success())

@@ -67,6 +67,8 @@ struct Scenario {
     /// The client checks afterwards whether the change landed (git push
     /// fetches again), so a broken answer to a handled request is recovered.
     verified: bool,
+    /// The answer is 204 No Content: a cut-short body does not exist.
+    no_content: bool,
     run: Box<dyn Fn() -> Rp>,
     ok: Box<dyn Fn(&Outcome) -> bool>,
     _keep: Vec<tempfile::TempDir>,
@@ -101,6 +103,7 @@ fn check(name: &str, make: impl Fn() -> Scenario) {
         let recoverable = matches!(kind, FaultKind::Status { status: 429, .. })
             || (s.idempotent && transient(&kind))
             || (s.body_optional && matches!(kind, FaultKind::TruncatedJson))
+            || (s.no_content && matches!(kind, FaultKind::ShortBody))
             || (s.verified
                 && matches!(
                     kind,
@@ -177,6 +180,7 @@ fn deploy_scenario(
         // A hook's answer must be Render's: a broken one fails the step.
         body_optional: false,
         verified: false,
+        no_content: false,
         run: Box::new(move || {
             let run = rp()
                 .input("mode", "deploy")
@@ -284,6 +288,7 @@ fn monitor_scenario(
         idempotent,
         body_optional: false,
         verified: push,
+        no_content: false,
         run: Box::new(move || {
             let run = rp()
                 .input("mode", "monitor")
@@ -380,20 +385,34 @@ fn monitor_git_push() {
     });
 }
 
+/// What recover is asked to fix: a rollback, a re-run (transient) or a
+/// fresh run (push race).
+#[derive(Clone, Copy, PartialEq)]
+enum RecoverFix {
+    Rollback,
+    Rerun,
+    Dispatch,
+}
+
 fn recover_scenario(
     method: &'static str,
     path: impl Fn(&str) -> String,
     idempotent: bool,
-    rollback: bool,
+    fix: RecoverFix,
 ) -> Scenario {
     let sim = Sim::start();
     let id = web(&sim);
-    let log = if rollback {
-        sim.add_history(&id, "live", Duration::from_secs(60));
-        "::error title=Deploy unhealthy::deploy is live but /healthz did not answer 2xx within 2m (last: HTTP 503)".to_string()
-    } else {
-        " ! [rejected]        main -> main (fetch first)".to_string()
-    };
+    let rollback = fix == RecoverFix::Rollback;
+    let log = match fix {
+        RecoverFix::Rollback => {
+            let unhealthy = sim.add_history(&id, "live", Duration::from_secs(60));
+            sim.set_health(&id, &unhealthy, 503);
+            "::error title=Deploy unhealthy::deploy is live but /healthz did not answer 2xx within 2m (last: HTTP 503)"
+        }
+        RecoverFix::Rerun => "npm ERR! code ECONNRESET",
+        RecoverFix::Dispatch => " ! [rejected]        main -> main (fetch first)",
+    }
+    .to_string();
     sim.add_run(Run::failed(
         77,
         "0123456789abcdef0123456789abcdef01234567",
@@ -416,6 +435,7 @@ fn recover_scenario(
         idempotent,
         body_optional: method == "POST" && !rollback,
         verified: false,
+        no_content: fix == RecoverFix::Dispatch && method == "POST",
         run: Box::new(move || {
             rp().input("mode", "recover")
                 .input("github-token", GITHUB_TOKEN)
@@ -442,7 +462,7 @@ fn recover_list_jobs() {
             "GET",
             |_| "/repos/acme/shop/actions/runs/77/attempts".into(),
             true,
-            false,
+            RecoverFix::Rerun,
         )
     });
 }
@@ -454,7 +474,7 @@ fn recover_job_log() {
             "GET",
             |_| "/repos/acme/shop/actions/jobs/".into(),
             true,
-            false,
+            RecoverFix::Rerun,
         )
     });
 }
@@ -466,7 +486,19 @@ fn recover_rerun() {
             "POST",
             |_| "/repos/acme/shop/actions/runs/77/rerun-failed-jobs".into(),
             false,
+            RecoverFix::Rerun,
+        )
+    });
+}
+
+#[test]
+fn recover_dispatch() {
+    check("recover: POST dispatch", || {
+        recover_scenario(
+            "POST",
+            |_| "/repos/acme/shop/actions/workflows/7001/dispatches".into(),
             false,
+            RecoverFix::Dispatch,
         )
     });
 }
@@ -478,7 +510,7 @@ fn recover_rollback() {
             "POST",
             |id| format!("/v1/services/{id}/rollback"),
             false,
-            true,
+            RecoverFix::Rollback,
         )
     });
 }

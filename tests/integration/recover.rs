@@ -256,23 +256,100 @@ fn a_branch_that_moved_and_changed_the_lockfile_is_not_overwritten() {
     assert_eq!(p.remote.tip(), tip);
 }
 
+const PUSH_RACE_LOG: &str = "2026-11-29T10:00:00Z To https://github.com/acme/shop.git\n2026-11-29T10:00:00Z  ! [rejected]        main -> main (fetch first)\n2026-11-29T10:00:00Z error: failed to push some refs";
+
 #[test]
-fn a_push_conflict_reruns_the_failed_jobs_once_then_files_an_issue() {
+fn a_lost_push_race_starts_a_fresh_run_on_the_branch_head_then_files_an_issue() {
     let (p, _) = project();
-    let log = "2026-11-29T10:00:00Z To https://github.com/acme/shop.git\n2026-11-29T10:00:00Z  ! [rejected]        main -> main (fetch first)\n2026-11-29T10:00:00Z error: failed to push some refs";
-    p.run_with(Run::failed(506, &p.head, log));
+    p.run_with(Run::failed(506, &p.head, PUSH_RACE_LOG));
     let out = p.recover().run();
     out.assert_code(0);
     assert_eq!(out.output("diagnosis"), "push-race");
-    assert_eq!(p.sim.reruns(), [506]);
+    assert!(
+        out.output("actions")
+            .contains("started a fresh run of CI on the head of main"),
+        "{}",
+        out.output("actions")
+    );
+    assert_eq!(
+        p.sim.dispatches(),
+        [("7001".to_string(), "main".to_string())]
+    );
+    assert!(
+        p.sim.reruns().is_empty(),
+        "a re-run would lose the race again"
+    );
 
-    let mut second = Run::failed(507, &p.head, log);
-    second.attempt = 2;
+    // The fresh run lost again: two failures in a row, max-attempts 2.
+    let second = Run {
+        event: "workflow_dispatch".into(),
+        ..Run::failed(507, &p.head, PUSH_RACE_LOG)
+    };
     p.run_with(second);
     let out = p.recover().run();
     out.assert_code(1);
-    assert_eq!(p.sim.reruns(), [506], "max-attempts 2: no third attempt");
+    assert!(
+        out.output("actions")
+            .contains("2 runs of CI on main failed in a row and max-attempts is 2"),
+        "{}",
+        out.output("actions")
+    );
+    assert_eq!(p.sim.dispatches().len(), 1, "no third run");
     assert_eq!(p.sim.issues().len(), 1);
+
+    // A higher max-attempts allows one more.
+    let out = p.recover().input("max-attempts", "3").run();
+    out.assert_code(0);
+    assert_eq!(p.sim.dispatches().len(), 2);
+}
+
+#[test]
+fn a_push_race_in_a_workflow_without_dispatch_says_what_to_add() {
+    let (p, _) = project();
+    let run = Run {
+        dispatchable: false,
+        ..Run::failed(530, &p.head, PUSH_RACE_LOG)
+    };
+    p.run_with(run);
+    let out = p.recover().run();
+    out.assert_code(1);
+    assert!(p.sim.dispatches().is_empty() && p.sim.reruns().is_empty());
+    let issues = p.sim.issues();
+    assert_eq!(issues.len(), 1);
+    // Escaped Markdown: it renders as "add `workflow_dispatch:` under `on:`".
+    assert!(
+        issues[0]
+            .body
+            .contains("add \\`workflow_dispatch:\\` under \\`on:\\` in .github/workflows/ci.yml"),
+        "{}",
+        issues[0].body
+    );
+    assert!(
+        out.output("actions")
+            .contains("add `workflow_dispatch:` under `on:` in .github/workflows/ci.yml"),
+        "{}",
+        out.output("actions")
+    );
+}
+
+#[test]
+fn a_transient_failure_reruns_the_same_commit_up_to_max_attempts() {
+    let (p, _) = project();
+    let log = "2026-11-29T10:00:00Z npm ERR! code ECONNRESET\n2026-11-29T10:00:01Z ##[error]Process completed with exit code 1.";
+    p.run_with(Run::failed(531, &p.head, log));
+    let out = p.recover().run();
+    out.assert_code(0);
+    assert_eq!(out.output("diagnosis"), "transient");
+    assert_eq!(p.sim.reruns(), [531]);
+    assert!(p.sim.dispatches().is_empty());
+
+    let second = Run {
+        attempt: 2,
+        ..Run::failed(532, &p.head, log)
+    };
+    p.run_with(second);
+    p.recover().run().assert_code(1);
+    assert_eq!(p.sim.reruns(), [531], "max-attempts 2: no third attempt");
 }
 
 #[test]
@@ -426,7 +503,7 @@ fn a_fork_run_gets_no_push() {
     out.assert_code(1);
     assert_eq!(p.remote.tip(), tip);
     assert!(
-        out.summary.contains("never pushes for such runs"),
+        out.summary.contains("only reads and reports"),
         "{}",
         out.summary
     );
@@ -481,13 +558,62 @@ fn redeploy_clears_the_build_cache_and_a_workflow_without_dispatch_is_named() {
     p.run_with(run);
     let out = p.recover().run();
     out.assert_code(0);
+    // Said in the outputs, a warning annotation and the summary.
+    for said in [out.output("actions"), &out.stdout, &out.summary] {
+        assert!(
+            said.contains("CI was not re-run on the fix: CI has no workflow_dispatch trigger")
+                || said.contains(
+                    "CI was not re-run on the fix: CI has no workflow_dispatch trigger"
+                ),
+            "{said}"
+        );
+    }
     assert!(
-        out.output("actions")
-            .contains("has no workflow_dispatch trigger"),
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("::warning::CI was not re-run")),
+        "{}",
+        out.stdout
+    );
+    assert!(p.sim.dispatches().is_empty());
+}
+
+#[test]
+fn a_dry_run_says_what_the_real_run_would_do_and_does_nothing() {
+    let (p, _) = project();
+    let service = p.sim.add_service(ServiceSpec::web("shop-web"));
+    p.sim
+        .add_history(&service, "live", Duration::from_secs(3600));
+    let broken = p
+        .sim
+        .add_history(&service, "build_failed", Duration::from_secs(60));
+    let log = format!("::error title=Deploy failed::deploy {broken} ended build_failed\n{PUSH_RACE_LOG}\nnpm ERR! code ECONNRESET");
+    p.run_with(Run::failed(680, &p.head, &log));
+    let out = p
+        .recover_on_render("rerun,redeploy", &service)
+        .input("dry-run", "true")
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("fixed"), "false");
+    assert_eq!(
+        out.output("actions"),
+        format!("dry run: would start a deploy with a cleared build cache after {broken} (build_failed); dry run: would start a fresh run of CI on the head of main (run 2 of 2); nothing more to start: dry run: would start a fresh run of CI on the head of main (run 2 of 2)")
+    );
+    assert_eq!(p.sim.deploys(&service).len(), 2, "nothing deployed");
+    assert!(p.sim.dispatches().is_empty() && p.sim.reruns().is_empty());
+    assert!(p.sim.issues().is_empty());
+
+    // What the real run refuses, the dry run refuses the same way.
+    let out = p
+        .recover_on_render("rollback", &service)
+        .input("dry-run", "true")
+        .run();
+    assert!(
+        out.output("actions").starts_with("not fixed: deploy ")
+            && out.output("actions").contains("not rolled back"),
         "{}",
         out.output("actions")
     );
-    assert!(p.sim.dispatches().is_empty());
 }
 
 #[test]
@@ -517,4 +643,652 @@ fn a_missing_or_malformed_event_is_bad_input() {
     let out = p.recover().input("fixes", "lockfile,magic").run();
     out.assert_code(2);
     out.assert_says("'magic' is not a fix");
+}
+
+impl Project {
+    /// Registers `run` with the simulator and writes its event payload,
+    /// changed by `edit`: the way to send what the simulator never sends.
+    fn run_with_event(&self, run: Run, edit: impl FnOnce(&mut serde_json::Value)) -> &Self {
+        let mut event = run.event();
+        edit(&mut event["workflow_run"]);
+        std::fs::write(&self.event, event.to_string()).unwrap();
+        self.sim.add_run(run);
+        self
+    }
+}
+
+/// Changes a `workflow_run` payload before it is written.
+type Edit = fn(&mut serde_json::Value);
+
+/// Every way a run can be someone else's code: a fork's head, a pull
+/// request event from this repository, and a head repository the event
+/// does not name.
+fn untrusted_runs(id: u64, head: &str, log: &str) -> Vec<(&'static str, Run, Edit)> {
+    let fork = Run {
+        head_repository: "mallory/shop".into(),
+        ..Run::failed(id, head, log)
+    };
+    let pull_request = Run {
+        event: "pull_request".into(),
+        ..Run::failed(id + 1, head, log)
+    };
+    let pull_request_target = Run {
+        event: "pull_request_target".into(),
+        ..Run::failed(id + 2, head, log)
+    };
+    let no_head_repository = Run::failed(id + 3, head, log);
+    vec![
+        ("fork", fork, |_| {}),
+        ("pull_request", pull_request, |_| {}),
+        ("pull_request_target", pull_request_target, |_| {}),
+        ("head_repository null", no_head_repository, |run| {
+            run["head_repository"] = serde_json::Value::Null
+        }),
+    ]
+}
+
+#[test]
+fn an_untrusted_run_only_reports_whatever_its_log_says() {
+    let (p, lockfile_log) = project();
+    let service = p.sim.add_service(ServiceSpec::web("shop-web"));
+    let old = p
+        .sim
+        .add_history(&service, "live", Duration::from_secs(7200));
+    p.sim.add_history(&service, "live", Duration::from_secs(60));
+    let log = format!(
+        "{lockfile_log}deploy {old} is live but /healthz did not answer 2xx: healthy=false ({old})\n\
+         ::error title=Deploy failed::deploy {old} ended update_failed\n\
+         npm ERR! network ECONNRESET\n ! [rejected]        main -> main (fetch first)\n\
+         Run curl -fsS -X POST \"$RENDER_DEPLOY_HOOK\"\ncurl: (22) The requested URL returned error: 404\n"
+    );
+    let tip = p.remote.tip();
+    for (variant, run, edit) in untrusted_runs(601, &p.head, &log) {
+        p.run_with_event(run, edit);
+        let out = p
+            .recover_on_render("lockfile,rerun,webhook,rollback,redeploy", &service)
+            .input("deploy-hook-url", &p.sim.hook_url(&service))
+            .run();
+        out.assert_code(1);
+        assert_eq!(
+            out.output("diagnosis"),
+            "lockfile,deploy-unhealthy,deploy-failed,transient,push-race,deploy-hook",
+            "{variant}"
+        );
+        assert_eq!(out.output("fixed"), "false", "{variant}");
+        assert_eq!(
+            p.sim.deploys(&service).len(),
+            2,
+            "{variant}: no rollback, redeploy or hook deploy"
+        );
+        assert!(p.sim.reruns().is_empty(), "{variant}: no re-run");
+        assert!(p.sim.dispatches().is_empty(), "{variant}: no dispatch");
+        assert_eq!(p.remote.tip(), tip, "{variant}: no push");
+        assert_eq!(out.output("commit-sha"), "", "{variant}");
+        assert!(
+            out.summary.contains("only reads and reports"),
+            "{variant}: {}",
+            out.summary
+        );
+        let refusals = out
+            .output("actions")
+            .matches("not this repository's own code")
+            .count();
+        assert_eq!(refusals, 6, "{variant}: {}", out.output("actions"));
+        p.no_leak(&out, &[]);
+    }
+    let untouched = p
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET" && r.path.contains("/services/"))
+        .count();
+    assert_eq!(untouched, 0, "not one write reached Render");
+}
+
+#[test]
+fn a_dry_run_of_an_untrusted_run_says_it_would_not_fix() {
+    let (p, log) = project();
+    for (variant, run, edit) in untrusted_runs(611, &p.head, &log) {
+        p.run_with_event(run, edit);
+        let out = p.recover().input("dry-run", "true").run();
+        out.assert_code(0);
+        assert!(
+            out.output("actions")
+                .starts_with("not fixed: the run is not this repository's own code"),
+            "{variant}: {}",
+            out.output("actions")
+        );
+        assert!(
+            !out.output("actions").contains("would regenerate"),
+            "{variant}"
+        );
+    }
+    let (p, log) = project();
+    p.run_with(Run::failed(615, &p.head, &log));
+    let tip = p.remote.tip();
+    let out = p.recover().input("dry-run", "true").run();
+    out.assert_code(0);
+    assert!(
+        out.output("actions")
+            .starts_with("dry run: would regenerate pnpm-lock.yaml"),
+        "{}",
+        out.output("actions")
+    );
+    assert_eq!(p.remote.tip(), tip, "a dry run pushes nothing");
+    assert!(p.sim.dispatches().is_empty() && p.sim.issues().is_empty());
+}
+
+#[test]
+fn rollback_and_redeploy_act_on_render_s_deploy_list_never_on_a_logged_id() {
+    let (p, _) = project();
+    // The newest deploy is live and healthy; the log blames an old one.
+    let service = p.sim.add_service(ServiceSpec::web("shop-web"));
+    let old = p
+        .sim
+        .add_history(&service, "live", Duration::from_secs(7200));
+    p.sim.add_history(&service, "live", Duration::from_secs(60));
+    p.run_with(Run::failed(
+        620,
+        &p.head,
+        &format!("deploy {old} is live but unhealthy: healthy=false ({old})"),
+    ));
+    let out = p.recover_on_render("rollback,redeploy", &service).run();
+    out.assert_code(1);
+    assert!(
+        out.output("actions")
+            .contains("not rolling back a healthy service"),
+        "{}",
+        out.output("actions")
+    );
+    assert_eq!(p.sim.deploys(&service).len(), 2, "no rollback");
+
+    p.run_with(Run::failed(
+        621,
+        &p.head,
+        &format!("::error title=Deploy failed::deploy {old} ended update_failed"),
+    ));
+    let out = p.recover_on_render("rollback,redeploy", &service).run();
+    out.assert_code(1);
+    assert!(
+        out.output("actions").contains("is live, not failed"),
+        "{}",
+        out.output("actions")
+    );
+    assert_eq!(p.sim.deploys(&service).len(), 2, "no redeploy");
+
+    // The newest deploy failed to build: the log's id is ignored, Render's
+    // own failed deploy is redeployed.
+    let broken = p
+        .sim
+        .add_history(&service, "build_failed", Duration::from_secs(30));
+    p.run_with(Run::failed(
+        622,
+        &p.head,
+        "::error title=Deploy failed::deploy dep-notoursatall ended build_failed",
+    ));
+    let out = p.recover_on_render("redeploy", &service).run();
+    out.assert_code(0);
+    assert!(
+        out.output("actions")
+            .contains(&format!("deploy {broken} build_failed; started")),
+        "{}",
+        out.output("actions")
+    );
+}
+
+#[test]
+fn an_unhealthy_newest_deploy_is_rolled_back_whatever_id_the_log_names() {
+    let (p, _) = project();
+    let service = p.sim.add_service(ServiceSpec::web("shop-web"));
+    let oldest = p
+        .sim
+        .add_history(&service, "live", Duration::from_secs(7200));
+    let good = p
+        .sim
+        .add_history(&service, "live", Duration::from_secs(3600));
+    p.sim.set_plan(
+        &service,
+        Plan {
+            health: 503,
+            ..Plan::live(Duration::from_millis(300))
+        },
+    );
+    let deploy = rp()
+        .input("mode", "deploy")
+        .input("deploy-hook-url", &p.sim.hook_url(&service))
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &p.sim.api_url())
+        .input("health-path", "/healthz")
+        .input("health-timeout", "1s")
+        .run();
+    deploy.assert_code(1);
+    let bad = deploy.output("deploy-id").to_string();
+    p.run_with(Run::failed(
+        630,
+        &p.head,
+        &format!("deploy {oldest} is live but unhealthy: healthy=false ({oldest})"),
+    ));
+    let out = p.recover_on_render("rollback", &service).run();
+    out.assert_code(0);
+    assert!(
+        out.output("actions")
+            .contains(&format!("rolled back from {bad} to {good}")),
+        "{}",
+        out.output("actions")
+    );
+}
+
+const OFFICIAL_EXAMPLES: &str = include_str!("../fixtures/github-workflow-run-examples.json");
+
+#[test]
+fn github_s_official_example_payloads_are_read() {
+    let (p, _) = project();
+    let examples: serde_json::Value = serde_json::from_str(OFFICIAL_EXAMPLES).unwrap();
+    let examples = examples["examples"].as_array().unwrap();
+    for example in examples {
+        std::fs::write(&p.event, example.to_string()).unwrap();
+        let out = p
+            .recover()
+            .env("GITHUB_REPOSITORY", "octo-org/octo-repo")
+            .run();
+        out.assert_code(0);
+        out.assert_says("nothing to recover");
+        assert!(!out.stdout.contains(" of  ended"), "{}", out.log());
+    }
+
+    // The same payload as a failure, with every field the schema lets be
+    // null or empty: an empty name, no branch, no pull requests.
+    let mut failed = examples[2].clone();
+    let run = &mut failed["workflow_run"];
+    run["conclusion"] = "failure".into();
+    run["head_branch"] = serde_json::Value::Null;
+    run["pull_requests"] = serde_json::Value::Null;
+    assert_eq!(run["name"], "");
+    let id = run["id"].as_u64().unwrap();
+    let sha = run["head_sha"].as_str().unwrap().to_string();
+    p.sim.add_run(Run::failed(
+        id,
+        &sha,
+        "2026-11-29T10:00:00Z ##[error]Process completed with exit code 1.",
+    ));
+    std::fs::write(&p.event, failed.to_string()).unwrap();
+    let recover = || p.recover().env("GITHUB_REPOSITORY", "octo-org/octo-repo");
+    let out = recover().run();
+    out.assert_code(2);
+    out.assert_says("branch: is not set and run 289782451 names no head branch");
+    assert!(p.sim.issues().is_empty());
+
+    let out = recover().input("branch", "master").run();
+    out.assert_code(1);
+    let issues = p.sim.issues();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].title, "render-pilot: test.yml failed on master");
+    assert!(
+        out.summary.contains("test.yml on master failed"),
+        "{}",
+        out.summary
+    );
+}
+
+#[test]
+fn pnpm_runs_without_secrets_scripts_or_the_repository_s_pnpmfile() {
+    let (p, log) = project();
+    let spy = tempfile::tempdir().unwrap();
+    let stolen = |name: &str| spy.path().join(name).to_string_lossy().into_owned();
+    // The repository tries to read recover's environment both ways pnpm
+    // could run its code.
+    std::fs::write(
+        p.clone.join(".pnpmfile.cjs"),
+        format!(
+            "require('fs').writeFileSync({:?}, JSON.stringify(process.env));\nmodule.exports = {{ hooks: {{}} }};\n",
+            stolen("pnpmfile.json")
+        ),
+    )
+    .unwrap();
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.clone.join("package.json")).unwrap())
+            .unwrap();
+    manifest["scripts"] = serde_json::json!({
+        "preinstall": format!(
+            "node -e \"require('fs').writeFileSync('{}', JSON.stringify(process.env))\"",
+            stolen("script.json")
+        )
+    });
+    let manifest = manifest.to_string();
+    std::fs::write(p.clone.join("package.json"), manifest).unwrap();
+    git(&p.clone, &["add", "."]);
+    git(&p.clone, &["commit", "-q", "-m", "add a pnpmfile"]);
+    git(&p.clone, &["push", "-q", "origin", "main"]);
+    let head = p.remote.tip();
+
+    // A pnpm on PATH that records the environment it was started with.
+    let real = Command::new("sh")
+        .args(["-c", "command -v pnpm"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+    let bin = spy.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::write(
+        bin.join("pnpm"),
+        format!(
+            "#!/usr/bin/env node\nrequire('fs').appendFileSync({:?}, JSON.stringify(process.env) + '\\n');\nconst r = require('child_process').spawnSync(process.execPath, [{real:?}, ...process.argv.slice(2)], {{ stdio: 'inherit' }});\nprocess.exit(r.status ?? 1);\n",
+            stolen("pnpm-env.jsonl")
+        ),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(bin.join("pnpm"))
+        .status()
+        .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+
+    let service = p.sim.add_service(ServiceSpec::web("shop-web"));
+    let hook = p.sim.hook_url(&service);
+    p.run_with(Run::failed(640, &head, &log));
+    let out = p
+        .recover()
+        .input("render-api-key", API_KEY)
+        .input("deploy-hook-url", &hook)
+        .env("PATH", &path)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("COREPACK_ENABLE_DOWNLOAD_PROMPT", "0")
+        .env("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+        .env("NPM_TOKEN", "npm_SeCrEtToKeN")
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("fixed"), "true", "{}", out.log());
+
+    assert!(
+        !spy.path().join("pnpmfile.json").exists(),
+        "the pnpmfile ran"
+    );
+    assert!(!spy.path().join("script.json").exists(), "a script ran");
+    let seen = std::fs::read_to_string(spy.path().join("pnpm-env.jsonl")).unwrap();
+    assert!(seen.lines().count() >= 2, "pnpm ran: {seen}");
+    for line in seen.lines() {
+        let env: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).unwrap();
+        let mut names: Vec<&str> = env.keys().map(String::as_str).collect();
+        names.sort();
+        // What node itself adds to process.env is not ours to strip.
+        names.retain(|n| {
+            !n.starts_with("npm_") && !n.starts_with("NODE_") && *n != "PNPM_SCRIPT_SRC_DIR"
+        });
+        assert_eq!(
+            names,
+            [
+                "CI",
+                "COREPACK_ENABLE_DOWNLOAD_PROMPT",
+                "HOME",
+                "NO_PROXY",
+                "PATH",
+                "SSL_CERT_FILE"
+            ],
+            "{line}"
+        );
+    }
+    assert_no_secret_in(&seen, &[API_KEY, GITHUB_TOKEN, &hook, "npm_SeCrEtToKeN"]);
+    p.no_leak(&out, &[&hook]);
+}
+
+/// A job log as `GET …/actions/jobs/{id}/logs` serves it: a checkout step,
+/// then `command` printing `output` and exiting `code`, then cleanup.
+fn job_log(command: &str, output: &str, code: u8) -> String {
+    let mut lines = vec![
+        "##[group]Run actions/checkout@v4".to_string(),
+        "with:".into(),
+        "  repository: acme/shop".into(),
+        "##[endgroup]".into(),
+        "Syncing repository: acme/shop".into(),
+        format!("##[group]Run {command}"),
+        command.into(),
+        "shell: /usr/bin/bash -e {0}".into(),
+        "env:".into(),
+        "  NPM_TOKEN: ***".into(),
+        "##[endgroup]".into(),
+    ];
+    lines.extend(output.lines().map(String::from));
+    lines.push(format!("##[error]Process completed with exit code {code}."));
+    lines.push("Post job cleanup.".into());
+    lines.push("[command]/usr/bin/git version".into());
+    lines
+        .iter()
+        .map(|l| format!("2026-11-29T10:00:01.1234567Z {l}\n"))
+        .collect()
+}
+
+const CARGO: &str = "   Compiling shop v0.1.0 (/home/runner/work/shop/shop)
+\u{1b}[0m\u{1b}[1m\u{1b}[38;5;9merror[E0308]\u{1b}[0m\u{1b}[0m\u{1b}[1m: mismatched types\u{1b}[0m
+ --> src/main.rs:4:18
+  |
+4 |     let n: u32 = \"five\";
+  |            ---   ^^^^^^ expected `u32`, found `&str`
+  |            |
+  |            expected due to this
+
+For more information about this error, try `rustc --explain E0308`.
+error: could not compile `shop` (bin \"shop\") due to 1 previous error";
+
+const TSC: &str = "
+> shop@1.0.0 typecheck /home/runner/work/shop/shop
+> tsc --noEmit
+
+src/cart.ts(3,7): error TS2322: Type 'string' is not assignable to type 'number'.
+ ELIFECYCLE  Command failed with exit code 2.";
+
+const PYTEST: &str =
+    "============================= test session starts ==============================
+platform linux -- Python 3.12.3, pytest-8.2.0, pluggy-1.5.0
+rootdir: /home/runner/work/shop/shop
+collected 3 items
+
+tests/test_cart.py .F.                                                   [100%]
+
+=================================== FAILURES ===================================
+__________________________________ test_total __________________________________
+
+    def test_total():
+>       assert total([1, 2]) == 4
+E       assert 3 == 4
+E        +  where 3 = total([1, 2])
+
+tests/test_cart.py:6: AssertionError
+=========================== short test summary info ============================
+FAILED tests/test_cart.py::test_total - assert 3 == 4
+========================= 1 failed, 2 passed in 0.02s ==========================";
+
+const SHELL: &str = "Deploying to staging
+Error: STAGING_URL is not set; add it to the repository's variables";
+
+/// Jest names the failed file first, then every passing one: the FAIL line
+/// is far above the last lines.
+fn jest() -> String {
+    let mut out = String::from(
+        "FAIL src/sum.test.js\n  ● sum › adds numbers\n\n    expect(received).toBe(expected) // Object.is equality\n\n    Expected: 5\n    Received: 4\n",
+    );
+    for i in 0..40 {
+        out.push_str(&format!("PASS src/part{i}.test.js\n"));
+    }
+    out.push_str("Test Suites: 1 failed, 40 passed, 41 total\nTests:       1 failed, 41 passed, 42 total\nSnapshots:   0 total\nTime:        3.2 s\nRan all test suites.");
+    out
+}
+
+#[test]
+fn the_issue_quotes_each_failed_step_s_own_error_lines() {
+    let (p, _) = project();
+    let mut run = Run::failed(650, &p.head, "");
+    let jest = jest();
+    let logs = [
+        ("rust", job_log("cargo build --locked", CARGO, 101)),
+        ("types", job_log("pnpm typecheck", TSC, 2)),
+        ("unit", job_log("pnpm jest", &jest, 1)),
+        ("python", job_log("pytest -q", PYTEST, 1)),
+        ("deploy", job_log("./scripts/deploy staging", SHELL, 1)),
+    ];
+    run.jobs = logs
+        .iter()
+        .enumerate()
+        .map(|(i, (name, log))| render_sim::Job {
+            id: 6500 + i as u64,
+            name: name.to_string(),
+            conclusion: "failure".into(),
+            log: log.clone(),
+        })
+        .collect();
+    p.run_with(run);
+    let out = p.recover().run();
+    out.assert_code(1);
+    let issues = p.sim.issues();
+    assert_eq!(issues.len(), 1);
+    for text in [&issues[0].body, &out.summary] {
+        for expected in [
+            "Job **rust**, step **Run cargo build --locked**",
+            "error[E0308]: mismatched types",
+            "4 |     let n: u32 = \"five\";",
+            "error: could not compile `shop` (bin \"shop\") due to 1 previous error",
+            "##[error]Process completed with exit code 101.",
+            "Job **types**, step **Run pnpm typecheck**",
+            "src/cart.ts(3,7): error TS2322: Type 'string' is not assignable to type 'number'.",
+            "Job **unit**, step **Run pnpm jest**",
+            "FAIL src/sum.test.js",
+            "Tests:       1 failed, 41 passed, 42 total",
+            "Job **python**, step **Run pytest -q**",
+            "E       assert 3 == 4",
+            "FAILED tests/test_cart.py::test_total - assert 3 == 4",
+            "Job **deploy**, step **Run ./scripts/deploy staging**",
+            "Error: STAGING_URL is not set; add it to the repository's variables",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{expected:?} missing from:\n{text}"
+            );
+        }
+        assert!(!text.contains("\u{1b}["), "colour codes are stripped");
+        assert!(
+            !text.contains("2026-11-29T10:00:01"),
+            "timestamps are stripped"
+        );
+        assert!(!text.contains("Post job cleanup"), "{text}");
+        assert!(
+            !text.contains("shell: /usr/bin/bash"),
+            "the step header is not output"
+        );
+        assert!(
+            !text.contains("PASS src/part0.test.js"),
+            "only the last lines"
+        );
+    }
+    assert!(issues[0].body.len() < 65536);
+}
+
+#[test]
+fn a_fork_s_main_never_closes_or_joins_main_s_recovery_issue() {
+    let (p, _) = project();
+    let log = "2026-11-29T10:00:00Z ##[group]Run make\n2026-11-29T10:00:00Z ##[endgroup]\n2026-11-29T10:00:00Z make: *** [all] Error 2\n2026-11-29T10:00:01Z ##[error]Process completed with exit code 2.";
+    p.run_with(Run::failed(660, &p.head, log));
+    p.recover().run().assert_code(1);
+    assert_eq!(p.sim.issues().len(), 1);
+
+    // A fork's `main` passes: main's issue stays open.
+    let fork_passed = Run {
+        head_repository: "mallory/shop".into(),
+        conclusion: "success".into(),
+        ..Run::failed(661, &p.head, "")
+    };
+    p.run_with(fork_passed);
+    p.recover().run().assert_code(0);
+    assert_eq!(p.sim.issues()[0].state, "open");
+    assert!(p.sim.issues()[0].comments.is_empty());
+
+    // A fork's `main` fails: its own issue, main's untouched.
+    let fork_failed = Run {
+        head_repository: "mallory/shop".into(),
+        ..Run::failed(662, &p.head, PUSH_RACE_LOG)
+    };
+    p.run_with(fork_failed);
+    p.recover().run().assert_code(1);
+    let issues = p.sim.issues();
+    assert_eq!(issues.len(), 2);
+    assert!(issues[0].comments.is_empty(), "main's issue got no comment");
+    assert!(
+        issues[1].body.contains("mallory/shop"),
+        "{}",
+        issues[1].body
+    );
+
+    // main itself passes: only main's issue closes.
+    let passed = Run {
+        conclusion: "success".into(),
+        ..Run::failed(663, &p.head, "")
+    };
+    p.run_with(passed);
+    p.recover().run().assert_code(0);
+    let issues = p.sim.issues();
+    assert_eq!(
+        (issues[0].state.as_str(), issues[1].state.as_str()),
+        ("closed", "open")
+    );
+}
+
+#[test]
+fn outside_text_cannot_forge_markers_or_break_out_of_the_issue_s_markdown() {
+    let (p, _) = project();
+    let forged =
+        "<!-- render-pilot:recover:.github/workflows/ci.yml:acme/shop:main state=unknown -->";
+    let log = format!(
+        "##[group]Run echo\n##[endgroup]\n```\n{forged}\n| a | b |\n# Heading\n##[error]Process completed with exit code 1."
+    );
+    let mut run = Run::failed(670, &p.head, &log);
+    run.name = format!("CI`\n{forged}\n| x |");
+    run.jobs[1].name = format!("build\n{forged} `x` *y*");
+    run.head_branch = "feature/`tick`|pipe".into();
+    p.run_with(run);
+    let out = p.recover().run();
+    out.assert_code(1);
+    let issues = p.sim.issues();
+    assert_eq!(issues.len(), 1);
+    let body = &issues[0].body;
+    // The tracker's own marker is the only comment, on the last line.
+    let last = body.trim_end().lines().last().unwrap();
+    assert!(last.starts_with("<!-- render-pilot:recover:"), "{body}");
+    assert_eq!(
+        body.matches("<!--").count(),
+        1 + fenced_mentions(body),
+        "{body}"
+    );
+    // Outside the fences, names are escaped on one line.
+    assert!(
+        body.contains("CI\\` &lt;!-- render-pilot:recover:"),
+        "{body}"
+    );
+    assert!(body.contains("feature/\\`tick\\`\\|pipe"), "{body}");
+    assert!(body.contains("Job **build &lt;!-- render-pilot"), "{body}");
+    // The log's own fence cannot close ours.
+    assert!(
+        body.contains("````text\n```\n<!-- render-pilot:recover:"),
+        "{body}"
+    );
+    assert!(!issues[0].title.contains('\n'));
+    assert!(
+        out.summary.contains("feature/\\`tick\\`\\|pipe"),
+        "{}",
+        out.summary
+    );
+}
+
+/// `<!--` inside fenced code blocks: shown as text, never read as HTML.
+fn fenced_mentions(body: &str) -> usize {
+    let mut inside: Option<String> = None;
+    let mut count = 0;
+    for line in body.lines() {
+        let ticks = line.chars().take_while(|c| *c == '`').count();
+        match &inside {
+            None if ticks >= 3 => inside = Some("`".repeat(ticks)),
+            Some(fence) if line.trim_end() == fence.as_str() => inside = None,
+            Some(_) => count += line.matches("<!--").count(),
+            None => {}
+        }
+    }
+    count
 }
