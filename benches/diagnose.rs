@@ -1,6 +1,7 @@
 //! Diagnosis of a 50 MB job log: a build log of ordinary lines, generated
 //! from a fixed seed, with a pnpm lockfile error near the start and a git
-//! push rejection near the end. Prints one JSON line per run.
+//! push rejection near the end. Prints one JSON line per run: the
+//! diagnosis, and the failed-step reader recover runs beside it.
 
 use std::time::Instant;
 
@@ -51,6 +52,14 @@ fn main() {
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let causes: Vec<&str> = findings.iter().map(|f| f.cause.name()).collect();
         assert_eq!(causes, ["lockfile", "push-race"]);
-        println!("{{\"bytes\":{},\"ms\":{ms:.1}}}", text.len());
+        let started = Instant::now();
+        let mut reader = render_pilot::diagnose::StepReader::default();
+        text.lines().for_each(|l| reader.feed(l));
+        assert!(reader.finish("build").is_some());
+        let step_ms = started.elapsed().as_secs_f64() * 1000.0;
+        println!(
+            "{{\"bytes\":{},\"ms\":{ms:.1},\"step_ms\":{step_ms:.1}}}",
+            text.len()
+        );
     }
 }

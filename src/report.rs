@@ -215,7 +215,7 @@ pub fn manual_steps(cause: &crate::diagnose::Cause) -> &'static str {
     match cause {
         Cause::Lockfile { .. } => "Run `pnpm install --lockfile-only` with the pnpm version in `packageManager`, commit pnpm-lock.yaml and push.",
         Cause::PnpmVersion { .. } => "Make the CI's pnpm match the lockfile: set `packageManager` in package.json and let pnpm/action-setup read it.",
-        Cause::PushRace => "Re-run the workflow, and give every workflow that pushes to the branch one `concurrency` group.",
+        Cause::PushRace => "Start the workflow again on the branch head (Run workflow; a re-run would push from the old commit and lose again), and give every workflow that pushes to the branch one `concurrency` group.",
         Cause::PushRejected { .. } => "Allow the push: check branch protection and the token's `contents: write` (and `workflows` for .github/workflows changes).",
         Cause::DeployHook { .. } => "Copy the Deploy Hook from the service's Settings into the RENDER_DEPLOY_HOOK secret again (one line, no trailing newline), and call it with `curl -fsS`.",
         Cause::DeployFailed { .. } => "Read the deploy's log in the Render dashboard; the previous deploy keeps serving. Fix the cause and deploy again (`redeploy` clears the build cache).",

@@ -1,6 +1,6 @@
 #![no_main]
-//! The log diagnoser: never panics, always names at least one cause, and
-//! keeps its evidence bounded.
+//! The log diagnoser and the failed-step reader: never panic, always name
+//! at least one cause, and keep their evidence bounded.
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
@@ -9,5 +9,11 @@ fuzz_target!(|text: &str| {
     for f in findings {
         assert!(f.evidence.len() <= 12);
         assert!(f.evidence.iter().all(|l| l.len() <= 1200));
+    }
+    let mut reader = render_pilot::diagnose::StepReader::default();
+    text.lines().for_each(|l| reader.feed(l));
+    if let Some(step) = reader.finish("job") {
+        assert!(step.lines.len() <= 40);
+        assert!(step.lines.iter().all(|l| l.len() <= 1200));
     }
 });

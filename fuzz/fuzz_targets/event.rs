@@ -5,8 +5,10 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|text: &str| {
     if let Ok(Some(run)) = render_pilot::event::read_event(text) {
         let _ = (
-            run.from_fork(),
-            run.from_pull_request(),
+            run.distrust("acme/shop"),
+            run.workflow_name(),
+            run.workflow_ref(),
+            run.head_repository_name(),
             run.workflow_key(),
             run.attempt(),
         );

@@ -152,7 +152,15 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
     // Titles are plain text, but one line.
     let title = format!("render-pilot: {} failed on {branch}", run.workflow_name())
         .replace(char::is_control, " ");
-    let conclusion = run.conclusion.clone().unwrap_or_else(|| "unknown".into());
+    // GitHub's conclusions are lowercase words; anything else is shown as
+    // those letters only.
+    let conclusion: String = run
+        .conclusion
+        .as_deref()
+        .unwrap_or("unknown")
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || *c == '_')
+        .collect();
     for name in ["diagnosis", "fixed", "actions", "commit-sha", "issue-url"] {
         runner.set_output(name, "");
     }
@@ -161,7 +169,7 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         let mut note = format!(
             "Run {} of {} ended `{conclusion}`: nothing to recover.",
             run.id,
-            run.workflow_name()
+            escape_inline(&run.workflow_name())
         );
         if conclusion == "success" && !config.dry_run {
             let mut tracker = Tracker::load(&github, &config.issue_label)?;
@@ -174,7 +182,10 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
                 )
             })?;
             if closed {
-                note.push_str(&format!(" Closed the recovery issue for {branch}."));
+                note.push_str(&format!(
+                    " Closed the recovery issue for {}.",
+                    escape_inline(&branch)
+                ));
             }
         }
         runner.info(&note);
