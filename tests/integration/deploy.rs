@@ -755,3 +755,19 @@ fn on_a_terminal_the_spinner_ticks_and_prints_each_status_once() {
     }
     assert_eq!(printed("live"), 0, "{screen:?}");
 }
+
+/// A long rate-limit wait is announced, naming the budget, so a held run
+/// never looks stuck.
+#[test]
+fn a_long_rate_limit_wait_is_announced() {
+    let (sim, id) = service(Plan::live(secs(0.3)));
+    sim.fault(Fault::rate_limited(
+        "GET",
+        &format!("/v1/services/{id}"),
+        1,
+        6,
+    ));
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(0)
+        .assert_says("Waiting 6s for Render's rate limit for reads before the next request.");
+}
