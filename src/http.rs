@@ -263,7 +263,9 @@ impl Http {
         if let Some(notify) = &self.notify {
             notify(&format!(
                 "Waiting {} for {} before the next request.",
-                crate::inputs::human_duration(wait),
+                crate::inputs::human_duration(
+                    Duration::from_secs(wait.as_secs_f64().ceil() as u64)
+                ),
                 bucket.name()
             ));
         }

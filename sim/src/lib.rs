@@ -360,6 +360,8 @@ fn route(shared: &Arc<Mutex<State>>, request: &Request) -> Response {
         render::health(&mut state, request)
     } else if path == "/_sim/requests" {
         sim_requests(&state)
+    } else if path == "/_sim/deploys" {
+        render::deploys_json(&state)
     } else if path.starts_with("/repos/") || path.starts_with("/_logs/") {
         github::api(&mut state, request)
     } else {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use render_sim::{RateLimit, ServiceSpec, Sim, API_KEY, GITHUB_TOKEN};
+use render_sim::{Fault, Outcome, Plan, RateLimit, ServiceSpec, Sim, API_KEY, GITHUB_TOKEN};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -13,6 +13,12 @@ fn main() {
     let mut extra = 0usize;
     let mut rate: Option<u32> = None;
     let mut deploy_secs = 3u64;
+    let mut build_ms: Option<u64> = None;
+    let mut update_ms: Option<u64> = None;
+    let mut outcome = Outcome::Live;
+    let mut queued = false;
+    let mut history_ms: Option<u64> = None;
+    let mut poll_429: Option<u64> = None;
     let mut until_stdin = false;
     let mut shell = false;
     let mut demo = true;
@@ -27,6 +33,19 @@ fn main() {
             "--services" => extra = number(&value()) as usize,
             "--rate-limit" => rate = Some(number(&value()) as u32),
             "--deploy-secs" => deploy_secs = number(&value()),
+            "--build-ms" => build_ms = Some(number(&value())),
+            "--update-ms" => update_ms = Some(number(&value())),
+            "--outcome" => {
+                outcome = match value().as_str() {
+                    "live" => Outcome::Live,
+                    "build_failed" => Outcome::BuildFailed,
+                    "update_failed" => Outcome::UpdateFailed,
+                    other => usage(&format!("unknown outcome {other}")),
+                }
+            }
+            "--queued" => queued = true,
+            "--history-ms" => history_ms = Some(number(&value())),
+            "--poll-429" => poll_429 = Some(number(&value())),
             "--until-stdin-closes" => until_stdin = true,
             "--shell" => shell = true,
             "--no-demo" => demo = false,
@@ -44,8 +63,27 @@ fn main() {
         sim.add_history(&id, "live", Duration::from_secs(3600));
         fleet.push(id);
     }
+    let default = Plan::live(Duration::from_secs(deploy_secs));
+    let plan = Plan {
+        build: build_ms.map_or(default.build, Duration::from_millis),
+        update: update_ms.map_or(default.update, Duration::from_millis),
+        outcome,
+        queued,
+        ..default
+    };
     for id in &fleet {
-        sim.set_plan(id, render_sim::Plan::live(Duration::from_secs(deploy_secs)));
+        sim.set_plan(id, plan.clone());
+        // Recent deploys that took about as long (the poller reads them).
+        if let Some(took) = history_ms {
+            for hours in 1..=3 {
+                let ago = Duration::from_secs(3600 * hours);
+                sim.add_finished(id, "deactivated", ago, Duration::from_millis(took));
+            }
+        }
+        if let Some(retry_after) = poll_429 {
+            let polls = format!("/v1/services/{id}/deploys/");
+            sim.fault(Fault::rate_limited("GET", &polls, 1, retry_after));
+        }
     }
     sim.set_latency(latency);
     if let Some(limit) = rate {
@@ -99,6 +137,6 @@ fn usage(problem: &str) -> ! {
     if !problem.is_empty() {
         eprintln!("render-sim: {problem}");
     }
-    eprintln!("usage: render-sim [--listen ADDR] [--latency-ms N] [--services N] [--rate-limit GETS_PER_MIN] [--deploy-secs N] [--until-stdin-closes] [--shell] [--no-demo]");
+    eprintln!("usage: render-sim [--listen ADDR] [--latency-ms N] [--services N] [--rate-limit GETS_PER_MIN] [--deploy-secs N] [--build-ms N] [--update-ms N] [--outcome live|build_failed|update_failed] [--queued] [--history-ms N] [--poll-429 RETRY_AFTER] [--until-stdin-closes] [--shell] [--no-demo]");
     std::process::exit(if problem.is_empty() { 0 } else { 2 })
 }

@@ -719,6 +719,32 @@ fn rollback(render: &mut Render, id: &str, request: &Request) -> Response {
     Response::json(201, &svc.deploy_json(i, now))
 }
 
+/// `/_sim/deploys`: every deploy with its status and, once it ended, when
+/// (Unix epoch milliseconds), for benchmarks that measure lag from another
+/// process.
+pub(crate) fn deploys_json(state: &State) -> Response {
+    let now = Instant::now();
+    let epoch = |at: Instant| {
+        let ago = now.saturating_duration_since(at).as_secs_f64() * 1000.0;
+        jiff::Timestamp::now().as_millisecond() as f64 - ago
+    };
+    let mut items = Vec::new();
+    for svc in &state.render.services {
+        for (i, dep) in svc.deploys.iter().enumerate() {
+            let (status, finished) = svc.status(i, now);
+            items.push(json!({
+                "service": svc.id,
+                "id": dep.id,
+                "status": status,
+                "trigger": dep.trigger,
+                "created_ms": epoch(dep.created),
+                "ended_ms": finished.map(|f| epoch(dep.created + f)),
+            }));
+        }
+    }
+    Response::json(200, &Value::Array(items))
+}
+
 /// `/deploy/{srv|exs}-…?key=…`, as Render's deploy hooks answer.
 pub(crate) fn hook(state: &mut State, request: &Request) -> Response {
     let id = request.path.trim_start_matches("/deploy/");

@@ -406,7 +406,9 @@ impl Deployer<'_> {
         let healthy = loop {
             let check = self.http.health_check(&url);
             let seen = check.describe();
-            if seen != last {
+            if seen == last {
+                progress.tick(self.runner);
+            } else {
                 progress.update(self.runner, &format!("Health check {path}: {seen}"));
                 last = seen;
             }

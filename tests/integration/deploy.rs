@@ -696,3 +696,78 @@ fn a_long_deploy_is_watched_on_half_a_get_a_second_and_seen_within_half_a_second
     assert!(widest <= secs(2.05), "a {widest:?} gap between polls");
     out.assert_says("build_in_progress: still waiting (");
 }
+
+/// On a terminal (a pseudo-terminal from `script`), the spinner's elapsed
+/// time ticks while the status stays the same, and a status is printed as a
+/// line only once it is over, never both as a line and on the spinner.
+#[test]
+fn on_a_terminal_the_spinner_ticks_and_prints_each_status_once() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` to give the run a terminal");
+        return;
+    }
+    let (sim, id) = service(Plan {
+        build: secs(2.5),
+        update: secs(0.3),
+        ..Plan::live(secs(2.8))
+    });
+    let command = format!(
+        "stty cols 120 rows 30; {} deploy --deploy-hook-url '{}' --render-api-url '{}'",
+        crate::support::BIN,
+        sim.hook_url(&id),
+        sim.api_url()
+    );
+    let out = laptop()
+        .env("TERM", "xterm")
+        .env("RENDER_API_KEY", API_KEY)
+        .run_program("script", &["-qfec", &command, "/dev/null"]);
+    out.assert_code(0);
+    let screen = out.stdout.clone();
+    assert!(
+        screen.contains("build_in_progress (1s)") && screen.contains("build_in_progress (2s)"),
+        "the elapsed time does not tick:\n{screen:?}"
+    );
+    // A status printed as a line has no elapsed time after it; on the
+    // spinner it has "(Ns)". Each finished status is printed once, the
+    // current one only on the spinner.
+    let deploy = screen
+        .split("deploy-id: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the deploy-id output");
+    let printed = |status: &str| {
+        let needle = format!("{deploy}: {status}");
+        screen
+            .match_indices(&needle)
+            .filter(|(i, _)| !screen[i + needle.len()..].trim_start().starts_with('('))
+            .count()
+    };
+    for status in [
+        "build_in_progress",
+        "pre_deploy_in_progress",
+        "update_in_progress",
+    ] {
+        assert_eq!(printed(status), 1, "{status}:\n{screen:?}");
+    }
+    assert_eq!(printed("live"), 0, "{screen:?}");
+}
+
+/// A long rate-limit wait is announced, naming the budget, so a held run
+/// never looks stuck.
+#[test]
+fn a_long_rate_limit_wait_is_announced() {
+    let (sim, id) = service(Plan::live(secs(0.3)));
+    sim.fault(Fault::rate_limited(
+        "GET",
+        &format!("/v1/services/{id}"),
+        1,
+        6,
+    ));
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(0)
+        .assert_says("Waiting 6s for Render's rate limit for reads before the next request.");
+}

@@ -100,6 +100,23 @@ impl Rp {
         self
     }
 
+    /// Runs `program` with this run's environment instead of render-pilot
+    /// directly (`script`, to give render-pilot a terminal).
+    pub fn run_program(mut self, program: &str, args: &[&str]) -> Outcome {
+        let mut command = Command::new(program);
+        command.env_clear().args(args);
+        for (name, value) in self.command.get_envs() {
+            if let Some(value) = value {
+                command.env(name, value);
+            }
+        }
+        if let Some(dir) = self.command.get_current_dir() {
+            command.current_dir(dir);
+        }
+        self.command = command;
+        self.run()
+    }
+
     pub fn run(mut self) -> Outcome {
         let out = self.command.output().expect("running render-pilot");
         let secrets = std::mem::take(&mut self.secrets);
