@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use jiff::{SignedDuration, Timestamp};
 use serde_json::{json, Value};
 
 use crate::wire::{Request, Response};
@@ -43,6 +44,8 @@ pub struct Run {
     pub jobs: Vec<Job>,
     /// Whether its workflow has an `on: workflow_dispatch` trigger.
     pub dispatchable: bool,
+    /// When the run was created; it completed four minutes later.
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Clone)]
@@ -84,29 +87,101 @@ impl Run {
                 },
             ],
             dispatchable: true,
+            created_at: Timestamp::now() - SignedDuration::from_mins(10),
         }
     }
 
     /// The run as the REST API and the `workflow_run` event show it.
     pub fn json(&self) -> Value {
+        let api = format!("{GITHUB_API}/repos/acme/shop/actions/runs/{}", self.id);
+        let fork = self.head_repository != "acme/shop";
         json!({
             "id": self.id,
             "name": self.name,
-            "workflow_id": self.workflow_id,
-            "path": self.path,
+            "node_id": format!("WFR_kwLO{}", self.id),
+            "check_suite_id": self.id + 5000,
+            "check_suite_node_id": format!("CS_kwDO{}", self.id + 5000),
             "head_branch": self.head_branch,
             "head_sha": self.head_sha,
-            "head_commit": {"id": self.head_sha, "message": self.head_message},
+            "path": self.path,
+            "display_title": self.head_message.lines().next().unwrap_or_default(),
+            "run_number": self.id,
+            "run_attempt": self.attempt,
+            "referenced_workflows": [],
+            "event": self.event,
             "status": "completed",
             "conclusion": self.conclusion,
-            "run_attempt": self.attempt,
-            "run_number": self.id,
-            "event": self.event,
+            "workflow_id": self.workflow_id,
+            "url": api,
             "html_url": format!("https://github.com/acme/shop/actions/runs/{}", self.id),
-            "head_repository": {"id": if self.head_repository == "acme/shop" { 1 } else { 2 }, "full_name": self.head_repository, "fork": self.head_repository != "acme/shop"},
-            "repository": {"id": 1, "full_name": "acme/shop", "fork": false},
             "pull_requests": [],
+            "created_at": self.created_at.to_string(),
+            "updated_at": self.finished_at().to_string(),
+            "run_started_at": self.created_at.to_string(),
+            "actor": user("ada", 583231, "User", GITHUB_API),
+            "triggering_actor": user("ada", 583231, "User", GITHUB_API),
+            "jobs_url": format!("{api}/jobs"),
+            "logs_url": format!("{api}/logs"),
+            "check_suite_url": format!("{GITHUB_API}/repos/acme/shop/check-suites/{}", self.id + 5000),
+            "artifacts_url": format!("{api}/artifacts"),
+            "cancel_url": format!("{api}/cancel"),
+            "rerun_url": format!("{api}/rerun"),
+            "previous_attempt_url": (self.attempt > 1).then(|| format!("{api}/attempts/{}", self.attempt - 1)),
+            "workflow_url": format!("{GITHUB_API}/repos/acme/shop/actions/workflows/{}", self.workflow_id),
+            "head_commit": {
+                "id": self.head_sha,
+                "tree_id": self.head_sha.chars().rev().collect::<String>(),
+                "message": self.head_message,
+                "timestamp": self.created_at.to_string(),
+                "author": {"name": "Ada Lovelace", "email": "ada@example.com"},
+                "committer": {"name": "GitHub", "email": "noreply@github.com"},
+            },
+            "head_repository": repository(&self.head_repository, if fork { 2 } else { 1 }, fork),
+            "head_repository_id": if fork { 2 } else { 1 },
+            "repository": repository("acme/shop", 1, false),
         })
+    }
+
+    fn finished_at(&self) -> Timestamp {
+        self.created_at + SignedDuration::from_mins(4)
+    }
+
+    /// The run's jobs as the jobs API lists them.
+    fn jobs_json(&self) -> Vec<Value> {
+        let at = |secs: i64| (self.created_at + SignedDuration::from_secs(secs)).to_string();
+        self.jobs
+            .iter()
+            .map(|j| {
+                json!({
+                    "id": j.id,
+                    "run_id": self.id,
+                    "run_url": format!("{GITHUB_API}/repos/acme/shop/actions/runs/{}", self.id),
+                    "run_attempt": self.attempt,
+                    "node_id": format!("CR_kwDO{}", j.id),
+                    "head_sha": self.head_sha,
+                    "url": format!("{GITHUB_API}/repos/acme/shop/actions/jobs/{}", j.id),
+                    "html_url": format!("https://github.com/acme/shop/actions/runs/{}/job/{}", self.id, j.id),
+                    "status": "completed",
+                    "conclusion": j.conclusion,
+                    "created_at": at(0),
+                    "started_at": at(5),
+                    "completed_at": self.finished_at().to_string(),
+                    "name": j.name,
+                    "steps": [
+                        {"name": "Set up job", "status": "completed", "conclusion": "success", "number": 1, "started_at": at(5), "completed_at": at(7)},
+                        {"name": "Run pnpm install", "status": "completed", "conclusion": j.conclusion, "number": 2, "started_at": at(7), "completed_at": self.finished_at().to_string()},
+                    ],
+                    "check_run_url": format!("{GITHUB_API}/repos/acme/shop/check-runs/{}", j.id),
+                    "labels": ["ubuntu-latest"],
+                    "runner_id": 7,
+                    "runner_name": "GitHub Actions 7",
+                    "runner_group_id": 2,
+                    "runner_group_name": "GitHub Actions",
+                    "workflow_name": self.name,
+                    "head_branch": self.head_branch,
+                })
+            })
+            .collect()
     }
 
     /// The `workflow_run` event payload GitHub writes to GITHUB_EVENT_PATH.
@@ -130,21 +205,177 @@ pub struct Issue {
     pub labels: Vec<String>,
     pub comments: Vec<String>,
     pub created_at: String,
+    pub updated_at: String,
+    /// Set while closed.
+    pub closed_at: Option<String>,
 }
 
 impl Issue {
     fn json(&self, base: &str) -> Value {
+        let url = format!("{base}/repos/acme/shop/issues/{}", self.number);
         json!({
-            "number": self.number,
-            "title": self.title,
-            "body": self.body,
-            "state": self.state,
-            "labels": self.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
-            "comments": self.comments.len(),
-            "created_at": self.created_at,
+            "id": 2_000_000 + self.number,
+            "node_id": format!("I_kwDOsim{}", self.number),
+            "url": url,
+            "repository_url": format!("{base}/repos/acme/shop"),
+            "labels_url": format!("{url}/labels{{/name}}"),
+            "comments_url": format!("{url}/comments"),
+            "events_url": format!("{url}/events"),
             "html_url": format!("{base}/acme/shop/issues/{}", self.number),
+            "number": self.number,
+            "state": self.state,
+            "state_reason": self.closed_at.as_ref().map(|_| "completed"),
+            "title": self.title,
+            // GitHub sends null, not "", for an issue without a body.
+            "body": (!self.body.is_empty()).then_some(&self.body),
+            "user": user("github-actions[bot]", 41898282, "Bot", base),
+            "labels": self.labels.iter().map(|l| label(l, base)).collect::<Vec<_>>(),
+            "assignee": null,
+            "assignees": [],
+            "milestone": null,
+            "locked": false,
+            "active_lock_reason": null,
+            "comments": self.comments.len(),
+            "closed_at": self.closed_at,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "author_association": "CONTRIBUTOR",
+            "performed_via_github_app": null,
         })
     }
+
+    /// A comment just posted as the Actions bot.
+    fn comment_json(&self, id: u64, text: &str, base: &str) -> Value {
+        let now = now_rfc3339();
+        json!({
+            "id": id,
+            "node_id": format!("IC_kwDOsim{id}"),
+            "url": format!("{base}/repos/acme/shop/issues/comments/{id}"),
+            "html_url": format!("{base}/acme/shop/issues/{}#issuecomment-{id}", self.number),
+            "issue_url": format!("{base}/repos/acme/shop/issues/{}", self.number),
+            "body": text,
+            "user": user("github-actions[bot]", 41898282, "Bot", base),
+            "created_at": now,
+            "updated_at": now,
+            "author_association": "CONTRIBUTOR",
+            "performed_via_github_app": null,
+        })
+    }
+}
+
+/// Where API URLs point in payloads that are not served by a simulator
+/// (the `workflow_run` event).
+const GITHUB_API: &str = "https://api.github.com";
+
+/// A user as GitHub's `simple-user` schema shapes it.
+fn user(login: &str, id: u64, kind: &str, api: &str) -> Value {
+    // A bot's login has brackets, which URLs carry percent-encoded.
+    let escaped = login.replace('[', "%5B").replace(']', "%5D");
+    let url = format!("{api}/users/{escaped}");
+    let page = match login.strip_suffix("[bot]") {
+        Some(app) => format!("https://github.com/apps/{app}"),
+        None => format!("https://github.com/{login}"),
+    };
+    json!({
+        "login": login,
+        "id": id,
+        "node_id": format!("MDQ6VXNlcj{id}"),
+        "avatar_url": format!("https://avatars.githubusercontent.com/u/{id}?v=4"),
+        "gravatar_id": "",
+        "url": url,
+        "html_url": page,
+        "followers_url": format!("{url}/followers"),
+        "following_url": format!("{url}/following{{/other_user}}"),
+        "gists_url": format!("{url}/gists{{/gist_id}}"),
+        "starred_url": format!("{url}/starred{{/owner}}{{/repo}}"),
+        "subscriptions_url": format!("{url}/subscriptions"),
+        "organizations_url": format!("{url}/orgs"),
+        "repos_url": format!("{url}/repos"),
+        "events_url": format!("{url}/events{{/privacy}}"),
+        "received_events_url": format!("{url}/received_events"),
+        "type": kind,
+        "user_view_type": "public",
+        "site_admin": false,
+    })
+}
+
+fn label(name: &str, api: &str) -> Value {
+    let id = name
+        .bytes()
+        .fold(5000_u64, |h, b| h.wrapping_mul(31) + u64::from(b))
+        % 1_000_000_000;
+    json!({
+        "id": id,
+        "node_id": format!("LA_kwDOsim{id}"),
+        "url": format!("{api}/repos/acme/shop/labels/{name}"),
+        "name": name,
+        "description": null,
+        "color": "ededed",
+        "default": false,
+    })
+}
+
+/// A repository as GitHub's `minimal-repository` schema shapes it.
+fn repository(full_name: &str, id: u64, fork: bool) -> Value {
+    let (owner, name) = full_name.split_once('/').unwrap_or((full_name, full_name));
+    let url = format!("{GITHUB_API}/repos/{full_name}");
+    let mut value = json!({
+        "id": id,
+        "node_id": format!("R_kgDOsim{id}"),
+        "name": name,
+        "full_name": full_name,
+        "owner": user(owner, 1000 + id, "Organization", GITHUB_API),
+        "private": false,
+        "html_url": format!("https://github.com/{full_name}"),
+        "description": null,
+        "fork": fork,
+        "url": url,
+    });
+    let links = [
+        ("archive_url", "/{archive_format}{/ref}"),
+        ("assignees_url", "/assignees{/user}"),
+        ("blobs_url", "/git/blobs{/sha}"),
+        ("branches_url", "/branches{/branch}"),
+        ("collaborators_url", "/collaborators{/collaborator}"),
+        ("comments_url", "/comments{/number}"),
+        ("commits_url", "/commits{/sha}"),
+        ("compare_url", "/compare/{base}...{head}"),
+        ("contents_url", "/contents/{+path}"),
+        ("contributors_url", "/contributors"),
+        ("deployments_url", "/deployments"),
+        ("downloads_url", "/downloads"),
+        ("events_url", "/events"),
+        ("forks_url", "/forks"),
+        ("git_commits_url", "/git/commits{/sha}"),
+        ("git_refs_url", "/git/refs{/sha}"),
+        ("git_tags_url", "/git/tags{/sha}"),
+        ("hooks_url", "/hooks"),
+        ("issue_comment_url", "/issues/comments{/number}"),
+        ("issue_events_url", "/issues/events{/number}"),
+        ("issues_url", "/issues{/number}"),
+        ("keys_url", "/keys{/key_id}"),
+        ("labels_url", "/labels{/name}"),
+        ("languages_url", "/languages"),
+        ("merges_url", "/merges"),
+        ("milestones_url", "/milestones{/number}"),
+        (
+            "notifications_url",
+            "/notifications{?since,all,participating}",
+        ),
+        ("pulls_url", "/pulls{/number}"),
+        ("releases_url", "/releases{/id}"),
+        ("stargazers_url", "/stargazers"),
+        ("statuses_url", "/statuses/{sha}"),
+        ("subscribers_url", "/subscribers"),
+        ("subscription_url", "/subscription"),
+        ("tags_url", "/tags"),
+        ("teams_url", "/teams"),
+        ("trees_url", "/git/trees{/sha}"),
+    ];
+    for (key, path) in links {
+        value[key] = json!(format!("{url}{path}"));
+    }
+    value
 }
 
 impl Sim {
@@ -187,6 +418,18 @@ impl Sim {
     pub fn before_next_push(&self, hook: impl FnOnce() + Send + 'static) {
         self.lock().github.push_hooks.push_back(Box::new(hook));
     }
+}
+
+/// An error as GitHub words it: a message and where the docs are.
+fn error(status: u16, message: &str) -> Response {
+    Response::json(
+        status,
+        &json!({"message": message, "documentation_url": "https://docs.github.com/rest", "status": status.to_string()}),
+    )
+}
+
+fn not_found() -> Response {
+    error(404, "Not Found")
 }
 
 fn authorized(request: &Request) -> bool {
@@ -232,19 +475,14 @@ fn actions(state: &mut State, request: &Request, parts: &[&str]) -> Response {
     match (request.method.as_str(), parts) {
         ("GET", ["runs", id]) => match find_run(&github.runs, id) {
             Some(i) => Response::json(200, &github.runs[i].json()),
-            None => Response::error(404, "not_found", "Not Found"),
+            None => not_found(),
         },
         ("GET", ["runs", id, "attempts", attempt, "jobs"]) => match find_run(&github.runs, id) {
             Some(i) if attempt.parse::<u64>().ok() == Some(github.runs[i].attempt) => {
-                let run = &github.runs[i];
-                let jobs: Vec<Value> = run
-                    .jobs
-                    .iter()
-                    .map(|j| json!({"id": j.id, "name": j.name, "status": "completed", "conclusion": j.conclusion, "run_attempt": run.attempt, "run_id": run.id}))
-                    .collect();
+                let jobs = github.runs[i].jobs_json();
                 Response::json(200, &json!({"total_count": jobs.len(), "jobs": jobs}))
             }
-            _ => Response::error(404, "not_found", "Not Found"),
+            _ => not_found(),
         },
         ("GET", ["jobs", id, "logs"]) => {
             let known = github
@@ -253,7 +491,7 @@ fn actions(state: &mut State, request: &Request, parts: &[&str]) -> Response {
                 .flat_map(|r| &r.jobs)
                 .any(|j| j.id.to_string() == *id);
             if !known {
-                return Response::error(404, "not_found", "Not Found");
+                return not_found();
             }
             // A different host name, as GitHub's pre-signed blob URL is.
             Response::empty(302).with_header(
@@ -288,7 +526,7 @@ fn actions(state: &mut State, request: &Request, parts: &[&str]) -> Response {
                 github.reruns.push(github.runs[i].id);
                 Response::json(201, &json!({}))
             }
-            None => Response::error(404, "not_found", "Not Found"),
+            None => not_found(),
         },
         ("POST", ["workflows", workflow, "dispatches"]) => {
             let reference = request
@@ -306,15 +544,11 @@ fn actions(state: &mut State, request: &Request, parts: &[&str]) -> Response {
                     github.dispatches.push((workflow.to_string(), reference));
                     Response::empty(204)
                 }
-                Some(_) => Response::error(
-                    422,
-                    "invalid",
-                    "Workflow does not have 'workflow_dispatch' trigger",
-                ),
-                None => Response::error(404, "not_found", "Not Found"),
+                Some(_) => error(422, "Workflow does not have 'workflow_dispatch' trigger"),
+                None => not_found(),
             }
         }
-        _ => Response::error(404, "not_found", "Not Found"),
+        _ => not_found(),
     }
 }
 
@@ -324,7 +558,7 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
         return log_blob(state, request);
     }
     if !authorized(request) {
-        return Response::error(401, "unauthorized", "Bad credentials");
+        return error(401, "Bad credentials");
     }
     let parts: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
     if parts.get(3) == Some(&"actions") {
@@ -364,7 +598,7 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
         }
         ("POST", ["issues"]) => {
             let Some(title) = body.get("title").and_then(Value::as_str) else {
-                return Response::error(422, "invalid", "title is required");
+                return error(422, "Invalid request: \"title\" wasn't supplied.");
             };
             let issue = Issue {
                 number: github.issues.len() as u64 + 1,
@@ -387,39 +621,54 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
                     .unwrap_or_default(),
                 comments: Vec::new(),
                 created_at: now_rfc3339(),
+                updated_at: now_rfc3339(),
+                closed_at: None,
             };
             let answer = issue.json(&base);
             github.issues.push(issue);
             Response::json(201, &answer)
         }
         (method, ["issues", number, rest @ ..]) => {
+            let comment_id = 3_000_000
+                + github
+                    .issues
+                    .iter()
+                    .map(|i| i.comments.len())
+                    .sum::<usize>() as u64
+                + 1;
             let Some(issue) = number
                 .parse::<u64>()
                 .ok()
                 .and_then(|n| github.issues.iter_mut().find(|i| i.number == n))
             else {
-                return Response::error(404, "not_found", "Not Found");
+                return not_found();
             };
             match (method, rest) {
                 ("POST", ["comments"]) => {
                     let text = body.get("body").and_then(Value::as_str).unwrap_or_default();
                     issue.comments.push(text.to_string());
-                    Response::json(201, &json!({"id": issue.comments.len(), "body": text}))
+                    issue.updated_at = now_rfc3339();
+                    Response::json(201, &issue.comment_json(comment_id, text, &base))
                 }
                 ("PATCH", []) => {
                     if let Some(s) = body.get("state").and_then(Value::as_str) {
                         issue.state = s.to_string();
+                        issue.closed_at = match s {
+                            "closed" => issue.closed_at.take().or_else(|| Some(now_rfc3339())),
+                            _ => None,
+                        };
                     }
                     if let Some(b) = body.get("body").and_then(Value::as_str) {
                         issue.body = b.to_string();
                     }
+                    issue.updated_at = now_rfc3339();
                     Response::json(200, &issue.json(&base))
                 }
                 ("GET", []) => Response::json(200, &issue.json(&base)),
-                _ => Response::error(404, "not_found", "Not Found"),
+                _ => not_found(),
             }
         }
-        _ => Response::error(404, "not_found", "Not Found"),
+        _ => not_found(),
     }
 }
 

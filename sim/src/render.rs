@@ -105,7 +105,7 @@ pub struct ServiceSpec {
     /// `web_service`, `private_service`, `static_site`, `background_worker`, `cron_job`.
     pub kind: String,
     pub suspended: bool,
-    /// Image-backed: deploys carry an image and a null commit.
+    /// Image-backed: deploys carry an image and no commit.
     pub image: bool,
     pub disk: bool,
     pub plan: Plan,
@@ -222,18 +222,23 @@ impl Svc {
         let commit = dep.commit.as_ref().map(|sha| {
             json!({"id": sha, "message": format!("Change {}", &sha[..7.min(sha.len())]), "createdAt": at(Duration::ZERO)})
         });
-        let image = dep.image.as_ref().map(|r| {
-            json!({"ref": r, "sha": format!("sha256:{}", "ab12".repeat(16)), "registryCredential": null})
-        });
+        let image = dep
+            .image
+            .as_ref()
+            .map(|r| json!({"ref": r, "sha": format!("sha256:{}", "ab12".repeat(16))}));
+        // Render leaves out `commit` for an image deploy and `image` for a
+        // git one; its schema allows neither as null.
         let mut value = json!({
             "id": dep.id,
-            "commit": commit,
             "status": status,
             "trigger": dep.trigger,
             "createdAt": at(Duration::ZERO),
             "updatedAt": at(now.saturating_duration_since(dep.created)),
             "startedAt": at(Duration::ZERO),
         });
+        if let Some(commit) = commit {
+            value["commit"] = commit;
+        }
         if let Some(image) = image {
             value["image"] = image;
         }
@@ -245,20 +250,6 @@ impl Svc {
 
     fn json(&self, base_url: &str) -> Value {
         let spec = &self.spec;
-        let mut details = json!({
-            "env": "node", "plan": "starter", "region": "oregon", "numInstances": 1,
-            "healthCheckPath": "/healthz", "disk": null,
-        });
-        if matches!(
-            spec.kind.as_str(),
-            "web_service" | "private_service" | "static_site"
-        ) {
-            details["url"] = json!(format!("{base_url}/_svc/{}", self.id));
-        }
-        if spec.disk {
-            details["disk"] =
-                json!({"id": "dsk-sim", "name": "data", "mountPath": "/data", "sizeGB": 1});
-        }
         let mut value = json!({
             "id": self.id,
             "name": spec.name,
@@ -273,15 +264,69 @@ impl Svc {
             "notifyOnFail": "default",
             "slug": spec.name,
             "rootDir": "",
-            "branch": "main",
-            "repo": format!("https://github.com/acme/{}", spec.name),
-            "serviceDetails": details,
+            "serviceDetails": self.details(format!("{base_url}/_svc/{}", self.id)),
         });
+        // An image-backed service has an image path instead of a repository.
         if spec.image {
             value["imagePath"] = json!(format!("docker.io/acme/{}:latest", spec.name));
-            value.as_object_mut().map(|o| o.remove("repo"));
+        } else {
+            value["repo"] = json!(format!("https://github.com/acme/{}", spec.name));
+            value["branch"] = json!("main");
         }
         value
+    }
+
+    /// `serviceDetails`, with the fields Render's schema gives this type.
+    fn details(&self, url: String) -> Value {
+        let spec = &self.spec;
+        if spec.kind == "static_site" {
+            return json!({
+                "buildCommand": "pnpm install --frozen-lockfile && pnpm build",
+                "publishPath": "dist",
+                "url": url,
+                "buildPlan": "starter",
+                "pullRequestPreviewsEnabled": "no",
+                "previews": {"generation": "off"},
+            });
+        }
+        let (runtime, environment) = if spec.image {
+            (
+                "image",
+                json!({"dockerCommand": "", "dockerContext": "", "dockerfilePath": ""}),
+            )
+        } else {
+            (
+                "node",
+                json!({"buildCommand": "pnpm install --frozen-lockfile && pnpm build", "startCommand": "pnpm start"}),
+            )
+        };
+        let mut details = json!({
+            "env": runtime,
+            "runtime": runtime,
+            "envSpecificDetails": environment,
+            "plan": "starter",
+            "region": "oregon",
+            "buildPlan": "starter",
+        });
+        if spec.kind == "cron_job" {
+            details["schedule"] = json!("*/15 * * * *");
+            return details;
+        }
+        details["numInstances"] = json!(1);
+        details["maxShutdownDelaySeconds"] = json!(30);
+        details["pullRequestPreviewsEnabled"] = json!("no");
+        details["previews"] = json!({"generation": "off"});
+        if spec.kind != "background_worker" {
+            details["openPorts"] = json!([{"port": 10000, "protocol": "TCP"}]);
+            details["url"] = json!(url);
+        }
+        if spec.kind == "web_service" {
+            details["healthCheckPath"] = json!("/healthz");
+        }
+        if spec.disk {
+            details["disk"] = json!({"id": format!("dsk-{}", &self.id[4..]), "name": "data", "mountPath": "/data", "sizeGB": 1});
+        }
+        details
     }
 }
 
@@ -574,7 +619,8 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
                 return not_found();
             };
             if !CANCELLABLE.contains(&svc.status(i, now).0.as_str()) {
-                return Response::error(409, "conflict", "deploy is not in a cancellable state");
+                // The schema declares no 409 for cancel; 400 is its answer.
+                return bad_request("deploy is not in a cancellable state");
             }
             svc.deploys[i].ended = Some((now, "canceled".into()));
             Response::json(200, &svc.deploy_json(i, now))
