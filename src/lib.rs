@@ -15,6 +15,7 @@
 pub mod cli;
 pub mod deploy;
 pub mod diagnose;
+pub mod escape;
 pub mod event;
 pub mod git;
 pub mod github;

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use reqwest::Url;
 
 use crate::cli::{bool_input, workspace, MonitorArgs, RenderApi};
+use crate::escape::{escape_inline, one_line};
 use crate::git::{Author, Published, Target, Workspace};
 use crate::github::GitHub;
 use crate::hook::{self, is_service_id};
@@ -304,8 +305,8 @@ pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
             summary.push_str(&format!(
                 "- {} **{}**: {}\n",
                 row.state.emoji(),
-                row.name,
-                row.reason
+                escape_inline(&row.name),
+                escape_inline(&row.reason)
             ));
         }
     }
@@ -480,7 +481,7 @@ fn write_page(
     let failing: Vec<String> = rows
         .iter()
         .filter(|r| r.state.is_failing())
-        .map(|r| format!("{} {}", r.name, r.state.as_str()))
+        .map(|r| format!("{} {}", one_line(&r.name, 60), r.state.as_str()))
         .collect();
     let message = format!(
         "docs: update pipeline status ({}) [skip ci]",
@@ -569,14 +570,18 @@ fn update_issues<'a>(
         let key = format!("monitor:{}", row.id);
         seen.insert(key.clone());
         if row.state.is_failing() {
-            let title = format!("render-pilot: {} is {}", row.name, row.state.as_str());
+            let title = format!(
+                "render-pilot: {} is {}",
+                one_line(&row.name, 100),
+                row.state.as_str()
+            );
             let body = crate::report::monitor_issue_body(row, &now.to_string());
             let note = format!(
                 "{} **{}** is now **{}**: {}.",
                 row.state.emoji(),
-                row.name,
+                escape_inline(&row.name),
                 row.state.as_str(),
-                row.reason
+                escape_inline(&row.reason)
             );
             tracker.report(&key, row.state.as_str(), &title, &body, &note)?;
         } else if row.state == State::Healthy {
@@ -592,7 +597,8 @@ fn update_issues<'a>(
                 });
                 format!(
                     "✅ Resolved after {after}: **{}** is healthy again ({}).",
-                    row.name, row.reason
+                    escape_inline(&row.name),
+                    escape_inline(&row.reason)
                 )
             })?;
         }

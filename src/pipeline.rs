@@ -9,8 +9,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::escape::{escape_inline, link_target};
 use crate::inputs::human_duration;
-use crate::report::escape_cell;
 use crate::status::{HealthCheck, State};
 
 const HISTORY_START: &str = "<!-- render-pilot history v1";
@@ -40,30 +40,27 @@ pub struct Row {
 }
 
 /// Reads the history block back, keeping what parses. Returns warnings
-/// for what it dropped; never fails.
+/// for what it dropped; never fails. Only the block render-pilot writes
+/// counts: its exact opening line, the last one in the text, so a name or a
+/// hand edit that looks like a history block cannot replace it.
 pub fn read_history(text: &str) -> (Vec<Entry>, Vec<String>) {
     let mut warnings = Vec::new();
-    let Some(start) = text.find(HISTORY_START) else {
+    let Some(block) = history_block(text) else {
         if !text.trim().is_empty() {
             warnings.push("the status file has no render-pilot history block (hand-edited?); starting a new history".into());
         }
         return (Vec::new(), warnings);
     };
-    let block = &text[start + HISTORY_START.len()..];
-    let block = block.split_once('\n').map_or("", |(_, rest)| rest);
-    let (block, closed) = match block.find(HISTORY_END) {
-        Some(end) => (&block[..end], true),
-        None => (block, false),
-    };
-    if !closed {
+    let lines: Vec<&str> = block.lines().take_while(|l| *l != HISTORY_END).collect();
+    if lines.len() == block.lines().count() {
         warnings.push(
             "the history block in the status file is not closed; kept the entries that parse"
                 .into(),
         );
     }
     let mut entries = Vec::new();
-    for (n, line) in block
-        .lines()
+    for (n, line) in lines
+        .iter()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
@@ -77,6 +74,30 @@ pub fn read_history(text: &str) -> (Vec<Entry>, Vec<String>) {
     }
     entries.sort_by_key(|e| timestamp(&e.at));
     (entries, warnings)
+}
+
+/// The text after the last exact history opening line, with the newline
+/// that ends that line.
+fn history_block(text: &str) -> Option<&str> {
+    let line = history_line();
+    let start = text
+        .rfind(&format!("\n{line}"))
+        .map(|i| i + 1)
+        .or(text.starts_with(&line).then_some(0))?;
+    Some(&text[start + line.len()..])
+}
+
+fn history_line() -> String {
+    format!("{HISTORY_START}: read back by the next run; keep it as it is.\n")
+}
+
+/// One history entry on one line. `<` and `>` are written as JSON escapes
+/// so no id can close the comment the history lives in.
+fn entry_line(entry: &Entry) -> String {
+    serde_json::to_string(entry)
+        .expect("entries serialize")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
 }
 
 /// Adds `entry` when the states changed (or always), keeping the newest
@@ -97,7 +118,7 @@ fn timestamp(text: &str) -> Timestamp {
 pub fn format_time(text: &str) -> String {
     match text.parse::<Timestamp>() {
         Ok(t) => t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
-        Err(_) => escape_cell(text),
+        Err(_) => escape_inline(text),
     }
 }
 
@@ -216,7 +237,7 @@ pub fn live_detail(row: &Row, now: Timestamp) -> String {
         (None, None) => String::new(),
         (a, l) => format!(
             "- {}: {}\n",
-            escape_cell(&row.name),
+            escape_inline(&row.name),
             [a, l].into_iter().flatten().collect::<Vec<_>>().join(", ")
         ),
     }
@@ -227,7 +248,7 @@ pub fn status_line(rows: &[Row]) -> String {
     let failing: Vec<String> = rows
         .iter()
         .filter(|r| r.state.is_failing() || r.state == State::Unknown)
-        .map(|r| format!("{} ({})", r.name, r.state.as_str()))
+        .map(|r| format!("{} ({})", escape_inline(&r.name), r.state.as_str()))
         .collect();
     let deploying = rows.iter().filter(|r| r.state == State::Deploying).count();
     if !failing.is_empty() {
@@ -254,26 +275,46 @@ pub fn table(rows: &[Row], history: &[Entry]) -> String {
          |---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
-        let deploy = r.deploy_id.as_ref().map_or("—".into(), |d| {
-            format!("[`{d}`]({}/deploys/{d})", r.dashboard.trim_end_matches('/'))
-        });
+        let deploy = r
+            .deploy_id
+            .as_deref()
+            .map_or("—".into(), |d| deploy_link(r, d));
         out.push_str(&format!(
-            "| {} | [{}]({}) | {} | {deploy} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {deploy} | {} | {} | {} | {} | {} | {} |\n",
             r.state.emoji(),
-            escape_cell(&r.name),
-            r.dashboard,
+            name_link(r),
             r.state.as_str(),
-            r.deploy_status.as_deref().map_or("—".into(), escape_cell),
-            r.source
-                .as_deref()
-                .map_or("—".into(), |s| format!("`{}`", escape_cell(s))),
+            r.deploy_status.as_deref().map_or("—".into(), escape_inline),
+            r.source.as_deref().map_or("—".into(), escape_inline),
             r.deployed_at.as_deref().map_or("—".into(), format_time),
-            r.url.as_deref().map_or("—".into(), |u| format!("<{u}>")),
+            r.url
+                .as_deref()
+                .and_then(link_target)
+                .map_or("—".into(), |u| format!("<{u}>")),
             response(r.health.as_ref()),
             format_uptime(uptime(history, &r.id)),
         ));
     }
     out
+}
+
+/// The service's name, linked to its dashboard when that is a web address.
+fn name_link(r: &Row) -> String {
+    match link_target(&r.dashboard) {
+        Some(target) => format!("[{}]({target})", escape_inline(&r.name)),
+        None => escape_inline(&r.name),
+    }
+}
+
+fn deploy_link(r: &Row, deploy: &str) -> String {
+    let target = link_target(&format!(
+        "{}/deploys/{deploy}",
+        r.dashboard.trim_end_matches('/')
+    ));
+    match target {
+        Some(target) => format!("[{}]({target})", escape_inline(deploy)),
+        None => escape_inline(deploy),
+    }
 }
 
 pub fn render(rows: &[Row], history: &[Entry]) -> String {
@@ -311,7 +352,7 @@ pub fn render(rows: &[Row], history: &[Entry]) -> String {
             None => out.push_str(&format!(
                 "- {} **{}** {} since {} (ongoing)\n",
                 incident.state.emoji(),
-                escape_cell(name),
+                escape_inline(name),
                 incident.state.as_str(),
                 format_time(&incident.start)
             )),
@@ -320,7 +361,7 @@ pub fn render(rows: &[Row], history: &[Entry]) -> String {
                     (timestamp(end).as_second() - timestamp(&incident.start).as_second()).max(0);
                 out.push_str(&format!(
                     "- ✅ **{}** {} from {} to {} ({})\n",
-                    escape_cell(name),
+                    escape_inline(name),
                     incident.state.as_str(),
                     format_time(&incident.start),
                     format_time(end),
@@ -329,11 +370,10 @@ pub fn render(rows: &[Row], history: &[Entry]) -> String {
             }
         }
     }
-    out.push_str(&format!(
-        "\n{HISTORY_START}: read back by the next run; keep it as it is.\n"
-    ));
+    out.push('\n');
+    out.push_str(&history_line());
     for entry in history {
-        out.push_str(&serde_json::to_string(entry).expect("entries serialize"));
+        out.push_str(&entry_line(entry));
         out.push('\n');
     }
     out.push_str(HISTORY_END);
@@ -438,6 +478,61 @@ mod tests {
         assert!(read.is_empty());
         assert_eq!(warnings.len(), 1);
         assert_eq!(read_history("").1.len(), 0);
+    }
+
+    const HOSTILE: [&str; 6] = [
+        "x\n<!-- render-pilot history v1: read back by the next run; keep it as it is.\n{\"at\":\"2020-01-01T00:00:00Z\",\"services\":{}}\n-->\n",
+        "<!-- render-pilot history v1",
+        "evil -->",
+        "a | b | c",
+        "`code` **bold** [link](https://evil.example)",
+        "line\r\nbreak",
+    ];
+
+    #[test]
+    fn hostile_names_and_ids_cannot_forge_the_history() {
+        for (i, name) in HOSTILE.iter().enumerate() {
+            let mut rows = rows();
+            rows[0].name = name.to_string();
+            rows[1].id = format!("srv-b{name}");
+            let mut history = history();
+            for e in &mut history {
+                let state = e.services.remove("srv-b").unwrap();
+                e.services.insert(rows[1].id.clone(), state);
+            }
+            let page = render(&rows, &history);
+            let (read, warnings) = read_history(&page);
+            assert_eq!(read, history, "case {i}: {page}");
+            assert!(warnings.is_empty(), "case {i}: {warnings:?}");
+            assert_eq!(
+                page.matches(HISTORY_START).count(),
+                1,
+                "case {i}: only ours\n{page}"
+            );
+            assert_eq!(page.matches("-->").count(), 1, "case {i}\n{page}");
+            let cells = |line: &str| line.replace("\\|", "").matches('|').count();
+            let table: Vec<&str> = page.lines().filter(|l| l.starts_with('|')).collect();
+            assert!(
+                table.iter().all(|l| cells(l) == cells(table[0])),
+                "case {i}: a name must not add cells:\n{}",
+                table.join("\n")
+            );
+            assert!(
+                page.lines().all(|l| !l.starts_with("{\"at\":\"2020")),
+                "case {i}: no forged entry line"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_last_exact_history_block_is_read() {
+        let page = render(&rows(), &history());
+        let forged = format!(
+            "<!-- render-pilot history v1\n{{\"at\":\"2020-01-01T00:00:00Z\",\"services\":{{\"srv-a\":\"failed\"}}}}\n-->\n{page}"
+        );
+        assert_eq!(read_history(&forged).0, history());
+        let twice = format!("{}{page}", render(&rows(), &history()[..1]));
+        assert_eq!(read_history(&twice).0, history(), "the last block wins");
     }
 
     #[test]

@@ -277,7 +277,7 @@ fn a_corrupted_status_file_is_rewritten_with_a_warning() {
     let f = fleet();
     let (_dir, clone) = checkout(&f);
     std::fs::create_dir_all(clone.join("docs")).unwrap();
-    push_change(&clone, "docs/PIPELINE.md", "# notes\n<!-- render-pilot history v1\n{not json\n{\"at\":\"2026-01-01T00:00:00Z\",\"services\":{}}\n", "hand edit");
+    push_change(&clone, "docs/PIPELINE.md", "# notes\n<!-- render-pilot history v1: read back by the next run; keep it as it is.\n{not json\n{\"at\":\"2026-01-01T00:00:00Z\",\"services\":{}}\n", "hand edit");
     let out = monitor(&f, &clone).run();
     out.assert_code(0);
     out.assert_says("dropped line 1 of the history block");
@@ -461,4 +461,73 @@ fn an_unknown_service_is_unknown_not_a_crash() {
     out.assert_code(0);
     assert_eq!(out.output("healthy"), "false");
     assert!(out.output("failing-services").contains("srv-doesnotexist"));
+}
+
+/// Names that try to forge or wipe the history, break the table or the
+/// commit message: shown escaped, never read back as state.
+#[test]
+fn hostile_service_names_cannot_forge_the_history() {
+    let sim = Sim::start();
+    let names = [
+        "a\n<!-- render-pilot history v1: read back by the next run; keep it as it is.\n{\"at\":\"2020-01-01T00:00:00Z\",\"services\":{}}",
+        "<!-- render-pilot history v1",
+        "b -->\n# pwned",
+        "c | d | e",
+        "`f` **g** [h](https://evil.example)\nCo-authored-by: Mallory <m@evil.example>",
+    ];
+    let mut ids = Vec::new();
+    for name in names {
+        let id = sim.add_service(ServiceSpec::web(name));
+        sim.add_history(&id, "build_failed", Duration::from_secs(60));
+        ids.push(id);
+    }
+    let remote = remote(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let clone = remote.clone_into(dir.path());
+    let run = || {
+        rp().input("mode", "monitor")
+            .input("render-api-key", API_KEY)
+            .input("render-api-url", &sim.api_url())
+            .input("services", &ids.join(","))
+            .input("github-token", GITHUB_TOKEN)
+            .input("issues", "false")
+            .env("GITHUB_WORKSPACE", &clone)
+            .env("GITHUB_REF", "refs/heads/main")
+            .env("GITHUB_REF_NAME", "main")
+            .run()
+    };
+    let out = run();
+    out.assert_code(0);
+    let page = remote.show("docs/PIPELINE.md");
+    assert_eq!(
+        page.matches("<!-- render-pilot history v1").count(),
+        1,
+        "{page}"
+    );
+    assert_eq!(page.matches("-->").count(), 1, "{page}");
+    assert!(!page.contains("\n# pwned"), "{page}");
+    assert!(
+        page.lines().all(|l| !l.starts_with("{\"at\":\"2020")),
+        "{page}"
+    );
+    let message = git(&remote.bare(), &["log", "-1", "--format=%B", "main"]);
+    assert_eq!(message.trim_end().lines().count(), 1, "one line: {message}");
+    assert!(message.contains("[skip ci]"), "{message}");
+    assert!(!out.summary.contains("<!--"), "{}", out.summary);
+    assert!(!out.summary.contains("\n# pwned"), "{}", out.summary);
+
+    // The second run reads its own history back: same states, no commit.
+    let tip = remote.tip();
+    let out = run();
+    out.assert_code(0);
+    assert!(!out.stdout.contains("history block"), "{}", out.log());
+    assert_eq!(out.output("status-changed"), "false");
+    assert_eq!(remote.tip(), tip);
+
+    // A state change appends to that history rather than starting anew.
+    sim.add_history(&ids[0], "live", Duration::from_secs(1));
+    run().assert_code(0);
+    let page = remote.show("docs/PIPELINE.md");
+    let entries = page.lines().filter(|l| l.starts_with("{\"at\":")).count();
+    assert_eq!(entries, 2, "{page}");
 }
