@@ -12,7 +12,7 @@ use reqwest::Url;
 
 use crate::cli::{bool_input, workspace, MonitorArgs, RenderApi};
 use crate::escape::{escape_inline, one_line};
-use crate::git::{Author, Published, Target, Workspace};
+use crate::git::{Author, GitError, Published, Target, Workspace};
 use crate::github::GitHub;
 use crate::hook::{self, is_service_id};
 use crate::http::Http;
@@ -168,7 +168,8 @@ pub fn parse_services(text: &str) -> Result<Vec<String>, InputError> {
 }
 
 /// The status file input: unset means the default, an explicit empty value
-/// means "do not write". The path must stay inside the workspace.
+/// means "do not write". The path must stay inside the workspace and out
+/// of `.git`.
 fn status_file(flag: Option<&str>) -> Result<Option<String>, InputError> {
     let raw = match flag {
         Some(f) => Some(f.to_string()),
@@ -191,7 +192,74 @@ fn status_file(flag: Option<&str>) -> Result<Option<String>, InputError> {
             ),
         ));
     }
+    let in_git = Path::new(&path)
+        .components()
+        .any(|c| c.as_os_str().eq_ignore_ascii_case(".git"));
+    if in_git {
+        return Err(InputError::new(
+            "status-file",
+            format!(
+                "'{}' is inside .git, where a page would corrupt the repository; use a path like docs/PIPELINE.md",
+                shorten(&path)
+            ),
+        ));
+    }
     Ok(Some(path))
+}
+
+fn symlink_refused(path: &str, link: &str, place: &str) -> InputError {
+    InputError::new(
+        "status-file",
+        format!(
+            "'{}': {} is a symbolic link {place}; render-pilot never writes through a link. Replace it with a plain file or directory, or choose another status-file",
+            shorten(path),
+            shorten(link)
+        ),
+    )
+}
+
+/// Refuses a status path that passes through a symbolic link in the
+/// checkout: the write would land wherever the link points.
+fn refuse_linked_path(root: &Path, path: &str) -> Result<(), InputError> {
+    let mut here = root.to_path_buf();
+    for part in Path::new(path).components() {
+        here.push(part);
+        match std::fs::symlink_metadata(&here) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let link = here.strip_prefix(root).unwrap_or(&here);
+                return Err(symlink_refused(
+                    path,
+                    &link.to_string_lossy(),
+                    "in the workspace",
+                ));
+            }
+            Ok(_) => {}
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a status path that passes through a symbolic link committed on
+/// the branch: checking our commit out would follow it.
+fn refuse_linked_entry(ws: &Workspace, commit: git2::Oid, path: &str) -> Result<(), GitError> {
+    let Ok(tree) = ws.repo().find_commit(commit).and_then(|c| c.tree()) else {
+        return Ok(());
+    };
+    let mut prefix = std::path::PathBuf::new();
+    for part in Path::new(path).components() {
+        prefix.push(part);
+        match tree.get_path(&prefix) {
+            Ok(entry) if entry.filemode() == i32::from(git2::FileMode::Link) => {
+                return Err(GitError::Refused(
+                    symlink_refused(path, &prefix.to_string_lossy(), "on the branch").message,
+                ));
+            }
+            Ok(_) => {}
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
 }
 
 pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
@@ -213,6 +281,9 @@ pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         }
         _ => None,
     };
+    if let (Some(path), false) = (&config.status_file, config.dry_run) {
+        refuse_linked_path(&workspace(), path)?;
+    }
     let started = Instant::now();
     let now = Timestamp::now().round(jiff::Unit::Second)?;
     let rows = check_all(&config, &render, &health_http)?;
@@ -234,6 +305,7 @@ pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         Some(path) if !config.dry_run => {
             match write_page(&config, git_target.as_ref(), path, &rows, &entry, runner) {
                 Ok(page) => Some(page),
+                Err(e) if e.is::<InputError>() => return Err(e),
                 Err(e) => {
                     problems.push(format!("{e:#}"));
                     None
@@ -500,6 +572,7 @@ fn write_page(
         max_attempts: PUSH_ATTEMPTS,
     };
     let published = ws.publish(&target, &message, &mut |ws: &Workspace, base| {
+        refuse_linked_entry(ws, base, path)?;
         let old = ws
             .read_at(base, path)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -508,7 +581,13 @@ fn write_page(
         let page = render_on(&old, &mut warnings);
         changed = page != old;
         Ok((changed || always).then(|| vec![(path.to_string(), page.into_bytes())]))
-    })?;
+    });
+    let published = match published {
+        Err(GitError::Refused(message)) => {
+            return Err(InputError::new("status-file", message).into())
+        }
+        other => other?,
+    };
     warnings
         .iter()
         .for_each(|w| runner.warning(&format!("{path}: {w}")));
@@ -547,15 +626,23 @@ fn short(oid: git2::Oid) -> String {
 }
 
 /// Writes through a temporary file and a rename, so a crash never leaves
-/// half a file.
+/// half a file. The temporary file gets a fresh name and is created
+/// exclusively, so nothing planted in the directory can redirect the write.
 pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     use anyhow::Context;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let temp = path.with_extension("render-pilot.tmp");
-    std::fs::write(&temp, text).with_context(|| format!("writing {}", temp.display()))?;
-    std::fs::rename(&temp, path).with_context(|| format!("replacing {}", path.display()))
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".render-pilot-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    temp.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", temp.path().display()))?;
+    temp.persist(path)
+        .with_context(|| format!("replacing {}", path.display()))?;
+    Ok(())
 }
 
 fn update_issues<'a>(

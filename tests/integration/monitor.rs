@@ -531,3 +531,152 @@ fn hostile_service_names_cannot_forge_the_history() {
     let entries = page.lines().filter(|l| l.starts_with("{\"at\":")).count();
     assert_eq!(entries, 2, "{page}");
 }
+
+/// Commits a symbolic link in a clone and pushes it.
+fn push_symlink(clone: &Path, link: &str, target: &Path) {
+    let at = clone.join(link);
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, &at).unwrap();
+    git(clone, &["add", link]);
+    git(clone, &["commit", "-q", "-m", "a link"]);
+    git(clone, &["push", "-q", "origin", "HEAD:main"]);
+}
+
+/// The status page is never written through a link, into .git or outside
+/// the workspace, whether it is committed or only written.
+#[test]
+fn the_status_file_never_writes_outside_the_workspace() {
+    let f = fleet();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim.txt");
+    let victim_text = "precious\n";
+    for mode in ["never", "on-change"] {
+        // (setup, status-file, what the message names)
+        type Setup = fn(&Path, &Path);
+        let cases: [(&str, Setup, &str, &str); 9] = [
+            (
+                "committed file link",
+                |clone, victim| push_symlink(clone, "docs/PIPELINE.md", victim),
+                "docs/PIPELINE.md",
+                "is a symbolic link",
+            ),
+            (
+                "committed directory link",
+                |clone, victim| push_symlink(clone, "docs", victim.parent().unwrap()),
+                "docs/victim.txt",
+                "docs is a symbolic link",
+            ),
+            (
+                "uncommitted directory link",
+                |clone, victim| {
+                    std::os::unix::fs::symlink(victim.parent().unwrap(), clone.join("docs"))
+                        .unwrap()
+                },
+                "docs/victim.txt",
+                "docs is a symbolic link",
+            ),
+            ("git config", |_, _| {}, ".git/config", "inside .git"),
+            ("git HEAD", |_, _| {}, ".git/HEAD", "inside .git"),
+            ("git by case", |_, _| {}, ".GIT/config", "inside .git"),
+            ("parent", |_, _| {}, "../x", "relative path inside"),
+            (
+                "sneaky parent",
+                |_, _| {},
+                "docs/../../x",
+                "relative path inside",
+            ),
+            (
+                "absolute",
+                |_, _| {},
+                "/tmp/render-pilot-x.md",
+                "relative path inside",
+            ),
+        ];
+        for (name, setup, status_file, says) in cases {
+            std::fs::write(&victim, victim_text).unwrap();
+            let (_dir, clone) = checkout(&f);
+            setup(&clone, &victim);
+            let git_config = std::fs::read(clone.join(".git/config")).unwrap();
+            let head = std::fs::read(clone.join(".git/HEAD")).unwrap();
+            let tip = f.remote.tip();
+            let out = monitor(&f, &clone)
+                .input("status-file", status_file)
+                .input("commit-mode", mode)
+                .input("issues", "false")
+                .run();
+            out.assert_code(2);
+            out.assert_says("status-file");
+            out.assert_says(says);
+            assert_eq!(
+                std::fs::read_to_string(&victim).unwrap(),
+                victim_text,
+                "{mode} {name}: written through"
+            );
+            assert_eq!(
+                std::fs::read(clone.join(".git/config")).unwrap(),
+                git_config
+            );
+            assert_eq!(std::fs::read(clone.join(".git/HEAD")).unwrap(), head);
+            assert_eq!(f.remote.tip(), tip, "{mode} {name}: nothing pushed");
+            assert!(!Path::new("/tmp/render-pilot-x.md").exists());
+            if name.starts_with("committed") {
+                // The link is reset for the next case.
+                let (_d, c) = checkout(&f);
+                git(&c, &["rm", "-q", "-r", "docs"]);
+                git(&c, &["commit", "-q", "-m", "no link"]);
+                git(&c, &["push", "-q", "origin", "HEAD:main"]);
+            }
+        }
+    }
+    let _ = std::fs::remove_file("/tmp/render-pilot-x.md");
+}
+
+/// A link pushed by someone else after the checkout is seen on the fetched
+/// branch, before anything is committed or checked out.
+#[test]
+fn a_link_pushed_after_the_checkout_is_refused() {
+    let f = fleet();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim.txt");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let (_dir, clone) = checkout(&f);
+    let (_other_dir, other) = checkout(&f);
+    push_symlink(&other, "docs/PIPELINE.md", &victim);
+    let tip = f.remote.tip();
+    let out = monitor(&f, &clone).input("issues", "false").run();
+    out.assert_code(2);
+    out.assert_says("status-file");
+    out.assert_says("on the branch");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert_eq!(f.remote.tip(), tip);
+    assert!(!clone.join("docs/PIPELINE.md").exists());
+}
+
+/// A planted link where a fixed temporary name would be is ignored: the
+/// temporary file gets a fresh name, created exclusively.
+#[test]
+fn a_planted_temporary_file_link_is_not_followed() {
+    let f = fleet();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim.txt");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let (_dir, clone) = checkout(&f);
+    std::fs::create_dir_all(clone.join("docs")).unwrap();
+    for planted in ["docs/PIPELINE.render-pilot.tmp", "docs/.PIPELINE.md.tmp"] {
+        std::os::unix::fs::symlink(&victim, clone.join(planted)).unwrap();
+    }
+    let out = monitor(&f, &clone)
+        .input("commit-mode", "never")
+        .input("issues", "false")
+        .run();
+    out.assert_code(0);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let page = std::fs::read_to_string(clone.join("docs/PIPELINE.md")).unwrap();
+    assert!(page.contains("# Pipeline status"));
+    let leftovers: Vec<_> = std::fs::read_dir(clone.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".render-pilot-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
