@@ -680,3 +680,57 @@ fn a_planted_temporary_file_link_is_not_followed() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// libgit2's local transport moves the ref without a compare-and-swap, so
+/// concurrent pushes can replace each other. Every commit a monitor reports
+/// must still be on main: each push is confirmed by a fetch.
+#[test]
+fn every_reported_push_is_on_main_with_a_local_path_remote() {
+    let f = fleet();
+    let bare = f.remote.bare();
+    for round in 0..5 {
+        let dirs: Vec<_> = (0..4).map(|_| checkout(&f)).collect();
+        let handles: Vec<_> = dirs
+            .iter()
+            .enumerate()
+            .map(|(i, (_, clone))| {
+                git(
+                    clone,
+                    &["remote", "set-url", "origin", bare.to_str().unwrap()],
+                );
+                let run = monitor(&f, clone)
+                    .input("status-file", &format!("docs/PIPELINE-{round}-{i}.md"))
+                    .input("issues", "false");
+                std::thread::spawn(move || run.run())
+            })
+            .collect();
+        let shas: Vec<String> = handles
+            .into_iter()
+            .map(|h| {
+                let out = h.join().unwrap();
+                out.assert_code(0);
+                out.output("commit-sha").to_string()
+            })
+            .collect();
+        for sha in &shas {
+            assert_eq!(sha.len(), 40, "round {round}: a commit was reported");
+            let on_main = std::process::Command::new("git")
+                .args(["merge-base", "--is-ancestor", sha, "main"])
+                .current_dir(&bare)
+                .status()
+                .unwrap()
+                .success();
+            assert!(
+                on_main,
+                "round {round}: {sha} was reported but is not on main"
+            );
+        }
+        for i in 0..4 {
+            assert!(f
+                .remote
+                .show(&format!("docs/PIPELINE-{round}-{i}.md"))
+                .contains("# Pipeline status"));
+        }
+    }
+    f.remote.fsck();
+}
