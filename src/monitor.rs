@@ -21,13 +21,17 @@ use crate::issues::Tracker;
 use crate::pipeline::{self, Entry, Row};
 use crate::render::{RenderClient, RenderError, Service};
 use crate::runner::Runner;
-use crate::status::{classify, State};
+use crate::status::{classify, HealthCheck, State};
 use crate::Status;
 
 /// Deploys read per service: enough to see past a canceled one.
 const DEPLOYS_PER_SERVICE: usize = 5;
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
 const PUSH_ATTEMPTS: u32 = 5;
+/// Status commits land on the branch Render auto-deploys: `[skip render]`
+/// keeps Render from rebuilding every service (and looping, when a deploy
+/// changes the page); `[skip ci]` does the same for GitHub Actions.
+const SKIP_DEPLOYS: &str = "[skip render] [skip ci]";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommitMode {
@@ -293,13 +297,7 @@ pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         human_duration(started.elapsed())
     ));
 
-    let entry = Entry {
-        at: now.to_string(),
-        services: rows
-            .iter()
-            .map(|r| (r.id.clone(), r.state.as_str().to_string()))
-            .collect(),
-    };
+    let entry = pipeline::entry(&rows, now);
     let mut problems = Vec::new();
     let page = match &config.status_file {
         Some(path) if !config.dry_run => {
@@ -367,7 +365,7 @@ pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
     let mut summary = format!(
         "### Render services\n\n{}\n\n{}\nChecked at {} in {}.\n",
         pipeline::status_line(&rows),
-        pipeline::table(&rows, &[]),
+        pipeline::table(&rows, page.as_ref().map_or(&[][..], |p| &p.history), now),
         now.strftime("%Y-%m-%d %H:%M:%S UTC"),
         human_duration(started.elapsed())
     );
@@ -466,6 +464,7 @@ fn check(
         name: id.to_string(),
         state: State::Unknown,
         reason: e.to_string(),
+        serving: false,
         dashboard: crate::render::dashboard_url(id),
         url: None,
         deploy_id: None,
@@ -497,6 +496,7 @@ fn check(
         name: service.display_name().to_string(),
         state,
         reason,
+        serving: serving(&deploys, check.as_ref()),
         dashboard: service.dashboard(),
         url: service.url().map(String::from),
         deploy_id: latest.map(|d| d.id.clone()),
@@ -507,10 +507,24 @@ fn check(
     }
 }
 
+/// Whether users are served: the health check answered, or without one,
+/// Render still lists a deploy as live (it keeps the previous deploy serving
+/// when a newer one fails).
+fn serving(deploys: &[crate::render::Deploy], check: Option<&HealthCheck>) -> bool {
+    match check {
+        Some(check) => check.ok(),
+        None => deploys
+            .iter()
+            .any(|d| d.status == Some(crate::render::DeployStatus::Live)),
+    }
+}
+
 struct PageResult {
     changed: bool,
     commit: Option<String>,
     outcome: String,
+    /// The history after this run, for the summary's uptime.
+    history: Vec<Entry>,
 }
 
 fn write_page(
@@ -522,32 +536,32 @@ fn write_page(
     runner: &Runner,
 ) -> anyhow::Result<PageResult> {
     let always = config.commit_mode == CommitMode::Always;
-    let render_on = |old: &str, warnings: &mut Vec<String>| {
-        let (history, read_warnings) = pipeline::read_history(old);
-        warnings.extend(read_warnings);
-        let history = pipeline::record(history, entry.clone(), config.history, always);
-        pipeline::render(rows, &history)
+    let update = |old: &str| pipeline::update(old, rows, entry.clone(), config.history, always);
+    let tell = |update: &pipeline::Update| {
+        for warning in &update.warnings {
+            runner.warning(&format!("{path}: {warning}"));
+        }
+        if let (Some(notice), Some(_)) = (update.notice, &update.page) {
+            runner.notice(&format!("{path} {notice}."));
+        }
     };
-    let mut warnings = Vec::new();
     let Some((ws, branch)) = git_target else {
         let file = workspace().join(path);
         let old = std::fs::read_to_string(&file).unwrap_or_default();
-        let page = render_on(&old, &mut warnings);
-        warnings
-            .iter()
-            .for_each(|w| runner.warning(&format!("{path}: {w}")));
-        let changed = page != old;
-        if changed {
-            write_atomically(&file, &page)?;
+        let update = update(&old)?;
+        tell(&update);
+        if let Some(page) = &update.page {
+            write_atomically(&file, page)?;
         }
         return Ok(PageResult {
-            changed,
+            changed: update.page.is_some(),
             commit: None,
-            outcome: if changed {
+            outcome: if update.page.is_some() {
                 "written (not committed: commit-mode never)".into()
             } else {
-                "unchanged".into()
+                "no state changed, not rewritten".into()
             },
+            history: update.history,
         });
     };
     let failing: Vec<String> = rows
@@ -556,14 +570,13 @@ fn write_page(
         .map(|r| format!("{} {}", one_line(&r.name, 60), r.state.as_str()))
         .collect();
     let message = format!(
-        "docs: update pipeline status ({}) [skip ci]",
+        "docs: update pipeline status ({}) {SKIP_DEPLOYS}",
         if failing.is_empty() {
             "all healthy".to_string()
         } else {
             failing.join(", ")
         }
     );
-    let mut changed = false;
     let target = Target {
         branch,
         token: config.token.as_deref(),
@@ -571,16 +584,20 @@ fn write_page(
         author: &config.author,
         max_attempts: PUSH_ATTEMPTS,
     };
+    let mut last = None;
     let published = ws.publish(&target, &message, &mut |ws: &Workspace, base| {
         refuse_linked_entry(ws, base, path)?;
         let old = ws
             .read_at(base, path)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
-        warnings.clear();
-        let page = render_on(&old, &mut warnings);
-        changed = page != old;
-        Ok((changed || always).then(|| vec![(path.to_string(), page.into_bytes())]))
+        let update = update(&old).map_err(|e| GitError::Git(e.to_string()))?;
+        let files = update
+            .page
+            .clone()
+            .map(|page| vec![(path.to_string(), page.into_bytes())]);
+        last = Some(update);
+        Ok(files)
     });
     let published = match published {
         Err(GitError::Refused(message)) => {
@@ -588,19 +605,25 @@ fn write_page(
         }
         other => other?,
     };
-    warnings
-        .iter()
-        .for_each(|w| runner.warning(&format!("{path}: {w}")));
+    let (changed, history) = match last {
+        Some(update) => {
+            tell(&update);
+            (update.page.is_some(), update.history)
+        }
+        None => (false, Vec::new()),
+    };
     Ok(match published {
         Published::Unchanged => PageResult {
             changed: false,
             commit: None,
-            outcome: "unchanged, nothing committed".into(),
+            outcome: "no state changed, nothing committed".into(),
+            history,
         },
         Published::Committed(oid) => PageResult {
             changed,
             commit: Some(oid.to_string()),
             outcome: format!("committed `{}` (not pushed: push is false)", short(oid)),
+            history,
         },
         Published::Pushed { commit, attempts } => {
             runner.info(&format!(
@@ -616,6 +639,7 @@ fn write_page(
                 changed,
                 commit: Some(commit.to_string()),
                 outcome: format!("committed and pushed `{}` to `{branch}`", short(commit)),
+                history,
             }
         }
     })

@@ -30,6 +30,15 @@ fn fleet() -> Fleet {
     }
 }
 
+/// Whether Render skips the auto-deploy of a commit with this message: one
+/// of its skip phrases, in either order, with render, deploy or cd.
+pub fn render_skips(message: &str) -> bool {
+    let message = message.to_lowercase();
+    ["render", "deploy", "cd"].iter().any(|word| {
+        message.contains(&format!("[skip {word}]")) || message.contains(&format!("[{word} skip]"))
+    })
+}
+
 fn monitor(f: &Fleet, workspace: &Path) -> Rp {
     rp().input("mode", "monitor")
         .input("render-api-key", API_KEY)
@@ -73,9 +82,14 @@ fn a_healthy_fleet_is_written_and_pushed_without_issues() {
     assert_eq!(out.output("status-changed"), "true");
     assert_eq!(out.output("commit-sha"), f.remote.tip());
     let log = f.remote.log();
+    assert!(
+        render_skips(&log[0].0),
+        "Render must not redeploy: {}",
+        log[0].0
+    );
     assert_eq!(
         log[0].0,
-        "docs: update pipeline status (all healthy) [skip ci]"
+        "docs: update pipeline status (all healthy) [skip render] [skip ci]"
     );
     assert_eq!(log[0].1, "render-pilot[bot]");
     let page = f.remote.show("docs/PIPELINE.md");
@@ -207,7 +221,7 @@ fn a_push_race_keeps_both_commits() {
     assert_eq!(
         log,
         [
-            "docs: update pipeline status (all healthy) [skip ci]",
+            "docs: update pipeline status (all healthy) [skip render] [skip ci]",
             "docs: notes",
             "initial"
         ]
@@ -277,7 +291,7 @@ fn a_corrupted_status_file_is_rewritten_with_a_warning() {
     let f = fleet();
     let (_dir, clone) = checkout(&f);
     std::fs::create_dir_all(clone.join("docs")).unwrap();
-    push_change(&clone, "docs/PIPELINE.md", "# notes\n<!-- render-pilot history v1: read back by the next run; keep it as it is.\n{not json\n{\"at\":\"2026-01-01T00:00:00Z\",\"services\":{}}\n", "hand edit");
+    push_change(&clone, "docs/PIPELINE.md", "# notes\n<!-- render-pilot:start -->\n<!-- render-pilot history v1: read back by the next run; keep it as it is.\n{not json\n{\"at\":\"2026-01-01T00:00:00Z\",\"services\":{}}\n-->\n<!-- render-pilot:end -->\n", "hand edit");
     let out = monitor(&f, &clone).run();
     out.assert_code(0);
     out.assert_says("dropped line 1 of the history block");
@@ -287,6 +301,10 @@ fn a_corrupted_status_file_is_rewritten_with_a_warning() {
         "kept what parsed:\n{page}"
     );
     assert!(!page.contains("{not json"));
+    assert!(
+        page.starts_with("# notes\n<!-- render-pilot:start -->\n"),
+        "{page}"
+    );
 }
 
 #[test]
@@ -320,7 +338,7 @@ fn all_services_over_several_pages() {
         "one deploy list per service, no per-service GET"
     );
     let page = std::fs::read_to_string(out.dir.path().join("docs/PIPELINE.md")).unwrap();
-    assert_eq!(page.matches("| 🟢 |").count(), 250);
+    assert_eq!(page.matches("| 🟢 healthy |").count(), 250);
 }
 
 #[test]
@@ -504,7 +522,7 @@ fn hostile_service_names_cannot_forge_the_history() {
         1,
         "{page}"
     );
-    assert_eq!(page.matches("-->").count(), 1, "{page}");
+    assert_eq!(page.matches("-->").count(), 3, "{page}");
     assert!(!page.contains("\n# pwned"), "{page}");
     assert!(
         page.lines().all(|l| !l.starts_with("{\"at\":\"2020")),
@@ -512,7 +530,7 @@ fn hostile_service_names_cannot_forge_the_history() {
     );
     let message = git(&remote.bare(), &["log", "-1", "--format=%B", "main"]);
     assert_eq!(message.trim_end().lines().count(), 1, "one line: {message}");
-    assert!(message.contains("[skip ci]"), "{message}");
+    assert!(render_skips(&message), "{message}");
     assert!(!out.summary.contains("<!--"), "{}", out.summary);
     assert!(!out.summary.contains("\n# pwned"), "{}", out.summary);
 
@@ -733,4 +751,174 @@ fn every_reported_push_is_on_main_with_a_local_path_remote() {
         }
     }
     f.remote.fsck();
+}
+
+/// The seed's teams keep hand-written documentation in docs/PIPELINE.md:
+/// render-pilot owns only its block, over any number of runs.
+#[test]
+fn a_hand_written_pipeline_page_is_kept_over_two_runs() {
+    let f = fleet();
+    let (_dir, clone) = checkout(&f);
+    std::fs::create_dir_all(clone.join("docs")).unwrap();
+    let notes = "# How we ship\n\nMerges to `main` deploy **shop-web** and shop-api.\n\n| owner | pager |\n|---|---|\n| ana | yes |\n";
+    push_change(&clone, "docs/PIPELINE.md", notes, "docs: pipeline notes");
+
+    let out = monitor(&f, &clone).input("issues", "false").run();
+    out.assert_code(0);
+    out.assert_says("kept the rest of the file");
+    let page = f.remote.show("docs/PIPELINE.md");
+    assert!(page.starts_with(notes), "{page}");
+    assert!(page.contains("<!-- render-pilot:start -->\n# Pipeline status"));
+    assert!(page.ends_with("<!-- render-pilot:end -->\n"));
+
+    // The team edits around the block; a state changes; the next run
+    // replaces only the block.
+    git(&clone, &["pull", "-q", "--ff-only"]);
+    let edited = format!(
+        "{notes}\nAdded later, above the block.\n\n{}\n## Runbook\n\nCall ana.   \n",
+        page.strip_prefix(notes).unwrap()
+    );
+    push_change(&clone, "docs/PIPELINE.md", &edited, "docs: runbook");
+    f.sim
+        .add_history(&f.api, "build_failed", Duration::from_secs(1));
+    let out = monitor(&f, &clone).input("issues", "false").run();
+    out.assert_code(0);
+    assert!(
+        !out.stdout.contains("kept the rest"),
+        "no notice the second time"
+    );
+    assert_eq!(out.output("status-changed"), "true");
+    let page = f.remote.show("docs/PIPELINE.md");
+    let parts = |text: &str| {
+        let (before, rest) = text.split_once("<!-- render-pilot:start -->\n").unwrap();
+        let (_, after) = rest.split_once("<!-- render-pilot:end -->\n").unwrap();
+        (before.to_string(), after.to_string())
+    };
+    let (before, after) = parts(&page);
+    assert_eq!(
+        (&before, &after),
+        (&parts(&edited).0, &parts(&edited).1),
+        "byte for byte"
+    );
+    assert!(before.contains("Added later") && after == "\n## Runbook\n\nCall ana.   \n");
+    assert_eq!(page.matches("<!-- render-pilot:start -->").count(), 1);
+    assert!(page.contains("shop-api (failed)"), "{page}");
+
+    // The same with commit-mode never, on the checkout's file.
+    git(&clone, &["pull", "-q", "--ff-only"]);
+    f.sim.add_history(&f.api, "live", Duration::from_secs(1));
+    let out = monitor(&f, &clone)
+        .input("issues", "false")
+        .input("commit-mode", "never")
+        .run();
+    out.assert_code(0);
+    let local = std::fs::read_to_string(clone.join("docs/PIPELINE.md")).unwrap();
+    assert!(
+        local.starts_with(&before) && local.ends_with(&after),
+        "{local}"
+    );
+    assert!(local.contains("All 2 services operational"), "{local}");
+}
+
+/// A start marker with no end marker: which text is the team's is not
+/// known, so nothing is written and the run says how to fix the file.
+#[test]
+fn a_page_with_a_broken_block_is_left_alone() {
+    let f = fleet();
+    let (_dir, clone) = checkout(&f);
+    std::fs::create_dir_all(clone.join("docs")).unwrap();
+    let text = "# Notes\n<!-- render-pilot:start -->\nours? theirs?\n";
+    push_change(&clone, "docs/PIPELINE.md", text, "docs: broken");
+    let tip = f.remote.tip();
+    let out = monitor(&f, &clone).input("issues", "false").run();
+    out.assert_code(1);
+    out.assert_says("no <!-- render-pilot:end --> line after it");
+    assert_eq!(f.remote.tip(), tip);
+    assert_eq!(out.output("healthy"), "true", "outputs are still set");
+}
+
+fn summary_uptime<'a>(out: &'a RunOutcome, name: &str) -> &'a str {
+    let line = out
+        .summary
+        .lines()
+        .find(|l| l.starts_with('|') && l.contains(&format!("[{name}]")))
+        .unwrap_or_else(|| panic!("{name} in the summary:\n{}", out.summary));
+    line.trim_end_matches(" |").rsplit(" | ").next().unwrap()
+}
+
+/// Uptime counts the ongoing state up to now, counts a failed deploy that
+/// still serves as up, needs a window, and moving figures make no commit.
+#[test]
+fn uptime_tells_the_truth_and_only_states_make_commits() {
+    let f = fleet();
+    let (_dir, clone) = checkout(&f);
+    let run = || {
+        monitor(&f, &clone)
+            .input("issues", "false")
+            .input("health-path", "/healthz")
+            .run()
+    };
+    let out = run();
+    out.assert_code(0);
+    assert_eq!(summary_uptime(&out, "shop-web"), "—", "no window yet");
+    let page = f.remote.show("docs/PIPELINE.md");
+    assert!(page.contains("Uptime appears once a later run"), "{page}");
+    assert!(page.contains("Figures as of 20"), "{page}");
+
+    // shop-web goes down; shop-api's newest build fails while the previous
+    // deploy still serves.
+    std::thread::sleep(Duration::from_millis(1100));
+    f.sim.set_health(&f.web, 503);
+    f.sim
+        .add_history(&f.api, "build_failed", Duration::from_secs(1));
+    let out = run();
+    out.assert_code(0);
+    assert_eq!(out.output("status-changed"), "true");
+    let changed_at = f.remote.tip();
+
+    // Still down two seconds later: the figures moved, the states did not.
+    std::thread::sleep(Duration::from_millis(2100));
+    let out = run();
+    out.assert_code(0);
+    assert_eq!(out.output("status-changed"), "false");
+    assert_eq!(out.output("commit-sha"), "");
+    assert_eq!(f.remote.tip(), changed_at, "no commit for a moving figure");
+    let web: f64 = summary_uptime(&out, "shop-web")
+        .trim_end_matches('%')
+        .parse()
+        .unwrap();
+    assert!(web < 100.0 && web > 0.0, "down in the last runs: {web}");
+    let api = summary_uptime(&out, "shop-api");
+    assert_eq!(api, "100%", "a failed build that still serves is up");
+    assert!(
+        out.summary.contains("🔴 failed | [shop-api]"),
+        "the failed deploy is still reported: {}",
+        out.summary
+    );
+    let page = f.remote.show("docs/PIPELINE.md");
+    assert!(page.contains("the previous deploy still serves"), "{page}");
+}
+
+/// The main table fits a screen: at most six columns, on the page and in
+/// the summary; the rest is per service below it.
+#[test]
+fn the_status_table_has_at_most_six_columns() {
+    let f = fleet();
+    let (_dir, clone) = checkout(&f);
+    let out = monitor(&f, &clone)
+        .input("issues", "false")
+        .input("health-path", "/healthz")
+        .run();
+    out.assert_code(0);
+    let page = f.remote.show("docs/PIPELINE.md");
+    for text in [&page, &out.summary] {
+        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
+        assert_eq!(rows.len(), 4, "{text}");
+        for row in rows {
+            let cells = row.replace("\\|", "").matches('|').count() - 1;
+            assert!(cells <= 6, "{cells} columns: {row}");
+        }
+    }
+    assert!(page.contains("## Services\n\n- 🟢 **shop-api**"), "{page}");
+    assert!(page.contains("built from"), "{page}");
 }

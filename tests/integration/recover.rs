@@ -170,6 +170,10 @@ fn an_outdated_lockfile_is_regenerated_pushed_and_ci_dispatched() {
         "{subject}"
     );
     assert!(subject.contains(&format!("Render-Pilot-Fix: lockfile {}", p.head)));
+    assert!(
+        !crate::monitor::render_skips(&subject),
+        "the fix must deploy: {subject}"
+    );
     let changed = git(&p.remote.bare(), &["diff", "--name-only", &p.head, "main"]);
     assert_eq!(changed.trim(), "pnpm-lock.yaml");
     assert_eq!(
