@@ -26,7 +26,6 @@ use crate::Status;
 
 /// Deploys read per service: enough to see past a canceled one.
 const DEPLOYS_PER_SERVICE: usize = 5;
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
 const PUSH_ATTEMPTS: u32 = 5;
 /// Status commits land on the branch Render auto-deploys: `[skip render]`
 /// keeps Render from rebuilding every service (and looping, when a deploy
@@ -45,10 +44,34 @@ pub enum Services {
     Ids(Vec<String>),
 }
 
+/// How a service's health is checked. A free instance takes up to about a
+/// minute to answer its first request after spinning down, and networks
+/// drop single requests: neither is an outage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthPolicy {
+    /// Failing checks tried again, with backoff.
+    pub retries: u32,
+    /// Everything one service's check may take, retries included; a slow
+    /// first answer may use all of it.
+    pub budget: Duration,
+    /// The wait before the first retry; it doubles each time.
+    pub backoff: Duration,
+}
+
+impl HealthPolicy {
+    /// The wait after failed attempt `n` (from 1), or `None` when the
+    /// retries or the budget (with `spent` already used) are exhausted.
+    pub fn wait_after(&self, n: u32, spent: Duration) -> Option<Duration> {
+        let wait = self.backoff * 2u32.saturating_pow(n.saturating_sub(1).min(16));
+        (n <= self.retries && spent + wait < self.budget).then_some(wait)
+    }
+}
+
 pub struct Config {
     pub api: RenderApi,
     pub services: Services,
     pub health_path: Option<String>,
+    pub health: HealthPolicy,
     pub status_file: Option<String>,
     pub history: usize,
     pub commit_mode: CommitMode,
@@ -120,10 +143,22 @@ impl Config {
                 "is not set, and issues is true; pass github-token: ${{ github.token }} (with issues: write), or set issues: false",
             ));
         }
+        let backoff = if std::env::var_os("RENDER_PILOT_TEST_FAST").is_some() {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_secs(2)
+        };
         Ok(Config {
             api,
             services,
             health_path: args.health.path()?,
+            health: HealthPolicy {
+                retries: lookup(args.health_retries.as_deref(), "health-retries", None)
+                    .map_or(Ok(3), |v| parse_number("health-retries", &v, 0, 10))?
+                    as u32,
+                budget: args.health.timeout()?,
+                backoff,
+            },
             status_file,
             history: number(args.history.as_deref(), "history", 48, 10_000)? as usize,
             commit_mode,
@@ -269,7 +304,7 @@ fn refuse_linked_entry(ws: &Workspace, commit: git2::Oid, path: &str) -> Result<
 pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
     let config = Config::resolve(args, runner)?;
     let http = Http::new()?;
-    let health_http = Http::with_timeout(HEALTH_TIMEOUT)?;
+    let health_http = Http::with_timeout(config.health.budget)?;
     let render = RenderClient::new(&http, config.api.url.clone(), &config.api.key);
     let github = match (&config.token, config.issues) {
         (Some(token), true) => Some(GitHub::from_env(&http, token)?),
@@ -485,7 +520,7 @@ fn check(
         (Some(path), Some(base)) if !service.is_suspended() => {
             Url::parse(&format!("{}{path}", base.trim_end_matches('/')))
                 .ok()
-                .map(|u| health.health_check(&u))
+                .map(|u| check_health(health, &u, &config.health))
         }
         _ => None,
     };
@@ -504,6 +539,24 @@ fn check(
         source: latest.and_then(|d| d.source()),
         deployed_at: latest.and_then(|d| d.finished_at.clone().or(d.created_at.clone())),
         health: check,
+    }
+}
+
+/// Checks a service's health, trying again with backoff while it fails and
+/// the policy allows; each request may use what is left of the budget, so a
+/// late answer after a spin-up counts.
+fn check_health(http: &Http, url: &Url, policy: &HealthPolicy) -> HealthCheck {
+    let started = Instant::now();
+    let mut attempt = 1;
+    loop {
+        let left = policy.budget.saturating_sub(started.elapsed());
+        let mut check = http.health_check_within(url, Some(left.max(Duration::from_secs(1))));
+        check.attempts = attempt;
+        match policy.wait_after(attempt, started.elapsed()) {
+            Some(wait) if !check.ok() => std::thread::sleep(wait),
+            _ => return check,
+        }
+        attempt += 1;
     }
 }
 
@@ -715,4 +768,30 @@ fn update_issues<'a>(
         }
     }
     Ok(tracker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_retries_back_off_within_the_budget() {
+        let policy = HealthPolicy {
+            retries: 3,
+            budget: Duration::from_secs(120),
+            backoff: Duration::from_secs(2),
+        };
+        let s = Duration::from_secs;
+        assert_eq!(policy.wait_after(1, s(0)), Some(s(2)));
+        assert_eq!(policy.wait_after(2, s(3)), Some(s(4)));
+        assert_eq!(policy.wait_after(3, s(8)), Some(s(8)));
+        assert_eq!(policy.wait_after(4, s(17)), None, "retries used up");
+        // A first answer that took most of the budget leaves no time.
+        assert_eq!(policy.wait_after(1, s(119)), None, "budget used up");
+        let none = HealthPolicy {
+            retries: 0,
+            ..policy
+        };
+        assert_eq!(none.wait_after(1, s(0)), None);
+    }
 }

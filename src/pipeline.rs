@@ -395,7 +395,10 @@ pub fn live_detail(row: &Row, now: Timestamp) -> String {
         .health
         .as_ref()
         .filter(|h| h.code.is_some())
-        .map(|h| format!("answered in {} ms", h.latency_ms));
+        .map(|h| match h.attempts {
+            0 | 1 => format!("answered in {} ms", h.latency_ms),
+            n => format!("answered in {} ms on try {n}", h.latency_ms),
+        });
     match (age, latency) {
         (None, None) => String::new(),
         (a, l) => format!(
@@ -615,6 +618,7 @@ mod tests {
                     code: Some(200),
                     latency_ms: 87,
                     error: None,
+                    attempts: 1,
                 }),
             },
             Row {

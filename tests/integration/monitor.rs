@@ -922,3 +922,139 @@ fn the_status_table_has_at_most_six_columns() {
     assert!(page.contains("## Services\n\n- 🟢 **shop-api**"), "{page}");
     assert!(page.contains("built from"), "{page}");
 }
+
+fn health_requests(sim: &Sim, id: &str) -> usize {
+    sim.requests()
+        .iter()
+        .filter(|r| r.path.starts_with(&format!("/_svc/{id}/")))
+        .count()
+}
+
+/// A free instance that spun down answers its first request after a long
+/// delay; a network drops one request. Both are healthy, with no issue.
+#[test]
+fn cold_starts_and_blips_are_not_outages() {
+    let sim = Sim::start();
+    let cold = sim.add_service(ServiceSpec {
+        cold_start: Some(Duration::from_secs(12)),
+        ..ServiceSpec::web("free-web")
+    });
+    sim.add_history(&cold, "live", Duration::from_secs(600));
+    let blip = sim.add_service(ServiceSpec::web("blippy"));
+    sim.add_history(&blip, "live", Duration::from_secs(600));
+    sim.fault(Fault::new(
+        "GET",
+        &format!("/_svc/{blip}/"),
+        1,
+        render_sim::FaultKind::Reset,
+    ));
+    let remote = remote(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let clone = remote.clone_into(dir.path());
+    let out = rp()
+        .input("mode", "monitor")
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &sim.api_url())
+        .input("github-token", GITHUB_TOKEN)
+        .input("services", &format!("{cold},{blip}"))
+        .input("health-path", "/healthz")
+        .env("GITHUB_WORKSPACE", &clone)
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_API_URL", &sim.url)
+        .env("GITHUB_REF", "refs/heads/main")
+        .env("GITHUB_REF_NAME", "main")
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("healthy"), "true", "{}", out.summary);
+    assert!(
+        sim.issues().is_empty(),
+        "no issue for a cold start or a blip"
+    );
+    assert_eq!(
+        health_requests(&sim, &cold),
+        1,
+        "the slow answer was waited for"
+    );
+    assert_eq!(
+        health_requests(&sim, &blip),
+        2,
+        "the dropped request was retried"
+    );
+    let cold_line = out
+        .summary
+        .lines()
+        .find(|l| l.starts_with("- free-web:"))
+        .unwrap_or_else(|| panic!("{}", out.summary));
+    let ms: u64 = cold_line
+        .split("answered in ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{cold_line}"));
+    assert!(
+        ms >= 11_000,
+        "the late answer's latency is reported: {cold_line}"
+    );
+    assert!(
+        out.summary.contains("on try 2"),
+        "the retry is reported: {}",
+        out.summary
+    );
+    let page = remote.show("docs/PIPELINE.md");
+    assert!(page.contains("200 · ≥ 3 s"), "{page}");
+}
+
+/// A service that keeps failing is degraded after its retries, within the
+/// budget; one that answers only after the budget is degraded too.
+#[test]
+fn a_real_outage_is_degraded_after_bounded_retries() {
+    let f = fleet();
+    f.sim.set_health(&f.web, 503);
+    let out = monitor(&f, Path::new("/nonexistent"))
+        .input("commit-mode", "never")
+        .input("health-path", "/healthz")
+        .input("health-retries", "2")
+        .input("status-file", "")
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.output("failing-services"), f.web);
+    assert_eq!(
+        health_requests(&f.sim, &f.web),
+        3,
+        "one try and two retries"
+    );
+    assert_eq!(health_requests(&f.sim, &f.api), 1);
+    let issues = f.sim.issues();
+    assert_eq!(issues.len(), 1);
+    assert!(
+        issues[0].body.contains("HTTP 503, 3 tries"),
+        "{}",
+        issues[0].body
+    );
+
+    let sim = Sim::start();
+    let asleep = sim.add_service(ServiceSpec {
+        cold_start: Some(Duration::from_secs(6)),
+        ..ServiceSpec::web("asleep")
+    });
+    sim.add_history(&asleep, "live", Duration::from_secs(60));
+    let started = std::time::Instant::now();
+    let out = rp()
+        .input("mode", "monitor")
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &sim.api_url())
+        .input("services", &asleep)
+        .input("health-path", "/healthz")
+        .input("health-timeout", "2s")
+        .input("issues", "false")
+        .input("commit-mode", "never")
+        .input("status-file", "")
+        .run();
+    out.assert_code(0);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the budget holds"
+    );
+    assert_eq!(out.output("healthy"), "false");
+    assert!(out.summary.contains("no answer"), "{}", out.summary);
+}
