@@ -1058,3 +1058,43 @@ fn a_real_outage_is_degraded_after_bounded_retries() {
     assert_eq!(out.output("healthy"), "false");
     assert!(out.summary.contains("no answer"), "{}", out.summary);
 }
+
+/// Four monitors started at once each find no issue and open one: the
+/// lowest number is kept and the others close themselves as duplicates.
+#[test]
+fn four_monitors_at_once_leave_one_issue() {
+    for round in 0..3 {
+        let f = fleet();
+        f.sim
+            .add_history(&f.api, "build_failed", Duration::from_secs(60));
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let run = monitor(&f, Path::new("/nonexistent"))
+                    .input("commit-mode", "never")
+                    .input("status-file", "");
+                std::thread::spawn(move || run.run())
+            })
+            .collect();
+        let outs: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        for out in &outs {
+            out.assert_code(0);
+        }
+        let issues = f.sim.issues();
+        let open: Vec<_> = issues.iter().filter(|i| i.state == "open").collect();
+        assert_eq!(open.len(), 1, "round {round}: {issues:#?}");
+        let lowest = issues.iter().map(|i| i.number).min().unwrap();
+        assert_eq!(open[0].number, lowest, "round {round}: the first is kept");
+        for closed in issues.iter().filter(|i| i.state == "closed") {
+            assert!(
+                closed.comments[0].contains(&format!("Duplicate of #{lowest}")),
+                "{closed:?}"
+            );
+        }
+        let opened: Vec<&str> = outs
+            .iter()
+            .map(|o| o.output("issues-opened"))
+            .filter(|o| !o.is_empty())
+            .collect();
+        assert_eq!(opened, [lowest.to_string()], "round {round}");
+    }
+}
