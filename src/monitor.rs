@@ -31,6 +31,9 @@ const PUSH_ATTEMPTS: u32 = 5;
 /// keeps Render from rebuilding every service (and looping, when a deploy
 /// changes the page); `[skip ci]` does the same for GitHub Actions.
 const SKIP_DEPLOYS: &str = "[skip render] [skip ci]";
+/// The largest status file read: far above any page render-pilot writes,
+/// far below a memory problem. A bigger one is left alone.
+const MAX_STATUS_FILE: u64 = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommitMode {
@@ -600,7 +603,7 @@ fn write_page(
     };
     let Some((ws, branch)) = git_target else {
         let file = workspace().join(path);
-        let old = std::fs::read_to_string(&file).unwrap_or_default();
+        let old = read_capped(&file, path)?;
         let update = update(&old)?;
         tell(&update);
         if let Some(page) = &update.page {
@@ -640,6 +643,9 @@ fn write_page(
     let mut last = None;
     let published = ws.publish(&target, &message, &mut |ws: &Workspace, base| {
         refuse_linked_entry(ws, base, path)?;
+        if let Some(size) = blob_size(ws, base, path).filter(|s| *s > MAX_STATUS_FILE) {
+            return Err(GitError::Git(too_big(path, size)));
+        }
         let old = ws
             .read_at(base, path)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -700,6 +706,53 @@ fn write_page(
 
 fn short(oid: git2::Oid) -> String {
     oid.to_string()[..7].to_string()
+}
+
+fn too_big(path: &str, size: u64) -> String {
+    format!(
+        "{path} is {} MiB, more than the {} MiB render-pilot reads, so it was left as it is; trim it (deleting render-pilot's block is fine: a new one starts) or choose another status-file",
+        size / (1024 * 1024),
+        MAX_STATUS_FILE / (1024 * 1024)
+    )
+}
+
+/// The status file in the checkout, read only up to the cap; "" when there
+/// is none.
+fn read_capped(file: &Path, path: &str) -> anyhow::Result<String> {
+    use std::io::Read;
+    let handle = match std::fs::File::open(file) {
+        Ok(handle) => handle,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(anyhow::anyhow!("reading {path}: {e}")),
+    };
+    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > MAX_STATUS_FILE {
+        anyhow::bail!(too_big(path, size));
+    }
+    let mut bytes = Vec::new();
+    handle
+        .take(MAX_STATUS_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("reading {path}: {e}"))?;
+    if bytes.len() as u64 > MAX_STATUS_FILE {
+        anyhow::bail!(too_big(path, bytes.len() as u64));
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The size of the file at `path` in `commit`, read from the object's
+/// header without loading it.
+fn blob_size(ws: &Workspace, commit: git2::Oid, path: &str) -> Option<u64> {
+    let repo = ws.repo();
+    let entry = repo
+        .find_commit(commit)
+        .ok()?
+        .tree()
+        .ok()?
+        .get_path(Path::new(path))
+        .ok()?;
+    let (size, _) = repo.odb().ok()?.read_header(entry.id()).ok()?;
+    Some(size as u64)
 }
 
 /// Writes through a temporary file and a rename, so a crash never leaves

@@ -1098,3 +1098,37 @@ fn four_monitors_at_once_leave_one_issue() {
         assert_eq!(opened, [lowest.to_string()], "round {round}");
     }
 }
+
+/// A status file far bigger than any page is not read into memory: it is
+/// left alone, the run says why, and the rest of the run goes on.
+#[test]
+fn a_huge_status_file_is_not_read() {
+    let f = fleet();
+    let (_dir, clone) = checkout(&f);
+    std::fs::create_dir_all(clone.join("docs")).unwrap();
+    let huge = clone.join("docs/PIPELINE.md");
+    let sparse = std::fs::File::create(&huge).unwrap();
+    sparse.set_len(300 * 1024 * 1024).unwrap();
+    drop(sparse);
+    let started = std::time::Instant::now();
+    let out = monitor(&f, &clone)
+        .input("commit-mode", "never")
+        .input("issues", "false")
+        .run();
+    out.assert_code(1);
+    out.assert_says("docs/PIPELINE.md is 300 MiB, more than the 8 MiB render-pilot reads");
+    assert_eq!(out.output("healthy"), "true", "the rest of the run went on");
+    assert_eq!(std::fs::metadata(&huge).unwrap().len(), 300 * 1024 * 1024);
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // Committed on the branch: the blob's size is read from its header.
+    let (_dir, clone) = checkout(&f);
+    std::fs::create_dir_all(clone.join("docs")).unwrap();
+    let big = "x".repeat(9 * 1024 * 1024);
+    push_change(&clone, "docs/PIPELINE.md", &big, "docs: a big page");
+    let tip = f.remote.tip();
+    let out = monitor(&f, &clone).input("issues", "false").run();
+    out.assert_code(1);
+    out.assert_says("docs/PIPELINE.md is 9 MiB, more than the 8 MiB");
+    assert_eq!(f.remote.tip(), tip, "nothing committed");
+}
