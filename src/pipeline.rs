@@ -442,10 +442,10 @@ pub fn table(rows: &[Row], history: &[Entry], now: Timestamp) -> String {
          |---|---|---|---|---|---|\n",
     );
     for r in rows {
+        // The status, linked to the deploy: the id is in the details.
         let deploy = match (&r.deploy_id, &r.deploy_status) {
-            (Some(d), Some(status)) => format!("{} {}", deploy_link(r, d), escape_inline(status)),
-            (Some(d), None) => deploy_link(r, d),
-            _ => "—".into(),
+            (Some(d), status) => deploy_link(r, d, status.as_deref().unwrap_or("unknown")),
+            (None, _) => "—".into(),
         };
         out.push_str(&format!(
             "| {} {} | {} | {deploy} | {} | {} | {} |\n",
@@ -494,14 +494,14 @@ fn name_link(r: &Row) -> String {
     }
 }
 
-fn deploy_link(r: &Row, deploy: &str) -> String {
+fn deploy_link(r: &Row, deploy: &str, text: &str) -> String {
     let target = link_target(&format!(
         "{}/deploys/{deploy}",
         r.dashboard.trim_end_matches('/')
     ));
     match target {
-        Some(target) => format!("[{}]({target})", escape_inline(deploy)),
-        None => escape_inline(deploy),
+        Some(target) => format!("[{}]({target})", escape_inline(text)),
+        None => escape_inline(text),
     }
 }
 
