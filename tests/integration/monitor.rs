@@ -1132,3 +1132,30 @@ fn a_huge_status_file_is_not_read() {
     out.assert_says("docs/PIPELINE.md is 9 MiB, more than the 8 MiB");
     assert_eq!(f.remote.tip(), tip, "nothing committed");
 }
+
+/// A server that acknowledges a push and then loses it (here a hook moves
+/// the branch back once): the confirming fetch sees the commit missing, and
+/// the page is rebuilt and pushed again.
+#[test]
+fn a_push_the_server_lost_is_made_again() {
+    let f = fleet();
+    let hook = f.remote.bare().join("hooks/post-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nwhile read old new ref; do\n  if [ ! -e lost-once ]; then touch lost-once; git update-ref \"$ref\" \"$old\"; fi\ndone\n",
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&hook)
+        .status()
+        .unwrap();
+    let (_dir, clone) = checkout(&f);
+    let out = monitor(&f, &clone).input("issues", "false").run();
+    out.assert_code(0);
+    out.assert_says("after 2 attempts");
+    assert!(f.remote.bare().join("lost-once").exists(), "the hook ran");
+    assert_eq!(out.output("commit-sha"), f.remote.tip());
+    assert_eq!(f.remote.log().len(), 2, "one status commit on main");
+    f.remote.fsck();
+}
