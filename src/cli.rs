@@ -124,7 +124,7 @@ pub struct HealthArgs {
     /// Path to GET on the service URL, e.g. /healthz
     #[arg(long, value_name = "PATH")]
     pub health_path: Option<String>,
-    /// How long a deploy may take to answer 2xx after going live [default: 2m]
+    /// Deploy: how long a live deploy may take to answer 2xx; monitor: the budget of one service's health check, retries included [default: 2m]
     #[arg(long, value_name = "DURATION")]
     pub health_timeout: Option<String>,
 }
@@ -172,6 +172,9 @@ pub struct MonitorArgs {
     /// Open and close issues [default: true]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub issues: Option<String>,
+    /// Monitor: retries of a failing health check, with backoff, within health-timeout [default: 3]
+    #[arg(long, value_name = "N")]
+    pub health_retries: Option<String>,
     /// Services checked at once [default: 8]
     #[arg(long, value_name = "N")]
     pub concurrency: Option<String>,

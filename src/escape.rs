@@ -1,9 +1,11 @@
-//! Outside text (log lines, job, branch and workflow names) in Markdown:
-//! shown as text, never as markup, comments, table cells or new lines.
+//! Outside text (log lines, job, branch, workflow and service names,
+//! statuses, server answers) made inert for the places it is shown:
+//! Markdown, commit messages, links.
 
 /// `text` on one line, with every character Markdown or HTML could read as
 /// markup escaped: `<` and `>` (so no `<!--` comment or tag), backticks,
-/// pipes, `*` and link brackets; newlines become spaces.
+/// pipes, `*` and link brackets; line breaks and control characters become
+/// spaces.
 pub fn escape_inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -17,6 +19,7 @@ pub fn escape_inline(text: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
     }
@@ -50,6 +53,27 @@ pub fn fenced(text: &str) -> String {
     format!("{fence}text\n{}\n{fence}\n", text.trim_end_matches('\n'))
 }
 
+/// Plain text on one line, at most `max` characters: for commit messages,
+/// where a newline would start a new paragraph or a forged trailer.
+pub fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let flat = flat.trim();
+    if flat.chars().count() <= max {
+        return flat.to_string();
+    }
+    let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+    format!("{cut}…")
+}
+
+/// A link target for Markdown: an http(s) URL with the characters that
+/// could end the link or the line percent-encoded; `None` for anything else.
+pub fn link_target(url: &str) -> Option<String> {
+    crate::http::web_url(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +101,25 @@ mod tests {
         let block = fenced(inside);
         assert!(block.starts_with("`````text\n"), "{block}");
         assert!(block.ends_with("\n`````\n"), "{block}");
+    }
+
+    #[test]
+    fn one_line_flattens_and_caps() {
+        assert_eq!(
+            one_line("a\nCo-authored-by: x\r\n", 80),
+            "a Co-authored-by: x"
+        );
+        assert_eq!(one_line("abcdef", 4), "abc…");
+        assert_eq!(one_line("abcd", 4), "abcd");
+    }
+
+    #[test]
+    fn links_are_http_and_closed() {
+        assert_eq!(
+            link_target("https://dashboard.render.com/web/srv-a)x(").as_deref(),
+            Some("https://dashboard.render.com/web/srv-a%29x%28")
+        );
+        assert_eq!(link_target("javascript:alert(1)"), None);
+        assert_eq!(link_target("not a url"), None);
     }
 }

@@ -387,14 +387,19 @@ impl Workspace {
                 return Ok(Published::Unchanged);
             };
             let commit = self.commit_on(&tip_commit, &files, &signature, message)?;
-            match self.push(branch, commit, token)? {
-                Pushed::Done => {
+            match self.push(branch, commit, tip, token)? {
+                // A transport's word is not proof: libgit2's local transport
+                // sets the ref without a compare-and-swap, so a concurrent
+                // push can replace ours. One fetch confirms it landed;
+                // otherwise the commit is rebuilt on the new tip.
+                Pushed::Done if self.contains(self.fetch(branch, token)?, commit) => {
                     self.sync_workspace(commit, &files)?;
                     return Ok(Published::Pushed {
                         commit,
                         attempts: attempt,
                     });
                 }
+                Pushed::Done => {}
                 Pushed::Rejected(message) => {
                     // A rejection is a race only if the branch moved.
                     let now = self.fetch(branch, token)?;
@@ -423,6 +428,11 @@ impl Workspace {
             branch: branch.to_string(),
             attempts: max_attempts,
         })
+    }
+
+    /// Whether `tip` is `commit` or has it in its history.
+    fn contains(&self, tip: Oid, commit: Oid) -> bool {
+        tip == commit || self.repo.graph_descendant_of(tip, commit).unwrap_or(false)
     }
 
     fn commit_on(
@@ -462,15 +472,27 @@ impl Workspace {
             .map_err(|e| git_error("committing", &e))
     }
 
-    /// Pushes `commit` to `branch`.
-    fn push(&self, branch: &str, commit: Oid, token: Option<&str>) -> Result<Pushed, GitError> {
-        self.repo
-            .reference(PUSH_REF, commit, true, "render-pilot push")
-            .map_err(|e| git_error("preparing the push", &e))?;
+    /// Pushes `commit` to `branch`, where `expected` is the tip it was
+    /// built on.
+    fn push(
+        &self,
+        branch: &str,
+        commit: Oid,
+        expected: Oid,
+        token: Option<&str>,
+    ) -> Result<Pushed, GitError> {
         let mut remote = self
             .repo
             .find_remote(REMOTE)
             .map_err(|e| git_error("finding origin", &e))?;
+        // libgit2's local transport moves the ref without a compare-and-swap,
+        // so a repository on this machine is updated as a server would.
+        if let Some(path) = remote.url().ok().and_then(local_path) {
+            return push_local(&self.repo, &path, branch, commit, expected);
+        }
+        self.repo
+            .reference(PUSH_REF, commit, true, "render-pilot push")
+            .map_err(|e| git_error("preparing the push", &e))?;
         let rejected = std::cell::RefCell::new(None);
         let mut options = PushOptions::new();
         options.remote_callbacks(Self::callbacks(token, Some(&rejected)));
@@ -525,6 +547,78 @@ impl Workspace {
             .checkout_head(Some(&mut checkout))
             .map_err(|e| git_error("checking out the new files", &e))
     }
+}
+
+/// The directory of a remote reached by a local path (`/srv/shop.git`,
+/// `file:///srv/shop.git`); `None` for a network remote.
+fn local_path(url: &str) -> Option<std::path::PathBuf> {
+    let path = match url.strip_prefix("file://") {
+        Some(rest) => rest,
+        None if url.contains("://") => return None,
+        None => url,
+    };
+    let path = Path::new(path);
+    path.is_dir().then(|| path.to_path_buf())
+}
+
+/// Pushes to a repository on this machine as a server's receive-pack
+/// does: the new objects first, then `branch` moves from `expected` to
+/// `commit` under git's ref lock; a moved branch is a rejection.
+fn push_local(
+    repo: &Repository,
+    path: &Path,
+    branch: &str,
+    commit: Oid,
+    expected: Oid,
+) -> Result<Pushed, GitError> {
+    let remote = Repository::open(path).map_err(|e| git_error("opening the local remote", &e))?;
+    let copy = || -> Result<(), git2::Error> {
+        let (from, to) = (repo.odb()?, remote.odb()?);
+        let tree = repo.find_commit(commit)?.tree_id();
+        copy_missing(repo, &from, &to, tree)?;
+        copy_missing(repo, &from, &to, commit)
+    };
+    copy().map_err(|e| git_error(&format!("pushing to {branch}"), &e))?;
+    let moved = remote.reference_matching(
+        &format!("refs/heads/{branch}"),
+        commit,
+        true,
+        expected,
+        "render-pilot push",
+    );
+    match moved {
+        Ok(_) => Ok(Pushed::Done),
+        Err(e) if e.code() == ErrorCode::Modified => {
+            Ok(Pushed::Rejected(format!("{branch} moved while pushing")))
+        }
+        // Another push holds the ref lock right now.
+        Err(e) if e.code() == ErrorCode::Locked => Ok(Pushed::Transient(e.message().to_string())),
+        Err(e) => Err(git_error(&format!("pushing to {branch}"), &e)),
+    }
+}
+
+/// Copies an object and everything it points to that `to` lacks. Children
+/// are written before their tree, so a tree present in `to` is complete.
+fn copy_missing(
+    repo: &Repository,
+    from: &git2::Odb,
+    to: &git2::Odb,
+    id: Oid,
+) -> Result<(), git2::Error> {
+    if to.exists(id) {
+        return Ok(());
+    }
+    let object = from.read(id)?;
+    if object.kind() == git2::ObjectType::Tree {
+        for entry in repo.find_tree(id)?.iter() {
+            // Submodule entries name commits of another repository.
+            if entry.kind() != Some(git2::ObjectType::Commit) {
+                copy_missing(repo, from, to, entry.id())?;
+            }
+        }
+    }
+    to.write(object.kind(), object.data())?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -282,10 +282,26 @@ impl Http {
 
     /// One GET of a service's own URL: status code and latency.
     pub fn health_check(&self, url: &Url) -> crate::status::HealthCheck {
+        self.health_check_within(url, None)
+    }
+
+    /// One GET of a service's own URL that gives up after `timeout` (else
+    /// the client's timeout).
+    pub fn health_check_within(
+        &self,
+        url: &Url,
+        timeout: Option<Duration>,
+    ) -> crate::status::HealthCheck {
         let started = Instant::now();
         let result = self.send(
             Bucket::Unlimited,
-            || self.request(Method::GET, url.clone()),
+            || {
+                let request = self.request(Method::GET, url.clone());
+                match timeout {
+                    Some(t) => request.timeout(t),
+                    None => request,
+                }
+            },
             Retry::Never,
             64 * 1024,
         );
@@ -295,10 +311,12 @@ impl Http {
                 code: Some(r.status),
                 latency_ms,
                 error: None,
+                attempts: 1,
             },
             Err(e) => crate::status::HealthCheck {
                 code: None,
                 latency_ms,
+                attempts: 1,
                 error: Some(match e {
                     HttpError::NoResponse { cause, .. } => {
                         cause.explain().split(';').next().unwrap_or("").to_string()

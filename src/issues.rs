@@ -80,8 +80,12 @@ impl<'a> Tracker<'a> {
         })
     }
 
+    /// The open issue for `key`; the lowest number if a race left two.
     pub fn find(&self, key: &str) -> Option<&Issue> {
-        self.open.iter().find(|i| is_for(i, key))
+        self.open
+            .iter()
+            .filter(|i| is_for(i, key))
+            .min_by_key(|i| i.number)
     }
 
     /// Opens the issue for `key`, or, when one is open in another state,
@@ -105,12 +109,47 @@ impl<'a> Tracker<'a> {
             return Ok(url);
         }
         let issue = self.github.create_issue(title, &body, &self.label)?;
+        if let Some(first) = self.opened_earlier(key, issue.number)? {
+            return Ok(first);
+        }
         self.changes
             .opened
             .push((issue.number, issue.html_url.clone().unwrap_or_default()));
         let url = issue.html_url.clone();
         self.open.push(issue);
         Ok(url)
+    }
+
+    /// Runs started at once can each open an issue for the same key. The
+    /// lowest number is kept: after opening `ours`, the list is read again,
+    /// and when an open issue for `key` has a lower number, ours is closed
+    /// as its duplicate. Returns the kept issue's URL then.
+    fn opened_earlier(
+        &mut self,
+        key: &str,
+        ours: u64,
+    ) -> Result<Option<Option<String>>, GitHubError> {
+        let first = self
+            .github
+            .open_issues(&self.label)?
+            .into_iter()
+            .filter(|i| i.number < ours && is_for(i, key))
+            .min_by_key(|i| i.number);
+        let Some(first) = first else {
+            return Ok(None);
+        };
+        self.github.comment(
+            ours,
+            &format!(
+                "Duplicate of #{}: another render-pilot run opened it at the same moment.",
+                first.number
+            ),
+        )?;
+        self.github.close(ours)?;
+        self.changes.closed.push(ours);
+        let url = first.html_url.clone();
+        self.open.push(first);
+        Ok(Some(url))
     }
 
     /// Closes the issue for `key`, if one is open, with a comment.

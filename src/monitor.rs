@@ -11,8 +11,8 @@ use jiff::Timestamp;
 use reqwest::Url;
 
 use crate::cli::{bool_input, workspace, MonitorArgs, RenderApi};
-use crate::escape::escape_inline;
-use crate::git::{Author, Published, Target, Workspace};
+use crate::escape::{escape_inline, one_line};
+use crate::git::{Author, GitError, Published, Target, Workspace};
 use crate::github::GitHub;
 use crate::hook::{self, is_service_id};
 use crate::http::Http;
@@ -21,13 +21,19 @@ use crate::issues::Tracker;
 use crate::pipeline::{self, Entry, Row};
 use crate::render::{RenderClient, RenderError, Service};
 use crate::runner::Runner;
-use crate::status::{classify, State};
+use crate::status::{classify, HealthCheck, State};
 use crate::Status;
 
 /// Deploys read per service: enough to see past a canceled one.
 const DEPLOYS_PER_SERVICE: usize = 5;
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
 const PUSH_ATTEMPTS: u32 = 5;
+/// Status commits land on the branch Render auto-deploys: `[skip render]`
+/// keeps Render from rebuilding every service (and looping, when a deploy
+/// changes the page); `[skip ci]` does the same for GitHub Actions.
+const SKIP_DEPLOYS: &str = "[skip render] [skip ci]";
+/// The largest status file read: far above any page render-pilot writes,
+/// far below a memory problem. A bigger one is left alone.
+const MAX_STATUS_FILE: u64 = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommitMode {
@@ -41,10 +47,34 @@ pub enum Services {
     Ids(Vec<String>),
 }
 
+/// How a service's health is checked. A free instance takes up to about a
+/// minute to answer its first request after spinning down, and networks
+/// drop single requests: neither is an outage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthPolicy {
+    /// Failing checks tried again, with backoff.
+    pub retries: u32,
+    /// Everything one service's check may take, retries included; a slow
+    /// first answer may use all of it.
+    pub budget: Duration,
+    /// The wait before the first retry; it doubles each time.
+    pub backoff: Duration,
+}
+
+impl HealthPolicy {
+    /// The wait after failed attempt `n` (from 1), or `None` when the
+    /// retries or the budget (with `spent` already used) are exhausted.
+    pub fn wait_after(&self, n: u32, spent: Duration) -> Option<Duration> {
+        let wait = self.backoff * 2u32.saturating_pow(n.saturating_sub(1).min(16));
+        (n <= self.retries && spent + wait < self.budget).then_some(wait)
+    }
+}
+
 pub struct Config {
     pub api: RenderApi,
     pub services: Services,
     pub health_path: Option<String>,
+    pub health: HealthPolicy,
     pub status_file: Option<String>,
     pub history: usize,
     pub commit_mode: CommitMode,
@@ -116,10 +146,22 @@ impl Config {
                 "is not set, and issues is true; pass github-token: ${{ github.token }} (with issues: write), or set issues: false",
             ));
         }
+        let backoff = if std::env::var_os("RENDER_PILOT_TEST_FAST").is_some() {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_secs(2)
+        };
         Ok(Config {
             api,
             services,
             health_path: args.health.path()?,
+            health: HealthPolicy {
+                retries: lookup(args.health_retries.as_deref(), "health-retries", None)
+                    .map_or(Ok(3), |v| parse_number("health-retries", &v, 0, 10))?
+                    as u32,
+                budget: args.health.timeout()?,
+                backoff,
+            },
             status_file,
             history: number(args.history.as_deref(), "history", 48, 10_000)? as usize,
             commit_mode,
@@ -168,7 +210,8 @@ pub fn parse_services(text: &str) -> Result<Vec<String>, InputError> {
 }
 
 /// The status file input: unset means the default, an explicit empty value
-/// means "do not write". The path must stay inside the workspace.
+/// means "do not write". The path must stay inside the workspace and out
+/// of `.git`.
 fn status_file(flag: Option<&str>) -> Result<Option<String>, InputError> {
     let raw = match flag {
         Some(f) => Some(f.to_string()),
@@ -191,13 +234,80 @@ fn status_file(flag: Option<&str>) -> Result<Option<String>, InputError> {
             ),
         ));
     }
+    let in_git = Path::new(&path)
+        .components()
+        .any(|c| c.as_os_str().eq_ignore_ascii_case(".git"));
+    if in_git {
+        return Err(InputError::new(
+            "status-file",
+            format!(
+                "'{}' is inside .git, where a page would corrupt the repository; use a path like docs/PIPELINE.md",
+                shorten(&path)
+            ),
+        ));
+    }
     Ok(Some(path))
+}
+
+fn symlink_refused(path: &str, link: &str, place: &str) -> InputError {
+    InputError::new(
+        "status-file",
+        format!(
+            "'{}': {} is a symbolic link {place}; render-pilot never writes through a link. Replace it with a plain file or directory, or choose another status-file",
+            shorten(path),
+            shorten(link)
+        ),
+    )
+}
+
+/// Refuses a status path that passes through a symbolic link in the
+/// checkout: the write would land wherever the link points.
+fn refuse_linked_path(root: &Path, path: &str) -> Result<(), InputError> {
+    let mut here = root.to_path_buf();
+    for part in Path::new(path).components() {
+        here.push(part);
+        match std::fs::symlink_metadata(&here) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let link = here.strip_prefix(root).unwrap_or(&here);
+                return Err(symlink_refused(
+                    path,
+                    &link.to_string_lossy(),
+                    "in the workspace",
+                ));
+            }
+            Ok(_) => {}
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a status path that passes through a symbolic link committed on
+/// the branch: checking our commit out would follow it.
+fn refuse_linked_entry(ws: &Workspace, commit: git2::Oid, path: &str) -> Result<(), GitError> {
+    let Ok(tree) = ws.repo().find_commit(commit).and_then(|c| c.tree()) else {
+        return Ok(());
+    };
+    let mut prefix = std::path::PathBuf::new();
+    for part in Path::new(path).components() {
+        prefix.push(part);
+        match tree.get_path(&prefix) {
+            Ok(entry) if entry.filemode() == i32::from(git2::FileMode::Link) => {
+                return Err(GitError::Refused(
+                    symlink_refused(path, &prefix.to_string_lossy(), "on the branch").message,
+                ));
+            }
+            Ok(_) => {}
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
 }
 
 pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
     let config = Config::resolve(args, runner)?;
     let http = Http::new()?.notify_waits(runner.info_printer());
-    let health_http = Http::with_timeout(HEALTH_TIMEOUT)?;
+    let health_http = Http::with_timeout(config.health.budget)?;
     let render = RenderClient::new(&http, config.api.url.clone(), &config.api.key);
     let github = match (&config.token, config.issues) {
         (Some(token), true) => Some(GitHub::from_env(&http, token)?),
@@ -213,6 +323,9 @@ pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         }
         _ => None,
     };
+    if let (Some(path), false) = (&config.status_file, config.dry_run) {
+        refuse_linked_path(&workspace(), path)?;
+    }
     let started = Instant::now();
     let now = Timestamp::now().round(jiff::Unit::Second)?;
     let rows = check_all(&config, &render, &health_http)?;
@@ -222,18 +335,13 @@ pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         human_duration(started.elapsed())
     ));
 
-    let entry = Entry {
-        at: now.to_string(),
-        services: rows
-            .iter()
-            .map(|r| (r.id.clone(), r.state.as_str().to_string()))
-            .collect(),
-    };
+    let entry = pipeline::entry(&rows, now);
     let mut problems = Vec::new();
     let page = match &config.status_file {
         Some(path) if !config.dry_run => {
             match write_page(&config, git_target.as_ref(), path, &rows, &entry, runner) {
                 Ok(page) => Some(page),
+                Err(e) if e.is::<InputError>() => return Err(e),
                 Err(e) => {
                     problems.push(format!("{e:#}"));
                     None
@@ -295,7 +403,7 @@ pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
     let mut summary = format!(
         "### Render services\n\n{}\n\n{}\nChecked at {} in {}.\n",
         pipeline::status_line(&rows),
-        pipeline::table(&rows, &[]),
+        pipeline::table(&rows, page.as_ref().map_or(&[][..], |p| &p.history), now),
         now.strftime("%Y-%m-%d %H:%M:%S UTC"),
         human_duration(started.elapsed())
     );
@@ -394,6 +502,7 @@ fn check(
         name: id.to_string(),
         state: State::Unknown,
         reason: e.to_string(),
+        serving: false,
         dashboard: crate::render::dashboard_url(id),
         url: None,
         deploy_id: None,
@@ -414,7 +523,7 @@ fn check(
         (Some(path), Some(base)) if !service.is_suspended() => {
             Url::parse(&format!("{}{path}", base.trim_end_matches('/')))
                 .ok()
-                .map(|u| health.health_check(&u))
+                .map(|u| check_health(health, &u, &config.health))
         }
         _ => None,
     };
@@ -425,6 +534,7 @@ fn check(
         name: service.display_name().to_string(),
         state,
         reason,
+        serving: serving(&deploys, check.as_ref()),
         dashboard: service.dashboard(),
         url: service.url(),
         deploy_id: latest.map(|d| d.id.clone()),
@@ -435,10 +545,42 @@ fn check(
     }
 }
 
+/// Checks a service's health, trying again with backoff while it fails and
+/// the policy allows; each request may use what is left of the budget, so a
+/// late answer after a spin-up counts.
+fn check_health(http: &Http, url: &Url, policy: &HealthPolicy) -> HealthCheck {
+    let started = Instant::now();
+    let mut attempt = 1;
+    loop {
+        let left = policy.budget.saturating_sub(started.elapsed());
+        let mut check = http.health_check_within(url, Some(left.max(Duration::from_secs(1))));
+        check.attempts = attempt;
+        match policy.wait_after(attempt, started.elapsed()) {
+            Some(wait) if !check.ok() => std::thread::sleep(wait),
+            _ => return check,
+        }
+        attempt += 1;
+    }
+}
+
+/// Whether users are served: the health check answered, or without one,
+/// Render still lists a deploy as live (it keeps the previous deploy serving
+/// when a newer one fails).
+fn serving(deploys: &[crate::render::Deploy], check: Option<&HealthCheck>) -> bool {
+    match check {
+        Some(check) => check.ok(),
+        None => deploys
+            .iter()
+            .any(|d| d.status == Some(crate::render::DeployStatus::Live)),
+    }
+}
+
 struct PageResult {
     changed: bool,
     commit: Option<String>,
     outcome: String,
+    /// The history after this run, for the summary's uptime.
+    history: Vec<Entry>,
 }
 
 fn write_page(
@@ -450,48 +592,47 @@ fn write_page(
     runner: &Runner,
 ) -> anyhow::Result<PageResult> {
     let always = config.commit_mode == CommitMode::Always;
-    let render_on = |old: &str, warnings: &mut Vec<String>| {
-        let (history, read_warnings) = pipeline::read_history(old);
-        warnings.extend(read_warnings);
-        let history = pipeline::record(history, entry.clone(), config.history, always);
-        pipeline::render(rows, &history)
+    let update = |old: &str| pipeline::update(old, rows, entry.clone(), config.history, always);
+    let tell = |update: &pipeline::Update| {
+        for warning in &update.warnings {
+            runner.warning(&format!("{path}: {warning}"));
+        }
+        if let (Some(notice), Some(_)) = (update.notice, &update.page) {
+            runner.notice(&format!("{path} {notice}."));
+        }
     };
-    let mut warnings = Vec::new();
     let Some((ws, branch)) = git_target else {
         let file = workspace().join(path);
-        let old = std::fs::read_to_string(&file).unwrap_or_default();
-        let page = render_on(&old, &mut warnings);
-        warnings
-            .iter()
-            .for_each(|w| runner.warning(&format!("{path}: {w}")));
-        let changed = page != old;
-        if changed {
-            write_atomically(&file, &page)?;
+        let old = read_capped(&file, path)?;
+        let update = update(&old)?;
+        tell(&update);
+        if let Some(page) = &update.page {
+            write_atomically(&file, page)?;
         }
         return Ok(PageResult {
-            changed,
+            changed: update.page.is_some(),
             commit: None,
-            outcome: if changed {
+            outcome: if update.page.is_some() {
                 "written (not committed: commit-mode never)".into()
             } else {
-                "unchanged".into()
+                "no state changed, not rewritten".into()
             },
+            history: update.history,
         });
     };
     let failing: Vec<String> = rows
         .iter()
         .filter(|r| r.state.is_failing())
-        .map(|r| format!("{} {}", r.name, r.state.as_str()))
+        .map(|r| format!("{} {}", one_line(&r.name, 60), r.state.as_str()))
         .collect();
     let message = format!(
-        "docs: update pipeline status ({}) [skip ci]",
+        "docs: update pipeline status ({}) {SKIP_DEPLOYS}",
         if failing.is_empty() {
             "all healthy".to_string()
         } else {
             failing.join(", ")
         }
     );
-    let mut changed = false;
     let target = Target {
         branch,
         token: config.token.as_deref(),
@@ -499,29 +640,49 @@ fn write_page(
         author: &config.author,
         max_attempts: PUSH_ATTEMPTS,
     };
+    let mut last = None;
     let published = ws.publish(&target, &message, &mut |ws: &Workspace, base| {
+        refuse_linked_entry(ws, base, path)?;
+        if let Some(size) = blob_size(ws, base, path).filter(|s| *s > MAX_STATUS_FILE) {
+            return Err(GitError::Git(too_big(path, size)));
+        }
         let old = ws
             .read_at(base, path)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
-        warnings.clear();
-        let page = render_on(&old, &mut warnings);
-        changed = page != old;
-        Ok((changed || always).then(|| vec![(path.to_string(), page.into_bytes())]))
-    })?;
-    warnings
-        .iter()
-        .for_each(|w| runner.warning(&format!("{path}: {w}")));
+        let update = update(&old).map_err(|e| GitError::Git(e.to_string()))?;
+        let files = update
+            .page
+            .clone()
+            .map(|page| vec![(path.to_string(), page.into_bytes())]);
+        last = Some(update);
+        Ok(files)
+    });
+    let published = match published {
+        Err(GitError::Refused(message)) => {
+            return Err(InputError::new("status-file", message).into())
+        }
+        other => other?,
+    };
+    let (changed, history) = match last {
+        Some(update) => {
+            tell(&update);
+            (update.page.is_some(), update.history)
+        }
+        None => (false, Vec::new()),
+    };
     Ok(match published {
         Published::Unchanged => PageResult {
             changed: false,
             commit: None,
-            outcome: "unchanged, nothing committed".into(),
+            outcome: "no state changed, nothing committed".into(),
+            history,
         },
         Published::Committed(oid) => PageResult {
             changed,
             commit: Some(oid.to_string()),
             outcome: format!("committed `{}` (not pushed: push is false)", short(oid)),
+            history,
         },
         Published::Pushed { commit, attempts } => {
             runner.info(&format!(
@@ -537,6 +698,7 @@ fn write_page(
                 changed,
                 commit: Some(commit.to_string()),
                 outcome: format!("committed and pushed `{}` to `{branch}`", short(commit)),
+                history,
             }
         }
     })
@@ -546,16 +708,71 @@ fn short(oid: git2::Oid) -> String {
     oid.to_string()[..7].to_string()
 }
 
+fn too_big(path: &str, size: u64) -> String {
+    format!(
+        "{path} is {} MiB, more than the {} MiB render-pilot reads, so it was left as it is; trim it (deleting render-pilot's block is fine: a new one starts) or choose another status-file",
+        size / (1024 * 1024),
+        MAX_STATUS_FILE / (1024 * 1024)
+    )
+}
+
+/// The status file in the checkout, read only up to the cap; "" when there
+/// is none.
+fn read_capped(file: &Path, path: &str) -> anyhow::Result<String> {
+    use std::io::Read;
+    let handle = match std::fs::File::open(file) {
+        Ok(handle) => handle,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(anyhow::anyhow!("reading {path}: {e}")),
+    };
+    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > MAX_STATUS_FILE {
+        anyhow::bail!(too_big(path, size));
+    }
+    let mut bytes = Vec::new();
+    handle
+        .take(MAX_STATUS_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("reading {path}: {e}"))?;
+    if bytes.len() as u64 > MAX_STATUS_FILE {
+        anyhow::bail!(too_big(path, bytes.len() as u64));
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The size of the file at `path` in `commit`, read from the object's
+/// header without loading it.
+fn blob_size(ws: &Workspace, commit: git2::Oid, path: &str) -> Option<u64> {
+    let repo = ws.repo();
+    let entry = repo
+        .find_commit(commit)
+        .ok()?
+        .tree()
+        .ok()?
+        .get_path(Path::new(path))
+        .ok()?;
+    let (size, _) = repo.odb().ok()?.read_header(entry.id()).ok()?;
+    Some(size as u64)
+}
+
 /// Writes through a temporary file and a rename, so a crash never leaves
-/// half a file.
+/// half a file. The temporary file gets a fresh name and is created
+/// exclusively, so nothing planted in the directory can redirect the write.
 pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     use anyhow::Context;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let temp = path.with_extension("render-pilot.tmp");
-    std::fs::write(&temp, text).with_context(|| format!("writing {}", temp.display()))?;
-    std::fs::rename(&temp, path).with_context(|| format!("replacing {}", path.display()))
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".render-pilot-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    temp.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", temp.path().display()))?;
+    temp.persist(path)
+        .with_context(|| format!("replacing {}", path.display()))?;
+    Ok(())
 }
 
 fn update_issues<'a>(
@@ -572,7 +789,7 @@ fn update_issues<'a>(
         if row.state.is_failing() {
             let title = format!(
                 "render-pilot: {} is {}",
-                row.name.replace(char::is_control, " "),
+                one_line(&row.name, 100),
                 row.state.as_str()
             );
             let body = crate::report::monitor_issue_body(row, &now.to_string());
@@ -604,4 +821,30 @@ fn update_issues<'a>(
         }
     }
     Ok(tracker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_retries_back_off_within_the_budget() {
+        let policy = HealthPolicy {
+            retries: 3,
+            budget: Duration::from_secs(120),
+            backoff: Duration::from_secs(2),
+        };
+        let s = Duration::from_secs;
+        assert_eq!(policy.wait_after(1, s(0)), Some(s(2)));
+        assert_eq!(policy.wait_after(2, s(3)), Some(s(4)));
+        assert_eq!(policy.wait_after(3, s(8)), Some(s(8)));
+        assert_eq!(policy.wait_after(4, s(17)), None, "retries used up");
+        // A first answer that took most of the budget leaves no time.
+        assert_eq!(policy.wait_after(1, s(119)), None, "budget used up");
+        let none = HealthPolicy {
+            retries: 0,
+            ..policy
+        };
+        assert_eq!(none.wait_after(1, s(0)), None);
+    }
 }

@@ -1,26 +1,35 @@
 //! docs/PIPELINE.md: the page people read, and the history block the next
-//! run reads back. Rendering is pure and byte-identical for the same state,
-//! so a run that changes nothing commits nothing. The page holds no check
-//! time and no "ago": those go to the step summary.
+//! run reads back. render-pilot owns only the block between its start and
+//! end markers; the team's text around it is kept byte for byte. The block
+//! is rewritten only when a state changes, so its figures (uptime) are
+//! stated "as of" that moment; the step summary has the live ones.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::escape::escape_inline;
+use crate::escape::{escape_inline, link_target};
 use crate::inputs::human_duration;
 use crate::status::{HealthCheck, State};
 
+pub const BLOCK_START: &str = "<!-- render-pilot:start -->";
+pub const BLOCK_END: &str = "<!-- render-pilot:end -->";
 const HISTORY_START: &str = "<!-- render-pilot history v1";
 const HISTORY_END: &str = "-->";
+const TITLE: &str = "# Pipeline status\n\n";
+/// How pages written before the markers began: all render-pilot's.
+const LEGACY_INTRO: &str = "_Written by render-pilot monitor. Each run rewrites this file";
 
 /// One recorded check: each service's state at a moment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub at: String,
     pub services: BTreeMap<String, String>,
+    /// Failing services whose previous deploy still answered: up for uptime.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub serving: BTreeSet<String>,
 }
 
 /// One service as the page shows it.
@@ -30,6 +39,9 @@ pub struct Row {
     pub name: String,
     pub state: State,
     pub reason: String,
+    /// Users are served, whatever the newest deploy did: the health check
+    /// answered, or (without one) an earlier deploy is still live.
+    pub serving: bool,
     pub dashboard: String,
     pub url: Option<String>,
     pub deploy_id: Option<String>,
@@ -39,31 +51,138 @@ pub struct Row {
     pub health: Option<HealthCheck>,
 }
 
+impl Row {
+    /// Counts as up for uptime: serving as it should, or failing while the
+    /// previous deploy still serves.
+    pub fn is_up(&self) -> bool {
+        self.state.is_up() || (self.state == State::Failed && self.serving)
+    }
+}
+
+/// The entry this run records for `rows`.
+pub fn entry(rows: &[Row], at: Timestamp) -> Entry {
+    Entry {
+        at: at.to_string(),
+        services: rows
+            .iter()
+            .map(|r| (r.id.clone(), r.state.as_str().to_string()))
+            .collect(),
+        serving: rows
+            .iter()
+            .filter(|r| r.is_up() && !r.state.is_up())
+            .map(|r| r.id.clone())
+            .collect(),
+    }
+}
+
+/// Where render-pilot's block sits in a status file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout<'a> {
+    /// No file, or an empty one: the page is all block.
+    Empty,
+    /// A whole page from a render-pilot without markers: all ours.
+    Legacy(&'a str),
+    /// The team's text around render-pilot's block.
+    Block {
+        before: &'a str,
+        block: &'a str,
+        after: &'a str,
+    },
+    /// The team's text and no block yet: the block goes at the end.
+    Unmarked(&'a str),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("the status file has the line {BLOCK_START} but no {BLOCK_END} line after it; put the end marker back (or delete the start marker) so render-pilot knows which text is yours. Nothing was written")]
+pub struct UnclosedBlock;
+
+/// Finds render-pilot's block: the first start marker line and the first
+/// end marker line after it, each a whole line.
+pub fn layout(text: &str) -> Result<Layout<'_>, UnclosedBlock> {
+    if text.trim().is_empty() {
+        return Ok(Layout::Empty);
+    }
+    let Some(start) = find_line(text, BLOCK_START, 0) else {
+        let legacy = text.starts_with(TITLE)
+            && text[TITLE.len()..].starts_with(LEGACY_INTRO)
+            && history_block(text).is_some();
+        return Ok(if legacy {
+            Layout::Legacy(text)
+        } else {
+            Layout::Unmarked(text)
+        });
+    };
+    let end = find_line(text, BLOCK_END, start).ok_or(UnclosedBlock)?;
+    let after = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+    Ok(Layout::Block {
+        before: &text[..start],
+        block: &text[start..after],
+        after: &text[after..],
+    })
+}
+
+/// The byte offset of the first line at or after `from` that is exactly
+/// `line` (a trailing CR allowed).
+fn find_line(text: &str, line: &str, from: usize) -> Option<usize> {
+    text[from..]
+        .match_indices(line)
+        .map(|(i, _)| from + i)
+        .find(|&i| {
+            let starts = i == 0 || text.as_bytes()[i - 1] == b'\n';
+            let rest = &text[i + line.len()..];
+            starts && (rest.is_empty() || rest.starts_with('\n') || rest.starts_with("\r\n"))
+        })
+}
+
+impl Layout<'_> {
+    /// The text render-pilot wrote, where its history is read from.
+    pub fn ours(&self) -> &str {
+        match self {
+            Layout::Legacy(text) => text,
+            Layout::Block { block, .. } => block,
+            Layout::Empty | Layout::Unmarked(_) => "",
+        }
+    }
+
+    /// The file with `block` in render-pilot's place and everything else
+    /// as it was.
+    pub fn with_block(&self, block: &str) -> String {
+        match self {
+            Layout::Empty | Layout::Legacy(_) => block.to_string(),
+            Layout::Block { before, after, .. } => format!("{before}{block}{after}"),
+            Layout::Unmarked(text) => {
+                let gap = if text.ends_with('\n') { "\n" } else { "\n\n" };
+                format!("{text}{gap}{block}")
+            }
+        }
+    }
+}
+
 /// Reads the history block back, keeping what parses. Returns warnings
-/// for what it dropped; never fails.
+/// for what it dropped; never fails. Only the block render-pilot writes
+/// counts: its exact opening line, the last one in the text, so a name or a
+/// hand edit that looks like a history block cannot replace it.
 pub fn read_history(text: &str) -> (Vec<Entry>, Vec<String>) {
     let mut warnings = Vec::new();
-    let Some(start) = text.find(HISTORY_START) else {
+    let Some(block) = history_block(text) else {
         if !text.trim().is_empty() {
             warnings.push("the status file has no render-pilot history block (hand-edited?); starting a new history".into());
         }
         return (Vec::new(), warnings);
     };
-    let block = &text[start + HISTORY_START.len()..];
-    let block = block.split_once('\n').map_or("", |(_, rest)| rest);
-    let (block, closed) = match block.find(HISTORY_END) {
-        Some(end) => (&block[..end], true),
-        None => (block, false),
-    };
-    if !closed {
+    let lines: Vec<&str> = block
+        .lines()
+        .take_while(|l| *l != HISTORY_END && *l != BLOCK_END)
+        .collect();
+    if block.lines().nth(lines.len()) != Some(HISTORY_END) {
         warnings.push(
             "the history block in the status file is not closed; kept the entries that parse"
                 .into(),
         );
     }
     let mut entries = Vec::new();
-    for (n, line) in block
-        .lines()
+    for (n, line) in lines
+        .iter()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
@@ -77,6 +196,71 @@ pub fn read_history(text: &str) -> (Vec<Entry>, Vec<String>) {
     }
     entries.sort_by_key(|e| timestamp(&e.at));
     (entries, warnings)
+}
+
+/// The text after the last exact history opening line, with the newline
+/// that ends that line.
+fn history_block(text: &str) -> Option<&str> {
+    let line = history_line();
+    let start = text
+        .rfind(&format!("\n{line}"))
+        .map(|i| i + 1)
+        .or(text.starts_with(&line).then_some(0))?;
+    Some(&text[start + line.len()..])
+}
+
+fn history_line() -> String {
+    format!("{HISTORY_START}: read back by the next run; keep it as it is.\n")
+}
+
+/// One history entry on one line. `<` and `>` are written as JSON escapes
+/// so no id can close the comment the history lives in.
+fn entry_line(entry: &Entry) -> String {
+    serde_json::to_string(entry)
+        .expect("entries serialize")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+}
+
+/// What a run does to the status file.
+#[derive(Debug)]
+pub struct Update {
+    /// The new file; `None` when no state changed and the block is in
+    /// place: figures alone never make a commit.
+    pub page: Option<String>,
+    pub history: Vec<Entry>,
+    pub warnings: Vec<String>,
+    /// What happened to the team's text, when that is news.
+    pub notice: Option<&'static str>,
+}
+
+/// Records `entry` in the history the file holds and, when a state changed
+/// (or `always`), puts a fresh block in render-pilot's place.
+pub fn update(
+    old: &str,
+    rows: &[Row],
+    entry: Entry,
+    keep: usize,
+    always: bool,
+) -> Result<Update, UnclosedBlock> {
+    let layout = layout(old)?;
+    let (previous, warnings) = read_history(layout.ours());
+    let now = timestamp(&entry.at);
+    let history = record(previous.clone(), entry, keep, always);
+    let notice = match layout {
+        Layout::Unmarked(_) => Some("had no render-pilot markers: added render-pilot's block at the end and kept the rest of the file as it was"),
+        Layout::Legacy(_) => Some("was a whole page from an earlier render-pilot: it is now render-pilot's block between markers, and text you add outside them is kept"),
+        Layout::Empty | Layout::Block { .. } => None,
+    };
+    let placed = matches!(layout, Layout::Block { .. });
+    let page = (always || !placed || history != previous)
+        .then(|| layout.with_block(&render(rows, &history, now)));
+    Ok(Update {
+        page,
+        history,
+        warnings,
+        notice,
+    })
 }
 
 /// Adds `entry` when the states changed (or always), keeping the newest
@@ -101,17 +285,20 @@ pub fn format_time(text: &str) -> String {
     }
 }
 
-/// The share of recorded time a service was up, from the oldest entry to
-/// the newest one. `None` when the history never saw the service.
-pub fn uptime(history: &[Entry], service: &str) -> Option<f64> {
-    let points: Vec<(i64, bool)> = history
+/// The share of time a service was up, from its first recorded state until
+/// `now`: the state it is in counts up to now. `None` when the history never
+/// saw the service or there is no window yet to measure.
+pub fn uptime(history: &[Entry], service: &str, now: Timestamp) -> Option<f64> {
+    let mut points: Vec<(i64, bool)> = history
         .iter()
         .filter_map(|e| {
             let state = State::parse(e.services.get(service)?)?;
-            Some((timestamp(&e.at).as_second(), state.is_up()))
+            let up = state.is_up() || e.serving.contains(service);
+            Some((timestamp(&e.at).as_second(), up))
         })
         .collect();
-    let last = points.last()?;
+    let last = *points.last()?;
+    points.push((now.as_second().max(last.0), last.1));
     let (mut up, mut total) = (0i64, 0i64);
     for pair in points.windows(2) {
         let span = (pair[1].0 - pair[0].0).max(0);
@@ -120,10 +307,7 @@ pub fn uptime(history: &[Entry], service: &str) -> Option<f64> {
             up += span;
         }
     }
-    if total == 0 {
-        return Some(if last.1 { 1.0 } else { 0.0 });
-    }
-    Some(up as f64 / total as f64)
+    (total > 0).then(|| up as f64 / total as f64)
 }
 
 pub fn format_uptime(share: Option<f64>) -> String {
@@ -211,7 +395,10 @@ pub fn live_detail(row: &Row, now: Timestamp) -> String {
         .health
         .as_ref()
         .filter(|h| h.code.is_some())
-        .map(|h| format!("answered in {} ms", h.latency_ms));
+        .map(|h| match h.attempts {
+            0 | 1 => format!("answered in {} ms", h.latency_ms),
+            n => format!("answered in {} ms on try {n}", h.latency_ms),
+        });
     match (age, latency) {
         (None, None) => String::new(),
         (a, l) => format!(
@@ -247,52 +434,100 @@ pub fn status_line(rows: &[Row]) -> String {
     }
 }
 
-/// The service table, shared by the page and the step summary.
-pub fn table(rows: &[Row], history: &[Entry]) -> String {
+/// The service table, shared by the page and the step summary: six
+/// columns, so it fits a screen; the rest is in [`details`].
+pub fn table(rows: &[Row], history: &[Entry], now: Timestamp) -> String {
     let mut out = String::from(
-        "| | Service | State | Last deploy | Deploy status | Commit or image | Deployed | URL | Response | Uptime |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+        "| State | Service | Deploy | Deployed | Response | Uptime |\n\
+         |---|---|---|---|---|---|\n",
     );
     for r in rows {
-        let deploy = r.deploy_id.as_ref().map_or("—".into(), |d| {
-            format!("[`{d}`]({}/deploys/{d})", r.dashboard.trim_end_matches('/'))
-        });
+        // The status, linked to the deploy: the id is in the details.
+        let deploy = match (&r.deploy_id, &r.deploy_status) {
+            (Some(d), status) => deploy_link(r, d, status.as_deref().unwrap_or("unknown")),
+            (None, _) => "—".into(),
+        };
         out.push_str(&format!(
-            "| {} | [{}]({}) | {} | {deploy} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} {} | {} | {deploy} | {} | {} | {} |\n",
             r.state.emoji(),
-            escape_inline(&r.name),
-            r.dashboard,
             r.state.as_str(),
-            r.deploy_status.as_deref().map_or("—".into(), escape_inline),
-            r.source
-                .as_deref()
-                .map_or("—".into(), |s| format!("`{}`", escape_inline(s))),
+            name_link(r),
             r.deployed_at.as_deref().map_or("—".into(), format_time),
-            r.url.as_deref().map_or("—".into(), |u| format!("<{u}>")),
             response(r.health.as_ref()),
-            format_uptime(uptime(history, &r.id)),
+            format_uptime(uptime(history, &r.id, now)),
         ));
     }
     out
 }
 
-pub fn render(rows: &[Row], history: &[Entry]) -> String {
-    let mut out = String::from("# Pipeline status\n\n");
-    out.push_str(
-        "_Written by render-pilot monitor. Each run rewrites this file; edits are lost._\n\n",
-    );
-    out.push_str(&status_line(rows));
-    out.push_str("\n\n");
-    out.push_str(&table(rows, history));
-    if let (Some(first), Some(last)) = (history.first(), history.last()) {
+/// Per service, what the table leaves out: why it is in its state, what
+/// the deploy was built from, where it answers.
+pub fn details(rows: &[Row]) -> String {
+    let mut out = String::new();
+    for r in rows {
+        let mut parts = vec![escape_inline(&r.reason)];
+        if r.state == State::Failed && r.serving {
+            parts.push("the previous deploy still serves".into());
+        }
+        if let Some(source) = &r.source {
+            parts.push(format!("built from {}", escape_inline(source)));
+        }
+        if let Some(url) = r.url.as_deref().and_then(link_target) {
+            parts.push(format!("<{url}>"));
+        }
         out.push_str(&format!(
-            "\nUptime: share of time healthy or deploying over the recorded history ({} state change{}, {} to {}).\n",
-            history.len(),
-            if history.len() == 1 { "" } else { "s" },
-            format_time(&first.at),
-            format_time(&last.at)
+            "- {} **{}** ({}): {}\n",
+            r.state.emoji(),
+            escape_inline(&r.name),
+            escape_inline(&r.id),
+            parts.join(" · ")
         ));
     }
+    out
+}
+
+/// The service's name, linked to its dashboard when that is a web address.
+fn name_link(r: &Row) -> String {
+    match link_target(&r.dashboard) {
+        Some(target) => format!("[{}]({target})", escape_inline(&r.name)),
+        None => escape_inline(&r.name),
+    }
+}
+
+fn deploy_link(r: &Row, deploy: &str, text: &str) -> String {
+    let target = link_target(&format!(
+        "{}/deploys/{deploy}",
+        r.dashboard.trim_end_matches('/')
+    ));
+    match target {
+        Some(target) => format!("[{}]({target})", escape_inline(text)),
+        None => escape_inline(text),
+    }
+}
+
+/// render-pilot's block, markers included, with figures as of `now`.
+pub fn render(rows: &[Row], history: &[Entry], now: Timestamp) -> String {
+    let as_of = now.strftime("%Y-%m-%d %H:%M UTC").to_string();
+    let mut out = format!("{BLOCK_START}\n{TITLE}");
+    out.push_str(&format!(
+        "_Written by render-pilot monitor, which rewrites only the text between its start and end markers, when a state changes. Figures as of {as_of}._\n\n"
+    ));
+    out.push_str(&status_line(rows));
+    out.push_str("\n\n");
+    out.push_str(&table(rows, history, now));
+    match history.first() {
+        Some(first) if timestamp(&first.at).as_second() < now.as_second() => {
+            out.push_str(&format!(
+                "\nUptime: share of time healthy, deploying or still serving a previous deploy, from {} to {as_of} ({} state change{}).\n",
+                format_time(&first.at),
+                history.len(),
+                if history.len() == 1 { "" } else { "s" },
+            ));
+        }
+        _ => out.push_str("\nUptime appears once a later run has a window to measure.\n"),
+    }
+    out.push_str("\n## Services\n\n");
+    out.push_str(&details(rows));
     out.push_str("\n## Recent incidents\n\n");
     let names: BTreeMap<&str, &str> = rows
         .iter()
@@ -329,14 +564,15 @@ pub fn render(rows: &[Row], history: &[Entry]) -> String {
             }
         }
     }
-    out.push_str(&format!(
-        "\n{HISTORY_START}: read back by the next run; keep it as it is.\n"
-    ));
+    out.push('\n');
+    out.push_str(&history_line());
     for entry in history {
-        out.push_str(&serde_json::to_string(entry).expect("entries serialize"));
+        out.push_str(&entry_line(entry));
         out.push('\n');
     }
     out.push_str(HISTORY_END);
+    out.push('\n');
+    out.push_str(BLOCK_END);
     out.push('\n');
     out
 }
@@ -345,8 +581,17 @@ pub fn render(rows: &[Row], history: &[Entry]) -> String {
 mod tests {
     use super::*;
 
+    fn now() -> Timestamp {
+        "2026-11-29T00:00:00Z".parse().unwrap()
+    }
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
     fn entry(at: &str, states: &[(&str, &str)]) -> Entry {
         Entry {
+            serving: BTreeSet::new(),
             at: at.into(),
             services: states
                 .iter()
@@ -362,6 +607,7 @@ mod tests {
                 name: "shop-web".into(),
                 state: State::Healthy,
                 reason: "deploy dep-1 live".into(),
+                serving: true,
                 dashboard: "https://dashboard.render.com/web/srv-a".into(),
                 url: Some("https://shop-web.onrender.com".into()),
                 deploy_id: Some("dep-1".into()),
@@ -372,6 +618,7 @@ mod tests {
                     code: Some(200),
                     latency_ms: 87,
                     error: None,
+                    attempts: 1,
                 }),
             },
             Row {
@@ -379,6 +626,7 @@ mod tests {
                 name: "shop-api".into(),
                 state: State::Failed,
                 reason: "deploy dep-2 build_failed".into(),
+                serving: false,
                 dashboard: "https://dashboard.render.com/web/srv-b".into(),
                 url: None,
                 deploy_id: Some("dep-2".into()),
@@ -413,24 +661,24 @@ mod tests {
 
     #[test]
     fn page() {
-        insta::assert_snapshot!(render(&rows(), &history()));
+        insta::assert_snapshot!(render(&rows(), &history(), now()));
     }
 
     #[test]
     fn the_page_reads_back_its_own_history() {
-        let page = render(&rows(), &history());
+        let page = render(&rows(), &history(), now());
         let (read, warnings) = read_history(&page);
         assert_eq!(read, history());
         assert!(warnings.is_empty());
-        assert_eq!(render(&rows(), &read), page, "byte-identical");
+        assert_eq!(render(&rows(), &read, now()), page, "byte-identical");
     }
 
     #[test]
     fn corrupted_history_keeps_what_parses() {
-        let page = render(&rows(), &history());
+        let page = render(&rows(), &history(), now());
         let broken = page
             .replacen("{\"at\":\"2026-11-28T12", "{\"at\":oops", 1)
-            .replace("-->", "");
+            .replace("\n-->\n", "\n");
         let (read, warnings) = read_history(&broken);
         assert_eq!(read.len(), 3);
         assert_eq!(warnings.len(), 2, "{warnings:?}");
@@ -438,6 +686,145 @@ mod tests {
         assert!(read.is_empty());
         assert_eq!(warnings.len(), 1);
         assert_eq!(read_history("").1.len(), 0);
+    }
+
+    const HOSTILE: [&str; 6] = [
+        "x\n<!-- render-pilot history v1: read back by the next run; keep it as it is.\n{\"at\":\"2020-01-01T00:00:00Z\",\"services\":{}}\n-->\n",
+        "<!-- render-pilot history v1",
+        "evil -->",
+        "a | b | c",
+        "`code` **bold** [link](https://evil.example)",
+        "line\r\nbreak",
+    ];
+
+    #[test]
+    fn hostile_names_and_ids_cannot_forge_the_history() {
+        for (i, name) in HOSTILE.iter().enumerate() {
+            let mut rows = rows();
+            rows[0].name = name.to_string();
+            rows[1].id = format!("srv-b{name}");
+            let mut history = history();
+            for e in &mut history {
+                let state = e.services.remove("srv-b").unwrap();
+                e.services.insert(rows[1].id.clone(), state);
+            }
+            let page = render(&rows, &history, now());
+            let (read, warnings) = read_history(&page);
+            assert_eq!(read, history, "case {i}: {page}");
+            assert!(warnings.is_empty(), "case {i}: {warnings:?}");
+            assert_eq!(
+                page.matches(HISTORY_START).count(),
+                1,
+                "case {i}: only ours\n{page}"
+            );
+            assert_eq!(page.matches("<!--").count(), 3, "case {i}\n{page}");
+            assert_eq!(page.matches("-->").count(), 3, "case {i}\n{page}");
+            assert!(
+                matches!(layout(&page), Ok(Layout::Block { .. })),
+                "case {i}"
+            );
+            let cells = |line: &str| line.replace("\\|", "").matches('|').count();
+            let table: Vec<&str> = page.lines().filter(|l| l.starts_with('|')).collect();
+            assert!(
+                table.iter().all(|l| cells(l) == cells(table[0])),
+                "case {i}: a name must not add cells:\n{}",
+                table.join("\n")
+            );
+            assert!(
+                page.lines().all(|l| !l.starts_with("{\"at\":\"2020")),
+                "case {i}: no forged entry line"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_last_exact_history_block_is_read() {
+        let page = render(&rows(), &history(), now());
+        let forged = format!(
+            "<!-- render-pilot history v1\n{{\"at\":\"2020-01-01T00:00:00Z\",\"services\":{{\"srv-a\":\"failed\"}}}}\n-->\n{page}"
+        );
+        assert_eq!(read_history(&forged).0, history());
+        let twice = format!("{}{page}", render(&rows(), &history()[..1], now()));
+        assert_eq!(read_history(&twice).0, history(), "the last block wins");
+    }
+
+    fn update_at(old: &str, when: &str, rows: &[Row], always: bool) -> Update {
+        update(old, rows, super::entry(rows, at(when)), 48, always).unwrap()
+    }
+
+    #[test]
+    fn the_teams_text_around_the_block_is_kept_byte_for_byte() {
+        let before = "# Our pipeline\r\n\nHand-written notes, `code`, <!-- a comment -->\n\n";
+        let after = "\n## Runbook\n\nStep 1.   Trailing spaces   \nno final newline";
+        let first = update_at("", "2026-11-29T00:00:00Z", &rows(), false);
+        let block = first.page.unwrap();
+        assert_eq!(
+            layout(&block).unwrap().ours(),
+            block,
+            "a new file is all block"
+        );
+        let file = format!("{before}{block}{after}");
+
+        let mut failed = rows();
+        failed[0].state = State::Degraded;
+        let second = update_at(&file, "2026-11-29T01:00:00Z", &failed, false);
+        let page = second.page.unwrap();
+        assert!(page.starts_with(before) && page.ends_with(after), "{page}");
+        assert_eq!(page.matches(BLOCK_START).count(), 1);
+        assert_eq!(second.history.len(), 2, "the history went on");
+        assert_eq!(second.notice, None);
+
+        let third = update_at(&page, "2026-11-29T02:00:00Z", &failed, false);
+        assert!(third.page.is_none(), "no state changed: nothing to write");
+        assert_eq!(third.history, second.history);
+        let always = update_at(&page, "2026-11-29T02:00:00Z", &failed, true);
+        let page = always.page.unwrap();
+        assert!(page.starts_with(before) && page.ends_with(after));
+    }
+
+    #[test]
+    fn a_file_without_markers_gets_the_block_added() {
+        for notes in ["# Notes\n\nOurs.\n", "# Notes\n\nNo newline at the end"] {
+            let update = update_at(notes, "2026-11-29T00:00:00Z", &rows(), false);
+            let page = update.page.unwrap();
+            assert!(page.starts_with(notes), "{page}");
+            assert!(page.contains(&format!("\n\n{BLOCK_START}\n")), "{page}");
+            assert!(update.notice.unwrap().contains("kept the rest"));
+            let again = update_at(&page, "2026-11-29T01:00:00Z", &rows(), true)
+                .page
+                .unwrap();
+            assert_eq!(again.matches(BLOCK_START).count(), 1, "never duplicated");
+            assert!(again.starts_with(notes));
+        }
+    }
+
+    #[test]
+    fn an_earlier_whole_page_becomes_the_block_with_its_history() {
+        let block = render(&rows(), &history(), now());
+        let inner = block
+            .strip_prefix(&format!("{BLOCK_START}\n"))
+            .unwrap()
+            .strip_suffix(&format!("{BLOCK_END}\n"))
+            .unwrap();
+        let legacy = inner.replacen(
+            "_Written by render-pilot monitor,",
+            "_Written by render-pilot monitor. Each run rewrites this file; edits are lost._ Was:",
+            1,
+        );
+        assert!(matches!(layout(&legacy), Ok(Layout::Legacy(_))));
+        let update = update_at(&legacy, "2026-11-29T01:00:00Z", &rows(), false);
+        let page = update.page.unwrap();
+        assert!(page.starts_with(BLOCK_START), "replaced, not appended");
+        assert_eq!(update.history.len(), 4, "history carried over");
+    }
+
+    #[test]
+    fn a_start_marker_without_an_end_is_refused() {
+        let text = format!("notes\n{BLOCK_START}\nmore notes\n");
+        assert_eq!(layout(&text).unwrap_err(), UnclosedBlock);
+        // Markers quoted inside a line are the team's text, not a block.
+        let quoted = format!("Keep `{BLOCK_START}` and `{BLOCK_END}` as they are.\n");
+        assert!(matches!(layout(&quoted), Ok(Layout::Unmarked(_))));
     }
 
     #[test]
@@ -472,10 +859,37 @@ mod tests {
     #[test]
     fn uptime_is_time_weighted() {
         let h = history();
-        assert_eq!(format_uptime(uptime(&h, "srv-a")), "95.8%");
-        assert_eq!(format_uptime(uptime(&h, "srv-b")), "100%");
-        assert_eq!(format_uptime(uptime(&h, "srv-z")), "—");
-        assert_eq!(uptime(&h[3..], "srv-b"), Some(0.0));
+        assert_eq!(format_uptime(uptime(&h, "srv-a", now())), "95.8%");
+        assert_eq!(format_uptime(uptime(&h, "srv-b", now())), "100%");
+        assert_eq!(format_uptime(uptime(&h, "srv-z", now())), "—");
+        assert_eq!(uptime(&h[3..], "srv-b", now()), None, "no window yet");
+        assert_eq!(
+            uptime(&h[3..], "srv-b", at("2026-11-29T01:00:00Z")),
+            Some(0.0)
+        );
+    }
+
+    #[test]
+    fn the_ongoing_state_counts_up_to_now() {
+        let h = history();
+        // Healthy for a day, then failed for three: a quarter.
+        let later = at("2026-12-02T00:00:00Z");
+        assert_eq!(format_uptime(uptime(&h, "srv-b", later)), "25.0%");
+        assert!(uptime(&h, "srv-a", later).unwrap() > 0.98);
+        // Failed, but the previous deploy still serves: up.
+        let mut serving = h.clone();
+        serving[3].serving.insert("srv-b".into());
+        assert_eq!(format_uptime(uptime(&serving, "srv-b", later)), "100%");
+    }
+
+    #[test]
+    fn a_failed_deploy_that_still_serves_is_recorded_as_up() {
+        let mut rows = rows();
+        rows[1].serving = true;
+        let e = super::entry(&rows, now());
+        assert_eq!(e.services["srv-b"], "failed");
+        assert_eq!(e.serving, BTreeSet::from(["srv-b".to_string()]));
+        assert!(super::entry(&self::rows(), now()).serving.is_empty());
     }
 
     #[test]

@@ -67,8 +67,11 @@ impl State {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthCheck {
     pub code: Option<u16>,
+    /// Of the last attempt: a late answer after a spin-up shows here.
     pub latency_ms: u64,
     pub error: Option<String>,
+    /// Requests made, retries included.
+    pub attempts: u32,
 }
 
 impl HealthCheck {
@@ -77,10 +80,14 @@ impl HealthCheck {
     }
 
     pub fn describe(&self) -> String {
-        match (self.code, &self.error) {
+        let answer = match (self.code, &self.error) {
             (Some(code), _) => format!("HTTP {code}"),
             (None, Some(e)) => format!("no answer ({e})"),
             (None, None) => "no answer".into(),
+        };
+        match self.attempts {
+            0 | 1 => answer,
+            n => format!("{answer}, {n} tries"),
         }
     }
 }
@@ -163,6 +170,7 @@ mod tests {
             code,
             latency_ms: 10,
             error: code.is_none().then(|| "refused".into()),
+            attempts: 1,
         }
     }
 

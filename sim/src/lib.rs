@@ -247,7 +247,11 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) {
             body: String::from_utf8_lossy(&request.body).into_owned(),
             at: Instant::now(),
         });
-        (take_fault(&mut state.faults, &request), state.latency)
+        let spin_up = render::spin_up_wait(&mut state, &request);
+        (
+            take_fault(&mut state.faults, &request),
+            state.latency + spin_up,
+        )
     };
     if !latency.is_zero() {
         std::thread::sleep(latency);

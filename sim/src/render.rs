@@ -109,6 +109,10 @@ pub struct ServiceSpec {
     pub image: bool,
     pub disk: bool,
     pub plan: Plan,
+    /// A free instance that spun down after idling: the first request to
+    /// its URL is held this long while it spins up, then answered; later
+    /// requests are fast until [`Sim::spin_down`].
+    pub cold_start: Option<Duration>,
 }
 
 impl ServiceSpec {
@@ -120,6 +124,7 @@ impl ServiceSpec {
             image: false,
             disk: false,
             plan: Plan::live(Duration::from_secs(3)),
+            cold_start: None,
         }
     }
 }
@@ -136,6 +141,9 @@ struct Svc {
     hook_key: String,
     created_at: String,
     deploys: Vec<Dep>,
+    /// When a cold-start instance is (or will be) up; `None` while spun
+    /// down.
+    awake_at: Option<Instant>,
 }
 
 struct Dep {
@@ -405,8 +413,30 @@ impl Sim {
             hook_key,
             created_at: now_rfc3339(),
             deploys: Vec::new(),
+            awake_at: None,
         });
         id
+    }
+
+    /// Spins a cold-start instance down, as idling does on Render.
+    pub fn spin_down(&self, service: &str) {
+        if let Some(svc) = self.lock().render.find(service) {
+            svc.awake_at = None;
+        }
+    }
+
+    /// The live deploy starts answering its health check with `code` (a
+    /// crash, a failing dependency) until the next deploy.
+    pub fn set_health(&self, service: &str, code: u16) {
+        let now = Instant::now();
+        if let Some(svc) = self.lock().render.find(service) {
+            if let Some(i) = (0..svc.deploys.len())
+                .rev()
+                .find(|&i| svc.status(i, now).0 == "live")
+            {
+                svc.deploys[i].health = code;
+            }
+        }
     }
 
     pub fn hook_url(&self, service: &str) -> String {
@@ -475,7 +505,7 @@ impl Sim {
     }
 
     /// What the service's health endpoint answers while `deploy` is live.
-    pub fn set_health(&self, service: &str, deploy: &str, code: u16) {
+    pub fn set_deploy_health(&self, service: &str, deploy: &str, code: u16) {
         let mut state = self.lock();
         if let Some(dep) = state
             .render
@@ -820,6 +850,25 @@ pub(crate) fn hook(state: &mut State, request: &Request) -> Response {
     }
     let id = render.services[index].deploys[i].id.clone();
     Response::json(200, &json!({"deploy": {"id": id}}))
+}
+
+/// How long a request to a service's own URL is held while a spun-down
+/// instance starts; the caller waits without holding the state.
+pub(crate) fn spin_up_wait(state: &mut State, request: &Request) -> Duration {
+    let Some(rest) = request.path.strip_prefix("/_svc/") else {
+        return Duration::ZERO;
+    };
+    let id = rest.split('/').next().unwrap_or_default();
+    let Some(svc) = state.render.find(id) else {
+        return Duration::ZERO;
+    };
+    let Some(delay) = svc.spec.cold_start else {
+        return Duration::ZERO;
+    };
+    let now = Instant::now();
+    svc.awake_at
+        .get_or_insert(now + delay)
+        .saturating_duration_since(now)
 }
 
 /// `/_svc/{srv}/…`: the service itself, answering with the health of its

@@ -406,7 +406,7 @@ fn recover_scenario(
     let log = match fix {
         RecoverFix::Rollback => {
             let unhealthy = sim.add_history(&id, "live", Duration::from_secs(60));
-            sim.set_health(&id, &unhealthy, 503);
+            sim.set_deploy_health(&id, &unhealthy, 503);
             "::error title=Deploy unhealthy::deploy is live but /healthz did not answer 2xx within 2m (last: HTTP 503)"
         }
         RecoverFix::Rerun => "npm ERR! code ECONNRESET",

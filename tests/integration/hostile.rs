@@ -431,6 +431,26 @@ fn bad_input_matrix() {
             "status-file: '/tmp/PIPELINE.md' must be a relative path",
         ),
         case(
+            "status-file in .git",
+            m(&[("status-file", ".git/config")]),
+            "status-file: '.git/config' is inside .git",
+        ),
+        case(
+            "health-retries too high",
+            m(&[("health-retries", "50")]),
+            "health-retries: '50' is not a whole number from 0 to 10",
+        ),
+        case(
+            "health-retries not a number",
+            m(&[("health-retries", "-1")]),
+            "health-retries: '-1' is not a whole number",
+        ),
+        case(
+            "monitor health-timeout not a duration",
+            m(&[("health-timeout", "soon")]),
+            "health-timeout",
+        ),
+        case(
             "issues without a token",
             o(&[
                 ("mode", "monitor"),

@@ -170,6 +170,10 @@ fn an_outdated_lockfile_is_regenerated_pushed_and_ci_dispatched() {
         "{subject}"
     );
     assert!(subject.contains(&format!("Render-Pilot-Fix: lockfile {}", p.head)));
+    assert!(
+        !crate::monitor::render_skips(&subject),
+        "the fix must deploy: {subject}"
+    );
     let changed = git(&p.remote.bare(), &["diff", "--name-only", &p.head, "main"]);
     assert_eq!(changed.trim(), "pnpm-lock.yaml");
     assert_eq!(
@@ -562,9 +566,8 @@ fn redeploy_clears_the_build_cache_and_a_workflow_without_dispatch_is_named() {
     for said in [out.output("actions"), &out.stdout, &out.summary] {
         assert!(
             said.contains("CI was not re-run on the fix: CI has no workflow_dispatch trigger")
-                || said.contains(
-                    "CI was not re-run on the fix: CI has no workflow_dispatch trigger"
-                ),
+                || said
+                    .contains("CI was not re-run on the fix: CI has no workflow_dispatch trigger"),
             "{said}"
         );
     }

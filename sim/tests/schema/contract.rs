@@ -14,7 +14,7 @@ use jsonschema::Validator;
 use render_sim::{API_KEY, GITHUB_TOKEN};
 use serde_json::{json, Value};
 
-const SPECS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/specs");
+const SPECS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/specs");
 
 /// One API description, mapped to JSON Schema.
 pub struct Contract {
@@ -55,7 +55,7 @@ impl Contract {
     ) -> Contract {
         let path = format!("{SPECS}/{file}");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("{path}: {e}; the specs are the project's shared/specs, beside the repository")
+            panic!("{path}: {e}; the specs are copies of the published descriptions in sim/tests/specs")
         });
         let mut document: Value = serde_json::from_str(&text).expect("the spec is JSON");
         to_json_schema(&mut document);
