@@ -1015,8 +1015,12 @@ fn pnpm_runs_without_secrets_scripts_or_the_repository_s_pnpmfile() {
         let mut names: Vec<&str> = env.keys().map(String::as_str).collect();
         names.sort();
         // What node itself adds to process.env is not ours to strip.
+        // ./scripts/test's corepack settings pass through, as COREPACK_* do.
         names.retain(|n| {
-            !n.starts_with("npm_") && !n.starts_with("NODE_") && *n != "PNPM_SCRIPT_SRC_DIR"
+            !n.starts_with("npm_")
+                && !n.starts_with("NODE_")
+                && *n != "PNPM_SCRIPT_SRC_DIR"
+                && !["COREPACK_HOME", "COREPACK_INTEGRITY_KEYS"].contains(n)
         });
         assert_eq!(
             names,

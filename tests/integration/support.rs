@@ -42,6 +42,22 @@ pub fn rp() -> Rp {
         .env("RENDER_PILOT_POLL_MS", "150")
         .env("RENDER_PILOT_TEST_FAST", "1")
         .current_dir(dir.path());
+    // The pnpm that recover runs may be corepack's (./scripts/test sets it
+    // up), which needs its cache and the machine's registry settings; the
+    // product passes these through to pnpm too.
+    for (name, value) in std::env::vars() {
+        let pass = name.starts_with("COREPACK_")
+            || name.to_ascii_lowercase().ends_with("_proxy")
+            || [
+                "NODE_EXTRA_CA_CERTS",
+                "SSL_CERT_FILE",
+                "npm_config_registry",
+            ]
+            .contains(&name.as_str());
+        if pass {
+            command.env(name, value);
+        }
+    }
     Rp {
         command,
         dir,
