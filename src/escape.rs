@@ -68,12 +68,6 @@ pub fn one_line(text: &str, max: usize) -> String {
     format!("{cut}…")
 }
 
-/// A link target for Markdown: an http(s) URL with the characters that
-/// could end the link or the line percent-encoded; `None` for anything else.
-pub fn link_target(url: &str) -> Option<String> {
-    crate::http::web_url(url)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,15 +105,5 @@ mod tests {
         );
         assert_eq!(one_line("abcdef", 4), "abc…");
         assert_eq!(one_line("abcd", 4), "abcd");
-    }
-
-    #[test]
-    fn links_are_http_and_closed() {
-        assert_eq!(
-            link_target("https://dashboard.render.com/web/srv-a)x(").as_deref(),
-            Some("https://dashboard.render.com/web/srv-a%29x%28")
-        );
-        assert_eq!(link_target("javascript:alert(1)"), None);
-        assert_eq!(link_target("not a url"), None);
     }
 }

@@ -407,6 +407,8 @@ pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
         now.strftime("%Y-%m-%d %H:%M:%S UTC"),
         human_duration(started.elapsed())
     );
+    summary.push('\n');
+    summary.push_str(&crate::report::fleet_charts(&rows));
     for row in &rows {
         summary.push_str(&pipeline::live_detail(row, now));
         if row.state != State::Healthy {

@@ -10,7 +10,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::escape::{escape_inline, link_target};
+use crate::escape::escape_inline;
+use crate::http::web_url;
 use crate::inputs::human_duration;
 use crate::status::{HealthCheck, State};
 
@@ -472,7 +473,7 @@ pub fn details(rows: &[Row]) -> String {
         if let Some(source) = &r.source {
             parts.push(format!("built from {}", escape_inline(source)));
         }
-        if let Some(url) = r.url.as_deref().and_then(link_target) {
+        if let Some(url) = r.url.as_deref().and_then(web_url) {
             parts.push(format!("<{url}>"));
         }
         out.push_str(&format!(
@@ -488,14 +489,14 @@ pub fn details(rows: &[Row]) -> String {
 
 /// The service's name, linked to its dashboard when that is a web address.
 fn name_link(r: &Row) -> String {
-    match link_target(&r.dashboard) {
+    match web_url(&r.dashboard) {
         Some(target) => format!("[{}]({target})", escape_inline(&r.name)),
         None => escape_inline(&r.name),
     }
 }
 
 fn deploy_link(r: &Row, deploy: &str, text: &str) -> String {
-    let target = link_target(&format!(
+    let target = web_url(&format!(
         "{}/deploys/{deploy}",
         r.dashboard.trim_end_matches('/')
     ));

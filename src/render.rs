@@ -558,6 +558,7 @@ mod tests {
             Some("https://x.onrender.com/a%20%28b%29%7Cc")
         );
         assert_eq!(web_url("javascript:alert(1)"), None);
+        assert_eq!(web_url("not a url"), None);
         assert_eq!(web_url("https://u:p@x.onrender.com"), None);
     }
 

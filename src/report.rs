@@ -147,6 +147,36 @@ pub fn deploy_comparison(this: u64, recent: &[(String, u64)]) -> String {
     )
 }
 
+/// The monitor summary's pictures: services per state, and this run's
+/// response time per service that answered a health check.
+pub fn fleet_charts(rows: &[crate::pipeline::Row]) -> String {
+    use crate::status::State;
+    let counts: Vec<(String, u64)> = State::ALL
+        .iter()
+        .map(|s| {
+            let n = rows.iter().filter(|r| r.state == *s).count() as u64;
+            (s.as_str().to_string(), n)
+        })
+        .collect();
+    let mut out = charts::fenced(&charts::pie("Services by state", &counts));
+    let times: Vec<(String, u64)> = rows
+        .iter()
+        .filter_map(|r| {
+            let check = r.health.as_ref()?;
+            check.code.map(|_| (r.name.clone(), check.latency_ms))
+        })
+        .collect();
+    if !times.is_empty() {
+        out.push('\n');
+        out.push_str(&charts::fenced(&charts::bars(
+            "Response time (ms)",
+            "ms",
+            &times,
+        )));
+    }
+    out
+}
+
 /// The body of a monitor issue for a failing service (the marker is added
 /// by the tracker).
 pub fn monitor_issue_body(row: &crate::pipeline::Row, detected_at: &str) -> String {
