@@ -140,8 +140,6 @@ impl Author {
     }
 }
 
-pub const DEFAULT_AUTHOR: &str = "render-pilot[bot] <render-pilot[bot]@users.noreply.github.com>";
-
 impl Workspace {
     pub fn open(path: &Path) -> Result<Workspace, InputError> {
         // On the runner the container runs as root while the workspace
@@ -169,27 +167,11 @@ impl Workspace {
         &self.repo
     }
 
-    /// The branch to push to: the input, else `GITHUB_REF_NAME` for a
-    /// branch ref, else the checked-out branch.
-    pub fn branch(&self, input: Option<String>) -> Result<String, InputError> {
-        if let Some(b) = input {
-            let b = b.trim().trim_start_matches("refs/heads/").to_string();
-            if git2::Reference::is_valid_name(&format!("refs/heads/{b}")) {
-                return Ok(b);
-            }
-            return Err(InputError::new(
-                "branch",
-                format!(
-                    "'{}' is not a valid branch name",
-                    crate::inputs::shorten(&b)
-                ),
-            ));
-        }
-        let is_branch_ref = std::env::var("GITHUB_REF").is_ok_and(|r| r.starts_with("refs/heads/"));
-        if let Ok(name) = std::env::var("GITHUB_REF_NAME") {
-            if is_branch_ref && !name.trim().is_empty() {
-                return Ok(name.trim().to_string());
-            }
+    /// The branch to push to: the one the settings know (the input, else
+    /// the workflow's branch), else the checked-out branch.
+    pub fn branch(&self, known: Option<String>) -> Result<String, InputError> {
+        if let Some(branch) = known {
+            return Ok(branch);
         }
         match self.repo.head() {
             Ok(head) if head.is_branch() => Ok(head.shorthand().unwrap_or_default().to_string()),

@@ -6,7 +6,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::http::{Bucket, Http, HttpError, Response, Retry, MAX_BODY};
-use crate::inputs::InputError;
 use crate::secrets::redact;
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -56,6 +55,14 @@ pub struct Job {
     pub conclusion: Option<String>,
 }
 
+/// Where the GitHub API is, and the repository this job runs in.
+#[derive(Debug, Clone)]
+pub struct GitHubApi {
+    pub base: Url,
+    /// `owner/name`.
+    pub repository: String,
+}
+
 pub struct GitHub<'a> {
     http: &'a Http,
     base: Url,
@@ -64,34 +71,13 @@ pub struct GitHub<'a> {
 }
 
 impl<'a> GitHub<'a> {
-    /// The API base comes from `GITHUB_API_URL` (set by the runner, also on
-    /// GitHub Enterprise), the repository from `GITHUB_REPOSITORY`.
-    pub fn from_env(http: &'a Http, token: &str) -> Result<GitHub<'a>, InputError> {
-        let base = std::env::var("GITHUB_API_URL")
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_API_URL.to_string());
-        let base = Url::parse(base.trim()).map_err(|e| {
-            InputError::new(
-                "GITHUB_API_URL",
-                format!("is not a URL ({e}); unset it for {DEFAULT_API_URL}"),
-            )
-        })?;
-        crate::hook::check_host("GITHUB_API_URL", &base)?;
-        let repository = std::env::var("GITHUB_REPOSITORY").unwrap_or_default();
-        let valid = repository.split('/').filter(|p| !p.is_empty()).count() == 2;
-        if !valid {
-            return Err(InputError::new(
-                "GITHUB_REPOSITORY",
-                "is not set to owner/name; the runner sets it, on a laptop export GITHUB_REPOSITORY=owner/name",
-            ));
-        }
-        Ok(GitHub {
+    pub fn new(http: &'a Http, api: &GitHubApi, token: &str) -> GitHub<'a> {
+        GitHub {
             http,
-            base,
+            base: api.base.clone(),
             token: token.to_string(),
-            repository,
-        })
+            repository: api.repository.clone(),
+        }
     }
 
     /// `owner/name` of the repository this job runs in and holds a token for.

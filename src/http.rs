@@ -207,32 +207,50 @@ pub struct Http {
 
 type Notify = dyn Fn(&str) + Send + Sync;
 
-/// Backoff timings; tests shorten them through `RENDER_PILOT_TEST_FAST`.
+/// Backoff timings.
 #[derive(Clone, Copy)]
 struct Delays {
     base: Duration,
     max: Duration,
 }
 
+/// The run's timings. The test suite shortens them (see
+/// [`crate::settings`]); users get the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuning {
+    /// One API request, from connecting to the last byte of the body.
+    pub timeout: Duration,
+    /// Short retry backoffs.
+    pub fast: bool,
+    /// The period of a deploy wait's reads: at most one read per period on
+    /// average (30 of Render's 400 GETs a minute) and never a longer gap.
+    pub poll: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning {
+            timeout: Duration::from_secs(30),
+            fast: false,
+            poll: Duration::from_secs(2),
+        }
+    }
+}
+
 impl Http {
-    /// The API client: 30 s per request, from connecting to the last byte
-    /// of the body (tests shorten it with `RENDER_PILOT_HTTP_TIMEOUT_MS`).
-    pub fn new() -> anyhow::Result<Http> {
-        let timeout = std::env::var("RENDER_PILOT_HTTP_TIMEOUT_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .map_or(Duration::from_secs(30), Duration::from_millis);
-        Http::with_timeout(timeout)
+    /// The API client.
+    pub fn new(tuning: &Tuning) -> anyhow::Result<Http> {
+        Http::with_timeout(tuning.timeout, tuning)
     }
 
-    pub fn with_timeout(timeout: Duration) -> anyhow::Result<Http> {
+    /// A client whose requests may take up to `timeout` each.
+    pub fn with_timeout(timeout: Duration, tuning: &Tuning) -> anyhow::Result<Http> {
         let client = Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(Duration::from_secs(10).min(timeout))
             .timeout(timeout)
             .build()?;
-        let fast = std::env::var_os("RENDER_PILOT_TEST_FAST").is_some();
-        let delays = if fast {
+        let delays = if tuning.fast {
             Delays {
                 base: Duration::from_millis(20),
                 max: Duration::from_millis(200),
@@ -687,7 +705,7 @@ mod tests {
 
     #[test]
     fn each_bucket_is_paced_by_its_own_answers_only() {
-        let http = Http::with_timeout(Duration::from_secs(1)).unwrap();
+        let http = Http::with_timeout(Duration::from_secs(1), &Tuning::default()).unwrap();
         let observe = |bucket, status, pairs: &[(&'static str, &'static str)]| {
             http.limiter(bucket)
                 .unwrap()

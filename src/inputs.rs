@@ -1,7 +1,6 @@
-//! The input contract shared by the action and the command line: where a
-//! value comes from, and how text becomes booleans, durations and numbers.
-//!
-//! Parsers are pure and return [`InputError`], which maps to exit code 2.
+//! How input text becomes booleans, durations and numbers (and durations
+//! text again). The parsers are pure and return [`InputError`], which maps
+//! to exit code 2; where values come from is [`crate::settings`].
 
 use std::time::Duration;
 
@@ -20,27 +19,6 @@ impl InputError {
             message: message.into(),
         }
     }
-}
-
-/// Reads an input: the `--flag` value, else `INPUT_<NAME>` (upper-cased,
-/// hyphens kept, as the runner sets it), else the fallback variable. Empty
-/// and whitespace-only values count as unset, because the runner passes ""
-/// for every declared input that was not given. The value is returned as
-/// given (not trimmed) so secrets can be checked for stray whitespace.
-pub fn lookup(flag: Option<&str>, name: &str, fallback: Option<&str>) -> Option<String> {
-    let present = |v: &str| !v.trim().is_empty();
-    if let Some(v) = flag.filter(|v| present(v)) {
-        return Some(v.to_string());
-    }
-    let env_name = format!("INPUT_{}", name.to_uppercase().replace(' ', "_"));
-    std::env::var(&env_name)
-        .ok()
-        .filter(|v| present(v))
-        .or_else(|| {
-            fallback
-                .and_then(|f| std::env::var(f).ok())
-                .filter(|v| present(v))
-        })
 }
 
 pub fn parse_bool(input: &str, value: &str) -> Result<bool, InputError> {

@@ -2,7 +2,9 @@
 //! Actions or a terminal.
 //!
 //! The architecture, edge to core:
-//! - [`cli`] and [`inputs`]: the input contract (flags, `INPUT_*`, fallbacks);
+//! - [`cli`] and [`settings`]: the input contract (flags, `INPUT_*`,
+//!   fallbacks), read once into typed settings per mode; [`inputs`]: the
+//!   pure parsers;
 //! - [`runner`] and [`secrets`]: everything written out, redacted;
 //! - [`http`], [`render`]: the HTTP layer and the Render API client;
 //! - [`hook`]: deploy hook validation;
@@ -31,13 +33,15 @@ pub mod render;
 pub mod report;
 pub mod runner;
 pub mod secrets;
+pub mod settings;
 pub mod status;
 
 use std::process::ExitCode;
 
-use cli::{Cli, Command};
+use cli::Cli;
 use inputs::InputError;
 use runner::Runner;
+use settings::{Env, Settings};
 
 /// How a mode ended when it ran to the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,46 +60,23 @@ impl From<Status> for ExitCode {
     }
 }
 
-const SECRET_VARIABLES: [&str; 6] = [
-    "INPUT_DEPLOY-HOOK-URL",
-    "INPUT_RENDER-API-KEY",
-    "INPUT_GITHUB-TOKEN",
-    "RENDER_DEPLOY_HOOK",
-    "RENDER_API_KEY",
-    "GITHUB_TOKEN",
-];
-
 /// Runs the chosen mode and writes its outputs and summary.
-pub fn run(cli: Cli) -> anyhow::Result<Status> {
-    let command = match cli.command {
-        Some(command) => command,
-        // On a terminal, a bare `render-pilot` asks for help; in Actions a
-        // missing mode input is a configuration error.
-        None if std::env::var_os("INPUT_MODE").is_none()
-            && std::env::var("GITHUB_ACTIONS").is_err() =>
-        {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            return Ok(Status::Done);
-        }
-        None => cli::mode_from_env()?,
+pub fn run(cli: Cli, env: &Env) -> anyhow::Result<Status> {
+    let summary_file = cli.summary_file.clone();
+    let Some(command) = settings::command(cli, env)? else {
+        // On a terminal, a bare `render-pilot` asks for help.
+        cli::print_help()?;
+        return Ok(Status::Done);
     };
-    let mut runner = Runner::from_env(cli.summary_file)?;
-    // Mask every secret the environment carries, whatever the mode reads:
-    // the runner passes all declared inputs to every step.
-    for name in SECRET_VARIABLES {
-        if let Some(value) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
-            runner.mask(&value);
-            if let Ok((hook, _)) = hook::parse(&value) {
-                runner.mask(&hook.key);
-            }
-        }
-    }
-    let result = match &command {
-        Command::Deploy(args) => deploy::run(args, &mut runner),
-        Command::Monitor(args) => monitor::run(args, &mut runner),
-        Command::Recover(args) => recover::run(args, &mut runner),
-    };
+    let mut runner = Runner::open(settings::runner_files(env, summary_file))?;
+    settings::mask_secrets(env, &runner);
+    let result = settings::resolve(&command, env, &runner)
+        .map_err(anyhow::Error::from)
+        .and_then(|settings| match settings {
+            Settings::Deploy(s) => deploy::run(&s, &mut runner),
+            Settings::Monitor(s) => monitor::run(&s, &mut runner),
+            Settings::Recover(s) => recover::run(&s, &mut runner),
+        });
     if let Err(error) = &result {
         runner.append_summary(&format!(
             "### ❌ render-pilot stopped\n\n{}\n",
@@ -108,7 +89,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
 
 /// Prints an error that stopped the run and picks its exit code: 2 for bad
 /// input or configuration, 1 for everything else.
-pub fn report_error(error: &anyhow::Error) -> ExitCode {
+pub fn report_error(error: &anyhow::Error, env: &Env) -> ExitCode {
     let input = error.chain().any(|e| e.is::<InputError>());
     let title = if input {
         "Invalid input"
@@ -116,7 +97,7 @@ pub fn report_error(error: &anyhow::Error) -> ExitCode {
         "render-pilot failed"
     };
     let message = secrets::redact(&format!("{error:#}"));
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+    if env.in_actions() {
         println!(
             "::error title={}::{}",
             runner::escape_property(title),

@@ -1,14 +1,15 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use render_pilot::settings::Env;
 
 fn main() -> ExitCode {
-    let cli = match render_pilot::cli::Cli::try_parse() {
+    let env = Env::capture();
+    let cli = match render_pilot::cli::parse() {
         Ok(cli) => cli,
         Err(error) => return render_pilot::report_usage(error),
     };
-    match render_pilot::run(cli) {
+    match render_pilot::run(cli, &env) {
         Ok(status) => status.into(),
-        Err(error) => render_pilot::report_error(&error),
+        Err(error) => render_pilot::report_error(&error, &env),
     }
 }

@@ -2,7 +2,7 @@
 //! push it safely, and keep one issue per failing service.
 
 use std::collections::BTreeSet;
-use std::path::{Component, Path};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -10,17 +10,16 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use reqwest::Url;
 
-use crate::cli::{bool_input, workspace, MonitorArgs, RenderApi};
 use crate::escape::{escape_inline, one_line};
-use crate::git::{Author, GitError, Published, Target, Workspace};
+use crate::git::{GitError, Published, Target, Workspace};
 use crate::github::GitHub;
-use crate::hook::{self, is_service_id};
 use crate::http::Http;
-use crate::inputs::{human_duration, lookup, parse_number, shorten, InputError};
+use crate::inputs::{human_duration, shorten, InputError};
 use crate::issues::Tracker;
 use crate::pipeline::{self, Entry, Row};
 use crate::render::{RenderClient, RenderError, Service};
 use crate::runner::Runner;
+use crate::settings::{CommitMode, HealthPolicy, MonitorSettings, Services};
 use crate::status::{classify, HealthCheck, State};
 use crate::Status;
 
@@ -34,220 +33,6 @@ const SKIP_DEPLOYS: &str = "[skip render] [skip ci]";
 /// The largest status file read: far above any page render-pilot writes,
 /// far below a memory problem. A bigger one is left alone.
 const MAX_STATUS_FILE: u64 = 8 * 1024 * 1024;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommitMode {
-    OnChange,
-    Always,
-    Never,
-}
-
-pub enum Services {
-    All,
-    Ids(Vec<String>),
-}
-
-/// How a service's health is checked. A free instance takes up to about a
-/// minute to answer its first request after spinning down, and networks
-/// drop single requests: neither is an outage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HealthPolicy {
-    /// Failing checks tried again, with backoff.
-    pub retries: u32,
-    /// Everything one service's check may take, retries included; a slow
-    /// first answer may use all of it.
-    pub budget: Duration,
-    /// The wait before the first retry; it doubles each time.
-    pub backoff: Duration,
-}
-
-impl HealthPolicy {
-    /// The wait after failed attempt `n` (from 1), or `None` when the
-    /// retries or the budget (with `spent` already used) are exhausted.
-    pub fn wait_after(&self, n: u32, spent: Duration) -> Option<Duration> {
-        let wait = self.backoff * 2u32.saturating_pow(n.saturating_sub(1).min(16));
-        (n <= self.retries && spent + wait < self.budget).then_some(wait)
-    }
-}
-
-pub struct Config {
-    pub api: RenderApi,
-    pub services: Services,
-    pub health_path: Option<String>,
-    pub health: HealthPolicy,
-    pub status_file: Option<String>,
-    pub history: usize,
-    pub commit_mode: CommitMode,
-    pub branch: Option<String>,
-    pub push: bool,
-    pub issues: bool,
-    pub issue_label: String,
-    pub concurrency: usize,
-    pub fail_on_unhealthy: bool,
-    pub token: Option<String>,
-    pub author: Author,
-    pub dry_run: bool,
-}
-
-impl Config {
-    pub fn resolve(args: &MonitorArgs, runner: &Runner) -> Result<Config, InputError> {
-        let hook = lookup(
-            args.deploy_hook_url.as_deref(),
-            "deploy-hook-url",
-            Some("RENDER_DEPLOY_HOOK"),
-        );
-        if let Some(h) = &hook {
-            runner.mask(h);
-        }
-        let token = args.common.github_token(runner)?;
-        let api = args.common.render_api(runner)?.ok_or_else(|| {
-            InputError::new("render-api-key", "is not set; monitor reads service state from Render's API. Add the secret RENDER_API_KEY")
-        })?;
-        let services = match lookup(args.services.as_deref(), "services", None) {
-            Some(text) if text.trim().eq_ignore_ascii_case("all") => Services::All,
-            Some(text) => Services::Ids(parse_services(&text)?),
-            None => {
-                let from_hook = match &hook {
-                    Some(h) => Some(hook::parse(h)?.0.id).filter(|id| is_service_id(id)),
-                    None => None,
-                };
-                let id = args.common.service_id()?.or(from_hook).ok_or_else(|| {
-                    InputError::new("services", "is not set, and neither is service-id nor a deploy hook; list srv-… ids or use all")
-                })?;
-                Services::Ids(vec![id])
-            }
-        };
-        let status_file = status_file(args.status_file.as_deref())?;
-        let commit_mode = match lookup(args.commit_mode.as_deref(), "commit-mode", None)
-            .as_deref()
-            .map(str::trim)
-        {
-            None | Some("on-change") => CommitMode::OnChange,
-            Some("always") => CommitMode::Always,
-            Some("never") => CommitMode::Never,
-            Some(other) => {
-                return Err(InputError::new(
-                    "commit-mode",
-                    format!(
-                        "'{}' is not a commit mode; use on-change, always or never",
-                        shorten(other)
-                    ),
-                ))
-            }
-        };
-        let number = |flag: Option<&str>, name: &str, default: u64, max: u64| {
-            lookup(flag, name, None).map_or(Ok(default), |v| parse_number(name, &v, 1, max))
-        };
-        let issues = bool_input(args.issues.as_deref(), "issues", true)?;
-        let push = bool_input(args.push.as_deref(), "push", true)?;
-        if issues && token.is_none() {
-            return Err(InputError::new(
-                "github-token",
-                "is not set, and issues is true; pass github-token: ${{ github.token }} (with issues: write), or set issues: false",
-            ));
-        }
-        let backoff = if std::env::var_os("RENDER_PILOT_TEST_FAST").is_some() {
-            Duration::from_millis(100)
-        } else {
-            Duration::from_secs(2)
-        };
-        Ok(Config {
-            api,
-            services,
-            health_path: args.health.path()?,
-            health: HealthPolicy {
-                retries: lookup(args.health_retries.as_deref(), "health-retries", None)
-                    .map_or(Ok(3), |v| parse_number("health-retries", &v, 0, 10))?
-                    as u32,
-                budget: args.health.timeout()?,
-                backoff,
-            },
-            status_file,
-            history: number(args.history.as_deref(), "history", 48, 10_000)? as usize,
-            commit_mode,
-            branch: args.repo.branch(),
-            push,
-            issues,
-            issue_label: args.repo.issue_label()?,
-            concurrency: number(args.concurrency.as_deref(), "concurrency", 8, 64)? as usize,
-            fail_on_unhealthy: bool_input(
-                args.fail_on_unhealthy.as_deref(),
-                "fail-on-unhealthy",
-                false,
-            )?,
-            token,
-            author: args.repo.author()?,
-            dry_run: args.common.dry_run()?,
-        })
-    }
-}
-
-/// `srv-…` ids, comma or newline separated, without duplicates.
-pub fn parse_services(text: &str) -> Result<Vec<String>, InputError> {
-    let mut ids = Vec::new();
-    for id in text
-        .split([',', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        if !is_service_id(id) {
-            return Err(InputError::new(
-                "services",
-                format!("'{}' is not a service id; list srv-… ids separated by commas or newlines, or use all", shorten(id)),
-            ));
-        }
-        if !ids.iter().any(|i| i == id) {
-            ids.push(id.to_string());
-        }
-    }
-    if ids.is_empty() {
-        return Err(InputError::new(
-            "services",
-            "lists no service; give srv-… ids or all",
-        ));
-    }
-    Ok(ids)
-}
-
-/// The status file input: unset means the default, an explicit empty value
-/// means "do not write". The path must stay inside the workspace and out
-/// of `.git`.
-fn status_file(flag: Option<&str>) -> Result<Option<String>, InputError> {
-    let raw = match flag {
-        Some(f) => Some(f.to_string()),
-        None => std::env::var("INPUT_STATUS-FILE").ok(),
-    };
-    let path = match raw {
-        None => return Ok(Some("docs/PIPELINE.md".into())),
-        Some(p) if p.trim().is_empty() => return Ok(None),
-        Some(p) => p.trim().to_string(),
-    };
-    let inside = Path::new(&path)
-        .components()
-        .all(|c| matches!(c, Component::Normal(_)));
-    if !inside || path.len() > 255 {
-        return Err(InputError::new(
-            "status-file",
-            format!(
-                "'{}' must be a relative path inside the repository, like docs/PIPELINE.md",
-                shorten(&path)
-            ),
-        ));
-    }
-    let in_git = Path::new(&path)
-        .components()
-        .any(|c| c.as_os_str().eq_ignore_ascii_case(".git"));
-    if in_git {
-        return Err(InputError::new(
-            "status-file",
-            format!(
-                "'{}' is inside .git, where a page would corrupt the repository; use a path like docs/PIPELINE.md",
-                shorten(&path)
-            ),
-        ));
-    }
-    Ok(Some(path))
-}
 
 fn symlink_refused(path: &str, link: &str, place: &str) -> InputError {
     InputError::new(
@@ -304,31 +89,30 @@ fn refuse_linked_entry(ws: &Workspace, commit: git2::Oid, path: &str) -> Result<
     Ok(())
 }
 
-pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
-    let config = Config::resolve(args, runner)?;
-    let http = Http::new()?.notify_waits(runner.info_printer());
-    let health_http = Http::with_timeout(config.health.budget)?;
+pub fn run(config: &MonitorSettings, runner: &mut Runner) -> anyhow::Result<Status> {
+    let http = Http::new(&config.tuning)?.notify_waits(runner.info_printer());
+    let health_http = Http::with_timeout(config.health.budget, &config.tuning)?;
     let render = RenderClient::new(&http, config.api.url.clone(), &config.api.key);
-    let github = match (&config.token, config.issues) {
-        (Some(token), true) => Some(GitHub::from_env(&http, token)?),
+    let github = match (&config.token, &config.github) {
+        (Some(token), Some(api)) => Some(GitHub::new(&http, api, token)),
         _ => None,
     };
     // The checkout and branch are checked before anything happens, so a
     // bad workspace is bad input (exit 2) and nothing has changed.
     let git_target = match (&config.status_file, config.commit_mode, config.dry_run) {
         (Some(_), mode, false) if mode != CommitMode::Never => {
-            let ws = Workspace::open(&workspace())?;
+            let ws = Workspace::open(&config.workspace)?;
             let branch = ws.branch(config.branch.clone())?;
             Some((ws, branch))
         }
         _ => None,
     };
     if let (Some(path), false) = (&config.status_file, config.dry_run) {
-        refuse_linked_path(&workspace(), path)?;
+        refuse_linked_path(&config.workspace, path)?;
     }
     let started = Instant::now();
     let now = Timestamp::now().round(jiff::Unit::Second)?;
-    let rows = check_all(&config, &render, &health_http)?;
+    let rows = check_all(config, &render, &health_http)?;
     runner.info(&format!(
         "Checked {} services in {}.",
         rows.len(),
@@ -339,7 +123,7 @@ pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
     let mut problems = Vec::new();
     let page = match &config.status_file {
         Some(path) if !config.dry_run => {
-            match write_page(&config, git_target.as_ref(), path, &rows, &entry, runner) {
+            match write_page(config, git_target.as_ref(), path, &rows, &entry, runner) {
                 Ok(page) => Some(page),
                 Err(e) if e.is::<InputError>() => return Err(e),
                 Err(e) => {
@@ -353,7 +137,7 @@ pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
 
     let mut tracker = None;
     if let (Some(github), false) = (&github, config.dry_run) {
-        match update_issues(github, &config, &rows, now) {
+        match update_issues(github, config, &rows, now) {
             Ok(t) => tracker = Some(t),
             Err(e) => problems.push(format!("issues: {e:#}")),
         }
@@ -463,7 +247,11 @@ pub fn run(args: &MonitorArgs, runner: &mut Runner) -> anyhow::Result<Status> {
 
 /// Reads every service with bounded concurrency: at most two API calls per
 /// service (its record, unless listed already, and its newest deploys).
-fn check_all(config: &Config, render: &RenderClient, health: &Http) -> anyhow::Result<Vec<Row>> {
+fn check_all(
+    config: &MonitorSettings,
+    render: &RenderClient,
+    health: &Http,
+) -> anyhow::Result<Vec<Row>> {
     let work: Vec<(String, Option<Service>)> = match &config.services {
         Services::All => render
             .list_services()
@@ -493,7 +281,7 @@ fn check_all(config: &Config, render: &RenderClient, health: &Http) -> anyhow::R
 }
 
 fn check(
-    config: &Config,
+    config: &MonitorSettings,
     render: &RenderClient,
     health: &Http,
     id: &str,
@@ -586,7 +374,7 @@ struct PageResult {
 }
 
 fn write_page(
-    config: &Config,
+    config: &MonitorSettings,
     git_target: Option<&(Workspace, String)>,
     path: &str,
     rows: &[Row],
@@ -604,7 +392,7 @@ fn write_page(
         }
     };
     let Some((ws, branch)) = git_target else {
-        let file = workspace().join(path);
+        let file = config.workspace.join(path);
         let old = read_capped(&file, path)?;
         let update = update(&old)?;
         tell(&update);
@@ -779,7 +567,7 @@ pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
 
 fn update_issues<'a>(
     github: &'a GitHub<'a>,
-    config: &Config,
+    config: &MonitorSettings,
     rows: &[Row],
     now: Timestamp,
 ) -> anyhow::Result<Tracker<'a>> {
@@ -823,30 +611,4 @@ fn update_issues<'a>(
         }
     }
     Ok(tracker)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn health_retries_back_off_within_the_budget() {
-        let policy = HealthPolicy {
-            retries: 3,
-            budget: Duration::from_secs(120),
-            backoff: Duration::from_secs(2),
-        };
-        let s = Duration::from_secs;
-        assert_eq!(policy.wait_after(1, s(0)), Some(s(2)));
-        assert_eq!(policy.wait_after(2, s(3)), Some(s(4)));
-        assert_eq!(policy.wait_after(3, s(8)), Some(s(8)));
-        assert_eq!(policy.wait_after(4, s(17)), None, "retries used up");
-        // A first answer that took most of the budget leaves no time.
-        assert_eq!(policy.wait_after(1, s(119)), None, "budget used up");
-        let none = HealthPolicy {
-            retries: 0,
-            ..policy
-        };
-        assert_eq!(none.wait_after(1, s(0)), None);
-    }
 }

@@ -344,6 +344,13 @@ pub enum Triggered {
     Queued,
 }
 
+/// The Render API settings, when a key is given.
+#[derive(Debug, Clone)]
+pub struct RenderApi {
+    pub url: Url,
+    pub key: String,
+}
+
 pub struct RenderClient<'a> {
     http: &'a Http,
     base: Url,

@@ -18,6 +18,14 @@ use crate::secrets;
 /// GitHub refuses step summaries over 1 MiB.
 pub const SUMMARY_LIMIT: usize = 1024 * 1024;
 
+/// Where the runner wants outputs and the step summary.
+pub struct RunnerFiles {
+    /// Inside GitHub Actions: workflow commands instead of plain text.
+    pub actions: bool,
+    pub output_file: Option<PathBuf>,
+    pub summary_file: Option<PathBuf>,
+}
+
 pub struct Runner {
     /// Inside GitHub Actions: workflow commands instead of plain text.
     actions: bool,
@@ -28,18 +36,14 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// Reads the runner's environment. `summary_file` (the `--summary-file`
-    /// flag) is used when `GITHUB_STEP_SUMMARY` is not set. The files are
-    /// opened once now, so a bad path fails before anything happens.
-    pub fn from_env(summary_file: Option<PathBuf>) -> Result<Runner, InputError> {
-        let actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-        let file_var = |name: &str| {
-            std::env::var_os(name)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
-        let output_file = file_var("GITHUB_OUTPUT");
-        let summary_file = file_var("GITHUB_STEP_SUMMARY").or(summary_file);
+    /// The files are opened once now, so a bad path fails before anything
+    /// happens.
+    pub fn open(files: RunnerFiles) -> Result<Runner, InputError> {
+        let RunnerFiles {
+            actions,
+            output_file,
+            summary_file,
+        } = files;
         for (name, path) in [
             ("GITHUB_OUTPUT", &output_file),
             ("GITHUB_STEP_SUMMARY or --summary-file", &summary_file),

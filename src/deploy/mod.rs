@@ -5,15 +5,12 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
-mod config;
 mod failure;
 mod poll;
 
-pub use config::Config;
 pub use failure::Failure;
 use poll::{Expected, Schedule};
 
-use crate::cli::DeployArgs;
 use crate::hook::Hook;
 use crate::http::{display_url, Bucket, Http, Retry};
 use crate::inputs::human_duration;
@@ -23,6 +20,7 @@ use crate::render::{
 };
 use crate::report::{deploy_summary, DeployEnd, DeployReport};
 use crate::runner::{Progress, Runner};
+use crate::settings::DeploySettings;
 use crate::Status;
 use failure::{api_failure, hook_failure, no_response_failure, status_failure};
 
@@ -32,18 +30,17 @@ const FIND_QUEUED_FOR: Duration = Duration::from_secs(60);
 /// Recent deploys read to predict how long this one takes.
 const HISTORY: usize = 10;
 
-pub fn run(args: &DeployArgs, runner: &mut Runner) -> anyhow::Result<Status> {
-    let (config, warnings) = Config::resolve(args, runner)?;
-    for warning in &warnings {
+pub fn run(config: &DeploySettings, runner: &mut Runner) -> anyhow::Result<Status> {
+    for warning in &config.warnings {
         runner.warning(warning);
     }
-    let http = Http::new()?.notify_waits(runner.info_printer());
+    let http = Http::new(&config.tuning)?.notify_waits(runner.info_printer());
     let render = config
         .api
         .as_ref()
         .map(|a| RenderClient::new(&http, a.url.clone(), &a.key));
     let mut deploy = Deployer {
-        config: &config,
+        config,
         http: &http,
         render: render.as_ref(),
         runner,
@@ -53,7 +50,7 @@ pub fn run(args: &DeployArgs, runner: &mut Runner) -> anyhow::Result<Status> {
 }
 
 struct Deployer<'a> {
-    config: &'a Config,
+    config: &'a DeploySettings,
     http: &'a Http,
     render: Option<&'a RenderClient<'a>>,
     runner: &'a mut Runner,
@@ -294,7 +291,7 @@ impl Deployer<'_> {
             report.end = DeployEnd::Triggered;
             return Ok(());
         };
-        let mut schedule = Schedule::new(triggered.answered, poll_interval(), expected);
+        let mut schedule = Schedule::new(triggered.answered, self.config.tuning.poll, expected);
         if deploy.is_none() {
             deploy = Some(self.find_new_deploy(
                 render,
@@ -419,7 +416,7 @@ impl Deployer<'_> {
             if now >= until {
                 break false;
             }
-            std::thread::sleep(poll_interval().min(until - now));
+            std::thread::sleep(self.config.tuning.poll.min(until - now));
         };
         report.healthy = Some(healthy);
         self.runner.set_output("healthy", healthy.to_string());
@@ -580,11 +577,11 @@ pub fn wait_for(
     render: &RenderClient,
     service: &str,
     deploy_id: &str,
-    deadline: Instant,
+    (deadline, poll): (Instant, Duration),
     canceled_is_failure: bool,
     mut changed: impl FnMut(&DeployStatus),
 ) -> Result<Deploy, RenderError> {
-    let mut schedule = Schedule::new(Instant::now(), poll_interval(), None);
+    let mut schedule = Schedule::new(Instant::now(), poll, None);
     let target = (render, service, deploy_id);
     watch(
         target,
@@ -632,16 +629,6 @@ struct TriggerOutcome {
     at: String,
     /// When the trigger was answered: the wait's clock starts here.
     answered: Instant,
-}
-
-/// The period of the wait's budget: at most one read per period on
-/// average (30 of Render's 400 GETs a minute) and never a longer gap.
-/// Tests shorten it with `RENDER_PILOT_POLL_MS`.
-pub(crate) fn poll_interval() -> Duration {
-    std::env::var("RENDER_PILOT_POLL_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(Duration::from_secs(2), Duration::from_millis)
 }
 
 pub fn hook_url(hook: &Hook, request: &TriggerRequest) -> reqwest::Url {

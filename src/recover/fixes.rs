@@ -1,14 +1,13 @@
 //! The fixes recover applies, one per cause.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use git2::Oid;
 use reqwest::Url;
 
 use super::pnpm::regenerate;
-use super::{Config, Fix, LOCKFILE, MANIFESTS, ROLLBACK_WAIT, TRAILER};
-use crate::cli::workspace;
-use crate::deploy::{call_hook, poll_interval, wait_for};
+use super::{LOCKFILE, MANIFESTS, ROLLBACK_WAIT, TRAILER};
+use crate::deploy::{call_hook, wait_for};
 use crate::diagnose::Cause;
 use crate::event::WorkflowRun;
 use crate::git::{GitError, Published, Target, Workspace};
@@ -21,12 +20,13 @@ use crate::render::{
 };
 use crate::report::Action;
 use crate::runner::Runner;
+use crate::settings::{Fix, RecoverSettings};
 
 /// Health checks before a rollback: one bad answer may be a blip.
 const HEALTH_CHECKS: u32 = 3;
 
 pub(super) struct Fixer<'a> {
-    pub(super) config: &'a Config,
+    pub(super) config: &'a RecoverSettings,
     pub(super) http: &'a Http,
     pub(super) github: &'a GitHub<'a>,
     pub(super) run: &'a WorkflowRun,
@@ -221,7 +221,7 @@ impl Fixer<'_> {
         if let Some(plan) = self.would(what) {
             return Ok(plan);
         }
-        let ws = Workspace::open(&workspace()).map_err(|e| e.to_string())?;
+        let ws = Workspace::open(&self.config.workspace).map_err(|e| e.to_string())?;
         let head = Oid::from_str(&self.run.head_sha).map_err(|_| {
             format!(
                 "head_sha '{}' is not a commit id",
@@ -393,7 +393,7 @@ impl Fixer<'_> {
             )) {
                 return Ok(plan);
             }
-            return rollback(&render, &service_id, &deploys);
+            return rollback(&render, &service_id, &deploys, self.config.tuning.poll);
         }
         if self.enabled(Fix::Redeploy) {
             if let Some(plan) = self.would(format!(
@@ -440,21 +440,21 @@ impl Fixer<'_> {
                 newest.id
             ));
         }
-        let failing = failing_health(self.http, &service)?;
+        let failing = failing_health(self.http, &service, self.config.tuning.poll)?;
         if let Some(plan) = self.would(format!(
             "roll back from {} ({failing}) to the previous live deploy",
             newest.id
         )) {
             return Ok(plan);
         }
-        rollback(&render, &service_id, &deploys)
+        rollback(&render, &service_id, &deploys, self.config.tuning.poll)
     }
 }
 
 /// Checks the live service's health check path three times; `Ok` with
 /// the last answer when none was 2xx, `Err` when it is healthy or cannot
 /// be checked.
-fn failing_health(http: &Http, service: &Service) -> Result<String, String> {
+fn failing_health(http: &Http, service: &Service, pause: Duration) -> Result<String, String> {
     let (Some(base), Some(path)) = (service.url(), service.health_check_path()) else {
         return Err(format!(
             "Render lists no URL and health check path for {}, so render-pilot cannot confirm it is unhealthy; roll back in the dashboard if it is",
@@ -466,7 +466,7 @@ fn failing_health(http: &Http, service: &Service) -> Result<String, String> {
     let mut last = String::new();
     for check in 0..HEALTH_CHECKS {
         if check > 0 {
-            std::thread::sleep(poll_interval());
+            std::thread::sleep(pause);
         }
         let answer = http.health_check(&url);
         if answer.code.is_some_and(|c| (200..300).contains(&c)) {
@@ -482,7 +482,12 @@ fn failing_health(http: &Http, service: &Service) -> Result<String, String> {
 
 /// Rolls back from the newest deploy to the newest earlier deploy that was
 /// live, and waits for it to be live. `deploys` is newest first.
-fn rollback(render: &RenderClient, service_id: &str, deploys: &[Deploy]) -> Result<String, String> {
+fn rollback(
+    render: &RenderClient,
+    service_id: &str,
+    deploys: &[Deploy],
+    poll: Duration,
+) -> Result<String, String> {
     let failed = &deploys[0];
     let target = deploys[1..]
         .iter()
@@ -502,8 +507,15 @@ fn rollback(render: &RenderClient, service_id: &str, deploys: &[Deploy]) -> Resu
         .rollback(service_id, &target.id)
         .map_err(|e| e.to_string())?;
     let deadline = Instant::now() + ROLLBACK_WAIT;
-    let last = wait_for(render, service_id, &rollback.id, deadline, true, |_| {})
-        .map_err(|e| format!("the rollback {} may still be running: {e}", rollback.id))?;
+    let last = wait_for(
+        render,
+        service_id,
+        &rollback.id,
+        (deadline, poll),
+        true,
+        |_| {},
+    )
+    .map_err(|e| format!("the rollback {} may still be running: {e}", rollback.id))?;
     match last.status_or_unknown() {
         DeployStatus::Live => Ok(format!(
             "rolled back from {} to {} ({} is live). Autodeploy stays on: the next push deploys again",

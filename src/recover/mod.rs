@@ -5,20 +5,18 @@
 mod fixes;
 mod pnpm;
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::cli::{RecoverArgs, RenderApi};
 use crate::diagnose::{Diagnoser, FailedStep, Finding, StepReader};
 use crate::escape::escape_inline;
 use crate::event::{read_event, WorkflowRun};
-use crate::git::Author;
 use crate::github::GitHub;
 use crate::http::Http;
-use crate::inputs::{lookup, parse_number, shorten, InputError};
+use crate::inputs::InputError;
 use crate::issues::Tracker;
 use crate::report::{Action, RecoverReport};
 use crate::runner::Runner;
+use crate::settings::RecoverSettings;
 use crate::Status;
 use fixes::Fixer;
 
@@ -28,110 +26,29 @@ const LOCKFILE: &str = "pnpm-lock.yaml";
 const MANIFESTS: [&str; 3] = ["pnpm-lock.yaml", "package.json", "pnpm-workspace.yaml"];
 const ROLLBACK_WAIT: Duration = Duration::from_secs(300);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Fix {
-    Lockfile,
-    Rerun,
-    Webhook,
-    Rollback,
-    Redeploy,
-}
-
-impl Fix {
-    const ALL: [(Fix, &'static str); 5] = [
-        (Fix::Lockfile, "lockfile"),
-        (Fix::Rerun, "rerun"),
-        (Fix::Webhook, "webhook"),
-        (Fix::Rollback, "rollback"),
-        (Fix::Redeploy, "redeploy"),
-    ];
-}
-
-pub fn parse_fixes(text: &str) -> Result<BTreeSet<Fix>, InputError> {
-    text.split([',', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|name| {
-            Fix::ALL.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)).map(|(f, _)| *f).ok_or_else(|| {
-                InputError::new("fixes", format!("'{}' is not a fix; choose from lockfile, rerun, webhook, rollback, redeploy", shorten(name)))
-            })
-        })
-        .collect()
-}
-
-struct Config {
-    token: String,
-    run_id: Option<u64>,
-    fixes: BTreeSet<Fix>,
-    max_attempts: u64,
-    hook_raw: Option<String>,
-    api: Option<RenderApi>,
-    service_id: Option<String>,
-    branch: Option<String>,
-    issue_label: String,
-    author: Author,
-    dry_run: bool,
-}
-
-impl Config {
-    fn resolve(args: &RecoverArgs, runner: &Runner) -> Result<Config, InputError> {
-        let hook_raw = lookup(
-            args.deploy_hook_url.as_deref(),
-            "deploy-hook-url",
-            Some("RENDER_DEPLOY_HOOK"),
-        );
-        if let Some(h) = &hook_raw {
-            runner.mask(h);
-        }
-        let token = args.common.github_token(runner)?.ok_or_else(|| {
-            InputError::new("github-token", "is not set; recover reads logs and files issues. Pass github-token: ${{ github.token }} with actions: write, contents: write and issues: write")
-        })?;
-        let api = args.common.render_api(runner)?;
-        let run_id = lookup(args.run_id.as_deref(), "run-id", None)
-            .map(|v| parse_number("run-id", &v, 1, u64::MAX))
-            .transpose()?;
-        let fixes = lookup(args.fixes.as_deref(), "fixes", None).map_or_else(
-            || parse_fixes("lockfile,rerun,webhook"),
-            |f| parse_fixes(&f),
-        )?;
-        let max_attempts = lookup(args.max_attempts.as_deref(), "max-attempts", None)
-            .map_or(Ok(2), |v| parse_number("max-attempts", &v, 1, 10))?;
-        Ok(Config {
-            token,
-            run_id,
-            fixes,
-            max_attempts,
-            hook_raw,
-            api,
-            service_id: args.common.service_id()?,
-            branch: args.repo.branch(),
-            issue_label: args.repo.issue_label()?,
-            author: args.repo.author()?,
-            dry_run: args.common.dry_run()?,
-        })
-    }
-}
-
 /// The run to work on: from `run-id`, else from the event payload.
-fn load_run(config: &Config, github: &GitHub) -> anyhow::Result<WorkflowRun> {
+fn load_run(config: &RecoverSettings, github: &GitHub) -> anyhow::Result<WorkflowRun> {
     if let Some(id) = config.run_id {
         return Ok(github.get_run(id)?);
     }
-    let path = std::env::var("GITHUB_EVENT_PATH").ok().filter(|p| !p.is_empty()).ok_or_else(|| {
+    let path = config.event_path.as_ref().ok_or_else(|| {
         InputError::new("run-id", "is not set and there is no GITHUB_EVENT_PATH; run recover on a workflow_run event or pass run-id")
     })?;
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| InputError::new("GITHUB_EVENT_PATH", format!("cannot read {path}: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        InputError::new(
+            "GITHUB_EVENT_PATH",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
     Ok(read_event(&text)?.ok_or_else(|| {
         InputError::new("run-id", "is not set and the event is not workflow_run; trigger recover with on: workflow_run, or pass run-id")
     })?)
 }
 
-pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
-    let config = Config::resolve(args, runner)?;
-    let http = Http::new()?.notify_waits(runner.info_printer());
-    let github = GitHub::from_env(&http, &config.token)?;
-    let run = load_run(&config, &github)?;
+pub fn run(config: &RecoverSettings, runner: &mut Runner) -> anyhow::Result<Status> {
+    let http = Http::new(&config.tuning)?.notify_waits(runner.info_printer());
+    let github = GitHub::new(&http, &config.github, &config.token);
+    let run = load_run(config, &github)?;
     let branch = config
         .branch
         .clone()
@@ -204,7 +121,7 @@ pub fn run(args: &RecoverArgs, runner: &mut Runner) -> anyhow::Result<Status> {
     );
     let distrust = run.distrust(github.repository());
     let mut fixer = Fixer {
-        config: &config,
+        config,
         http: &http,
         github: &github,
         run: &run,

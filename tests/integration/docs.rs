@@ -205,3 +205,101 @@ fn documented_tags_are_the_ones_the_release_makes() {
     assert!(release.contains("--tag \"$image:v$major$suffix\""));
     assert!(read("CHANGELOG.md").contains(&format!("## [{version}]")));
 }
+
+/// The cells of each row of the table under a README heading, by name.
+fn readme_rows(heading: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let text = read("README.md");
+    let start = text.find(&format!("\n{heading}\n")).unwrap();
+    text[start..]
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| {
+            let cells: Vec<String> = l.split('|').map(|c| c.trim().to_string()).collect();
+            let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((name.to_string(), cells[2..].to_vec()))
+        })
+        .collect()
+}
+
+/// The settings table (src/settings/table.rs) is the one source of
+/// defaults and fallbacks: action.yml, README and `--help` show it.
+#[test]
+fn action_yml_readme_and_help_show_the_settings_table() {
+    use render_pilot::settings::table::{help_suffix, Mode, WhenUnset, INPUTS};
+    let action = blocks("action.yml", "inputs");
+    let readme = readme_rows("### Inputs");
+    let unbacktick = |t: &str| t.replace('`', "");
+    let names: BTreeSet<&str> = INPUTS.iter().map(|i| i.name).collect();
+    assert_eq!(
+        action
+            .keys()
+            .filter(|k| *k != "mode")
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        names.iter().map(|n| n.to_string()).collect(),
+        "action.yml and the settings table list other inputs"
+    );
+    for name in names {
+        let rows: Vec<_> = INPUTS.iter().filter(|i| i.name == name).collect();
+        let want = match rows[0].default {
+            WhenUnset::Value(v) => format!("default: \"{v}\""),
+            WhenUnset::Action(v) => format!("default: {v}"),
+            _ => "default: \"\"".into(),
+        };
+        assert!(
+            action[name].contains(&format!("    {want}\n")),
+            "action.yml {name}: want {want}"
+        );
+        let cells = &readme[name];
+        let fallback = rows[0].fallback.map_or(String::new(), |f| format!("`{f}`"));
+        assert_eq!(cells[0], fallback, "README fallback of {name}");
+        let shown = |d: WhenUnset| match d {
+            WhenUnset::Value(v) | WhenUnset::Action(v) => format!("`{v}`"),
+            WhenUnset::Derived(text) => text.to_string(),
+            WhenUnset::Nothing => String::new(),
+        };
+        let default = if rows.len() == 1 {
+            shown(rows[0].default)
+        } else {
+            rows.iter()
+                .map(|r| format!("{}: {}", r.modes[0].name(), shown(r.default)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        assert_eq!(
+            unbacktick(&cells[1]),
+            unbacktick(&default),
+            "README default of {name}"
+        );
+        let modes: Vec<Mode> = Mode::ALL
+            .into_iter()
+            .filter(|m| rows.iter().any(|r| r.modes.contains(m)))
+            .collect();
+        let modes = if modes.len() == 3 {
+            "all".to_string()
+        } else {
+            modes
+                .iter()
+                .map(|m| m.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        assert_eq!(cells[2], modes, "README modes of {name}");
+    }
+    for mode in Mode::ALL {
+        let help = laptop().args(&[mode.name(), "--help"]).run().stdout;
+        for row in INPUTS.iter().filter(|i| i.modes.contains(&mode)) {
+            let line = help
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("--{} ", row.name)))
+                .unwrap_or_else(|| panic!("{} --help has no --{}", mode.name(), row.name));
+            assert!(
+                line.ends_with(&help_suffix(row)),
+                "{} --help, --{}: {line}",
+                mode.name(),
+                row.name
+            );
+        }
+    }
+}

@@ -2,14 +2,15 @@
 
 use std::time::Duration;
 
-use crate::cli::{bool_input, DeployArgs, RenderApi};
+use super::Reader;
+use crate::cli::DeployArgs;
 use crate::hook::{self, Hook};
-use crate::inputs::{lookup, parse_duration, shorten, InputError};
-use crate::render::TriggerRequest;
-use crate::runner::Runner;
+use crate::http::Tuning;
+use crate::inputs::{parse_bool, shorten, InputError};
+use crate::render::{RenderApi, TriggerRequest};
 
 #[derive(Debug)]
-pub struct Config {
+pub struct DeploySettings {
     pub hook: Option<Hook>,
     pub api: Option<RenderApi>,
     /// `None` only for a Blueprint hook without `service-id`.
@@ -22,32 +23,27 @@ pub struct Config {
     pub dry_run: bool,
     /// Verify the live deploy answers 2xx on this path, within the timeout.
     pub health: Option<(String, Duration)>,
+    /// Found while reading the hook; shown once the run starts.
+    pub warnings: Vec<String>,
+    pub tuning: Tuning,
 }
 
-impl Config {
+impl DeploySettings {
     /// Reads and checks every deploy input. Secrets are masked first.
-    pub fn resolve(
-        args: &DeployArgs,
-        runner: &Runner,
-    ) -> Result<(Config, Vec<String>), InputError> {
-        let raw_hook = lookup(
-            args.deploy_hook_url.as_deref(),
-            "deploy-hook-url",
-            Some("RENDER_DEPLOY_HOOK"),
-        );
-        if let Some(raw) = &raw_hook {
-            runner.mask(raw);
-        }
-        let api = args.common.render_api(runner)?;
+    pub(super) fn resolve(args: &DeployArgs, read: &Reader) -> Result<DeploySettings, InputError> {
+        let raw_hook = read.given(args.deploy_hook_url.as_deref(), "deploy-hook-url");
+        let api = read.render_api(
+            args.common.render_api_key.as_deref(),
+            args.common.render_api_url.as_deref(),
+        )?;
         let (hook, warnings) = match &raw_hook {
             Some(raw) => {
                 let (hook, warnings) = hook::parse(raw)?;
-                runner.mask(&hook.key);
                 (Some(hook), warnings)
             }
             None => (None, Vec::new()),
         };
-        let service_id = match (args.common.service_id()?, &hook) {
+        let service_id = match (read.service_id(args.common.service_id.as_deref())?, &hook) {
             (Some(id), _) => Some(id),
             (None, Some(h)) if !h.blueprint => Some(h.id.clone()),
             _ => None,
@@ -58,7 +54,9 @@ impl Config {
                 "is not set, and the API trigger needs render-api-key and service-id. Give the deploy hook (secret RENDER_DEPLOY_HOOK), or an API key and a service id",
             ));
         }
-        let wait = bool_input(args.wait.as_deref(), "wait", api.is_some())?;
+        let wait = read
+            .given(args.wait.as_deref(), "wait")
+            .map_or(Ok(api.is_some()), |v| parse_bool("wait", &v))?;
         if wait && api.is_none() {
             return Err(InputError::new(
                 "wait",
@@ -71,17 +69,16 @@ impl Config {
                 "a Blueprint hook deploys no single service; set service-id to wait for one, or set wait: false",
             ));
         }
-        let timeout = match lookup(args.timeout.as_deref(), "timeout", None) {
-            Some(t) => parse_duration("timeout", &t)?,
-            None => Duration::from_secs(20 * 60),
-        };
+        let timeout = read.duration(args.timeout.as_deref(), "timeout")?;
         if timeout > Duration::from_secs(6 * 3600) {
             return Err(InputError::new(
                 "timeout",
                 "must be at most 6h (the longest a GitHub job runs)",
             ));
         }
-        let commit = lookup(args.commit.as_deref(), "commit", None).map(|c| c.trim().to_string());
+        let commit = read
+            .given(args.commit.as_deref(), "commit")
+            .map(|c| c.trim().to_string());
         if let Some(c) = &commit {
             if !(7..=40).contains(&c.len()) || !c.chars().all(|ch| ch.is_ascii_hexdigit()) {
                 return Err(InputError::new(
@@ -93,7 +90,9 @@ impl Config {
                 ));
             }
         }
-        let image = lookup(args.image.as_deref(), "image", None).map(|i| i.trim().to_string());
+        let image = read
+            .given(args.image.as_deref(), "image")
+            .map(|i| i.trim().to_string());
         if let Some(i) = &image {
             if i.chars().any(|c| c.is_whitespace() || c.is_control()) || i.len() > 512 {
                 return Err(InputError::new(
@@ -111,15 +110,18 @@ impl Config {
                 "and image were both given; a service is built from a commit or runs an image. Keep one",
             ));
         }
-        let clear_cache = bool_input(args.clear_cache.as_deref(), "clear-cache", false)?;
+        let clear_cache = read.bool(args.clear_cache.as_deref(), "clear-cache")?;
         if clear_cache && hook.is_some() {
             return Err(InputError::new(
                 "clear-cache",
                 "works only with the API trigger, and a deploy hook was given. Drop deploy-hook-url to trigger through the API, or drop clear-cache",
             ));
         }
-        let health = match args.health.path()? {
-            Some(path) if wait => Some((path, args.health.timeout()?)),
+        let health = match read.health_path(args.health.health_path.as_deref())? {
+            Some(path) if wait => Some((
+                path,
+                read.health_timeout(args.health.health_timeout.as_deref())?,
+            )),
             Some(_) => {
                 return Err(InputError::new(
                     "health-path",
@@ -128,7 +130,7 @@ impl Config {
             }
             None => None,
         };
-        let config = Config {
+        Ok(DeploySettings {
             health,
             hook,
             api,
@@ -140,18 +142,12 @@ impl Config {
                 image,
                 clear_cache,
             },
-            canceled_is_failure: bool_input(
-                args.canceled_is_failure.as_deref(),
-                "canceled-is-failure",
-                true,
-            )?,
-            cancel_on_timeout: bool_input(
-                args.cancel_on_timeout.as_deref(),
-                "cancel-on-timeout",
-                false,
-            )?,
-            dry_run: args.common.dry_run()?,
-        };
-        Ok((config, warnings))
+            canceled_is_failure: read
+                .bool(args.canceled_is_failure.as_deref(), "canceled-is-failure")?,
+            cancel_on_timeout: read.bool(args.cancel_on_timeout.as_deref(), "cancel-on-timeout")?,
+            dry_run: read.bool(args.common.dry_run.as_deref(), "dry-run")?,
+            warnings,
+            tuning: read.tuning(),
+        })
     }
 }
