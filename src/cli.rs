@@ -2,13 +2,12 @@
 //! every flag here is also `INPUT_<NAME>` in the action (read in
 //! [`crate::settings`]). Flags are plain strings so that parsing, and its
 //! error messages, are the same for both. Defaults and fallback variables
-//! are shown from [`crate::settings::table`].
+//! are added to each flag's help from the settings table
+//! ([`crate::settings::parse_command_line`]).
 
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-
-use crate::settings::table::{self, Mode};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 pub const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
@@ -178,38 +177,6 @@ pub struct MonitorArgs {
     /// Exit 1 when a service is not healthy
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub fail_on_unhealthy: Option<String>,
-}
-
-/// Parses the command line. Each flag's help ends with its fallback
-/// variable and default from the settings table, so `--help` cannot drift
-/// from what the settings do.
-pub fn parse() -> Result<Cli, clap::Error> {
-    let mut command = Cli::command();
-    for mode in Mode::ALL {
-        command = command.mut_subcommand(mode.name(), |sub| with_table_help(sub, mode));
-    }
-    let matches = command.try_get_matches()?;
-    Cli::from_arg_matches(&matches)
-}
-
-fn with_table_help(mut sub: clap::Command, mode: Mode) -> clap::Command {
-    let ids: Vec<(String, String)> = sub
-        .get_arguments()
-        .filter_map(|a| Some((a.get_id().to_string(), a.get_long()?.to_string())))
-        .collect();
-    for (id, long) in ids {
-        let Some(row) = table::row(mode, &long) else {
-            continue;
-        };
-        let suffix = table::help_suffix(row);
-        if !suffix.is_empty() {
-            sub = sub.mut_arg(id, |arg| {
-                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
-                arg.help(format!("{help} {suffix}"))
-            });
-        }
-    }
-    sub
 }
 
 pub fn print_help() -> std::io::Result<()> {

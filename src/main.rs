@@ -4,7 +4,7 @@ use render_pilot::settings::Env;
 
 fn main() -> ExitCode {
     let env = Env::capture();
-    let cli = match render_pilot::cli::parse() {
+    let cli = match render_pilot::settings::parse_command_line() {
         Ok(cli) => cli,
         Err(error) => return render_pilot::report_usage(error),
     };

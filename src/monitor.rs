@@ -13,14 +13,14 @@ use reqwest::Url;
 use crate::escape::{escape_inline, one_line};
 use crate::git::{GitError, Published, Target, Workspace};
 use crate::github::GitHub;
-use crate::http::Http;
+use crate::http::{HealthCheck, Http};
 use crate::inputs::{human_duration, shorten, InputError};
 use crate::issues::Tracker;
 use crate::pipeline::{self, Entry, Row};
 use crate::render::{RenderClient, RenderError, Service};
 use crate::runner::Runner;
 use crate::settings::{CommitMode, HealthPolicy, MonitorSettings, Services};
-use crate::status::{classify, HealthCheck, State};
+use crate::status::{classify, State};
 use crate::Status;
 
 /// Deploys read per service: enough to see past a canceled one.

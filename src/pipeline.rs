@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::escape::escape_inline;
 use crate::http::web_url;
+use crate::http::HealthCheck;
 use crate::inputs::human_duration;
-use crate::status::{HealthCheck, State};
+use crate::status::State;
 
 pub const BLOCK_START: &str = "<!-- render-pilot:start -->";
 pub const BLOCK_END: &str = "<!-- render-pilot:end -->";

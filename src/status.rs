@@ -1,6 +1,7 @@
 //! How a service is doing, decided from what Render and its health check
 //! say. Pure: the table test below is the specification.
 
+use crate::http::HealthCheck;
 use crate::render::{Deploy, DeployStatus, Service};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -60,35 +61,6 @@ impl State {
     /// Counts towards uptime: serving as it should.
     pub fn is_up(self) -> bool {
         matches!(self, State::Healthy | State::Deploying)
-    }
-}
-
-/// The result of one HTTP health check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthCheck {
-    pub code: Option<u16>,
-    /// Of the last attempt: a late answer after a spin-up shows here.
-    pub latency_ms: u64,
-    pub error: Option<String>,
-    /// Requests made, retries included.
-    pub attempts: u32,
-}
-
-impl HealthCheck {
-    pub fn ok(&self) -> bool {
-        self.code.is_some_and(|c| (200..400).contains(&c))
-    }
-
-    pub fn describe(&self) -> String {
-        let answer = match (self.code, &self.error) {
-            (Some(code), _) => format!("HTTP {code}"),
-            (None, Some(e)) => format!("no answer ({e})"),
-            (None, None) => "no answer".into(),
-        };
-        match self.attempts {
-            0 | 1 => answer,
-            n => format!("{answer}, {n} tries"),
-        }
     }
 }
 

@@ -20,6 +20,8 @@ pub use monitor::{CommitMode, HealthPolicy, MonitorSettings, Services};
 pub use recover::{Fix, RecoverSettings};
 use table::{Mode, INPUTS};
 
+use clap::{CommandFactory, FromArgMatches};
+
 use crate::cli::{Cli, Command};
 use crate::git::Author;
 use crate::github::GitHubApi;
@@ -73,6 +75,38 @@ impl Env {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
+}
+
+/// Parses the command line. Each flag's help ends with its fallback
+/// variable and default from the settings table, so `--help` cannot drift
+/// from what the settings do.
+pub fn parse_command_line() -> Result<Cli, clap::Error> {
+    let mut command = Cli::command();
+    for mode in Mode::ALL {
+        command = command.mut_subcommand(mode.name(), |sub| with_table_help(sub, mode));
+    }
+    let matches = command.try_get_matches()?;
+    Cli::from_arg_matches(&matches)
+}
+
+fn with_table_help(mut sub: clap::Command, mode: Mode) -> clap::Command {
+    let ids: Vec<(String, String)> = sub
+        .get_arguments()
+        .filter_map(|a| Some((a.get_id().to_string(), a.get_long()?.to_string())))
+        .collect();
+    for (id, long) in ids {
+        let Some(row) = table::row(mode, &long) else {
+            continue;
+        };
+        let suffix = table::help_suffix(row);
+        if !suffix.is_empty() {
+            sub = sub.mut_arg(id, |arg| {
+                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                arg.help(format!("{help} {suffix}"))
+            });
+        }
+    }
+    sub
 }
 
 /// The mode and its settings.

@@ -1,6 +1,6 @@
 //! Every input in one table: the modes that read it, its fallback variable
 //! and its default. The settings take defaults from here, `--help` shows
-//! them from here (see [`crate::cli::parse`]), and a test holds action.yml
+//! them from here (see [`super::parse_command_line`]), and a test holds action.yml
 //! and README's input table to it.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,419 @@
+//! The one HTTP client: rustls, total deadlines, a body-size cap, retries
+//! with backoff for requests that are safe to repeat, and one rate limiter
+//! per API and per Render bucket, shared by every thread that spends it.
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use limits::MAX_RETRY_AFTER;
+use reqwest::blocking::{Client, RequestBuilder};
+use reqwest::{Method, Url};
+
+mod answer;
+mod limits;
+
+pub use answer::{display_url, web_url, HealthCheck, HttpError, NoResponseCause, Response};
+pub use limits::{retry_after, Bucket, RateLimiter};
+
+pub const USER_AGENT: &str = concat!("render-pilot/", env!("CARGO_PKG_VERSION"));
+
+/// API answers are small; anything bigger is a proxy or a fault.
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
+const MAX_ATTEMPTS: u32 = 4;
+const BASE_DELAY: Duration = Duration::from_millis(500);
+const MAX_DELAY: Duration = Duration::from_secs(8);
+
+/// Whether a request may be sent again.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Retry {
+    /// Reads: retried on 429, 502, 503, 504 and connection errors.
+    Idempotent,
+    /// Deploy triggers: retried only when the request cannot have reached
+    /// the server (the connection was never made) or the server refused it
+    /// with 429, which starts nothing. A retry must never start a second
+    /// deploy.
+    Unsent,
+    /// Health checks: one honest reading.
+    Never,
+}
+
+impl Retry {
+    /// Whether to try again after no response arrived.
+    fn after_no_response(self, cause: NoResponseCause) -> bool {
+        match self {
+            Retry::Idempotent => cause != NoResponseCause::MalformedUrl,
+            Retry::Unsent => matches!(
+                cause,
+                NoResponseCause::Dns | NoResponseCause::Refused | NoResponseCause::Tls
+            ),
+            Retry::Never => false,
+        }
+    }
+
+    /// Whether to try again after an answer with `status`. A 429 refused
+    /// a trigger without starting anything, so it may be tried once more.
+    fn after_answer(self, status: u16, refused_429: &mut bool) -> bool {
+        match (status, self) {
+            (429, Retry::Idempotent) => true,
+            (429, Retry::Unsent) => !std::mem::replace(refused_429, true),
+            (502..=504, Retry::Idempotent) => true,
+            _ => false,
+        }
+    }
+}
+
+pub struct Http {
+    client: Client,
+    /// The most one attempt of a request may take, body included.
+    timeout: Duration,
+    /// One per [`Bucket::LIMITED`], in that order.
+    limiters: [RateLimiter; 4],
+    delays: Delays,
+    /// Hears long rate-limit waits, to show them.
+    notify: Option<Box<Notify>>,
+}
+
+type Notify = dyn Fn(&str) + Send + Sync;
+
+/// Backoff timings.
+#[derive(Clone, Copy)]
+struct Delays {
+    base: Duration,
+    max: Duration,
+}
+
+/// The run's timings. The test suite shortens them (see
+/// [`crate::settings`]); users get the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuning {
+    /// One API request, from connecting to the last byte of the body.
+    pub timeout: Duration,
+    /// Short retry backoffs.
+    pub fast: bool,
+    /// The period of a deploy wait's reads: at most one read per period on
+    /// average (30 of Render's 400 GETs a minute) and never a longer gap.
+    pub poll: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning {
+            timeout: Duration::from_secs(30),
+            fast: false,
+            poll: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Http {
+    /// The API client.
+    pub fn new(tuning: &Tuning) -> anyhow::Result<Http> {
+        Http::with_timeout(tuning.timeout, tuning)
+    }
+
+    /// A client whose requests may take up to `timeout` each.
+    pub fn with_timeout(timeout: Duration, tuning: &Tuning) -> anyhow::Result<Http> {
+        let client = Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .timeout(timeout)
+            .build()?;
+        let delays = if tuning.fast {
+            Delays {
+                base: Duration::from_millis(20),
+                max: Duration::from_millis(200),
+            }
+        } else {
+            Delays {
+                base: BASE_DELAY,
+                max: MAX_DELAY,
+            }
+        };
+        Ok(Http {
+            client,
+            timeout,
+            limiters: Default::default(),
+            delays,
+            notify: None,
+        })
+    }
+
+    /// Shows every long rate-limit wait through `notify`, so a held run
+    /// never looks stuck.
+    pub fn notify_waits(mut self, notify: impl Fn(&str) + Send + Sync + 'static) -> Http {
+        self.notify = Some(Box::new(notify));
+        self
+    }
+
+    fn announce(&self, bucket: Bucket, wait: Duration) {
+        if let Some(notify) = &self.notify {
+            notify(&format!(
+                "Waiting {} for {} before the next request.",
+                crate::inputs::human_duration(
+                    Duration::from_secs(wait.as_secs_f64().ceil() as u64)
+                ),
+                bucket.name()
+            ));
+        }
+    }
+
+    fn limiter(&self, bucket: Bucket) -> Option<&RateLimiter> {
+        let index = Bucket::LIMITED.iter().position(|b| *b == bucket)?;
+        Some(&self.limiters[index])
+    }
+
+    pub fn request(&self, method: Method, url: Url) -> RequestBuilder {
+        self.client.request(method, url)
+    }
+
+    /// One GET of a service's own URL: status code and latency.
+    pub fn health_check(&self, url: &Url) -> HealthCheck {
+        self.health_check_within(url, None)
+    }
+
+    /// One GET of a service's own URL that gives up after `timeout` (else
+    /// the client's timeout).
+    pub fn health_check_within(&self, url: &Url, timeout: Option<Duration>) -> HealthCheck {
+        let started = Instant::now();
+        let result = self.send(
+            Bucket::Unlimited,
+            || {
+                let request = self.request(Method::GET, url.clone());
+                match timeout {
+                    Some(t) => request.timeout(t),
+                    None => request,
+                }
+            },
+            Retry::Never,
+            64 * 1024,
+        );
+        let latency_ms = started.elapsed().as_millis() as u64;
+        match result {
+            Ok(r) => HealthCheck {
+                code: Some(r.status),
+                latency_ms,
+                error: None,
+                attempts: 1,
+            },
+            Err(e) => HealthCheck {
+                code: None,
+                latency_ms,
+                attempts: 1,
+                error: Some(match e {
+                    HttpError::NoResponse { cause, .. } => {
+                        cause.explain().split(';').next().unwrap_or("").to_string()
+                    }
+                    other => other.to_string(),
+                }),
+            },
+        }
+    }
+
+    /// Sends a request built by `build`, retrying as `retry` allows. Any
+    /// HTTP status is returned as a [`Response`]; only a missing or broken
+    /// response is an error.
+    pub fn send(
+        &self,
+        bucket: Bucket,
+        build: impl Fn() -> RequestBuilder,
+        retry: Retry,
+        max_body: usize,
+    ) -> Result<Response, HttpError> {
+        let mut refused_429 = false;
+        let limiter = self.limiter(bucket);
+        for attempt in 1.. {
+            if let Some(limiter) = limiter {
+                limiter.acquire(&|wait| self.announce(bucket, wait));
+            }
+            let last = attempt >= MAX_ATTEMPTS;
+            let (url, result) = self.attempt(&build, max_body)?;
+            match result {
+                Err(Failure::TooLarge) => {
+                    return Err(HttpError::TooLarge {
+                        url,
+                        limit: max_body,
+                    })
+                }
+                Err(Failure::NoResponse(cause, detail)) => {
+                    if last || !retry.after_no_response(cause) {
+                        return Err(HttpError::NoResponse { url, cause, detail });
+                    }
+                    std::thread::sleep(self.backoff(attempt));
+                }
+                Ok(response) => {
+                    if let Some(limiter) = limiter {
+                        limiter.observe(response.status, &response.headers);
+                    }
+                    if last || !retry.after_answer(response.status, &mut refused_429) {
+                        return Ok(response);
+                    }
+                    // On a 429 the limiter holds everyone for `Retry-After`
+                    // and announces a long hold.
+                    match (response.status, retry_after(&response.headers)) {
+                        (429, Some(wait)) if wait > MAX_RETRY_AFTER => return Ok(response),
+                        (429, Some(_)) => {}
+                        _ => std::thread::sleep(self.backoff(attempt)),
+                    }
+                }
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// Sends the request once and reads the answer against a deadline:
+    /// reqwest's client timeout bounds each read, so a server that drips a
+    /// byte a second would never time out.
+    fn attempt(
+        &self,
+        build: &impl Fn() -> RequestBuilder,
+        max_body: usize,
+    ) -> Result<(String, Result<Response, Failure>), HttpError> {
+        let deadline = Instant::now() + self.timeout;
+        let request = build()
+            .timeout(self.timeout)
+            .build()
+            .map_err(|e| HttpError::NoResponse {
+                url: String::new(),
+                cause: NoResponseCause::MalformedUrl,
+                detail: e.to_string(),
+            })?;
+        let url = display_url(request.url());
+        let result = self
+            .client
+            .execute(request)
+            .map_err(|e| Failure::NoResponse(classify(&e), e.to_string()))
+            .and_then(|r| read_response(r, &url, max_body, deadline));
+        Ok((url, result))
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.delays.base * 2u32.saturating_pow(attempt - 1);
+        let capped = exp.min(self.delays.max);
+        // Full jitter on half the delay keeps parallel workers apart.
+        let half = capped / 2;
+        half + half.mul_f64(fastrand::f64())
+    }
+}
+
+enum Failure {
+    NoResponse(NoResponseCause, String),
+    TooLarge,
+}
+
+fn read_response(
+    mut response: reqwest::blocking::Response,
+    url: &str,
+    max_body: usize,
+    deadline: Instant,
+) -> Result<Response, Failure> {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let mut body = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if Instant::now() >= deadline {
+            return Err(Failure::NoResponse(
+                NoResponseCause::Timeout,
+                format!("the body was still arriving after {} bytes", body.len()),
+            ));
+        }
+        let read = response.read(&mut chunk).map_err(|e| {
+            // The request's total timeout surfaces as a read error.
+            let timed_out = e.kind() == std::io::ErrorKind::TimedOut
+                || e.get_ref()
+                    .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+                    .is_some_and(reqwest::Error::is_timeout)
+                || Instant::now() >= deadline;
+            let cause = if timed_out {
+                NoResponseCause::Timeout
+            } else {
+                NoResponseCause::Broken
+            };
+            Failure::NoResponse(cause, e.to_string())
+        })?;
+        if read == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..read]);
+        if body.len() > max_body {
+            return Err(Failure::TooLarge);
+        }
+    }
+    Ok(Response {
+        status,
+        headers,
+        body,
+        url: url.to_string(),
+    })
+}
+
+fn classify(error: &reqwest::Error) -> NoResponseCause {
+    if error.is_builder() {
+        return NoResponseCause::MalformedUrl;
+    }
+    if error.is_timeout() {
+        return NoResponseCause::Timeout;
+    }
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = source {
+        chain.push_str(&e.to_string().to_lowercase());
+        chain.push(' ');
+        source = e.source();
+    }
+    if chain.contains("dns error")
+        || chain.contains("failed to lookup")
+        || chain.contains("name or service not known")
+    {
+        NoResponseCause::Dns
+    } else if chain.contains("refused") {
+        NoResponseCause::Refused
+    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
+    {
+        NoResponseCause::Tls
+    } else if chain.contains("timed out") {
+        NoResponseCause::Timeout
+    } else if chain.contains("reset")
+        || chain.contains("closed")
+        || chain.contains("incomplete")
+        || chain.contains("broken pipe")
+        || chain.contains("unexpected eof")
+    {
+        NoResponseCause::Broken
+    } else if error.is_connect() {
+        NoResponseCause::Refused
+    } else {
+        NoResponseCause::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::limits::tests::headers;
+    use super::limits::MAX_PACE;
+    use super::*;
+
+    #[test]
+    fn each_bucket_is_paced_by_its_own_answers_only() {
+        let http = Http::with_timeout(Duration::from_secs(1), &Tuning::default()).unwrap();
+        let observe = |bucket, status, pairs: &[(&'static str, &'static str)]| {
+            http.limiter(bucket)
+                .unwrap()
+                .observe(status, &headers(pairs));
+        };
+        // A trigger's answer describes the deploy bucket; a GitHub 429
+        // holds GitHub calls only.
+        observe(
+            Bucket::RenderDeploy,
+            201,
+            &[("ratelimit-remaining", "9"), ("ratelimit-reset", "60")],
+        );
+        observe(Bucket::GitHub, 429, &[("retry-after", "30")]);
+        let pace = |bucket| http.limiter(bucket).unwrap().pace();
+        assert_eq!(pace(Bucket::RenderDeploy), (MAX_PACE, false));
+        assert_eq!(pace(Bucket::RenderRead), (Duration::ZERO, false));
+        assert_eq!(pace(Bucket::RenderWrite), (Duration::ZERO, false));
+        assert_eq!(pace(Bucket::GitHub), (Duration::ZERO, true));
+        assert!(http.limiter(Bucket::Unlimited).is_none());
+    }
+}
