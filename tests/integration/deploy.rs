@@ -771,3 +771,100 @@ fn a_long_rate_limit_wait_is_announced() {
     out.assert_code(0)
         .assert_says("Waiting 6s for Render's rate limit for reads before the next request.");
 }
+
+/// The mermaid blocks of a Markdown text.
+fn mermaid_blocks(markdown: &str) -> Vec<&str> {
+    markdown
+        .split("```mermaid\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect()
+}
+
+/// The summary draws the phases render-pilot saw (queued, build,
+/// pre-deploy, update, live, each with its length) and compares the
+/// deploy with the service's recent ones, oldest first, from the one
+/// deploy list read before the trigger; the terminal lines have no charts.
+#[test]
+fn the_summary_draws_the_phases_and_compares_with_recent_deploys() {
+    let (sim, id) = service(Plan {
+        queued: true,
+        build: secs(1.2),
+        update: secs(0.9),
+        ..Plan::live(secs(2.1))
+    });
+    let mut recent = Vec::new();
+    for (hours, took) in [(3, 150.0), (2, 210.0), (1, 185.0)] {
+        recent.push(sim.add_finished(
+            &id,
+            "deactivated",
+            secs(3600.0 * f64::from(hours)),
+            secs(took),
+        ));
+    }
+    sim.add_finished(&id, "build_failed", secs(1800.0), secs(20.0));
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(0);
+    let charts = mermaid_blocks(&out.summary);
+    assert_eq!(charts.len(), 2, "{}", out.summary);
+    let phases: Vec<&str> = charts[0]
+        .lines()
+        .filter(|l| l.contains(" :"))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        phases,
+        ["queued", "build", "pre-deploy", "update", "live"],
+        "{}",
+        charts[0]
+    );
+    assert!(!charts[0].contains("crit"), "{}", charts[0]);
+    assert!(
+        out.summary
+            .contains("; the last 3 took 2m 30s to 3m 30s, median 3m 05s."),
+        "the failed build is not compared: {}",
+        out.summary
+    );
+    assert!(
+        charts[1].contains(&format!(
+            "x-axis [\"{}\", \"{}\", \"{}\", \"this deploy\"]",
+            recent[0], recent[1], recent[2]
+        )),
+        "{}",
+        charts[1]
+    );
+    assert!(
+        charts[1].contains("bar [150, 210, 185, 2]"),
+        "{}",
+        charts[1]
+    );
+    let deploy_lists = sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/deploys"))
+        .count();
+    assert_eq!(
+        deploy_lists, 2,
+        "history once, then the queued deploy's lookup"
+    );
+    assert!(!out.stdout.contains("mermaid") && !out.stderr.contains("mermaid"));
+}
+
+/// A failed deploy ends its chart with a red marker, and is not compared
+/// with deploys that went live.
+#[test]
+fn a_failed_deploy_ends_its_chart_in_red() {
+    let (sim, id) = service(Plan::ending(Outcome::UpdateFailed, secs(0.9)));
+    sim.add_finished(&id, "deactivated", secs(3600.0), secs(120.0));
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(1);
+    let charts = mermaid_blocks(&out.summary);
+    assert_eq!(charts.len(), 1, "{}", out.summary);
+    let last = charts[0].lines().last().unwrap();
+    assert!(
+        last.trim().starts_with("update failed :crit, "),
+        "{}",
+        charts[0]
+    );
+    assert!(!out.summary.contains("This deploy took"), "{}", out.summary);
+}
