@@ -846,18 +846,21 @@ fn summary_uptime<'a>(out: &'a RunOutcome, name: &str) -> &'a str {
     line.trim_end_matches(" |").rsplit(" | ").next().unwrap()
 }
 
+/// A run that checks health and leaves issues alone.
+fn checked(f: &Fleet, workspace: &Path) -> RunOutcome {
+    monitor(f, workspace)
+        .input("issues", "false")
+        .input("health-path", "/healthz")
+        .run()
+}
+
 /// Uptime counts the ongoing state up to now, counts a failed deploy that
 /// still serves as up, needs a window, and moving figures make no commit.
 #[test]
 fn uptime_tells_the_truth_and_only_states_make_commits() {
     let f = fleet();
     let (_dir, clone) = checkout(&f);
-    let run = || {
-        monitor(&f, &clone)
-            .input("issues", "false")
-            .input("health-path", "/healthz")
-            .run()
-    };
+    let run = || checked(&f, &clone);
     let out = run();
     out.assert_code(0);
     assert_eq!(summary_uptime(&out, "shop-web"), "—", "no window yet");
@@ -1169,12 +1172,7 @@ fn a_push_the_server_lost_is_made_again() {
 fn the_state_timeline_changes_only_with_a_state() {
     let f = fleet();
     let (_dir, clone) = checkout(&f);
-    let run = || {
-        monitor(&f, &clone)
-            .input("issues", "false")
-            .input("health-path", "/healthz")
-            .run()
-    };
+    let run = || checked(&f, &clone);
     run().assert_code(0);
     let page = f.remote.show("docs/PIPELINE.md");
     assert!(!page.contains("```mermaid"), "no window yet: {page}");
