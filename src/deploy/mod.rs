@@ -312,7 +312,9 @@ impl Deployer<'_> {
         }
         if deploy.is_none() {
             let found =
-                self.find_new_deploy(render, service_id, &triggered.at, &mut schedule, report)?;
+                self.find_new_deploy(render, service_id, &triggered.at, &mut schedule, report);
+            report.watched = schedule.origin().elapsed().as_secs();
+            let found = found?;
             if let Some(status) = found.status.clone() {
                 report
                     .seen

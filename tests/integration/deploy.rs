@@ -211,6 +211,13 @@ fn timeout_exits_1_and_says_the_deploy_is_still_running() {
     assert_eq!(out.output("deploy-status"), "build_in_progress");
     out.assert_says("still build_in_progress");
     assert!(out.summary.contains("still deploying"), "{}", out.summary);
+    let (phase, seconds) = last_phase(&out.summary);
+    assert_eq!(phase, "build", "{}", out.summary);
+    assert!(
+        seconds >= 1,
+        "drawn until the wait stopped: {}",
+        out.summary
+    );
     let deploy = out.output("deploy-id");
     assert_eq!(
         sim.deploy_status(&id, deploy).unwrap(),
@@ -779,6 +786,43 @@ fn mermaid_blocks(markdown: &str) -> Vec<&str> {
         .skip(1)
         .map(|rest| rest.split("```").next().unwrap())
         .collect()
+}
+
+/// The last bar of the deploy chart in a summary: its phase, and its
+/// length in seconds.
+fn last_phase(summary: &str) -> (&str, u64) {
+    let chart = mermaid_blocks(summary)[0];
+    let bar = chart.lines().last().unwrap().trim();
+    let seconds = bar.rsplit(", ").next().unwrap().trim_end_matches('s');
+    (bar.split(' ').next().unwrap(), seconds.parse().unwrap())
+}
+
+/// A queued deploy that never shows up in the deploy list is drawn queued
+/// for as long as render-pilot looked for it.
+#[test]
+fn a_deploy_that_never_appears_is_drawn_queued_while_it_was_looked_for() {
+    let (sim, id) = service(Plan {
+        queued: true,
+        ..Plan::live(secs(0.3))
+    });
+    let empty = FaultKind::Status {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: "[]".into(),
+    };
+    sim.fault(
+        Fault::new("GET", &format!("/v1/services/{id}/deploys"), 1000, empty)
+            .when_query("createdAfter"),
+    );
+    let out = deploy_with_hook(&sim, &id).input("timeout", "2s").run();
+    out.assert_code(1).assert_says("Deploy not found");
+    let (phase, seconds) = last_phase(&out.summary);
+    assert_eq!(phase, "queued", "{}", out.summary);
+    assert!(
+        (2..=3).contains(&seconds),
+        "the 2 s search: {}",
+        out.summary
+    );
 }
 
 /// The summary draws the phases render-pilot saw (queued, build,
