@@ -10,7 +10,7 @@ use std::fmt::Write;
 /// One bar of a Gantt chart: seconds from the chart's start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bar {
-    pub name: &'static str,
+    pub name: String,
     pub start: i64,
     pub seconds: i64,
     /// A failure: drawn in red.
@@ -51,7 +51,7 @@ pub fn deploy_phases(bars: &[Bar]) -> String {
     let mut out = gantt_header("Deploy phases", "%M:%S");
     out.push_str("    section Deploy\n");
     for (i, bar) in bars.iter().enumerate() {
-        push_bar(&mut out, bar.name, &format!("p{i}"), bar);
+        push_bar(&mut out, &format!("p{i}"), bar);
     }
     out
 }
@@ -64,7 +64,7 @@ pub fn state_timeline(services: &[(String, Vec<Bar>)]) -> String {
     for (s, (name, bars)) in services.iter().enumerate() {
         let _ = writeln!(out, "    section {}", label(name));
         for (i, bar) in bars.iter().enumerate() {
-            push_bar(&mut out, bar.name, &format!("s{s}b{i}"), bar);
+            push_bar(&mut out, &format!("s{s}b{i}"), bar);
         }
     }
     out
@@ -74,12 +74,12 @@ fn gantt_header(title: &str, axis: &str) -> String {
     format!("gantt\n    title {title}\n    dateFormat X\n    axisFormat {axis}\n")
 }
 
-fn push_bar(out: &mut String, name: &str, id: &str, bar: &Bar) {
+fn push_bar(out: &mut String, id: &str, bar: &Bar) {
     let tag = if bar.crit { "crit, " } else { "" };
     let _ = writeln!(
         out,
         "    {} :{tag}{id}, {}, {}s",
-        label(name),
+        label(&bar.name),
         bar.start,
         bar.seconds.max(1)
     );
@@ -124,9 +124,9 @@ mod tests {
 
     const HOSTILE: &str = "shop: api; #1 %%{init} \"x\" `y` <b>[z]\nsection evil\ntitle x";
 
-    fn bar(name: &'static str, start: i64, seconds: i64, crit: bool) -> Bar {
+    fn bar(name: &str, start: i64, seconds: i64, crit: bool) -> Bar {
         Bar {
-            name,
+            name: name.into(),
             start,
             seconds,
             crit,

@@ -31,6 +31,16 @@ pub struct DeployReport {
     pub duration: Duration,
     pub healthy: Option<bool>,
     pub next_steps: Vec<String>,
+    /// Each status render-pilot saw, with the second (since the trigger
+    /// was answered) it first saw it.
+    pub seen: Vec<(u64, DeployStatus)>,
+    /// When render-pilot stopped watching, in seconds since the trigger.
+    pub watched: u64,
+    /// How long this deploy took to go live, as Render recorded it.
+    pub took: Option<u64>,
+    /// The service's recent deploys that went live, oldest first, with
+    /// their durations in seconds, as read before the trigger.
+    pub recent: Vec<(String, u64)>,
 }
 
 pub fn deploy_summary(r: &DeployReport) -> String {
@@ -78,6 +88,16 @@ pub fn deploy_summary(r: &DeployReport) -> String {
             out.push_str(&format!("- {step}\n"));
         }
     }
+    if !r.seen.is_empty() {
+        out.push_str("\n**Phases**, as render-pilot saw them:\n\n");
+        out.push_str(&charts::fenced(&charts::deploy_phases(&deploy_phases(
+            &r.seen, r.watched,
+        ))));
+    }
+    if let Some(took) = r.took {
+        out.push('\n');
+        out.push_str(&deploy_comparison(took, &r.recent));
+    }
     out
 }
 
@@ -104,22 +124,25 @@ pub fn deploy_phases(seen: &[(u64, DeployStatus)], end: u64) -> Vec<Bar> {
     let mut bars: Vec<Bar> = Vec::new();
     for (i, (at, status)) in seen.iter().enumerate() {
         let phase = name(status);
-        if bars.last().is_some_and(|b| b.name == phase) {
+        if i > 0 && name(&seen[i - 1].1) == phase {
             continue;
         }
         let next = seen[i + 1..]
             .iter()
             .find(|(_, s)| name(s) != phase)
             .map_or(end, |(t, _)| *t);
-        let done = status.outcome(true) != Outcome::Pending;
+        // A phase is labelled with its length; a final status is a moment.
+        let (label, seconds) = if status.outcome(true) == Outcome::Pending {
+            let seconds = next.saturating_sub(*at);
+            let took = human_duration(Duration::from_secs(seconds));
+            (format!("{phase} {took}"), seconds)
+        } else {
+            (phase.to_string(), 1)
+        };
         bars.push(Bar {
-            name: phase,
+            name: label,
             start: *at as i64,
-            seconds: if done {
-                1
-            } else {
-                next.saturating_sub(*at) as i64
-            },
+            seconds: seconds as i64,
             crit: status.is_failure() || *status == Canceled,
         });
     }
@@ -127,7 +150,8 @@ pub fn deploy_phases(seen: &[(u64, DeployStatus)], end: u64) -> Vec<Bar> {
 }
 
 /// How long this deploy took next to the service's recent ones, as a line
-/// and a bar chart: "3m 12s; the last 10 took 2m 50s to 3m 30s, median 3m 05s".
+/// ("3m 12s; the last 10 took 2m 50s to 3m 30s, median 3m 05s") and a bar
+/// chart of their durations, this deploy's last.
 pub fn deploy_comparison(this: u64, recent: &[(String, u64)]) -> String {
     let took = human_duration(Duration::from_secs(this));
     if recent.is_empty() {
@@ -137,13 +161,19 @@ pub fn deploy_comparison(this: u64, recent: &[(String, u64)]) -> String {
     sorted.sort_unstable();
     let median = sorted[sorted.len() / 2];
     let human = |s: u64| human_duration(Duration::from_secs(s));
+    let mut bars = recent.to_vec();
+    bars.push(("this deploy".into(), this));
     format!(
         "This deploy took {took}; the last {} took {} to {}, median {}.\n\n{}",
         recent.len(),
         human(sorted[0]),
         human(sorted[sorted.len() - 1]),
         human(median),
-        charts::fenced(&charts::bars("Recent deploys (seconds)", "seconds", recent))
+        charts::fenced(&charts::bars(
+            "Deploy durations (seconds)",
+            "seconds",
+            &bars
+        ))
     )
 }
 
@@ -391,6 +421,10 @@ mod tests {
             duration: Duration::from_secs(65),
             healthy: None,
             next_steps: vec![],
+            seen: vec![],
+            watched: 0,
+            took: None,
+            recent: vec![],
         }
     }
 
@@ -459,13 +493,13 @@ mod tests {
         assert_eq!(
             phases
                 .iter()
-                .map(|b| (b.name, b.start, b.seconds))
+                .map(|b| (b.name.as_str(), b.start, b.seconds))
                 .collect::<Vec<_>>(),
             [
-                ("queued", 0, 1),
-                ("build", 1, 94),
-                ("pre-deploy", 95, 15),
-                ("update", 110, 40),
+                ("queued 1s", 0, 1),
+                ("build 1m 34s", 1, 94),
+                ("pre-deploy 15s", 95, 15),
+                ("update 40s", 110, 40),
                 ("live", 150, 1)
             ]
         );
@@ -482,6 +516,57 @@ mod tests {
             deploy_comparison(192, &recent)
         ));
         assert!(deploy_comparison(5, &[]).contains("no earlier"));
+    }
+
+    #[test]
+    fn a_failed_deploy_shows_its_phases_and_a_timed_out_one_its_last() {
+        use DeployStatus::*;
+        let mut r = report(DeployEnd::Failed, "update_failed");
+        r.seen = vec![
+            (0, Queued),
+            (2, BuildInProgress),
+            (97, PreDeployInProgress),
+            (109, UpdateInProgress),
+            (139, UpdateFailed),
+        ];
+        r.watched = 139;
+        let summary = deploy_summary(&r);
+        assert!(summary.contains("update 30s :p3, 109, 30s"), "{summary}");
+        assert!(
+            summary.contains("update failed :crit, p4, 139, 1s"),
+            "{summary}"
+        );
+        assert!(
+            !summary.contains("This deploy took"),
+            "only a deploy that went live is compared"
+        );
+
+        r.end = DeployEnd::TimedOut;
+        r.seen.truncate(2);
+        r.watched = 600;
+        let summary = deploy_summary(&r);
+        assert!(summary.contains("build 9m 58s :p1, 2, 598s"), "{summary}");
+    }
+
+    #[test]
+    fn success_with_pictures_and_hostile_deploy_ids() {
+        use DeployStatus::*;
+        let mut r = report(DeployEnd::Succeeded, "live");
+        r.seen = vec![
+            (0, Created),
+            (2, BuildInProgress),
+            (150, PreDeployInProgress),
+            (160, UpdateInProgress),
+            (191, Live),
+        ];
+        r.watched = 192;
+        r.took = Some(192);
+        r.recent = vec![
+            ("dep-1".into(), 170),
+            ("dep: \"2\"; #3 %%{init} `x` <b>[y]\nbar [9]".into(), 210),
+            ("dep-3".into(), 185),
+        ];
+        insta::assert_snapshot!(deploy_summary(&r));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 // Parses every Mermaid diagram render-pilot writes, as kept in the insta
 // snapshots (whole-chart snapshots and ```mermaid blocks inside summaries
-// and pages), with the real Mermaid library under jsdom. Fails on the first
-// syntax error, and when a deliberately broken chart would pass.
-import { readdirSync, readFileSync } from "node:fs";
+// and pages) and in the README's examples, with the real Mermaid library
+// under jsdom. Fails on the first syntax error, when a kind of chart
+// render-pilot writes is missing, and when a deliberately broken chart
+// would pass.
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { JSDOM } from "jsdom";
 
@@ -21,22 +23,30 @@ function diagrams(text) {
   return [...body.matchAll(/```mermaid\n([\s\S]*?)```/g)].map((m) => m[1]);
 }
 
-const dirs = process.argv.slice(2);
+// Directories of snapshots, and Markdown files (the README's examples).
+const files = process.argv.slice(2).flatMap((path) =>
+  statSync(path).isDirectory()
+    ? readdirSync(path).filter((f) => f.endsWith(".snap")).sort().map((f) => join(path, f))
+    : [path],
+);
 let checked = 0;
 const kinds = new Set();
-for (const dir of dirs) {
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".snap")).sort()) {
-    for (const chart of diagrams(readFileSync(join(dir, file), "utf8"))) {
-      try {
-        const result = await mermaid.parse(chart);
-        kinds.add(result.diagramType);
-        checked += 1;
-      } catch (error) {
-        console.error(`${file}: Mermaid cannot parse this chart:\n${chart}\n${error.message}`);
-        process.exit(1);
-      }
+for (const file of files) {
+  for (const chart of diagrams(readFileSync(file, "utf8"))) {
+    try {
+      const result = await mermaid.parse(chart);
+      kinds.add(result.diagramType);
+      checked += 1;
+    } catch (error) {
+      console.error(`${file}: Mermaid cannot parse this chart:\n${chart}\n${error.message}`);
+      process.exit(1);
     }
   }
+}
+const missing = ["gantt", "pie", "xychart"].filter((kind) => !kinds.has(kind));
+if (missing.length > 0) {
+  console.error(`no ${missing.join(", ")} chart found: every kind render-pilot writes must be checked`);
+  process.exit(1);
 }
 let brokenPassed = true;
 try {
@@ -46,10 +56,6 @@ try {
 }
 if (brokenPassed) {
   console.error("a broken chart parsed: the check would prove nothing");
-  process.exit(1);
-}
-if (checked === 0) {
-  console.error("no Mermaid chart found in the snapshots");
   process.exit(1);
 }
 console.log(`Mermaid parsed ${checked} charts (${[...kinds].sort().join(", ")})`);

@@ -9,7 +9,7 @@ mod failure;
 mod poll;
 
 pub use failure::Failure;
-use poll::{Expected, Schedule};
+use poll::{recent_durations, Expected, Schedule};
 
 use crate::hook::Hook;
 use crate::http::{display_url, Bucket, Http, Retry};
@@ -174,6 +174,10 @@ impl Deployer<'_> {
             duration: Duration::ZERO,
             healthy: None,
             next_steps: Vec::new(),
+            seen: Vec::new(),
+            watched: 0,
+            took: None,
+            recent: Vec::new(),
         };
         let result = self.deploy(&id, &mut report);
         report.duration = self.started.elapsed();
@@ -254,13 +258,19 @@ impl Deployer<'_> {
         }
         // The service's recent deploys predict when this one ends; read
         // before the trigger, so the wait spends its budget on the deploy.
-        let expected = match (self.render, &config.service_id) {
+        let history = match (self.render, &config.service_id) {
             (Some(render), Some(service_id)) if config.wait => render
                 .list_deploys(service_id, HISTORY, None, None)
-                .ok()
-                .and_then(|deploys| Expected::from_history(&deploys)),
-            _ => None,
+                .unwrap_or_default(),
+            _ => Vec::new(),
         };
+        let expected = Expected::from_history(&history);
+        // The same list shows how this deploy compares, oldest first.
+        report.recent = recent_durations(&history)
+            .iter()
+            .rev()
+            .map(|(d, took)| (d.id.clone(), took.as_secs()))
+            .collect();
         let triggered = self.trigger(id)?;
         let mut deploy = triggered.deploy;
         if let Some(d) = &deploy {
@@ -292,14 +302,22 @@ impl Deployer<'_> {
             return Ok(());
         };
         let mut schedule = Schedule::new(triggered.answered, self.config.tuning.poll, expected);
+        if triggered.queued {
+            report.seen.push((0, DeployStatus::Queued));
+        } else if let Some(status) = deploy.as_ref().and_then(|d| d.status.clone()) {
+            report.seen.push((0, status));
+        }
         if deploy.is_none() {
-            deploy = Some(self.find_new_deploy(
-                render,
-                service_id,
-                &triggered.at,
-                &mut schedule,
-                report,
-            )?);
+            let found =
+                self.find_new_deploy(render, service_id, &triggered.at, &mut schedule, report);
+            report.watched = schedule.origin().elapsed().as_secs();
+            let found = found?;
+            if let Some(status) = found.status.clone() {
+                report
+                    .seen
+                    .push((schedule.origin().elapsed().as_secs(), status));
+            }
+            deploy = Some(found);
         }
         let deploy = deploy.expect("set above");
         report.deploy_id = Some(deploy.id.clone());
@@ -307,6 +325,11 @@ impl Deployer<'_> {
         let last = self.wait(render, service_id, &deploy.id, deadline, schedule, report)?;
         report.source = last.source().or(report.source.take());
         report.status = last.status_or_unknown().to_string();
+        if last.status == Some(DeployStatus::Live) {
+            report.took = recent_durations(std::slice::from_ref(&last))
+                .first()
+                .map(|(_, took)| took.as_secs());
+        }
         match last.status_or_unknown().outcome(config.canceled_is_failure) {
             Outcome::Succeeded => {
                 report.end = DeployEnd::Succeeded;
@@ -534,7 +557,7 @@ impl Deployer<'_> {
     }
 
     /// Polls until a terminal status or the deadline; returns the last
-    /// deploy seen.
+    /// deploy seen, and records in `report` each status seen and when.
     fn wait(
         &self,
         render: &RenderClient,
@@ -542,24 +565,35 @@ impl Deployer<'_> {
         deploy_id: &str,
         deadline: Instant,
         mut schedule: Schedule,
-        report: &DeployReport,
+        report: &mut DeployReport,
     ) -> Result<Deploy, Failure> {
         let progress = Progress::new(self.runner);
         let canceled_is_failure = self.config.canceled_is_failure;
         let target = (render, service, deploy_id);
-        watch(target, deadline, canceled_is_failure, &mut schedule, |status, new| {
-            if !new {
-                progress.tick(self.runner);
-                return;
-            }
-            if let DeployStatus::Unknown(s) = status {
-                self.runner.warning(&format!(
+        let origin = schedule.origin();
+        let mut seen = Vec::new();
+        let last = watch(
+            target,
+            deadline,
+            canceled_is_failure,
+            &mut schedule,
+            |status, new| {
+                if !new {
+                    progress.tick(self.runner);
+                    return;
+                }
+                seen.push((origin.elapsed().as_secs(), status.clone()));
+                if let DeployStatus::Unknown(s) = status {
+                    self.runner.warning(&format!(
                     "Deploy {deploy_id} reports status '{s}', which render-pilot does not know; still waiting"
                 ));
-            }
-            progress.update(self.runner, &format!("Deploy {deploy_id}: {status}"));
-        })
-        .map_err(|e| Failure {
+                }
+                progress.update(self.runner, &format!("Deploy {deploy_id}: {status}"));
+            },
+        );
+        report.seen.extend(seen);
+        report.watched = origin.elapsed().as_secs();
+        last.map_err(|e| Failure {
             title: "Lost track of the deploy",
             message: format!("{e}; deploy {deploy_id} may still be running"),
             steps: vec![format!(

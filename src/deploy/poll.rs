@@ -32,20 +32,9 @@ impl Expected {
     /// them): the median time from creation to live of the last few that
     /// went live, rollbacks aside (they skip the build).
     pub fn from_history(deploys: &[Deploy]) -> Option<Expected> {
-        let mut durations: Vec<f64> = deploys
-            .iter()
-            .filter(|d| {
-                matches!(
-                    d.status,
-                    Some(DeployStatus::Live | DeployStatus::Deactivated)
-                ) && d.trigger.as_deref() != Some("rollback")
-            })
-            .filter_map(|d| {
-                let created: jiff::Timestamp = d.created_at.as_deref()?.parse().ok()?;
-                let finished: jiff::Timestamp = d.finished_at.as_deref()?.parse().ok()?;
-                let took = finished.duration_since(created).as_secs_f64();
-                (took > 0.0).then_some(took)
-            })
+        let mut durations: Vec<f64> = recent_durations(deploys)
+            .into_iter()
+            .map(|(_, took)| took.as_secs_f64())
             .take(RECENT)
             .collect();
         if durations.is_empty() {
@@ -62,6 +51,27 @@ impl Expected {
             spread: Duration::from_secs_f64(spread),
         })
     }
+}
+
+/// The deploys of `deploys` that went live, rollbacks aside (they skip
+/// the build), each with how long it took from creation to its end as
+/// Render recorded it; in the order given.
+pub fn recent_durations(deploys: &[Deploy]) -> Vec<(&Deploy, Duration)> {
+    deploys
+        .iter()
+        .filter(|d| {
+            matches!(
+                d.status,
+                Some(DeployStatus::Live | DeployStatus::Deactivated)
+            ) && d.trigger.as_deref() != Some("rollback")
+        })
+        .filter_map(|d| {
+            let created: jiff::Timestamp = d.created_at.as_deref()?.parse().ok()?;
+            let finished: jiff::Timestamp = d.finished_at.as_deref()?.parse().ok()?;
+            let took = Duration::try_from(finished.duration_since(created)).ok()?;
+            (!took.is_zero()).then_some((d, took))
+        })
+        .collect()
 }
 
 /// The reads made so far and when the next one is due. Times are kept
@@ -94,6 +104,11 @@ impl Schedule {
     /// Records a read sent now.
     pub fn polled_now(&mut self) {
         self.polled(self.origin.elapsed());
+    }
+
+    /// When the trigger was answered.
+    pub fn origin(&self) -> Instant {
+        self.origin
     }
 
     /// Records a read made at `at`.

@@ -211,6 +211,13 @@ fn timeout_exits_1_and_says_the_deploy_is_still_running() {
     assert_eq!(out.output("deploy-status"), "build_in_progress");
     out.assert_says("still build_in_progress");
     assert!(out.summary.contains("still deploying"), "{}", out.summary);
+    let (phase, seconds) = last_phase(&out.summary);
+    assert_eq!(phase, "build", "{}", out.summary);
+    assert!(
+        seconds >= 1,
+        "drawn until the wait stopped: {}",
+        out.summary
+    );
     let deploy = out.output("deploy-id");
     assert_eq!(
         sim.deploy_status(&id, deploy).unwrap(),
@@ -770,4 +777,138 @@ fn a_long_rate_limit_wait_is_announced() {
     let out = deploy_with_hook(&sim, &id).run();
     out.assert_code(0)
         .assert_says("Waiting 6s for Render's rate limit for reads before the next request.");
+}
+
+/// The mermaid blocks of a Markdown text.
+fn mermaid_blocks(markdown: &str) -> Vec<&str> {
+    markdown
+        .split("```mermaid\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect()
+}
+
+/// The last bar of the deploy chart in a summary: its phase, and its
+/// length in seconds.
+fn last_phase(summary: &str) -> (&str, u64) {
+    let chart = mermaid_blocks(summary)[0];
+    let bar = chart.lines().last().unwrap().trim();
+    let seconds = bar.rsplit(", ").next().unwrap().trim_end_matches('s');
+    (bar.split(' ').next().unwrap(), seconds.parse().unwrap())
+}
+
+/// A queued deploy that never shows up in the deploy list is drawn queued
+/// for as long as render-pilot looked for it.
+#[test]
+fn a_deploy_that_never_appears_is_drawn_queued_while_it_was_looked_for() {
+    let (sim, id) = service(Plan {
+        queued: true,
+        ..Plan::live(secs(0.3))
+    });
+    let empty = FaultKind::Status {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: "[]".into(),
+    };
+    sim.fault(
+        Fault::new("GET", &format!("/v1/services/{id}/deploys"), 1000, empty)
+            .when_query("createdAfter"),
+    );
+    let out = deploy_with_hook(&sim, &id).input("timeout", "2s").run();
+    out.assert_code(1).assert_says("Deploy not found");
+    let (phase, seconds) = last_phase(&out.summary);
+    assert_eq!(phase, "queued", "{}", out.summary);
+    assert!(
+        (2..=3).contains(&seconds),
+        "the 2 s search: {}",
+        out.summary
+    );
+}
+
+/// The summary draws the phases render-pilot saw (queued, build,
+/// pre-deploy, update, live, each with its length) and compares the
+/// deploy with the service's recent ones, oldest first, from the one
+/// deploy list read before the trigger; the terminal lines have no charts.
+#[test]
+fn the_summary_draws_the_phases_and_compares_with_recent_deploys() {
+    let (sim, id) = service(Plan {
+        queued: true,
+        build: secs(1.2),
+        update: secs(0.9),
+        ..Plan::live(secs(2.1))
+    });
+    let mut recent = Vec::new();
+    for (hours, took) in [(3, 150.0), (2, 210.0), (1, 185.0)] {
+        recent.push(sim.add_finished(
+            &id,
+            "deactivated",
+            secs(3600.0 * f64::from(hours)),
+            secs(took),
+        ));
+    }
+    sim.add_finished(&id, "build_failed", secs(1800.0), secs(20.0));
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(0);
+    let charts = mermaid_blocks(&out.summary);
+    assert_eq!(charts.len(), 2, "{}", out.summary);
+    let phases: Vec<&str> = charts[0]
+        .lines()
+        .filter(|l| l.contains(" :"))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        phases,
+        ["queued", "build", "pre-deploy", "update", "live"],
+        "{}",
+        charts[0]
+    );
+    assert!(!charts[0].contains("crit"), "{}", charts[0]);
+    assert!(
+        out.summary
+            .contains("; the last 3 took 2m 30s to 3m 30s, median 3m 05s."),
+        "the failed build is not compared: {}",
+        out.summary
+    );
+    assert!(
+        charts[1].contains(&format!(
+            "x-axis [\"{}\", \"{}\", \"{}\", \"this deploy\"]",
+            recent[0], recent[1], recent[2]
+        )),
+        "{}",
+        charts[1]
+    );
+    assert!(
+        charts[1].contains("bar [150, 210, 185, 2]"),
+        "{}",
+        charts[1]
+    );
+    let deploy_lists = sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/deploys"))
+        .count();
+    assert_eq!(
+        deploy_lists, 2,
+        "history once, then the queued deploy's lookup"
+    );
+    assert!(!out.stdout.contains("mermaid") && !out.stderr.contains("mermaid"));
+}
+
+/// A failed deploy ends its chart with a red marker, and is not compared
+/// with deploys that went live.
+#[test]
+fn a_failed_deploy_ends_its_chart_in_red() {
+    let (sim, id) = service(Plan::ending(Outcome::UpdateFailed, secs(0.9)));
+    sim.add_finished(&id, "deactivated", secs(3600.0), secs(120.0));
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(1);
+    let charts = mermaid_blocks(&out.summary);
+    assert_eq!(charts.len(), 1, "{}", out.summary);
+    let last = charts[0].lines().last().unwrap();
+    assert!(
+        last.trim().starts_with("update failed :crit, "),
+        "{}",
+        charts[0]
+    );
+    assert!(!out.summary.contains("This deploy took"), "{}", out.summary);
 }

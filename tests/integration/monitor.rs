@@ -846,18 +846,21 @@ fn summary_uptime<'a>(out: &'a RunOutcome, name: &str) -> &'a str {
     line.trim_end_matches(" |").rsplit(" | ").next().unwrap()
 }
 
+/// A run that checks health and leaves issues alone.
+fn checked(f: &Fleet, workspace: &Path) -> RunOutcome {
+    monitor(f, workspace)
+        .input("issues", "false")
+        .input("health-path", "/healthz")
+        .run()
+}
+
 /// Uptime counts the ongoing state up to now, counts a failed deploy that
 /// still serves as up, needs a window, and moving figures make no commit.
 #[test]
 fn uptime_tells_the_truth_and_only_states_make_commits() {
     let f = fleet();
     let (_dir, clone) = checkout(&f);
-    let run = || {
-        monitor(&f, &clone)
-            .input("issues", "false")
-            .input("health-path", "/healthz")
-            .run()
-    };
+    let run = || checked(&f, &clone);
     let out = run();
     out.assert_code(0);
     assert_eq!(summary_uptime(&out, "shop-web"), "—", "no window yet");
@@ -1158,4 +1161,76 @@ fn a_push_the_server_lost_is_made_again() {
     assert_eq!(out.output("commit-sha"), f.remote.tip());
     assert_eq!(f.remote.log().len(), 2, "one status commit on main");
     f.remote.fsck();
+}
+
+/// The page's state timeline comes from the recorded history alone: one
+/// section per service in the table's order (by name), one bar per stretch
+/// in a state starting at the entry that recorded it, degraded in red. A
+/// later run with the same states leaves the page's bytes and the branch
+/// as they were.
+#[test]
+fn the_state_timeline_changes_only_with_a_state() {
+    let f = fleet();
+    let (_dir, clone) = checkout(&f);
+    let run = || checked(&f, &clone);
+    run().assert_code(0);
+    let page = f.remote.show("docs/PIPELINE.md");
+    assert!(!page.contains("```mermaid"), "no window yet: {page}");
+
+    std::thread::sleep(Duration::from_millis(1100));
+    f.sim.set_health(&f.web, 503);
+    let out = run();
+    out.assert_code(0);
+    assert_eq!(out.output("status-changed"), "true");
+    let page = f.remote.show("docs/PIPELINE.md");
+    let tip = f.remote.tip();
+    let chart = page
+        .split("## State timeline\n\n```mermaid\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap_or_else(|| panic!("a state timeline: {page}"));
+    let at: Vec<i64> = page
+        .lines()
+        .filter(|l| l.starts_with("{\"at\":\""))
+        .map(|l| {
+            let at = &l[7..l[7..].find('"').unwrap() + 7];
+            at.parse::<jiff::Timestamp>().unwrap().as_second()
+        })
+        .collect();
+    assert_eq!(at.len(), 2, "{page}");
+    let bars: Vec<String> = chart
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("section") || l.contains(" :"))
+        .map(|l| {
+            // "healthy :s0b0, 1764400000, 2s" without the length, which
+            // depends on how far apart the runs were.
+            l.rsplit_once(", ").map_or(l, |(head, _)| head).to_string()
+        })
+        .collect();
+    assert_eq!(
+        bars,
+        [
+            "section shop-api".to_string(),
+            format!("healthy :s0b0, {}", at[0]),
+            "section shop-web".to_string(),
+            format!("healthy :s1b0, {}", at[0]),
+            format!("degraded :crit, s1b1, {}", at[1]),
+        ],
+        "{chart}"
+    );
+
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = run();
+    out.assert_code(0);
+    assert_eq!(out.output("status-changed"), "false");
+    assert_eq!(out.output("commit-sha"), "");
+    assert_eq!(f.remote.tip(), tip, "same states: no second commit");
+    assert_eq!(f.remote.show("docs/PIPELINE.md"), page, "same bytes");
+    assert_eq!(
+        std::fs::read_to_string(clone.join("docs/PIPELINE.md")).unwrap(),
+        page
+    );
+    assert!(!out.stdout.contains("mermaid") && !out.stderr.contains("mermaid"));
+    no_leak(&f, &out);
 }
