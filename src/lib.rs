@@ -14,33 +14,20 @@
 //! - one module per mode: [`deploy`], [`monitor`], [`recover`];
 //! - [`report`]: Markdown rendering.
 
-pub mod charts;
 pub mod cli;
-pub mod deploy;
-pub mod diagnose;
-pub mod escape;
-pub mod event;
-pub mod git;
-pub mod github;
-pub mod hook;
-pub mod http;
+pub mod clients;
 pub mod inputs;
-pub mod issues;
-pub mod monitor;
-pub mod pipeline;
-pub mod recover;
-pub mod render;
+pub mod modes;
+pub mod ops;
+pub mod output;
 pub mod report;
-pub mod runner;
-pub mod secrets;
 pub mod settings;
-pub mod status;
 
 use std::process::ExitCode;
 
 use cli::Cli;
 use inputs::InputError;
-use runner::Runner;
+use output::runner::Runner;
 use settings::{Env, Settings};
 
 /// How a mode ended when it ran to the end.
@@ -73,14 +60,14 @@ pub fn run(cli: Cli, env: &Env) -> anyhow::Result<Status> {
     let result = settings::resolve(&command, env, &runner)
         .map_err(anyhow::Error::from)
         .and_then(|settings| match settings {
-            Settings::Deploy(s) => deploy::run(&s, &mut runner),
-            Settings::Monitor(s) => monitor::run(&s, &mut runner),
-            Settings::Recover(s) => recover::run(&s, &mut runner),
+            Settings::Deploy(s) => modes::deploy::run(&s, &mut runner),
+            Settings::Monitor(s) => modes::monitor::run(&s, &mut runner),
+            Settings::Recover(s) => modes::recover::run(&s, &mut runner),
         });
     if let Err(error) = &result {
         runner.append_summary(&format!(
             "### ❌ render-pilot stopped\n\n{}\n",
-            escape::escape_inline(&format!("{error:#}"))
+            output::escape::escape_inline(&format!("{error:#}"))
         ));
     }
     runner.finish()?;
@@ -96,15 +83,15 @@ pub fn report_error(error: &anyhow::Error, env: &Env) -> ExitCode {
     } else {
         "render-pilot failed"
     };
-    let message = secrets::redact(&format!("{error:#}"));
+    let message = output::secrets::redact(&format!("{error:#}"));
     if env.in_actions() {
         println!(
             "::error title={}::{}",
-            runner::escape_property(title),
-            runner::escape_data(&message)
+            output::runner::escape_property(title),
+            output::runner::escape_data(&message)
         );
     } else {
-        eprintln!("error: {}", runner::plain(&message));
+        eprintln!("error: {}", output::runner::plain(&message));
     }
     ExitCode::from(if input { 2 } else { 1 })
 }
@@ -112,7 +99,7 @@ pub fn report_error(error: &anyhow::Error, env: &Env) -> ExitCode {
 /// Handles a command-line parse error: help and version exit 0, anything
 /// else 2. The text is redacted: it may echo a hook URL given as a flag.
 pub fn report_usage(error: clap::Error) -> ExitCode {
-    let text = secrets::redact(&error.render().to_string());
+    let text = output::secrets::redact(&error.render().to_string());
     if error.use_stderr() {
         eprint!("{text}");
         ExitCode::from(2)

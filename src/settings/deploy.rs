@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use super::Reader;
 use crate::cli::DeployArgs;
-use crate::hook::{self, Hook};
-use crate::http::Tuning;
+use crate::clients::hook::{self, Hook};
+use crate::clients::http::Tuning;
+use crate::clients::render::{RenderApi, TriggerRequest};
 use crate::inputs::{parse_bool, shorten, InputError};
-use crate::render::{RenderApi, TriggerRequest};
 
 #[derive(Debug)]
 pub struct DeploySettings {

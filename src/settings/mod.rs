@@ -23,13 +23,13 @@ use table::{Mode, INPUTS};
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
-use crate::git::Author;
-use crate::github::GitHubApi;
-use crate::hook;
-use crate::http::Tuning;
+use crate::clients::git::Author;
+use crate::clients::github::GitHubApi;
+use crate::clients::hook;
+use crate::clients::http::Tuning;
+use crate::clients::render::{RenderApi, DEFAULT_API_URL};
 use crate::inputs::{parse_bool, parse_duration, parse_number, shorten, InputError};
-use crate::render::{RenderApi, DEFAULT_API_URL};
-use crate::runner::{Runner, RunnerFiles};
+use crate::output::runner::{Runner, RunnerFiles};
 
 /// The process environment, read once at start.
 #[derive(Debug, Default, Clone)]
@@ -373,13 +373,13 @@ impl Reader<'_> {
         let base = self
             .env
             .get("GITHUB_API_URL")
-            .unwrap_or(crate::github::DEFAULT_API_URL);
+            .unwrap_or(crate::clients::github::DEFAULT_API_URL);
         let base = Url::parse(base.trim()).map_err(|e| {
             InputError::new(
                 "GITHUB_API_URL",
                 format!(
                     "is not a URL ({e}); unset it for {}",
-                    crate::github::DEFAULT_API_URL
+                    crate::clients::github::DEFAULT_API_URL
                 ),
             )
         })?;

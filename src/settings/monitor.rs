@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use super::Reader;
 use crate::cli::MonitorArgs;
-use crate::git::Author;
-use crate::github::GitHubApi;
-use crate::hook::{self, is_service_id};
-use crate::http::Tuning;
+use crate::clients::git::Author;
+use crate::clients::github::GitHubApi;
+use crate::clients::hook::{self, is_service_id};
+use crate::clients::http::Tuning;
+use crate::clients::render::RenderApi;
 use crate::inputs::{shorten, InputError};
-use crate::render::RenderApi;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommitMode {

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use super::Reader;
 use crate::cli::RecoverArgs;
-use crate::git::Author;
-use crate::github::GitHubApi;
-use crate::http::Tuning;
+use crate::clients::git::Author;
+use crate::clients::github::GitHubApi;
+use crate::clients::http::Tuning;
+use crate::clients::render::RenderApi;
 use crate::inputs::{parse_number, shorten, InputError};
-use crate::render::RenderApi;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Fix {

@@ -45,7 +45,7 @@ pub struct Input {
     pub default: WhenUnset,
 }
 
-use crate::render::DEFAULT_API_URL;
+use crate::clients::render::DEFAULT_API_URL;
 use Mode::{Deploy, Monitor, Recover};
 use WhenUnset::{Action, Derived, Value};
 

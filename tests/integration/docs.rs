@@ -90,7 +90,7 @@ fn every_input_is_a_flag_of_some_mode() {
 
 #[test]
 fn every_output_is_set_by_some_mode() {
-    let sources = ["src/deploy/mod.rs", "src/monitor.rs", "src/recover/mod.rs"]
+    let sources = ["src/modes/deploy/mod.rs", "src/modes/monitor.rs", "src/modes/recover/mod.rs"]
         .map(read)
         .join("\n");
     for output in action_keys("outputs") {
@@ -118,9 +118,9 @@ fn each_mode_action_declares_only_its_own_inputs_and_outputs() {
     let root_inputs = blocks("action.yml", "inputs");
     let root_outputs = blocks("action.yml", "outputs");
     for (mode, sources) in [
-        ("deploy", "src/deploy/mod.rs"),
-        ("monitor", "src/monitor.rs"),
-        ("recover", "src/recover/mod.rs"),
+        ("deploy", "src/modes/deploy/mod.rs"),
+        ("monitor", "src/modes/monitor.rs"),
+        ("recover", "src/modes/recover/mod.rs"),
     ] {
         let path = format!("{mode}/action.yml");
         let flags = mode_flags(mode);

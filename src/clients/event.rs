@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn official_example_payloads_are_read() {
-        let text = include_str!("../tests/fixtures/github-workflow-run-examples.json");
+        let text = include_str!("../../tests/fixtures/github-workflow-run-examples.json");
         let examples: Value = serde_json::from_str(text).unwrap();
         for example in examples["examples"].as_array().unwrap() {
             let run = read_event(&example.to_string()).unwrap().unwrap();

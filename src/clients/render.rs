@@ -8,7 +8,7 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::http::{web_url, Bucket, Http, HttpError, Response, Retry, MAX_BODY};
+use crate::clients::http::{web_url, Bucket, Http, HttpError, Response, Retry, MAX_BODY};
 
 pub const DEFAULT_API_URL: &str = "https://api.render.com/v1";
 const PAGE: usize = 100;

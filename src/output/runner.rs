@@ -2,7 +2,7 @@
 //! here rather than taken from a crate (see the README, "Design").
 //!
 //! Everything the program prints, every output and the step summary pass
-//! through [`crate::secrets::redact`]. Outputs and the summary are collected
+//! through [`crate::output::secrets::redact`]. Outputs and the summary are collected
 //! and written once at the end, so a failed run never leaves them
 //! half-written.
 
@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::inputs::InputError;
-use crate::secrets;
+use crate::output::secrets;
 
 /// GitHub refuses step summaries over 1 MiB.
 pub const SUMMARY_LIMIT: usize = 1024 * 1024;

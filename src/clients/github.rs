@@ -5,8 +5,8 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::http::{Bucket, Http, HttpError, Response, Retry, MAX_BODY};
-use crate::secrets::redact;
+use crate::clients::http::{Bucket, Http, HttpError, Response, Retry, MAX_BODY};
+use crate::output::secrets::redact;
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 /// Job logs can be long; the diagnosis reads them in one pass.
@@ -194,7 +194,7 @@ impl<'a> GitHub<'a> {
         Ok(())
     }
 
-    pub fn get_run(&self, id: u64) -> Result<crate::event::WorkflowRun, GitHubError> {
+    pub fn get_run(&self, id: u64) -> Result<crate::clients::event::WorkflowRun, GitHubError> {
         let url = self.url(&format!("/actions/runs/{id}"));
         Ok(self
             .send(Method::GET, url, None, &format!("get run {id}"))?
@@ -229,10 +229,10 @@ impl<'a> GitHub<'a> {
         workflow: &str,
         branch: &str,
         count: u64,
-    ) -> Result<Vec<crate::event::WorkflowRun>, GitHubError> {
+    ) -> Result<Vec<crate::clients::event::WorkflowRun>, GitHubError> {
         #[derive(Deserialize)]
         struct Runs {
-            workflow_runs: Vec<crate::event::WorkflowRun>,
+            workflow_runs: Vec<crate::clients::event::WorkflowRun>,
         }
         let mut url = self.url(&format!("/actions/workflows/{workflow}/runs"));
         url.query_pairs_mut()

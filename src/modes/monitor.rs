@@ -10,17 +10,17 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use reqwest::Url;
 
-use crate::escape::{escape_inline, one_line};
-use crate::git::{GitError, Published, Target, Workspace};
-use crate::github::GitHub;
-use crate::http::{HealthCheck, Http};
+use crate::clients::git::{GitError, Published, Target, Workspace};
+use crate::clients::github::GitHub;
+use crate::clients::http::{HealthCheck, Http};
+use crate::clients::render::{RenderClient, RenderError, Service};
 use crate::inputs::{human_duration, shorten, InputError};
-use crate::issues::Tracker;
-use crate::pipeline::{self, Entry, Row};
-use crate::render::{RenderClient, RenderError, Service};
-use crate::runner::Runner;
+use crate::ops::issues::Tracker;
+use crate::ops::service_state::{classify, State};
+use crate::ops::status_page::{self, Entry, Row};
+use crate::output::escape::{escape_inline, one_line};
+use crate::output::runner::Runner;
 use crate::settings::{CommitMode, HealthPolicy, MonitorSettings, Services};
-use crate::status::{classify, State};
 use crate::Status;
 
 /// Deploys read per service: enough to see past a canceled one.
@@ -119,7 +119,7 @@ pub fn run(config: &MonitorSettings, runner: &mut Runner) -> anyhow::Result<Stat
         human_duration(started.elapsed())
     ));
 
-    let entry = pipeline::entry(&rows, now);
+    let entry = status_page::entry(&rows, now);
     let mut problems = Vec::new();
     let page = match &config.status_file {
         Some(path) if !config.dry_run => {
@@ -186,15 +186,15 @@ pub fn run(config: &MonitorSettings, runner: &mut Runner) -> anyhow::Result<Stat
 
     let mut summary = format!(
         "### Render services\n\n{}\n\n{}\nChecked at {} in {}.\n",
-        pipeline::status_line(&rows),
-        pipeline::table(&rows, page.as_ref().map_or(&[][..], |p| &p.history), now),
+        status_page::status_line(&rows),
+        status_page::table(&rows, page.as_ref().map_or(&[][..], |p| &p.history), now),
         now.strftime("%Y-%m-%d %H:%M:%S UTC"),
         human_duration(started.elapsed())
     );
     summary.push('\n');
     summary.push_str(&crate::report::fleet_charts(&rows));
     for row in &rows {
-        summary.push_str(&pipeline::live_detail(row, now));
+        summary.push_str(&status_page::live_detail(row, now));
         if row.state != State::Healthy {
             summary.push_str(&format!(
                 "- {} **{}**: {}\n",
@@ -293,7 +293,7 @@ fn check(
         state: State::Unknown,
         reason: e.to_string(),
         serving: false,
-        dashboard: crate::render::dashboard_url(id),
+        dashboard: crate::clients::render::dashboard_url(id),
         url: None,
         deploy_id: None,
         deploy_status: None,
@@ -356,12 +356,12 @@ fn check_health(http: &Http, url: &Url, policy: &HealthPolicy) -> HealthCheck {
 /// Whether users are served: the health check answered, or without one,
 /// Render still lists a deploy as live (it keeps the previous deploy serving
 /// when a newer one fails).
-fn serving(deploys: &[crate::render::Deploy], check: Option<&HealthCheck>) -> bool {
+fn serving(deploys: &[crate::clients::render::Deploy], check: Option<&HealthCheck>) -> bool {
     match check {
         Some(check) => check.ok(),
         None => deploys
             .iter()
-            .any(|d| d.status == Some(crate::render::DeployStatus::Live)),
+            .any(|d| d.status == Some(crate::clients::render::DeployStatus::Live)),
     }
 }
 
@@ -382,8 +382,8 @@ fn write_page(
     runner: &Runner,
 ) -> anyhow::Result<PageResult> {
     let always = config.commit_mode == CommitMode::Always;
-    let update = |old: &str| pipeline::update(old, rows, entry.clone(), config.history, always);
-    let tell = |update: &pipeline::Update| {
+    let update = |old: &str| status_page::update(old, rows, entry.clone(), config.history, always);
+    let tell = |update: &status_page::Update| {
         for warning in &update.warnings {
             runner.warning(&format!("{path}: {warning}"));
         }

@@ -10,8 +10,8 @@ use std::process::Command;
 use git2::Oid;
 
 use super::LOCKFILE;
-use crate::git::Workspace;
-use crate::runner::Runner;
+use crate::clients::git::Workspace;
+use crate::output::runner::Runner;
 
 /// Regenerates only the lockfile of `head` in a scratch copy, with the pnpm
 /// that `packageManager` pins when corepack can provide it, and checks it
@@ -49,7 +49,7 @@ pub(super) fn regenerate(ws: &Workspace, head: Oid, runner: &Runner) -> Result<V
             + &String::from_utf8_lossy(&out.stderr);
         let tail: Vec<String> = text
             .lines()
-            .map(crate::diagnose::clean_line)
+            .map(crate::ops::diagnose::clean_line)
             .rev()
             .take(8)
             .collect::<Vec<_>>()
@@ -59,7 +59,7 @@ pub(super) fn regenerate(ws: &Workspace, head: Oid, runner: &Runner) -> Result<V
         Err(format!(
             "`pnpm {}` failed: {}",
             args.join(" "),
-            crate::secrets::redact(&tail.join(" / "))
+            crate::output::secrets::redact(&tail.join(" / "))
         ))
     };
     let before = std::fs::read(dir.join(LOCKFILE)).ok();

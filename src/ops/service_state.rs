@@ -1,8 +1,8 @@
 //! How a service is doing, decided from what Render and its health check
 //! say. Pure: the table test below is the specification.
 
-use crate::http::HealthCheck;
-use crate::render::{Deploy, DeployStatus, Service};
+use crate::clients::http::HealthCheck;
+use crate::clients::render::{Deploy, DeployStatus, Service};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum State {

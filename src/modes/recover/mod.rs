@@ -7,15 +7,15 @@ mod pnpm;
 
 use std::time::Duration;
 
-use crate::diagnose::{Diagnoser, FailedStep, Finding, StepReader};
-use crate::escape::escape_inline;
-use crate::event::{read_event, WorkflowRun};
-use crate::github::GitHub;
-use crate::http::Http;
+use crate::clients::event::{read_event, WorkflowRun};
+use crate::clients::github::GitHub;
+use crate::clients::http::Http;
 use crate::inputs::InputError;
-use crate::issues::Tracker;
+use crate::ops::diagnose::{Diagnoser, FailedStep, Finding, StepReader};
+use crate::ops::issues::Tracker;
+use crate::output::escape::escape_inline;
+use crate::output::runner::Runner;
 use crate::report::{Action, RecoverReport};
-use crate::runner::Runner;
 use crate::settings::RecoverSettings;
 use crate::Status;
 use fixes::Fixer;

@@ -11,15 +11,15 @@ mod poll;
 pub use failure::Failure;
 use poll::{recent_durations, Expected, Schedule};
 
-use crate::hook::Hook;
-use crate::http::{display_url, Bucket, Http, Retry};
-use crate::inputs::human_duration;
-use crate::render::{
+use crate::clients::hook::Hook;
+use crate::clients::http::{display_url, Bucket, Http, Retry};
+use crate::clients::render::{
     dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, RenderError, TriggerRequest,
     Triggered,
 };
+use crate::inputs::human_duration;
+use crate::output::runner::{Progress, Runner};
 use crate::report::{deploy_summary, DeployEnd, DeployReport};
-use crate::runner::{Progress, Runner};
 use crate::settings::DeploySettings;
 use crate::Status;
 use failure::{api_failure, hook_failure, no_response_failure, status_failure};
@@ -126,7 +126,7 @@ fn read_hook_answer(blueprint: bool, body: &[u8]) -> Result<Option<Deploy>, Stri
     // The id picks the deploy we then watch: only Render's shape counts.
     match deploy.get("id") {
         None => Ok(None),
-        Some(serde_json::Value::String(id)) if crate::render::is_deploy_id(id) => {
+        Some(serde_json::Value::String(id)) if crate::clients::render::is_deploy_id(id) => {
             Ok(serde_json::from_value(deploy.clone()).ok())
         }
         Some(_) => Err("JSON whose deploy id is not a Render deploy id (dep-…)".into()),
@@ -683,7 +683,7 @@ fn shown_hook_url(hook: &Hook, request: &TriggerRequest) -> String {
         .query_pairs()
         .map(|(k, v)| {
             let value = if k == "key" {
-                crate::secrets::MASK.into()
+                crate::output::secrets::MASK.into()
             } else {
                 v
             };

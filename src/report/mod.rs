@@ -1,9 +1,11 @@
 //! Markdown for step summaries: pure functions from results to text.
 
-use crate::charts::{self, Bar};
-use crate::escape::{code, escape_inline, fenced};
+pub mod charts;
+
+use crate::clients::render::{DeployStatus, Outcome};
 use crate::inputs::human_duration;
-use crate::render::{DeployStatus, Outcome};
+use crate::output::escape::{code, escape_inline, fenced};
+use charts::Bar;
 use std::time::Duration;
 
 /// How a deploy run ended.
@@ -179,8 +181,8 @@ pub fn deploy_comparison(this: u64, recent: &[(String, u64)]) -> String {
 
 /// The monitor summary's pictures: services per state, and this run's
 /// response time per service that answered a health check.
-pub fn fleet_charts(rows: &[crate::pipeline::Row]) -> String {
-    use crate::status::State;
+pub fn fleet_charts(rows: &[crate::ops::status_page::Row]) -> String {
+    use crate::ops::service_state::State;
     let counts: Vec<(String, u64)> = State::ALL
         .iter()
         .map(|s| {
@@ -209,8 +211,8 @@ pub fn fleet_charts(rows: &[crate::pipeline::Row]) -> String {
 
 /// The body of a monitor issue for a failing service (the marker is added
 /// by the tracker).
-pub fn monitor_issue_body(row: &crate::pipeline::Row, detected_at: &str) -> String {
-    use crate::status::State;
+pub fn monitor_issue_body(row: &crate::ops::status_page::Row, detected_at: &str) -> String {
+    use crate::ops::service_state::State;
     let deploy = match (&row.deploy_id, &row.deploy_status) {
         (Some(id), Some(status)) => format!(
             "[`{id}`]({}/deploys/{id}) ({})",
@@ -253,7 +255,7 @@ pub fn monitor_issue_body(row: &crate::pipeline::Row, detected_at: &str) -> Stri
         row.id,
         row.state.as_str(),
         escape_inline(&row.reason),
-        crate::pipeline::format_time(detected_at),
+        crate::ops::status_page::format_time(detected_at),
         row.dashboard,
         row.url
             .as_deref()
@@ -270,8 +272,8 @@ pub fn monitor_issue_body(row: &crate::pipeline::Row, detected_at: &str) -> Stri
 }
 
 /// What a person can do about a cause render-pilot could not fix.
-pub fn manual_steps(cause: &crate::diagnose::Cause) -> &'static str {
-    use crate::diagnose::Cause;
+pub fn manual_steps(cause: &crate::ops::diagnose::Cause) -> &'static str {
+    use crate::ops::diagnose::Cause;
     match cause {
         Cause::Lockfile { .. } => "Run `pnpm install --lockfile-only` with the pnpm version in `packageManager`, commit pnpm-lock.yaml and push.",
         Cause::PnpmVersion { .. } => "Make the CI's pnpm match the lockfile: set `packageManager` in package.json and let pnpm/action-setup read it.",
@@ -296,13 +298,13 @@ pub struct Action {
 /// Every outside text in it (names, branches, log lines, server answers)
 /// is escaped: it is evidence, never markup.
 pub struct RecoverReport<'a> {
-    pub run: &'a crate::event::WorkflowRun,
+    pub run: &'a crate::clients::event::WorkflowRun,
     pub branch: &'a str,
-    pub findings: &'a [crate::diagnose::Finding],
+    pub findings: &'a [crate::ops::diagnose::Finding],
     /// One per finding, in the same order.
     pub actions: &'a [Action],
     /// The failed step of each failed job.
-    pub steps: &'a [crate::diagnose::FailedStep],
+    pub steps: &'a [crate::ops::diagnose::FailedStep],
     /// Why the run is not this repository's own code, when it is not.
     pub distrust: Option<&'a str>,
 }
@@ -316,7 +318,7 @@ impl RecoverReport<'_> {
         let link = run
             .html_url
             .as_deref()
-            .and_then(crate::http::web_url)
+            .and_then(crate::clients::http::web_url)
             .map_or(format!("run {}", run.id), |u| {
                 format!("[run {}]({u})", run.id)
             });
@@ -430,8 +432,8 @@ mod tests {
 
     #[test]
     fn recover_issue() {
-        use crate::diagnose::{Cause, Finding};
-        let run: crate::event::WorkflowRun = serde_json::from_value(serde_json::json!({
+        use crate::ops::diagnose::{Cause, Finding};
+        let run: crate::clients::event::WorkflowRun = serde_json::from_value(serde_json::json!({
             "id": 42, "name": "CI", "head_sha": "0123456789abcdef", "head_branch": "main",
             "run_attempt": 2, "html_url": "https://github.com/acme/shop/actions/runs/42"
         }))
@@ -462,7 +464,7 @@ mod tests {
                 fixed: true,
             },
         ];
-        let steps = vec![crate::diagnose::FailedStep {
+        let steps = vec![crate::ops::diagnose::FailedStep {
             job: "deploy | <!-- x -->".into(),
             step: Some("Run git push".into()),
             lines: vec!["error: failed to push some refs".into(), "```".into()],

@@ -56,7 +56,7 @@ enum Pushed {
 /// The token travels only over https, or to this machine.
 fn may_receive_token(url: &str) -> bool {
     url::Url::parse(url).is_ok_and(|u| {
-        u.scheme() == "https" || (u.scheme() == "http" && crate::hook::is_loopback(&u))
+        u.scheme() == "https" || (u.scheme() == "http" && crate::clients::hook::is_loopback(&u))
     })
 }
 
@@ -388,7 +388,7 @@ impl Workspace {
                     if now == tip {
                         return Err(GitError::Rejected {
                             branch: branch.to_string(),
-                            message: crate::secrets::redact(&message),
+                            message: crate::output::secrets::redact(&message),
                         });
                     }
                 }
@@ -447,7 +447,7 @@ impl Workspace {
                 None,
                 signature,
                 signature,
-                &crate::secrets::redact(message),
+                &crate::output::secrets::redact(message),
                 &tree,
                 &[parent],
             )

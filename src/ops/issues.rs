@@ -1,7 +1,7 @@
 //! One issue per problem, found again by a hidden marker in its body, so
 //! reruns never open a duplicate. Shared by monitor and recover.
 
-use crate::github::{GitHub, GitHubError, Issue};
+use crate::clients::github::{GitHub, GitHubError, Issue};
 
 const MARKER_START: &str = "<!-- render-pilot:";
 const MARKER_END: &str = " -->";

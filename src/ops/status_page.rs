@@ -10,12 +10,12 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::charts::{self, Bar};
-use crate::escape::escape_inline;
-use crate::http::web_url;
-use crate::http::HealthCheck;
+use crate::clients::http::web_url;
+use crate::clients::http::HealthCheck;
 use crate::inputs::human_duration;
-use crate::status::State;
+use crate::ops::service_state::State;
+use crate::output::escape::escape_inline;
+use crate::report::charts::{self, Bar};
 
 pub const BLOCK_START: &str = "<!-- render-pilot:start -->";
 pub const BLOCK_END: &str = "<!-- render-pilot:end -->";

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::render::{Deploy, DeployStatus};
+use crate::clients::render::{Deploy, DeployStatus};
 
 /// Reads allowed on top of one per period.
 const SLACK: f64 = 2.0;

@@ -166,7 +166,7 @@ pub(super) mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
 
-    pub(in crate::http) fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    pub(in crate::clients::http) fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (k, v) in pairs {
             map.append(*k, HeaderValue::from_static(v));

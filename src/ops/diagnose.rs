@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use crate::secrets::redact;
+use crate::output::secrets::redact;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cause {

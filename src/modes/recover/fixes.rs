@@ -7,19 +7,19 @@ use reqwest::Url;
 
 use super::pnpm::regenerate;
 use super::{LOCKFILE, MANIFESTS, ROLLBACK_WAIT, TRAILER};
-use crate::deploy::{call_hook, wait_for};
-use crate::diagnose::Cause;
-use crate::event::WorkflowRun;
-use crate::git::{GitError, Published, Target, Workspace};
-use crate::github::GitHub;
-use crate::hook;
-use crate::http::Http;
-use crate::inputs::shorten;
-use crate::render::{
+use crate::clients::event::WorkflowRun;
+use crate::clients::git::{GitError, Published, Target, Workspace};
+use crate::clients::github::GitHub;
+use crate::clients::hook;
+use crate::clients::http::Http;
+use crate::clients::render::{
     Deploy, DeployStatus, Outcome, RenderClient, Service, TriggerRequest, Triggered,
 };
+use crate::inputs::shorten;
+use crate::modes::deploy::{call_hook, wait_for};
+use crate::ops::diagnose::Cause;
+use crate::output::runner::Runner;
 use crate::report::Action;
-use crate::runner::Runner;
 use crate::settings::{Fix, RecoverSettings};
 
 /// Health checks before a rollback: one bad answer may be a blip.

@@ -1,8 +1,8 @@
 //! What went wrong with a deploy, and what to do about it: one message and
 //! the next steps for the summary.
 
-use crate::http::{HttpError, NoResponseCause};
-use crate::render::{DeployStatus, RenderError};
+use crate::clients::http::{HttpError, NoResponseCause};
+use crate::clients::render::{DeployStatus, RenderError};
 use crate::report::DeployReport;
 
 /// Why a deploy did not go as hoped, with what to do about it.
@@ -12,7 +12,7 @@ pub struct Failure {
     pub steps: Vec<String>,
 }
 
-pub(super) fn hook_failure(status: u16, response: &crate::http::Response) -> Failure {
+pub(super) fn hook_failure(status: u16, response: &crate::clients::http::Response) -> Failure {
     let regenerate = "Copy the current Deploy Hook from the service's Settings page into the RENDER_DEPLOY_HOOK secret (the hook changes when someone clicks \"Regenerate Hook\").".to_string();
     let (message, steps) = match status {
         401 | 403 => (

@@ -103,7 +103,7 @@ pub fn parse(raw: &str) -> Result<(Hook, Vec<String>), InputError> {
 
 /// Render ids are `srv-` followed by lower-case letters and digits.
 pub fn is_service_id(id: &str) -> bool {
-    crate::render::is_render_id("srv-", id)
+    crate::clients::render::is_render_id("srv-", id)
 }
 
 /// Hook and API URLs must be https, except on loopback hosts, which tests
