@@ -14,8 +14,8 @@ use crate::clients::http::web_url;
 use crate::clients::http::HealthCheck;
 use crate::inputs::human_duration;
 use crate::ops::service_state::State;
+use crate::output::charts::{self, Bar};
 use crate::output::escape::escape_inline;
-use crate::report::charts::{self, Bar};
 
 pub const BLOCK_START: &str = "<!-- render-pilot:start -->";
 pub const BLOCK_END: &str = "<!-- render-pilot:end -->";

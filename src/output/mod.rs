@@ -1,6 +1,7 @@
 //! Everything written out: runner output (log, outputs, summary), the
-//! redaction of secrets, and the escaping of outside text.
+//! redaction of secrets, the escaping of outside text, and Mermaid charts.
 
+pub mod charts;
 pub mod escape;
 pub mod runner;
 pub mod secrets;

@@ -1,11 +1,9 @@
 //! Markdown for step summaries: pure functions from results to text.
 
-pub mod charts;
-
 use crate::clients::render::{DeployStatus, Outcome};
 use crate::inputs::human_duration;
+use crate::output::charts::{self, Bar};
 use crate::output::escape::{code, escape_inline, fenced};
-use charts::Bar;
 use std::time::Duration;
 
 /// How a deploy run ended.

@@ -90,9 +90,13 @@ fn every_input_is_a_flag_of_some_mode() {
 
 #[test]
 fn every_output_is_set_by_some_mode() {
-    let sources = ["src/modes/deploy/mod.rs", "src/modes/monitor.rs", "src/modes/recover/mod.rs"]
-        .map(read)
-        .join("\n");
+    let sources = [
+        "src/modes/deploy/mod.rs",
+        "src/modes/monitor.rs",
+        "src/modes/recover/mod.rs",
+    ]
+    .map(read)
+    .join("\n");
     for output in action_keys("outputs") {
         assert!(
             sources.contains(&format!("\"{output}\"")),

@@ -228,13 +228,13 @@ impl Http {
             let last = attempt >= MAX_ATTEMPTS;
             let (url, result) = self.attempt(&build, max_body)?;
             match result {
-                Err(Failure::TooLarge) => {
+                Err(AttemptError::TooLarge) => {
                     return Err(HttpError::TooLarge {
                         url,
                         limit: max_body,
                     })
                 }
-                Err(Failure::NoResponse(cause, detail)) => {
+                Err(AttemptError::NoResponse(cause, detail)) => {
                     if last || !retry.after_no_response(cause) {
                         return Err(HttpError::NoResponse { url, cause, detail });
                     }
@@ -267,7 +267,7 @@ impl Http {
         &self,
         build: &impl Fn() -> RequestBuilder,
         max_body: usize,
-    ) -> Result<(String, Result<Response, Failure>), HttpError> {
+    ) -> Result<(String, Result<Response, AttemptError>), HttpError> {
         let deadline = Instant::now() + self.timeout;
         let request = build()
             .timeout(self.timeout)
@@ -281,7 +281,7 @@ impl Http {
         let result = self
             .client
             .execute(request)
-            .map_err(|e| Failure::NoResponse(classify(&e), e.to_string()))
+            .map_err(|e| AttemptError::NoResponse(classify(&e), e.to_string()))
             .and_then(|r| read_response(r, &url, max_body, deadline));
         Ok((url, result))
     }
@@ -295,7 +295,7 @@ impl Http {
     }
 }
 
-enum Failure {
+enum AttemptError {
     NoResponse(NoResponseCause, String),
     TooLarge,
 }
@@ -305,14 +305,14 @@ fn read_response(
     url: &str,
     max_body: usize,
     deadline: Instant,
-) -> Result<Response, Failure> {
+) -> Result<Response, AttemptError> {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let mut body = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     loop {
         if Instant::now() >= deadline {
-            return Err(Failure::NoResponse(
+            return Err(AttemptError::NoResponse(
                 NoResponseCause::Timeout,
                 format!("the body was still arriving after {} bytes", body.len()),
             ));
@@ -329,14 +329,14 @@ fn read_response(
             } else {
                 NoResponseCause::Broken
             };
-            Failure::NoResponse(cause, e.to_string())
+            AttemptError::NoResponse(cause, e.to_string())
         })?;
         if read == 0 {
             break;
         }
         body.extend_from_slice(&chunk[..read]);
         if body.len() > max_body {
-            return Err(Failure::TooLarge);
+            return Err(AttemptError::TooLarge);
         }
     }
     Ok(Response {

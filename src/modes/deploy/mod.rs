@@ -5,24 +5,20 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
-mod failure;
-mod poll;
-
-pub use failure::Failure;
-use poll::{recent_durations, Expected, Schedule};
-
 use crate::clients::hook::Hook;
-use crate::clients::http::{display_url, Bucket, Http, Retry};
+use crate::clients::http::{display_url, Http};
 use crate::clients::render::{
-    dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, RenderError, TriggerRequest,
-    Triggered,
+    dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, Triggered,
 };
 use crate::inputs::human_duration;
+use crate::ops::rollout::{
+    api_failure, call_hook, recent_durations, shown_hook_url, status_failure, watch, DeployFailure,
+    Expected, Schedule,
+};
 use crate::output::runner::{Progress, Runner};
 use crate::report::{deploy_summary, DeployEnd, DeployReport};
 use crate::settings::DeploySettings;
 use crate::Status;
-use failure::{api_failure, hook_failure, no_response_failure, status_failure};
 
 /// How long to look for the deploy Render queued after a 202, as the
 /// official CLI does.
@@ -55,95 +51,6 @@ struct Deployer<'a> {
     render: Option<&'a RenderClient<'a>>,
     runner: &'a mut Runner,
     started: Instant,
-}
-
-/// What Render answered to a hook call it accepted.
-pub struct HookAnswer {
-    pub status: u16,
-    pub deploy: Option<Deploy>,
-}
-
-/// Calls the deploy hook once (a retry could start a second deploy).
-/// Returns the HTTP status as the `http-status` output shows it ("000" for
-/// no response) and the outcome.
-pub fn call_hook(
-    http: &Http,
-    hook: &Hook,
-    request: &TriggerRequest,
-) -> (String, Result<HookAnswer, Failure>) {
-    let url = hook_url(hook, request);
-    let result = http.send(
-        Bucket::RenderDeploy,
-        || http.request(reqwest::Method::POST, url.clone()),
-        Retry::Unsent,
-        64 * 1024,
-    );
-    let response = match result {
-        Ok(r) => r,
-        Err(e) => {
-            return (
-                "000".into(),
-                Err(no_response_failure("Deploy hook unreachable", &e)),
-            )
-        }
-    };
-    let status = response.status.to_string();
-    if ![200, 201, 202].contains(&response.status) {
-        return (status, Err(hook_failure(response.status, &response)));
-    }
-    match read_hook_answer(hook.blueprint, &response.body) {
-        Ok(deploy) => (
-            status,
-            Ok(HookAnswer {
-                status: response.status,
-                deploy,
-            }),
-        ),
-        Err(what) => (status, Err(unexpected_hook_answer(response.status, &what))),
-    }
-}
-
-/// Render's answer to a hook call: `{"deploy":{"id":"dep-…"}}`, or an empty
-/// body (a queued deploy), or for a Blueprint hook `sync started, …`.
-/// Anything else (a proxy's or a login page's 200) is not evidence that
-/// Render accepted anything: the error says what came back.
-fn read_hook_answer(blueprint: bool, body: &[u8]) -> Result<Option<Deploy>, String> {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() || (blueprint && text.starts_with("sync started")) {
-        return Ok(None);
-    }
-    if text.starts_with('<') {
-        return Err(format!("an HTML page of {} bytes", body.len()));
-    }
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
-        let first = text.lines().next().unwrap_or_default();
-        return Err(format!("text: {}", crate::inputs::shorten(first)));
-    };
-    let Some(deploy) = value.get("deploy").filter(|d| d.is_object()) else {
-        return Err(format!("JSON without a deploy ({} bytes)", body.len()));
-    };
-    // The id picks the deploy we then watch: only Render's shape counts.
-    match deploy.get("id") {
-        None => Ok(None),
-        Some(serde_json::Value::String(id)) if crate::clients::render::is_deploy_id(id) => {
-            Ok(serde_json::from_value(deploy.clone()).ok())
-        }
-        Some(_) => Err("JSON whose deploy id is not a Render deploy id (dep-…)".into()),
-    }
-}
-
-fn unexpected_hook_answer(status: u16, what: &str) -> Failure {
-    Failure {
-        title: "Deploy hook answer not understood",
-        message: format!(
-            "the deploy hook answered HTTP {status} with {what}, not Render's answer (a deploy, or an empty body); a proxy, captive portal or login page may stand between the runner and api.render.com"
-        ),
-        steps: vec![
-            "The deploy may or may not have been triggered: check the service's Events in the dashboard before running this job again.".into(),
-            "Check that RENDER_DEPLOY_HOOK holds the hook from the service's Settings and that the runner reaches api.render.com directly.".into(),
-        ],
-    }
 }
 
 impl Deployer<'_> {
@@ -216,7 +123,7 @@ impl Deployer<'_> {
         }
     }
 
-    fn deploy(&mut self, id: &str, report: &mut DeployReport) -> Result<(), Failure> {
+    fn deploy(&mut self, id: &str, report: &mut DeployReport) -> Result<(), DeployFailure> {
         let config = self.config;
         if let (Some(render), Some(service_id)) = (self.render, &config.service_id) {
             let service = render
@@ -233,7 +140,7 @@ impl Deployer<'_> {
                 } else {
                     service.suspenders.join(", ")
                 };
-                return Err(Failure {
+                return Err(DeployFailure {
                     title: "Service suspended",
                     message: format!(
                         "{} ({id}) is suspended (by: {by}); Render does not deploy suspended services",
@@ -349,7 +256,7 @@ impl Deployer<'_> {
             Outcome::Failed => Err(status_failure(
                 &last.status_or_unknown(),
                 &deploy.id,
-                report,
+                &report.dashboard,
             )),
             Outcome::Pending if config.cancel_on_timeout => {
                 report.end = DeployEnd::Failed;
@@ -364,7 +271,7 @@ impl Deployer<'_> {
                     }
                     Err(e) => format!("canceling it failed ({e}); it may still be running"),
                 };
-                Err(Failure {
+                Err(DeployFailure {
                     title: "Deploy timed out",
                     message: format!(
                         "deploy {} did not finish within {}; {what}",
@@ -382,7 +289,7 @@ impl Deployer<'_> {
             }
             Outcome::Pending => {
                 report.end = DeployEnd::TimedOut;
-                Err(Failure {
+                Err(DeployFailure {
                     title: "Deploy still running",
                     message: format!(
                         "deploy {} is still {} after {}; render-pilot stopped waiting but did not cancel it",
@@ -407,14 +314,14 @@ impl Deployer<'_> {
         timeout: Duration,
         deploy_id: &str,
         report: &mut DeployReport,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), DeployFailure> {
         let Some(base) = service_url.filter(|u| !u.is_empty()) else {
             self.runner.warning("health-path was given, but Render lists no URL for this service (workers and cron jobs have none); health not checked");
             return Ok(());
         };
         let url =
             reqwest::Url::parse(&format!("{}{path}", base.trim_end_matches('/'))).map_err(|e| {
-                Failure {
+                DeployFailure {
                     title: "Health check impossible",
                     message: format!("the service URL {base} with {path} is not a URL ({e})"),
                     steps: vec!["Fix health-path.".into()],
@@ -447,7 +354,7 @@ impl Deployer<'_> {
             return Ok(());
         }
         report.end = DeployEnd::Failed;
-        Err(Failure {
+        Err(DeployFailure {
             title: "Deploy unhealthy",
             message: format!(
                 "deploy {deploy_id} is live but {path} did not answer 2xx within {} (last: {last})",
@@ -473,7 +380,7 @@ impl Deployer<'_> {
         }
     }
 
-    fn trigger(&mut self, id: &str) -> Result<TriggerOutcome, Failure> {
+    fn trigger(&mut self, id: &str) -> Result<TriggerOutcome, DeployFailure> {
         let at = (Timestamp::now() - jiff::SignedDuration::from_secs(5)).to_string();
         if let Some(hook) = &self.config.hook {
             return self.trigger_hook(hook, at);
@@ -508,7 +415,7 @@ impl Deployer<'_> {
         }
     }
 
-    fn trigger_hook(&mut self, hook: &Hook, at: String) -> Result<TriggerOutcome, Failure> {
+    fn trigger_hook(&mut self, hook: &Hook, at: String) -> Result<TriggerOutcome, DeployFailure> {
         let (http_status, result) = call_hook(self.http, hook, &self.config.request);
         self.runner.set_output("http-status", &http_status);
         let answer = result?;
@@ -532,7 +439,7 @@ impl Deployer<'_> {
         since: &str,
         schedule: &mut Schedule,
         report: &DeployReport,
-    ) -> Result<Deploy, Failure> {
+    ) -> Result<Deploy, DeployFailure> {
         let until = Instant::now() + FIND_QUEUED_FOR.min(self.config.timeout);
         loop {
             schedule.polled_now();
@@ -543,7 +450,7 @@ impl Deployer<'_> {
                 return Ok(deploy);
             }
             if Instant::now() >= until {
-                return Err(Failure {
+                return Err(DeployFailure {
                     title: "Deploy not found",
                     message: format!(
                         "Render accepted the deploy but no new deploy of {service} appeared within {}",
@@ -566,7 +473,7 @@ impl Deployer<'_> {
         deadline: Instant,
         mut schedule: Schedule,
         report: &mut DeployReport,
-    ) -> Result<Deploy, Failure> {
+    ) -> Result<Deploy, DeployFailure> {
         let progress = Progress::new(self.runner);
         let canceled_is_failure = self.config.canceled_is_failure;
         let target = (render, service, deploy_id);
@@ -593,7 +500,7 @@ impl Deployer<'_> {
         );
         report.seen.extend(seen);
         report.watched = origin.elapsed().as_secs();
-        last.map_err(|e| Failure {
+        last.map_err(|e| DeployFailure {
             title: "Lost track of the deploy",
             message: format!("{e}; deploy {deploy_id} may still be running"),
             steps: vec![format!(
@@ -601,57 +508,6 @@ impl Deployer<'_> {
                 report.dashboard
             )],
         })
-    }
-}
-
-/// Polls a deploy until its status is terminal (as `canceled_is_failure`
-/// reads `canceled`) or `deadline` passes, and returns the last read.
-/// `changed` hears each new status once.
-pub fn wait_for(
-    render: &RenderClient,
-    service: &str,
-    deploy_id: &str,
-    (deadline, poll): (Instant, Duration),
-    canceled_is_failure: bool,
-    mut changed: impl FnMut(&DeployStatus),
-) -> Result<Deploy, RenderError> {
-    let mut schedule = Schedule::new(Instant::now(), poll, None);
-    let target = (render, service, deploy_id);
-    watch(
-        target,
-        deadline,
-        canceled_is_failure,
-        &mut schedule,
-        |status, new| {
-            if new {
-                changed(status);
-            }
-        },
-    )
-}
-
-/// [`wait_for`] on a schedule; `polled` hears every read, with whether
-/// its status is new.
-fn watch(
-    (render, service, deploy_id): (&RenderClient, &str, &str),
-    deadline: Instant,
-    canceled_is_failure: bool,
-    schedule: &mut Schedule,
-    mut polled: impl FnMut(&DeployStatus, bool),
-) -> Result<Deploy, RenderError> {
-    let mut last_status: Option<DeployStatus> = None;
-    loop {
-        let due = schedule.due(last_status.as_ref()).min(deadline);
-        std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        schedule.polled_now();
-        let deploy = render.get_deploy(service, deploy_id)?;
-        let status = deploy.status_or_unknown();
-        let new = last_status.as_ref() != Some(&status);
-        polled(&status, new);
-        last_status = Some(status.clone());
-        if status.outcome(canceled_is_failure) != Outcome::Pending || Instant::now() >= deadline {
-            return Ok(deploy);
-        }
     }
 }
 
@@ -663,75 +519,4 @@ struct TriggerOutcome {
     at: String,
     /// When the trigger was answered: the wait's clock starts here.
     answered: Instant,
-}
-
-pub fn hook_url(hook: &Hook, request: &TriggerRequest) -> reqwest::Url {
-    let mut url = hook.url.clone();
-    if let Some(commit) = &request.commit {
-        url.query_pairs_mut().append_pair("ref", commit);
-    }
-    if let Some(image) = &request.image {
-        url.query_pairs_mut().append_pair("imgURL", image);
-    }
-    url
-}
-
-/// The hook URL as it may be shown: the key replaced, everything else kept.
-fn shown_hook_url(hook: &Hook, request: &TriggerRequest) -> String {
-    let url = hook_url(hook, request);
-    let query: Vec<String> = url
-        .query_pairs()
-        .map(|(k, v)| {
-            let value = if k == "key" {
-                crate::output::secrets::MASK.into()
-            } else {
-                v
-            };
-            format!("{k}={value}")
-        })
-        .collect();
-    format!("{}?{}", display_url(&url), query.join("&"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_renders_answer_to_a_hook_counts() {
-        let id = |body: &str| read_hook_answer(false, body.as_bytes()).map(|d| d.map(|d| d.id));
-        assert_eq!(
-            id(r#"{"deploy":{"id":"dep-abc123"}}"#),
-            Ok(Some("dep-abc123".into()))
-        );
-        assert_eq!(id(""), Ok(None), "queued: an empty body");
-        assert_eq!(id("  \n"), Ok(None));
-        assert_eq!(id(r#"{"deploy":{}}"#), Ok(None), "the id is optional");
-        let refused = [
-            (
-                "<!DOCTYPE html><html><title>Sign in</title></html>",
-                "an HTML page",
-            ),
-            ("<html>proxy</html>", "an HTML page"),
-            ("OK", "text: OK"),
-            ("{}", "JSON without a deploy"),
-            (r#"{"deploy":"dep-abc"}"#, "JSON without a deploy"),
-            (r#"[{"deploy":{"id":"dep-abc"}}]"#, "JSON without a deploy"),
-            (
-                r#"{"deploy":{"id":"../../services"}}"#,
-                "not a Render deploy id",
-            ),
-            (r#"{"deploy":{"id":7}}"#, "not a Render deploy id"),
-        ];
-        for (body, want) in refused {
-            let error = id(body).unwrap_err();
-            assert!(error.contains(want), "{body}: {error}");
-        }
-        let sync = "sync started, https://dashboard.render.com/blueprint/exs-a/sync/";
-        assert_eq!(
-            read_hook_answer(true, sync.as_bytes()).map(|d| d.is_none()),
-            Ok(true)
-        );
-        assert!(read_hook_answer(false, sync.as_bytes()).is_err());
-    }
 }

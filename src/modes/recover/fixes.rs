@@ -16,8 +16,8 @@ use crate::clients::render::{
     Deploy, DeployStatus, Outcome, RenderClient, Service, TriggerRequest, Triggered,
 };
 use crate::inputs::shorten;
-use crate::modes::deploy::{call_hook, wait_for};
 use crate::ops::diagnose::Cause;
+use crate::ops::rollout::{call_hook, wait_for};
 use crate::output::runner::Runner;
 use crate::report::Action;
 use crate::settings::{Fix, RecoverSettings};

@@ -3,16 +3,15 @@
 
 use crate::clients::http::{HttpError, NoResponseCause};
 use crate::clients::render::{DeployStatus, RenderError};
-use crate::report::DeployReport;
 
 /// Why a deploy did not go as hoped, with what to do about it.
-pub struct Failure {
+pub struct DeployFailure {
     pub title: &'static str,
     pub message: String,
     pub steps: Vec<String>,
 }
 
-pub(super) fn hook_failure(status: u16, response: &crate::clients::http::Response) -> Failure {
+pub fn hook_failure(status: u16, response: &crate::clients::http::Response) -> DeployFailure {
     let regenerate = "Copy the current Deploy Hook from the service's Settings page into the RENDER_DEPLOY_HOOK secret (the hook changes when someone clicks \"Regenerate Hook\").".to_string();
     let (message, steps) = match status {
         401 | 403 => (
@@ -43,14 +42,14 @@ pub(super) fn hook_failure(status: u16, response: &crate::clients::http::Respons
             vec![regenerate],
         ),
     };
-    Failure {
+    DeployFailure {
         title: "Deploy hook failed",
         message,
         steps,
     }
 }
 
-pub(super) fn no_response_failure(title: &'static str, error: &HttpError) -> Failure {
+pub fn no_response_failure(title: &'static str, error: &HttpError) -> DeployFailure {
     // A timeout or a broken answer may come after Render started the
     // deploy: running the job again blindly could deploy twice.
     let maybe_sent = matches!(
@@ -73,17 +72,17 @@ pub(super) fn no_response_failure(title: &'static str, error: &HttpError) -> Fai
             "Check the secret for stray characters and the runner's network; then run the job again.".into(),
         ]
     };
-    Failure {
+    DeployFailure {
         title,
         message: error.to_string(),
         steps,
     }
 }
 
-pub(super) fn api_failure(title: &'static str, error: RenderError) -> Failure {
+pub fn api_failure(title: &'static str, error: RenderError) -> DeployFailure {
     match error {
         RenderError::Http(e @ HttpError::NoResponse { .. }) => no_response_failure(title, &e),
-        other => Failure {
+        other => DeployFailure {
             title,
             message: other.to_string(),
             steps: Vec::new(),
@@ -91,12 +90,8 @@ pub(super) fn api_failure(title: &'static str, error: RenderError) -> Failure {
     }
 }
 
-pub(super) fn status_failure(
-    status: &DeployStatus,
-    deploy_id: &str,
-    report: &DeployReport,
-) -> Failure {
-    let logs = format!("[deploy logs]({}/deploys/{deploy_id})", report.dashboard);
+pub fn status_failure(status: &DeployStatus, deploy_id: &str, dashboard: &str) -> DeployFailure {
+    let logs = format!("[deploy logs]({dashboard}/deploys/{deploy_id})");
     let steps = match status {
         DeployStatus::BuildFailed => vec![
             format!("Read the build output in the {logs}."),
@@ -117,7 +112,7 @@ pub(super) fn status_failure(
         ],
         _ => vec![format!("Read the {logs}.")],
     };
-    Failure {
+    DeployFailure {
         title: "Deploy failed",
         message: format!("deploy {deploy_id} ended {status}"),
         steps,
