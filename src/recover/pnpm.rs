@@ -30,6 +30,9 @@ const BY_LOCKFILE: [(&str, &str); 4] = [
     ("9.0", DEFAULT_PNPM),
 ];
 
+/// The source of a version the project declares.
+const PACKAGE_MANAGER: &str = "package.json's packageManager";
+
 /// The pnpm a project uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wanted {
@@ -75,7 +78,10 @@ pub fn wanted(package_json: &str, lockfile: Option<&str>) -> Result<Wanted, Want
     }
     let found = lockfile.and_then(lockfile_version);
     let Some(format) = found else {
-        return Ok(exact(DEFAULT_PNPM, "render-pilot's default; the project declares no pnpm"));
+        return Ok(exact(
+            DEFAULT_PNPM,
+            "render-pilot's default; the project declares no pnpm",
+        ));
     };
     match BY_LOCKFILE.iter().find(|(f, _)| *f == format) {
         Some((_, version)) => Ok(exact(
@@ -115,7 +121,7 @@ fn declared(pm: &str) -> Result<Wanted, WantError> {
     Ok(Wanted {
         version: version.into(),
         reference: reference.into(),
-        source: "package.json's packageManager".into(),
+        source: PACKAGE_MANAGER.into(),
     })
 }
 
@@ -133,8 +139,9 @@ fn is_exact_version(version: &str) -> bool {
                 && (n.len() == 1 || !n.starts_with('0'))
         })
         && pre.is_none_or(|p| {
-            p.split('.')
-                .all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+            p.split('.').all(|id| {
+                !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
         })
 }
 
@@ -175,9 +182,24 @@ pub(super) fn regenerate(
         before.as_deref().map(String::from_utf8_lossy).as_deref(),
     )
     .map_err(|e| e.to_string())?;
-    let pnpm = pnpm_command(dir, &wanted)?;
+    // pnpm 9 and 10 run the repository's .pnpmfile.cjs even for
+    // `--version`, whatever the flags: the version is asked in an empty
+    // project that declares only the same packageManager (which picks the
+    // version a corepack shim runs).
+    let probe = tempfile::tempdir().map_err(|e| format!("making a scratch directory: {e}"))?;
+    let declared = if wanted.source == PACKAGE_MANAGER {
+        serde_json::json!({ "packageManager": format!("pnpm@{}", wanted.reference) })
+    } else {
+        serde_json::json!({})
+    };
+    std::fs::write(probe.path().join("package.json"), declared.to_string())
+        .map_err(|e| format!("writing a scratch package.json: {e}"))?;
+    let pnpm = pnpm_command(probe.path(), &wanted)?;
     let used = format!("pnpm {} ({})", wanted.version, wanted.source);
-    runner.info(&format!("regenerating {LOCKFILE} with {used}: {}", pnpm.join(" ")));
+    runner.info(&format!(
+        "regenerating {LOCKFILE} with {used}: {}",
+        pnpm.join(" ")
+    ));
     let store = tempfile::tempdir().map_err(|e| format!("making a scratch store: {e}"))?;
     let store = store.path().to_string_lossy();
     let run = |args: &[&str]| -> Result<(), String> {
@@ -212,8 +234,8 @@ pub(super) fn regenerate(
 
 /// The last lines a failed command printed, cleaned and redacted.
 fn tail(out: &std::process::Output) -> String {
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let lines: Vec<String> = text
         .lines()
         .map(crate::diagnose::clean_line)
@@ -275,15 +297,16 @@ fn version_of(program: &[String], dir: &Path) -> Result<String, String> {
 
 /// Corepack with exactly the wanted version (it fetches it, checked against
 /// packageManager's hash or the registry's signatures), else the pnpm on
-/// PATH when it is exactly that version; never another one.
-fn pnpm_command(dir: &Path, wanted: &Wanted) -> Result<Vec<String>, String> {
+/// PATH when it is exactly that version; never another one. `probe` is
+/// where their versions are asked.
+fn pnpm_command(probe: &Path, wanted: &Wanted) -> Result<Vec<String>, String> {
     let corepack = vec!["corepack".to_string(), format!("pnpm@{}", wanted.reference)];
     let plain = vec!["pnpm".to_string()];
     let mut why = Vec::new();
-    for program in [corepack, plain] {
-        match version_of(&program, dir) {
+    for (program, name) in [(corepack, "corepack's pnpm"), (plain, "the pnpm on PATH")] {
+        match version_of(&program, probe) {
             Ok(v) if v == wanted.version => return Ok(program),
-            Ok(v) => why.push(format!("`{}` is pnpm {}", program.join(" "), quoted(&v))),
+            Ok(v) => why.push(format!("{name} is {}", quoted(&v))),
             Err(e) => why.push(e),
         }
     }
@@ -322,7 +345,10 @@ mod tests {
             pair("10.34.9", hashed)
         );
         assert_eq!(
-            from(r#"{"packageManager":"pnpm@11.0.0-rc.1"}"#, Some("lockfileVersion: 5.4\n")),
+            from(
+                r#"{"packageManager":"pnpm@11.0.0-rc.1"}"#,
+                Some("lockfileVersion: 5.4\n")
+            ),
             pair("11.0.0-rc.1", "11.0.0-rc.1")
         );
         let w = wanted(r#"{"packageManager":"pnpm@9.15.9"}"#, None).unwrap();
