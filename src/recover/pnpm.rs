@@ -311,7 +311,7 @@ fn pnpm_command(probe: &Path, wanted: &Wanted) -> Result<Vec<String>, String> {
         }
     }
     Err(format!(
-        "{LOCKFILE} must be regenerated with pnpm {} ({}), which is not available on the runner: {}. Enable corepack (it ships with Node.js: add `corepack enable` before render-pilot, and let it reach the npm registry) or install pnpm {} on PATH",
+        "{LOCKFILE} must be regenerated with pnpm {} ({}), which is not available on the runner: {}. Put corepack on PATH (Node.js up to 24 ships it; otherwise `npm install --global corepack`) and let it reach the npm registry, or install pnpm {} on PATH before render-pilot",
         wanted.version,
         wanted.source,
         why.join("; "),

@@ -1464,7 +1464,7 @@ fn refused(package_manager: &str, path: &str) -> (String, Vec<render_sim::Issue>
     let issues = p.sim.issues();
     assert_eq!(issues.len(), 1, "{}", out.log());
     assert!(
-        issues[0].body.contains("Enable corepack"),
+        issues[0].body.contains("Put corepack on PATH"),
         "{}",
         issues[0].body
     );
