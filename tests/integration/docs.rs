@@ -307,3 +307,18 @@ fn action_yml_readme_and_help_show_the_settings_table() {
         }
     }
 }
+
+/// scripts/test prefetches the product's default pnpm first: the tests
+/// cannot download it.
+#[test]
+fn the_test_setup_prefetches_the_default_pnpm() {
+    let script = read("scripts/test");
+    let versions = script
+        .lines()
+        .find_map(|l| l.strip_prefix("PNPM_VERSIONS=("))
+        .expect("scripts/test sets PNPM_VERSIONS");
+    assert_eq!(
+        versions.split_whitespace().next(),
+        Some(render_pilot::modes::recover::DEFAULT_PNPM)
+    );
+}

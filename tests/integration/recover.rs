@@ -23,17 +23,30 @@ struct Project {
     event: PathBuf,
 }
 
-fn pnpm(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("pnpm")
+/// The pnpm releases ./scripts/test puts in corepack's cache: render-pilot's
+/// default, and the majors before it.
+const PNPM_10: &str = "10.34.9";
+const PNPM_9: &str = "9.15.9";
+const PNPM_8: &str = "8.15.9";
+
+/// pnpm `version` through corepack, as recover runs it; never downloaded.
+fn pnpm_at(version: &str, dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("corepack")
+        .arg(format!("pnpm@{version}"))
         .args(args)
         .current_dir(dir)
         .env("CI", "true")
+        .env("COREPACK_ENABLE_NETWORK", "0")
         .output()
-        .expect("pnpm is installed (.ci/run installs it)");
+        .expect("corepack is installed (./scripts/test sets it up)");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     )
+}
+
+fn pnpm(dir: &Path, args: &[&str]) -> (bool, String) {
+    pnpm_at(PNPM_10, dir, args)
 }
 
 /// A pnpm project whose last commit added a local dependency to
@@ -41,6 +54,16 @@ fn pnpm(dir: &Path, args: &[&str]) -> (bool, String) {
 /// log of `pnpm install --frozen-lockfile` on that commit, timestamped as
 /// job logs are.
 fn project() -> (Project, String) {
+    project_using(PNPM_10, None, &[])
+}
+
+/// [`project`] with its lockfile written by pnpm `version`, package.json's
+/// `packageManager` (if any) and more files in its first commit.
+fn project_using(
+    version: &str,
+    package_manager: Option<&str>,
+    files: &[(&str, &str)],
+) -> (Project, String) {
     let sim = Sim::start();
     let remote = remote(&sim);
     let dir = tempfile::tempdir().unwrap();
@@ -51,22 +74,23 @@ fn project() -> (Project, String) {
         r#"{"name":"libb","version":"1.0.0"}"#,
     )
     .unwrap();
-    std::fs::write(
-        clone.join("package.json"),
-        r#"{"name":"shop","version":"1.0.0","private":true}"#,
-    )
-    .unwrap();
-    assert!(pnpm(&clone, &["install", "--lockfile-only"]).0);
+    for (name, text) in files {
+        std::fs::write(clone.join(name), text).unwrap();
+    }
+    let mut manifest = serde_json::json!({"name": "shop", "version": "1.0.0", "private": true});
+    if let Some(pm) = package_manager {
+        manifest["packageManager"] = pm.into();
+    }
+    std::fs::write(clone.join("package.json"), manifest.to_string()).unwrap();
+    let (ok, output) = pnpm_at(version, &clone, &["install", "--lockfile-only"]);
+    assert!(ok, "{output}");
     git(&clone, &["add", "."]);
     git(&clone, &["commit", "-q", "-m", "add pnpm project"]);
-    std::fs::write(
-        clone.join("package.json"),
-        r#"{"name":"shop","version":"1.0.0","private":true,"dependencies":{"libb":"file:./libb"}}"#,
-    )
-    .unwrap();
+    manifest["dependencies"] = serde_json::json!({"libb": "file:./libb"});
+    std::fs::write(clone.join("package.json"), manifest.to_string()).unwrap();
     git(&clone, &["commit", "-q", "-am", "use libb"]);
     git(&clone, &["push", "-q", "origin", "main"]);
-    let (ok, output) = pnpm(&clone, &["install", "--frozen-lockfile"]);
+    let (ok, output) = pnpm_at(version, &clone, &["install", "--frozen-lockfile"]);
     assert!(!ok, "the lockfile is out of date");
     let log: String = output
         .lines()
@@ -934,7 +958,30 @@ fn github_s_official_example_payloads_are_read() {
 }
 
 #[test]
-fn pnpm_runs_without_secrets_scripts_or_the_repository_s_pnpmfile() {
+fn pnpm_through_corepack_runs_without_secrets_scripts_or_the_repository_s_pnpmfile() {
+    pnpm_runs_without_secrets_scripts_or_the_pnpmfile("corepack");
+}
+
+#[test]
+fn pnpm_on_path_of_the_wanted_version_runs_without_secrets_scripts_or_the_pnpmfile() {
+    pnpm_runs_without_secrets_scripts_or_the_pnpmfile("pnpm");
+}
+
+/// A directory with only `node` in it: a PATH without corepack.
+fn node_only() -> tempfile::TempDir {
+    let bin = tempfile::tempdir().unwrap();
+    let node = Command::new("sh")
+        .args(["-c", "command -v node"])
+        .output()
+        .unwrap();
+    let node = String::from_utf8_lossy(&node.stdout).trim().to_string();
+    std::os::unix::fs::symlink(node, bin.path().join("node")).unwrap();
+    bin
+}
+
+/// Recover started with a spy in place of `program` (corepack, or pnpm on a
+/// PATH without corepack), which records the environment it gets.
+fn pnpm_runs_without_secrets_scripts_or_the_pnpmfile(program: &str) {
     let (p, log) = project();
     let spy = tempfile::tempdir().unwrap();
     let stolen = |name: &str| spy.path().join(name).to_string_lossy().into_owned();
@@ -964,16 +1011,16 @@ fn pnpm_runs_without_secrets_scripts_or_the_repository_s_pnpmfile() {
     git(&p.clone, &["push", "-q", "origin", "main"]);
     let head = p.remote.tip();
 
-    // A pnpm on PATH that records the environment it was started with.
+    // `program` on PATH, recording the environment it was started with.
     let real = Command::new("sh")
-        .args(["-c", "command -v pnpm"])
+        .args(["-c", &format!("command -v {program}")])
         .output()
         .unwrap();
     let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
     let bin = spy.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     std::fs::write(
-        bin.join("pnpm"),
+        bin.join(program),
         format!(
             "#!/usr/bin/env node\nrequire('fs').appendFileSync({:?}, JSON.stringify(process.env) + '\\n');\nconst r = require('child_process').spawnSync(process.execPath, [{real:?}, ...process.argv.slice(2)], {{ stdio: 'inherit' }});\nprocess.exit(r.status ?? 1);\n",
             stolen("pnpm-env.jsonl")
@@ -982,10 +1029,15 @@ fn pnpm_runs_without_secrets_scripts_or_the_repository_s_pnpmfile() {
     .unwrap();
     Command::new("chmod")
         .arg("+x")
-        .arg(bin.join("pnpm"))
+        .arg(bin.join(program))
         .status()
         .unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let node = node_only();
+    let rest = match program {
+        "pnpm" => node.path().display().to_string(),
+        _ => std::env::var("PATH").unwrap(),
+    };
+    let path = format!("{}:{rest}", bin.display());
 
     let service = p.sim.add_service(ServiceSpec::web("shop-web"));
     let hook = p.sim.hook_url(&service);
@@ -999,6 +1051,9 @@ fn pnpm_runs_without_secrets_scripts_or_the_repository_s_pnpmfile() {
         .env("COREPACK_ENABLE_DOWNLOAD_PROMPT", "0")
         .env("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
         .env("NPM_TOKEN", "npm_SeCrEtToKeN")
+        // Cached releases are not checked again: the product must not turn
+        // the check off itself.
+        .env_remove("COREPACK_INTEGRITY_KEYS")
         .run();
     out.assert_code(0);
     assert_eq!(out.output("fixed"), "true", "{}", out.log());
@@ -1009,24 +1064,28 @@ fn pnpm_runs_without_secrets_scripts_or_the_repository_s_pnpmfile() {
     );
     assert!(!spy.path().join("script.json").exists(), "a script ran");
     let seen = std::fs::read_to_string(spy.path().join("pnpm-env.jsonl")).unwrap();
-    assert!(seen.lines().count() >= 2, "pnpm ran: {seen}");
+    assert!(
+        seen.lines().count() >= 3,
+        "--version, then two installs: {seen}"
+    );
     for line in seen.lines() {
         let env: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).unwrap();
         let mut names: Vec<&str> = env.keys().map(String::as_str).collect();
         names.sort();
         // What node itself adds to process.env is not ours to strip.
-        // ./scripts/test's corepack settings pass through, as COREPACK_* do.
+        // What corepack adds for the pnpm it starts is not ours either.
         names.retain(|n| {
             !n.starts_with("npm_")
                 && !n.starts_with("NODE_")
                 && *n != "PNPM_SCRIPT_SRC_DIR"
-                && !["COREPACK_HOME", "COREPACK_INTEGRITY_KEYS"].contains(n)
+                && !["COREPACK_ROOT", "COREPACK_HOME"].contains(n)
         });
         assert_eq!(
             names,
             [
                 "CI",
                 "COREPACK_ENABLE_DOWNLOAD_PROMPT",
+                "COREPACK_ENABLE_NETWORK",
                 "HOME",
                 "NO_PROXY",
                 "PATH",
@@ -1298,4 +1357,168 @@ fn fenced_mentions(body: &str) -> usize {
         }
     }
     count
+}
+
+/// pnpm 10 records inject-workspace-packages in the lockfile's settings,
+/// pnpm 9 does not know the setting: with it on, the lockfile shows which
+/// major wrote it.
+const INJECT: (&str, &str) = (".npmrc", "inject-workspace-packages=true\n");
+const WRITTEN_BY_PNPM_10: &str = "injectWorkspacePackages: true";
+
+/// The sha512 of pnpm 10.34.9's npm tarball, as a packageManager hash.
+const PNPM_10_SHA512: &str = "f49b5a8ea0fdedb44bb3c0c1d6575092a53c2950d95b7ad15df11f17974877a2de3a01c07e934e9b28ce716e51c09a94962c7306d09be2e1e4b18a8c8762fd32";
+
+/// Recovers a project whose lockfile pnpm `version` wrote, with
+/// `package_manager` in package.json; checks the fix and says which pnpm
+/// it names, and returns the pushed lockfile.
+fn recovered_with(version: &str, package_manager: Option<&str>, source: &str) -> String {
+    let (p, log) = project_using(version, package_manager, &[INJECT]);
+    p.run_with(Run::failed(520, &p.head, &log));
+    let out = p.recover().run();
+    out.assert_code(0);
+    assert_eq!(out.output("fixed"), "true", "{}", out.log());
+    let with = format!("with pnpm {version} ({source})");
+    assert!(
+        out.output("actions").contains(&with),
+        "{}",
+        out.output("actions")
+    );
+    let message = git(&p.remote.bare(), &["log", "-1", "--format=%B", "main"]);
+    assert!(
+        message.contains(&format!("Regenerated {with}.")),
+        "{message}"
+    );
+    let lockfile = p.remote.show("pnpm-lock.yaml");
+    assert!(lockfile.contains("specifier: file:./libb"), "{lockfile}");
+    let fresh = tempfile::tempdir().unwrap();
+    let clone = p.remote.clone_into(fresh.path());
+    let (ok, output) = pnpm_at(
+        version,
+        &clone,
+        &["install", "--frozen-lockfile", "--offline"],
+    );
+    assert!(
+        ok,
+        "frozen install with pnpm {version} on a fresh clone: {output}"
+    );
+    p.no_leak(&out, &[]);
+    lockfile
+}
+
+#[test]
+fn a_project_pinning_pnpm_9_gets_its_lockfile_from_pnpm_9() {
+    let pinned = format!("pnpm@{PNPM_9}");
+    let lockfile = recovered_with(PNPM_9, Some(&pinned), "package.json's packageManager");
+    assert!(
+        !lockfile.contains(WRITTEN_BY_PNPM_10),
+        "pnpm 10 wrote it: {lockfile}"
+    );
+    // The mark is real: pnpm 10 writes it for this very project.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pnpm-lock.yaml"), &lockfile).unwrap();
+    std::fs::create_dir(dir.path().join("libb")).unwrap();
+    std::fs::write(
+        dir.path().join("libb/package.json"),
+        r#"{"name":"libb","version":"1.0.0"}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(INJECT.0), INJECT.1).unwrap();
+    std::fs::write(
+        dir.path().join("package.json"),
+        r#"{"name":"shop","version":"1.0.0","private":true,"dependencies":{"libb":"file:./libb"}}"#,
+    )
+    .unwrap();
+    let (ok, output) = pnpm_at(PNPM_10, dir.path(), &["install", "--lockfile-only"]);
+    assert!(ok, "{output}");
+    let by_10 = std::fs::read_to_string(dir.path().join("pnpm-lock.yaml")).unwrap();
+    assert!(by_10.contains(WRITTEN_BY_PNPM_10), "{by_10}");
+}
+
+#[test]
+fn a_project_pinning_pnpm_10_with_a_hash_gets_its_lockfile_from_pnpm_10() {
+    let pinned = format!("pnpm@{PNPM_10}+sha512.{PNPM_10_SHA512}");
+    let lockfile = recovered_with(PNPM_10, Some(&pinned), "package.json's packageManager");
+    assert!(lockfile.contains(WRITTEN_BY_PNPM_10), "{lockfile}");
+}
+
+#[test]
+fn without_package_manager_the_pnpm_of_the_lockfile_s_format_regenerates_it() {
+    let lockfile = recovered_with(
+        PNPM_8,
+        None,
+        "the pnpm that writes pnpm-lock.yaml's lockfileVersion 6.0",
+    );
+    // pnpm 9 and 10 would have rewritten it in format 9.0.
+    assert!(lockfile.starts_with("lockfileVersion: '6.0'"), "{lockfile}");
+}
+
+/// Recover on a project pinning `package_manager` must fail: no commit,
+/// exit 1, and an issue naming the pnpm needed and how to provide it.
+fn refused(package_manager: &str, path: &str) -> (String, Vec<render_sim::Issue>) {
+    let (p, log) = project_using(PNPM_9, Some(package_manager), &[]);
+    p.run_with(Run::failed(530, &p.head, &log));
+    let out = p.recover().env("PATH", path).run();
+    out.assert_code(1);
+    assert_eq!(out.output("fixed"), "false");
+    assert_eq!(p.remote.tip(), p.head, "nothing was pushed");
+    let issues = p.sim.issues();
+    assert_eq!(issues.len(), 1, "{}", out.log());
+    assert!(
+        issues[0].body.contains("Put corepack on PATH"),
+        "{}",
+        issues[0].body
+    );
+    p.no_leak(&out, &[]);
+    (out.log(), issues)
+}
+
+#[test]
+fn another_pnpm_on_a_runner_without_corepack_is_refused_not_used() {
+    // The runner's pnpm is 10 (corepack's, started by absolute path), and
+    // corepack itself is not on PATH.
+    let node = node_only();
+    let corepack = Command::new("sh")
+        .args(["-c", "command -v corepack"])
+        .output()
+        .unwrap();
+    let corepack = String::from_utf8_lossy(&corepack.stdout).trim().to_string();
+    std::fs::write(
+        node.path().join("pnpm"),
+        format!("#!/bin/sh\nexec {corepack:?} pnpm@{PNPM_10} \"$@\"\n"),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(node.path().join("pnpm"))
+        .status()
+        .unwrap();
+    let (log, issues) = refused(
+        &format!("pnpm@{PNPM_9}"),
+        &node.path().display().to_string(),
+    );
+    for text in [&log, &issues[0].body] {
+        assert!(
+            text.contains(&format!(
+                "must be regenerated with pnpm {PNPM_9} (package.json's packageManager)"
+            )),
+            "{text}"
+        );
+        assert!(text.contains("there is no corepack on PATH"), "{text}");
+        assert!(
+            text.contains(&format!("the pnpm on PATH is \"{PNPM_10}\"")),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_pinned_pnpm_missing_from_corepack_s_cache_is_not_downloaded() {
+    let (log, issues) = refused("pnpm@9.14.4", &std::env::var("PATH").unwrap());
+    for text in [&log, &issues[0].body] {
+        assert!(
+            text.contains("must be regenerated with pnpm 9.14.4"),
+            "{text}"
+        );
+        assert!(text.contains("Network access disabled"), "{text}");
+    }
 }

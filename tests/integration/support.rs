@@ -58,6 +58,9 @@ pub fn rp() -> Rp {
             command.env(name, value);
         }
     }
+    // Recover's pnpm releases are in corepack's cache (./scripts/test puts
+    // them there): a test never downloads one.
+    command.env("COREPACK_ENABLE_NETWORK", "0");
     Rp {
         command,
         dir,
@@ -93,6 +96,11 @@ impl Rp {
     pub fn env(mut self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> Rp {
         self.remember(name, &value.as_ref().to_string_lossy());
         self.command.env(name, value);
+        self
+    }
+
+    pub fn env_remove(mut self, name: &str) -> Rp {
+        self.command.env_remove(name);
         self
     }
 

@@ -236,8 +236,8 @@ impl Fixer<'_> {
                 &self.run.head_sha, self.branch
             ));
         }
-        let lockfile = regenerate(&ws, head, self.runner)?;
-        let message = format!("fix(ci): regenerate pnpm-lock.yaml\n\nThe run {} failed because pnpm-lock.yaml did not match package.json.\n\n{TRAILER} {}", self.run.id, self.run.head_sha);
+        let (lockfile, pnpm) = regenerate(&ws, head, self.runner, &self.config.pnpm_env)?;
+        let message = format!("fix(ci): regenerate pnpm-lock.yaml\n\nThe run {} failed because pnpm-lock.yaml did not match package.json. Regenerated with {pnpm}.\n\n{TRAILER} {}", self.run.id, self.run.head_sha);
         let target = Target {
             branch: self.branch,
             token: Some(&self.config.token),
@@ -271,7 +271,7 @@ impl Fixer<'_> {
         };
         self.commit = Some(commit.to_string());
         let mut text = format!(
-            "regenerated pnpm-lock.yaml and pushed {} to {}",
+            "regenerated pnpm-lock.yaml and pushed {} to {} (with {pnpm})",
             &commit.to_string()[..7],
             self.branch
         );

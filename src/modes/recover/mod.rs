@@ -5,6 +5,8 @@
 mod fixes;
 mod pnpm;
 
+pub use pnpm::DEFAULT_PNPM;
+
 use std::time::Duration;
 
 use crate::clients::event::{read_event, WorkflowRun};

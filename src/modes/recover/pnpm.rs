@@ -1,9 +1,11 @@
-//! Regenerating pnpm-lock.yaml with real pnpm, in a scratch copy of the
-//! failed head, so nothing from the repository runs in the checkout.
+//! Regenerating pnpm-lock.yaml with the pnpm the repository uses, in a
+//! scratch copy of the failed head, so nothing from the repository runs in
+//! the checkout. A lockfile written by another pnpm major than the project's
+//! is a new failure, so the version is chosen first ([`wanted`]) and run
+//! exactly (through corepack, which fetches and checks it) or not at all.
 //! pnpm gets a minimal environment and neither scripts nor `.pnpmfile.cjs`:
 //! nothing from the repository runs, and nothing secret is there to read.
 
-use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 
@@ -13,21 +15,195 @@ use super::LOCKFILE;
 use crate::clients::git::Workspace;
 use crate::output::runner::Runner;
 
-/// Regenerates only the lockfile of `head` in a scratch copy, with the pnpm
-/// that `packageManager` pins when corepack can provide it, and checks it
-/// with a frozen install.
-pub(super) fn regenerate(ws: &Workspace, head: Oid, runner: &Runner) -> Result<Vec<u8>, String> {
+/// The pnpm of a project that declares none and whose lockfile has the
+/// current format (pnpm 9 and 10 both write lockfileVersion 9.0).
+/// ./scripts/test prefetches it into corepack's cache.
+pub const DEFAULT_PNPM: &str = "10.34.9";
+
+/// The pnpm release that writes each lockfileVersion: the newest of the
+/// major that introduced the format.
+const BY_LOCKFILE: [(&str, &str); 4] = [
+    ("5.3", "6.35.1"),
+    ("5.4", "7.33.7"),
+    ("6.0", "8.15.9"),
+    ("9.0", DEFAULT_PNPM),
+];
+
+/// The source of a version the project declares.
+const PACKAGE_MANAGER: &str = "package.json's packageManager";
+
+/// The pnpm a project uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    /// The exact version, e.g. `9.15.9`.
+    pub version: String,
+    /// What corepack is asked for: the version with packageManager's hash,
+    /// so corepack checks the download against it.
+    pub reference: String,
+    /// Where the version comes from, for messages.
+    pub source: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WantError {
+    #[error("package.json is not valid JSON ({0}); fix it, then re-run")]
+    Manifest(String),
+    #[error("package.json's packageManager is {0}, not pnpm, but the failure is pnpm-lock.yaml's; set packageManager to \"pnpm@<version>\" or fix the lockfile by hand")]
+    OtherTool(String),
+    #[error("package.json's packageManager {0} is not \"pnpm@<exact version>\" (optionally followed by \"+sha512.<hex digest>\"); write it as corepack expects, e.g. \"pnpm@{DEFAULT_PNPM}\"")]
+    Malformed(String),
+    #[error("pnpm-lock.yaml has lockfileVersion {0}, which render-pilot cannot map to a pnpm release; declare the project's pnpm with packageManager in package.json, e.g. \"pnpm@{DEFAULT_PNPM}\"")]
+    UnknownLockfile(String),
+}
+
+/// Outside text in a message: quoted, escaped and bounded.
+fn quoted(text: &str) -> String {
+    const MAX: usize = 80;
+    let cut: String = text.chars().take(MAX).collect();
+    let more = if cut.len() < text.len() { "…" } else { "" };
+    format!("\"{}{more}\"", cut.escape_debug())
+}
+
+/// The pnpm that wrote, or must write, the lockfile: package.json's
+/// `packageManager`, else the release matching pnpm-lock.yaml's
+/// `lockfileVersion`, else [`DEFAULT_PNPM`].
+pub fn wanted(package_json: &str, lockfile: Option<&str>) -> Result<Wanted, WantError> {
+    let manifest: serde_json::Value =
+        serde_json::from_str(package_json).map_err(|e| WantError::Manifest(e.to_string()))?;
+    match manifest.get("packageManager") {
+        Some(serde_json::Value::String(pm)) => return declared(pm),
+        Some(other) => return Err(WantError::Malformed(quoted(&other.to_string()))),
+        None => {}
+    }
+    let found = lockfile.and_then(lockfile_version);
+    let Some(format) = found else {
+        return Ok(exact(
+            DEFAULT_PNPM,
+            "render-pilot's default; the project declares no pnpm",
+        ));
+    };
+    match BY_LOCKFILE.iter().find(|(f, _)| *f == format) {
+        Some((_, version)) => Ok(exact(
+            version,
+            &format!("the pnpm that writes pnpm-lock.yaml's lockfileVersion {format}"),
+        )),
+        None => Err(WantError::UnknownLockfile(quoted(format))),
+    }
+}
+
+fn exact(version: &str, source: &str) -> Wanted {
+    Wanted {
+        version: version.into(),
+        reference: version.into(),
+        source: source.into(),
+    }
+}
+
+/// `pnpm@<version>[+<algorithm>.<hex digest>]`, as corepack reads it.
+fn declared(pm: &str) -> Result<Wanted, WantError> {
+    let malformed = || WantError::Malformed(quoted(pm));
+    let (name, reference) = pm.rsplit_once('@').ok_or_else(malformed)?;
+    if name != "pnpm" {
+        return Err(if name.is_empty() {
+            malformed()
+        } else {
+            WantError::OtherTool(quoted(pm))
+        });
+    }
+    let (version, hash) = match reference.split_once('+') {
+        Some((version, hash)) => (version, Some(hash)),
+        None => (reference, None),
+    };
+    if !is_exact_version(version) || !hash.is_none_or(is_hash) {
+        return Err(malformed());
+    }
+    Ok(Wanted {
+        version: version.into(),
+        reference: reference.into(),
+        source: PACKAGE_MANAGER.into(),
+    })
+}
+
+/// `1.2.3` or `1.2.3-rc.1`: a release, not a range or a tag.
+fn is_exact_version(version: &str) -> bool {
+    let (core, pre) = match version.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (version, None),
+    };
+    let numbers: Vec<&str> = core.split('.').collect();
+    numbers.len() == 3
+        && numbers.iter().all(|n| {
+            !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && (n.len() == 1 || !n.starts_with('0'))
+        })
+        && pre.is_none_or(|p| {
+            p.split('.').all(|id| {
+                !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+        })
+}
+
+/// `sha512.<hex>`: the digest corepack checks the download against.
+fn is_hash(hash: &str) -> bool {
+    hash.split_once('.').is_some_and(|(algorithm, digest)| {
+        ["sha1", "sha224", "sha256", "sha512"].contains(&algorithm)
+            && !digest.is_empty()
+            && digest.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// The top-level `lockfileVersion:` of pnpm-lock.yaml, unquoted (pnpm
+/// writes `5.4` bare and `'6.0'`, `'9.0'` quoted).
+fn lockfile_version(lockfile: &str) -> Option<&str> {
+    lockfile
+        .lines()
+        .find_map(|l| l.strip_prefix("lockfileVersion:"))
+        .map(|v| v.trim().trim_matches(['\'', '"']))
+}
+
+/// Regenerates only the lockfile of `head` in a scratch copy, with the
+/// project's pnpm, and checks it with a frozen install. Returns the lockfile
+/// and which pnpm wrote it.
+pub(super) fn regenerate(
+    ws: &Workspace,
+    head: Oid,
+    runner: &Runner,
+    env: &[(String, String)],
+) -> Result<(Vec<u8>, String), String> {
     let scratch = tempfile::tempdir().map_err(|e| format!("making a scratch directory: {e}"))?;
     ws.export(head, scratch.path()).map_err(|e| e.to_string())?;
     let dir = scratch.path();
-    if !dir.join("package.json").exists() {
-        return Err("the repository has no package.json at its root".into());
-    }
+    let manifest = std::fs::read_to_string(dir.join("package.json"))
+        .map_err(|_| "the repository has no readable package.json at its root".to_string())?;
+    let before = std::fs::read(dir.join(LOCKFILE)).ok();
+    let wanted = wanted(
+        &manifest,
+        before.as_deref().map(String::from_utf8_lossy).as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
+    // pnpm 9 and 10 run the repository's .pnpmfile.cjs even for
+    // `--version`, whatever the flags: the version is asked in an empty
+    // project that declares only the same packageManager (which picks the
+    // version a corepack shim runs).
+    let probe = tempfile::tempdir().map_err(|e| format!("making a scratch directory: {e}"))?;
+    let declared = if wanted.source == PACKAGE_MANAGER {
+        serde_json::json!({ "packageManager": format!("pnpm@{}", wanted.reference) })
+    } else {
+        serde_json::json!({})
+    };
+    std::fs::write(probe.path().join("package.json"), declared.to_string())
+        .map_err(|e| format!("writing a scratch package.json: {e}"))?;
+    let pnpm = pnpm_command(probe.path(), &wanted, env)?;
+    let used = format!("pnpm {} ({})", wanted.version, wanted.source);
+    runner.info(&format!(
+        "regenerating {LOCKFILE} with {used}: {}",
+        pnpm.join(" ")
+    ));
     let store = tempfile::tempdir().map_err(|e| format!("making a scratch store: {e}"))?;
     let store = store.path().to_string_lossy();
-    let pnpm = pnpm_command(dir, runner);
     let run = |args: &[&str]| -> Result<(), String> {
-        let out = command(&pnpm, dir)
+        let out = command(&pnpm, dir, env)
             .args(args)
             .args([
                 "--ignore-scripts",
@@ -36,33 +212,16 @@ pub(super) fn regenerate(ws: &Workspace, head: Oid, runner: &Runner) -> Result<V
                 &store,
             ])
             .output()
-            .map_err(|e| {
-                format!(
-                    "running {}: {e}; install pnpm (or corepack) on the runner",
-                    pnpm.join(" ")
-                )
-            })?;
+            .map_err(|e| format!("running {}: {e}", pnpm.join(" ")))?;
         if out.status.success() {
             return Ok(());
         }
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<String> = text
-            .lines()
-            .map(crate::ops::diagnose::clean_line)
-            .rev()
-            .take(8)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
         Err(format!(
-            "`pnpm {}` failed: {}",
+            "`pnpm {}` ({used}) failed: {}",
             args.join(" "),
-            crate::output::secrets::redact(&tail.join(" / "))
+            tail(&out)
         ))
     };
-    let before = std::fs::read(dir.join(LOCKFILE)).ok();
     run(&["install", "--lockfile-only", "--no-frozen-lockfile"])?;
     let after =
         std::fs::read(dir.join(LOCKFILE)).map_err(|e| format!("pnpm wrote no lockfile: {e}"))?;
@@ -70,73 +229,188 @@ pub(super) fn regenerate(ws: &Workspace, head: Oid, runner: &Runner) -> Result<V
         return Err("pnpm produced the same lockfile; the failure has another cause".into());
     }
     run(&["install", "--frozen-lockfile", "--prefer-offline"])?;
-    Ok(after)
+    Ok((after, used))
 }
 
-/// What a runner behind a proxy or a registry mirror needs, and corepack's
-/// settings; nothing else of recover's environment (tokens, keys, the hook
-/// URL) reaches pnpm.
-const PASSED_ON: [&str; 10] = [
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
-    "NODE_EXTRA_CA_CERTS",
-    "SSL_CERT_FILE",
-    "npm_config_registry",
-    "NPM_CONFIG_REGISTRY",
-];
+/// The last lines a failed command printed, cleaned and redacted.
+fn tail(out: &std::process::Output) -> String {
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<String> = text
+        .lines()
+        .map(crate::ops::diagnose::clean_line)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let start = lines.len().saturating_sub(8);
+    crate::output::secrets::redact(&lines[start..].join(" / "))
+}
 
-/// `program` (`pnpm`, or `corepack pnpm`) in `dir`, with a minimal
-/// environment.
-fn command(program: &[String], dir: &Path) -> Command {
+/// `program` (`pnpm`, or `corepack pnpm@…`) in `dir`, with a minimal
+/// environment: what the settings pass on (proxy, CA and corepack settings;
+/// see [`crate::settings::RecoverSettings::pnpm_env`]), nothing else.
+fn command(program: &[String], dir: &Path, env: &[(String, String)]) -> Command {
     let mut command = Command::new(&program[0]);
     command
         .args(&program[1..])
         .current_dir(dir)
         .env_clear()
-        .env("CI", "true");
-    let passed = std::env::vars_os().filter(|(name, _)| {
-        let name = name.to_string_lossy();
-        ["PATH", "HOME"].contains(&name.as_ref())
-            || PASSED_ON.contains(&name.as_ref())
-            || name.starts_with("COREPACK_")
-    });
-    command.envs(passed.collect::<Vec<(OsString, OsString)>>());
+        .env("CI", "true")
+        .envs(env.iter().map(|(k, v)| (k, v)));
     command
 }
 
-/// `corepack pnpm` when package.json pins another pnpm than the one on
-/// PATH (so lockfileVersion stays), plain `pnpm` otherwise.
-fn pnpm_command(dir: &Path, runner: &Runner) -> Vec<String> {
-    let pinned = std::fs::read_to_string(dir.join("package.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v.get("packageManager")?.as_str().map(String::from))
-        .and_then(|pm| {
-            pm.strip_prefix("pnpm@")
-                .map(|v| v.split('+').next().unwrap_or(v).to_string())
-        });
-    let Some(version) = pinned else {
-        return vec!["pnpm".into()];
-    };
-    let installed = command(&["pnpm".into()], dir)
-        .arg("--version")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    if installed.as_deref() == Some(version.as_str()) {
-        return vec!["pnpm".into()];
+/// The version `program --version` prints in `dir`, or why there is none.
+fn version_of(program: &[String], dir: &Path, env: &[(String, String)]) -> Result<String, String> {
+    match command(program, dir, env).arg("--version").output() {
+        Ok(out) if out.status.success() => {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        }
+        Ok(out) => Err(format!("`{}` failed: {}", program.join(" "), tail(&out))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(format!("there is no {} on PATH", program[0]))
+        }
+        Err(e) => Err(format!("running {}: {e}", program[0])),
     }
-    if command(&["corepack".into()], dir)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return vec!["corepack".into(), "pnpm".into()];
+}
+
+/// Corepack with exactly the wanted version (it fetches it, checked against
+/// packageManager's hash or the registry's signatures), else the pnpm on
+/// PATH when it is exactly that version; never another one. `probe` is
+/// where their versions are asked.
+fn pnpm_command(
+    probe: &Path,
+    wanted: &Wanted,
+    env: &[(String, String)],
+) -> Result<Vec<String>, String> {
+    let corepack = vec!["corepack".to_string(), format!("pnpm@{}", wanted.reference)];
+    let plain = vec!["pnpm".to_string()];
+    let mut why = Vec::new();
+    for (program, name) in [(corepack, "corepack's pnpm"), (plain, "the pnpm on PATH")] {
+        match version_of(&program, probe, env) {
+            Ok(v) if v == wanted.version => return Ok(program),
+            Ok(v) => why.push(format!("{name} is {}", quoted(&v))),
+            Err(e) => why.push(e),
+        }
     }
-    runner.warning(&format!("package.json pins pnpm {version}, corepack is missing and pnpm on PATH is {}; the lockfile may change format", installed.unwrap_or_else(|| "absent".into())));
-    vec!["pnpm".into()]
+    Err(format!(
+        "{LOCKFILE} must be regenerated with pnpm {} ({}), which is not available on the runner: {}. Put corepack on PATH (Node.js up to 24 ships it; otherwise `npm install --global corepack`) and let it reach the npm registry, or install pnpm {} on PATH before render-pilot",
+        wanted.version,
+        wanted.source,
+        why.join("; "),
+        wanted.version
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V9: &str = "lockfileVersion: '9.0'\n\nimporters:\n";
+
+    fn from(manifest: &str, lockfile: Option<&str>) -> Result<(String, String), WantError> {
+        wanted(manifest, lockfile).map(|w| (w.version, w.reference))
+    }
+
+    fn pair(version: &str, reference: &str) -> Result<(String, String), WantError> {
+        Ok((version.into(), reference.into()))
+    }
+
+    #[test]
+    fn package_manager_wins_and_keeps_its_hash_for_corepack() {
+        assert_eq!(
+            from(r#"{"packageManager":"pnpm@9.15.9"}"#, Some(V9)),
+            pair("9.15.9", "9.15.9")
+        );
+        let hashed = "10.34.9+sha512.f49b5a8ea0fdedb44bb3c0c1d6575092";
+        assert_eq!(
+            from(&format!(r#"{{"packageManager":"pnpm@{hashed}"}}"#), None),
+            pair("10.34.9", hashed)
+        );
+        assert_eq!(
+            from(
+                r#"{"packageManager":"pnpm@11.0.0-rc.1"}"#,
+                Some("lockfileVersion: 5.4\n")
+            ),
+            pair("11.0.0-rc.1", "11.0.0-rc.1")
+        );
+        let w = wanted(r#"{"packageManager":"pnpm@9.15.9"}"#, None).unwrap();
+        assert_eq!(w.source, "package.json's packageManager");
+    }
+
+    #[test]
+    fn another_tool_or_a_malformed_package_manager_is_refused() {
+        for pm in ["yarn@4.5.0", "npm@10.9.0", "@scope/pnpm@1.0.0"] {
+            let e = wanted(&format!(r#"{{"packageManager":"{pm}"}}"#), Some(V9)).unwrap_err();
+            assert_eq!(e, WantError::OtherTool(format!("\"{pm}\"")));
+            assert!(e.to_string().contains("not pnpm"), "{e}");
+        }
+        for pm in [
+            "\"pnpm\"",
+            "\"pnpm@\"",
+            "\"pnpm@9\"",
+            "\"pnpm@^9.1.0\"",
+            "\"pnpm@latest\"",
+            "\"pnpm@9.01.0\"",
+            "\"pnpm@9.15.9+sha512\"",
+            "\"pnpm@9.15.9+md5.abc\"",
+            "\"pnpm@9.15.9+sha512.xyz\"",
+            "\"pnpm@9.15.9-\"",
+            "\"pnpm@https://example.com/pnpm.tgz\"",
+            "9",
+            "{\"name\":\"pnpm\"}",
+        ] {
+            let e = wanted(&format!(r#"{{"packageManager":{pm}}}"#), Some(V9)).unwrap_err();
+            assert!(matches!(e, WantError::Malformed(_)), "{pm}: {e:?}");
+            assert!(e.to_string().contains("\"pnpm@<exact version>\""), "{e}");
+        }
+    }
+
+    #[test]
+    fn outside_text_in_the_message_is_escaped_and_bounded() {
+        let pm = format!("pnpm@1.2.3\\n## Injected{}", "x".repeat(500));
+        let e = wanted(&format!(r#"{{"packageManager":"{pm}"}}"#), None).unwrap_err();
+        let text = e.to_string();
+        assert!(!text.contains('\n'), "{text}");
+        assert!(text.contains("pnpm@1.2.3\\n## Injected"), "{text}");
+        assert!(text.len() < 400, "{text}");
+    }
+
+    #[test]
+    fn without_package_manager_the_lockfile_format_chooses_the_major() {
+        let none = r#"{"name":"shop"}"#;
+        for (lockfile, version) in [
+            ("lockfileVersion: 5.3\n", "6.35.1"),
+            ("lockfileVersion: 5.4\n\nspecifiers:\n", "7.33.7"),
+            ("lockfileVersion: '6.0'\n", "8.15.9"),
+            ("lockfileVersion: \"6.0\"\n", "8.15.9"),
+            (V9, DEFAULT_PNPM),
+        ] {
+            assert_eq!(from(none, Some(lockfile)), pair(version, version));
+        }
+        let w = wanted(none, Some("lockfileVersion: '6.0'\n")).unwrap();
+        assert!(w.source.contains("lockfileVersion 6.0"), "{}", w.source);
+    }
+
+    #[test]
+    fn an_unknown_lockfile_format_is_an_error_not_a_guess() {
+        let e = wanted("{}", Some("lockfileVersion: '7.0'\n")).unwrap_err();
+        assert_eq!(e, WantError::UnknownLockfile("\"7.0\"".into()));
+        assert!(e.to_string().contains("packageManager"), "{e}");
+    }
+
+    #[test]
+    fn with_nothing_declared_the_pinned_default_runs() {
+        for lockfile in [None, Some(""), Some("importers: {}\n")] {
+            let w = wanted("{}", lockfile).unwrap();
+            assert_eq!(w.version, DEFAULT_PNPM);
+            assert!(w.source.contains("default"), "{}", w.source);
+        }
+    }
+
+    #[test]
+    fn a_broken_package_json_is_named() {
+        let e = wanted("{\"name\":", Some(V9)).unwrap_err();
+        assert!(matches!(e, WantError::Manifest(_)), "{e:?}");
+        assert!(e.to_string().starts_with("package.json is not valid JSON"));
+    }
 }
