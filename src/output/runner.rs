@@ -147,11 +147,11 @@ impl Runner {
         self.outputs.push((name.to_string(), value));
     }
 
-    pub fn output(&self, name: &str) -> Option<&str> {
-        self.outputs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+    /// Sets a mode's outputs, all at once (written by [`Runner::finish`]).
+    pub fn set_outputs(&mut self, outputs: Vec<(&str, String)>) {
+        for (name, value) in outputs {
+            self.set_output(name, value);
+        }
     }
 
     pub fn append_summary(&mut self, markdown: &str) {

@@ -30,6 +30,10 @@ pub struct DeployReport {
     pub end: DeployEnd,
     pub duration: Duration,
     pub healthy: Option<bool>,
+    /// The service's public URL, as Render lists it.
+    pub service_url: Option<String>,
+    /// The trigger's HTTP status as shown: `000` when no answer came.
+    pub http_status: Option<String>,
     pub next_steps: Vec<String>,
     /// Each status render-pilot saw, with the second (since the trigger
     /// was answered) it first saw it.
@@ -420,6 +424,8 @@ mod tests {
             end,
             duration: Duration::from_secs(65),
             healthy: None,
+            service_url: None,
+            http_status: Some("201".into()),
             next_steps: vec![],
             seen: vec![],
             watched: 0,

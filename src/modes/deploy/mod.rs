@@ -80,6 +80,8 @@ impl Deployer<'_> {
             end: DeployEnd::Failed,
             duration: Duration::ZERO,
             healthy: None,
+            service_url: None,
+            http_status: None,
             next_steps: Vec::new(),
             seen: Vec::new(),
             watched: 0,
@@ -98,25 +100,8 @@ impl Deployer<'_> {
                 .error(failure.title, &format!("{}{fix}", failure.message));
             report.next_steps.extend(failure.steps.iter().cloned());
         }
-        let runner = &mut *self.runner;
-        runner.set_output("service-id", &report.service_id);
-        runner.set_output(
-            "service-name",
-            report.service_name.clone().unwrap_or_default(),
-        );
-        runner.set_output("dashboard-url", &report.dashboard);
-        runner.set_output("deploy-id", report.deploy_id.clone().unwrap_or_default());
-        runner.set_output("deploy-status", &report.status);
-        runner.set_output("duration-seconds", report.duration.as_secs().to_string());
-        if runner.output("service-url").is_none() {
-            runner.set_output("service-url", "");
-        }
-        for name in ["http-status", "healthy"] {
-            if runner.output(name).is_none() {
-                runner.set_output(name, "");
-            }
-        }
-        runner.append_summary(&deploy_summary(&report));
+        self.runner.set_outputs(outputs(&report));
+        self.runner.append_summary(&deploy_summary(&report));
         match report.end {
             DeployEnd::Succeeded | DeployEnd::Triggered | DeployEnd::DryRun => Ok(Status::Done),
             DeployEnd::Failed | DeployEnd::TimedOut => Ok(Status::Failed),
@@ -131,8 +116,7 @@ impl Deployer<'_> {
                 .map_err(|e| api_failure("Could not read the service", e))?;
             report.service_name = service.name.clone();
             report.dashboard = service.dashboard();
-            self.runner
-                .set_output("service-url", service.url().unwrap_or_default());
+            report.service_url = service.url();
             if service.is_suspended() {
                 report.status = "suspended".into();
                 let by = if service.suspenders.is_empty() {
@@ -153,7 +137,7 @@ impl Deployer<'_> {
                 });
             }
         }
-        let service_url = self.runner.output("service-url").map(String::from);
+        let service_url = report.service_url.clone();
         if config.dry_run {
             report.end = DeployEnd::DryRun;
             report.status = "dry-run".into();
@@ -178,7 +162,7 @@ impl Deployer<'_> {
             .rev()
             .map(|(d, took)| (d.id.clone(), took.as_secs()))
             .collect();
-        let triggered = self.trigger(id)?;
+        let triggered = self.trigger(id, report)?;
         let mut deploy = triggered.deploy;
         if let Some(d) = &deploy {
             report.deploy_id = Some(d.id.clone());
@@ -349,7 +333,6 @@ impl Deployer<'_> {
             std::thread::sleep(self.config.tuning.poll.min(until - now));
         };
         report.healthy = Some(healthy);
-        self.runner.set_output("healthy", healthy.to_string());
         if healthy {
             return Ok(());
         }
@@ -380,10 +363,14 @@ impl Deployer<'_> {
         }
     }
 
-    fn trigger(&mut self, id: &str) -> Result<TriggerOutcome, DeployFailure> {
+    fn trigger(
+        &mut self,
+        id: &str,
+        report: &mut DeployReport,
+    ) -> Result<TriggerOutcome, DeployFailure> {
         let at = (Timestamp::now() - jiff::SignedDuration::from_secs(5)).to_string();
         if let Some(hook) = &self.config.hook {
-            return self.trigger_hook(hook, at);
+            return self.trigger_hook(hook, at, report);
         }
         let render = self
             .render
@@ -394,7 +381,7 @@ impl Deployer<'_> {
             Ok(Triggered::Queued) => "202".to_string(),
             Err(e) => e.status().map_or("000".to_string(), |s| s.to_string()),
         };
-        self.runner.set_output("http-status", &status);
+        report.http_status = Some(status);
         let answered = Instant::now();
         match result {
             Ok(Triggered::Created(deploy)) => Ok(TriggerOutcome {
@@ -415,9 +402,14 @@ impl Deployer<'_> {
         }
     }
 
-    fn trigger_hook(&mut self, hook: &Hook, at: String) -> Result<TriggerOutcome, DeployFailure> {
+    fn trigger_hook(
+        &mut self,
+        hook: &Hook,
+        at: String,
+        report: &mut DeployReport,
+    ) -> Result<TriggerOutcome, DeployFailure> {
         let (http_status, result) = call_hook(self.http, hook, &self.config.request);
-        self.runner.set_output("http-status", &http_status);
+        report.http_status = Some(http_status);
         let answer = result?;
         Ok(TriggerOutcome {
             http_status: answer.status,
@@ -519,4 +511,24 @@ struct TriggerOutcome {
     at: String,
     /// When the trigger was answered: the wait's clock starts here.
     answered: Instant,
+}
+
+/// Deploy mode's outputs, all from the report, written once. An output
+/// without a value is written empty, so a later step sees it declared.
+fn outputs(report: &DeployReport) -> Vec<(&'static str, String)> {
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    vec![
+        ("service-id", report.service_id.clone()),
+        ("service-name", text(&report.service_name)),
+        ("service-url", text(&report.service_url)),
+        ("dashboard-url", report.dashboard.clone()),
+        ("deploy-id", text(&report.deploy_id)),
+        ("deploy-status", report.status.clone()),
+        ("duration-seconds", report.duration.as_secs().to_string()),
+        ("http-status", text(&report.http_status)),
+        (
+            "healthy",
+            report.healthy.map(|h| h.to_string()).unwrap_or_default(),
+        ),
+    ]
 }
