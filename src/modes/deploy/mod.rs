@@ -3,26 +3,23 @@
 
 use std::time::{Duration, Instant};
 
-use jiff::Timestamp;
+mod trigger;
+mod watch;
 
-use crate::clients::hook::Hook;
-use crate::clients::http::{display_url, Http};
-use crate::clients::render::{
-    dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, Triggered,
-};
+use trigger::TriggerOutcome;
+
+use crate::clients::http::Http;
+use crate::clients::render::{dashboard_url, Deploy, DeployStatus, Outcome, RenderClient};
 use crate::inputs::human_duration;
 use crate::ops::rollout::{
-    api_failure, call_hook, recent_durations, shown_hook_url, status_failure, watch, DeployFailure,
-    Expected, Schedule,
+    api_failure, recent_durations, status_failure, still_running_failure, suspended_failure,
+    timed_out_failure, DeployFailure, Expected, Schedule,
 };
-use crate::output::runner::{Progress, Runner};
+use crate::output::runner::Runner;
 use crate::report::{deploy_summary, DeployEnd, DeployReport};
 use crate::settings::DeploySettings;
 use crate::Status;
 
-/// How long to look for the deploy Render queued after a 202, as the
-/// official CLI does.
-const FIND_QUEUED_FOR: Duration = Duration::from_secs(60);
 /// Recent deploys read to predict how long this one takes.
 const HISTORY: usize = 10;
 
@@ -108,73 +105,94 @@ impl Deployer<'_> {
         }
     }
 
+    /// The deploy as a sequence of steps; each records what it learned in
+    /// `report`.
     fn deploy(&mut self, id: &str, report: &mut DeployReport) -> Result<(), DeployFailure> {
-        let config = self.config;
-        if let (Some(render), Some(service_id)) = (self.render, &config.service_id) {
-            let service = render
-                .get_service(service_id)
-                .map_err(|e| api_failure("Could not read the service", e))?;
-            report.service_name = service.name.clone();
-            report.dashboard = service.dashboard();
-            report.service_url = service.url();
-            if service.is_suspended() {
-                report.status = "suspended".into();
-                let by = if service.suspenders.is_empty() {
-                    "unknown".to_string()
-                } else {
-                    service.suspenders.join(", ")
-                };
-                return Err(DeployFailure {
-                    title: "Service suspended",
-                    message: format!(
-                        "{} ({id}) is suspended (by: {by}); Render does not deploy suspended services",
-                        service.display_name()
-                    ),
-                    steps: vec![format!(
-                        "Resume the service in the [dashboard]({}) (or fix billing), then run this job again.",
-                        report.dashboard
-                    )],
-                });
-            }
-        }
-        let service_url = report.service_url.clone();
-        if config.dry_run {
-            report.end = DeployEnd::DryRun;
-            report.status = "dry-run".into();
-            let plan = self.describe_request(id);
-            self.runner
-                .notice(&format!("Dry run: would {plan}; nothing was sent."));
-            report.next_steps.push(format!("Would {plan}."));
+        self.read_service(id, report)?;
+        if self.config.dry_run {
+            self.dry_run(id, report);
             return Ok(());
         }
-        // The service's recent deploys predict when this one ends; read
-        // before the trigger, so the wait spends its budget on the deploy.
-        let history = match (self.render, &config.service_id) {
-            (Some(render), Some(service_id)) if config.wait => render
+        let expected = self.read_recent_deploys(report);
+        let triggered = self.trigger(id, report)?;
+        self.record_trigger(&triggered, report);
+        let (true, Some(render), Some(service_id)) = (
+            self.config.wait,
+            self.render,
+            self.config.service_id.as_deref(),
+        ) else {
+            report.end = DeployEnd::Triggered;
+            return Ok(());
+        };
+        let mut schedule = Schedule::new(triggered.answered, self.config.tuning.poll, expected);
+        let deploy = self.deploy_to_watch(triggered, render, service_id, &mut schedule, report)?;
+        let deadline = self.started + self.config.timeout;
+        let last = self.wait(render, service_id, &deploy.id, deadline, schedule, report)?;
+        self.record_end(&last, report);
+        self.conclude(&last, render, service_id, report)
+    }
+
+    /// The service's name, URL and dashboard; a suspended service is not
+    /// deployed.
+    fn read_service(&mut self, id: &str, report: &mut DeployReport) -> Result<(), DeployFailure> {
+        let (Some(render), Some(service_id)) = (self.render, &self.config.service_id) else {
+            return Ok(());
+        };
+        let service = render
+            .get_service(service_id)
+            .map_err(|e| api_failure("Could not read the service", e))?;
+        report.service_name = service.name.clone();
+        report.dashboard = service.dashboard();
+        report.service_url = service.url();
+        if service.is_suspended() {
+            report.status = "suspended".into();
+            return Err(suspended_failure(&service, id, &report.dashboard));
+        }
+        Ok(())
+    }
+
+    fn dry_run(&mut self, id: &str, report: &mut DeployReport) {
+        report.end = DeployEnd::DryRun;
+        report.status = "dry-run".into();
+        let plan = self.describe_request(id);
+        self.runner
+            .notice(&format!("Dry run: would {plan}; nothing was sent."));
+        report.next_steps.push(format!("Would {plan}."));
+    }
+
+    /// The service's recent deploys predict when this one ends; read
+    /// before the trigger, so the wait spends its budget on the deploy. The
+    /// same list shows how this deploy compares, oldest first.
+    fn read_recent_deploys(&self, report: &mut DeployReport) -> Option<Expected> {
+        let history = match (self.render, &self.config.service_id) {
+            (Some(render), Some(service_id)) if self.config.wait => render
                 .list_deploys(service_id, HISTORY, None, None)
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
-        let expected = Expected::from_history(&history);
-        // The same list shows how this deploy compares, oldest first.
         report.recent = recent_durations(&history)
             .iter()
             .rev()
             .map(|(d, took)| (d.id.clone(), took.as_secs()))
             .collect();
-        let triggered = self.trigger(id, report)?;
-        let mut deploy = triggered.deploy;
-        if let Some(d) = &deploy {
+        Expected::from_history(&history)
+    }
+
+    fn record_trigger(&self, triggered: &TriggerOutcome, report: &mut DeployReport) {
+        if let Some(d) = &triggered.deploy {
             report.deploy_id = Some(d.id.clone());
             report.source = d.source().or(report.source.take());
         }
-        report.status = deploy
-            .as_ref()
-            .and_then(|d| d.status.as_ref())
-            .map_or("triggered".to_string(), |s| s.to_string());
-        if triggered.queued {
-            report.status = "queued".into();
-        }
+        report.status = match (&triggered.deploy, triggered.queued) {
+            (_, true) => "queued".into(),
+            (
+                Some(Deploy {
+                    status: Some(s), ..
+                }),
+                false,
+            ) => s.to_string(),
+            _ => "triggered".into(),
+        };
         self.runner.info(&format!(
             "Render accepted the deploy (HTTP {}){}.",
             triggered.http_status,
@@ -184,68 +202,82 @@ impl Deployer<'_> {
                 .map(|d| format!(": {d}"))
                 .unwrap_or_default()
         ));
-        if !config.wait {
-            report.end = DeployEnd::Triggered;
-            return Ok(());
-        }
-        let (Some(render), Some(service_id)) = (self.render, config.service_id.as_deref()) else {
-            report.end = DeployEnd::Triggered;
-            return Ok(());
-        };
-        let mut schedule = Schedule::new(triggered.answered, self.config.tuning.poll, expected);
+    }
+
+    /// The deploy the trigger created: from its answer, else found in the
+    /// service's deploy list.
+    fn deploy_to_watch(
+        &self,
+        triggered: TriggerOutcome,
+        render: &RenderClient,
+        service_id: &str,
+        schedule: &mut Schedule,
+        report: &mut DeployReport,
+    ) -> Result<Deploy, DeployFailure> {
         if triggered.queued {
             report.seen.push((0, DeployStatus::Queued));
-        } else if let Some(status) = deploy.as_ref().and_then(|d| d.status.clone()) {
+        } else if let Some(status) = triggered.deploy.as_ref().and_then(|d| d.status.clone()) {
             report.seen.push((0, status));
         }
-        if deploy.is_none() {
-            let found =
-                self.find_new_deploy(render, service_id, &triggered.at, &mut schedule, report);
-            report.watched = schedule.origin().elapsed().as_secs();
-            let found = found?;
-            if let Some(status) = found.status.clone() {
-                report
-                    .seen
-                    .push((schedule.origin().elapsed().as_secs(), status));
+        let deploy = match triggered.deploy {
+            Some(deploy) => deploy,
+            None => {
+                let found =
+                    self.find_new_deploy(render, service_id, &triggered.at, schedule, report);
+                report.watched = schedule.origin().elapsed().as_secs();
+                let found = found?;
+                if let Some(status) = found.status.clone() {
+                    report
+                        .seen
+                        .push((schedule.origin().elapsed().as_secs(), status));
+                }
+                found
             }
-            deploy = Some(found);
-        }
-        let deploy = deploy.expect("set above");
+        };
         report.deploy_id = Some(deploy.id.clone());
-        let deadline = self.started + config.timeout;
-        let last = self.wait(render, service_id, &deploy.id, deadline, schedule, report)?;
+        Ok(deploy)
+    }
+
+    fn record_end(&self, last: &Deploy, report: &mut DeployReport) {
         report.source = last.source().or(report.source.take());
         report.status = last.status_or_unknown().to_string();
         if last.status == Some(DeployStatus::Live) {
-            report.took = recent_durations(std::slice::from_ref(&last))
+            report.took = recent_durations(std::slice::from_ref(last))
                 .first()
                 .map(|(_, took)| took.as_secs());
         }
-        match last.status_or_unknown().outcome(config.canceled_is_failure) {
+    }
+
+    /// What the last status means: done (after the health check, if one
+    /// was asked for), failed, or still running when the time ran out.
+    fn conclude(
+        &mut self,
+        last: &Deploy,
+        render: &RenderClient,
+        service_id: &str,
+        report: &mut DeployReport,
+    ) -> Result<(), DeployFailure> {
+        let config = self.config;
+        let status = last.status_or_unknown();
+        match status.outcome(config.canceled_is_failure) {
             Outcome::Succeeded => {
                 report.end = DeployEnd::Succeeded;
-                if let (Some((path, timeout)), DeployStatus::Live) =
-                    (&config.health, last.status_or_unknown())
-                {
-                    self.verify_health(service_url.as_deref(), path, *timeout, &deploy.id, report)?;
+                if let (Some((path, timeout)), DeployStatus::Live) = (&config.health, &status) {
+                    let url = report.service_url.clone();
+                    self.verify_health(url.as_deref(), path, *timeout, &last.id, report)?;
                 }
                 self.runner.notice(&format!(
                     "Deploy {} is {} after {}.",
-                    deploy.id,
+                    last.id,
                     report.status,
                     human_duration(self.started.elapsed())
                 ));
                 Ok(())
             }
-            Outcome::Failed => Err(status_failure(
-                &last.status_or_unknown(),
-                &deploy.id,
-                &report.dashboard,
-            )),
+            Outcome::Failed => Err(status_failure(&status, &last.id, &report.dashboard)),
             Outcome::Pending if config.cancel_on_timeout => {
                 report.end = DeployEnd::Failed;
-                let canceled = render.cancel(service_id, &deploy.id);
-                let what = match &canceled {
+                let what = match render.cancel(service_id, &last.id) {
                     Ok(d) => {
                         report.status = d.status_or_unknown().to_string();
                         format!(
@@ -255,262 +287,24 @@ impl Deployer<'_> {
                     }
                     Err(e) => format!("canceling it failed ({e}); it may still be running"),
                 };
-                Err(DeployFailure {
-                    title: "Deploy timed out",
-                    message: format!(
-                        "deploy {} did not finish within {}; {what}",
-                        deploy.id,
-                        human_duration(config.timeout)
-                    ),
-                    steps: vec![
-                        format!(
-                            "Check the deploy in the [dashboard]({}/deploys/{}).",
-                            report.dashboard, deploy.id
-                        ),
-                        "Raise the `timeout` input if builds routinely take this long.".into(),
-                    ],
-                })
+                Err(timed_out_failure(
+                    &last.id,
+                    &what,
+                    config.timeout,
+                    &report.dashboard,
+                ))
             }
             Outcome::Pending => {
                 report.end = DeployEnd::TimedOut;
-                Err(DeployFailure {
-                    title: "Deploy still running",
-                    message: format!(
-                        "deploy {} is still {} after {}; render-pilot stopped waiting but did not cancel it",
-                        deploy.id,
-                        report.status,
-                        human_duration(config.timeout)
-                    ),
-                    steps: vec![
-                        format!("Watch the deploy in the [dashboard]({}/deploys/{}).", report.dashboard, deploy.id),
-                        "Raise the `timeout` input if builds routinely take this long, or set `cancel-on-timeout: true`.".into(),
-                    ],
-                })
+                Err(still_running_failure(
+                    &last.id,
+                    &report.status,
+                    config.timeout,
+                    &report.dashboard,
+                ))
             }
         }
     }
-
-    /// Once live, the service must answer 2xx on `path` before `timeout`.
-    fn verify_health(
-        &mut self,
-        service_url: Option<&str>,
-        path: &str,
-        timeout: Duration,
-        deploy_id: &str,
-        report: &mut DeployReport,
-    ) -> Result<(), DeployFailure> {
-        let Some(base) = service_url.filter(|u| !u.is_empty()) else {
-            self.runner.warning("health-path was given, but Render lists no URL for this service (workers and cron jobs have none); health not checked");
-            return Ok(());
-        };
-        let url =
-            reqwest::Url::parse(&format!("{}{path}", base.trim_end_matches('/'))).map_err(|e| {
-                DeployFailure {
-                    title: "Health check impossible",
-                    message: format!("the service URL {base} with {path} is not a URL ({e})"),
-                    steps: vec!["Fix health-path.".into()],
-                }
-            })?;
-        let until = Instant::now() + timeout;
-        let progress = Progress::new(self.runner);
-        let mut last = String::new();
-        let healthy = loop {
-            let check = self.http.health_check(&url);
-            let seen = check.describe();
-            if seen == last {
-                progress.tick(self.runner);
-            } else {
-                progress.update(self.runner, &format!("Health check {path}: {seen}"));
-                last = seen;
-            }
-            if check.code.is_some_and(|c| (200..300).contains(&c)) {
-                break true;
-            }
-            let now = Instant::now();
-            if now >= until {
-                break false;
-            }
-            std::thread::sleep(self.config.tuning.poll.min(until - now));
-        };
-        report.healthy = Some(healthy);
-        if healthy {
-            return Ok(());
-        }
-        report.end = DeployEnd::Failed;
-        Err(DeployFailure {
-            title: "Deploy unhealthy",
-            message: format!(
-                "deploy {deploy_id} is live but {path} did not answer 2xx within {} (last: {last})",
-                human_duration(timeout)
-            ),
-            steps: vec![
-                "Read the service's logs in the dashboard.".into(),
-                "Roll back: run render-pilot recover with `fixes: rollback`, or use Rollback in the dashboard.".into(),
-            ],
-        })
-    }
-
-    fn describe_request(&self, id: &str) -> String {
-        let config = self.config;
-        match (&config.hook, &config.api) {
-            (Some(hook), _) => format!("POST {}", shown_hook_url(hook, &config.request)),
-            (None, Some(api)) => format!(
-                "POST {}/services/{id}/deploys with {}",
-                display_url(&api.url).trim_end_matches('/'),
-                config.request.body()
-            ),
-            (None, None) => "send nothing".into(),
-        }
-    }
-
-    fn trigger(
-        &mut self,
-        id: &str,
-        report: &mut DeployReport,
-    ) -> Result<TriggerOutcome, DeployFailure> {
-        let at = (Timestamp::now() - jiff::SignedDuration::from_secs(5)).to_string();
-        if let Some(hook) = &self.config.hook {
-            return self.trigger_hook(hook, at, report);
-        }
-        let render = self
-            .render
-            .expect("resolve() requires an API key without a hook");
-        let result = render.trigger(id, &self.config.request);
-        let status = match &result {
-            Ok(Triggered::Created(_)) => "201".to_string(),
-            Ok(Triggered::Queued) => "202".to_string(),
-            Err(e) => e.status().map_or("000".to_string(), |s| s.to_string()),
-        };
-        report.http_status = Some(status);
-        let answered = Instant::now();
-        match result {
-            Ok(Triggered::Created(deploy)) => Ok(TriggerOutcome {
-                http_status: 201,
-                deploy: Some(*deploy),
-                queued: false,
-                at,
-                answered,
-            }),
-            Ok(Triggered::Queued) => Ok(TriggerOutcome {
-                http_status: 202,
-                deploy: None,
-                queued: true,
-                at,
-                answered,
-            }),
-            Err(e) => Err(api_failure("Deploy trigger failed", e)),
-        }
-    }
-
-    fn trigger_hook(
-        &mut self,
-        hook: &Hook,
-        at: String,
-        report: &mut DeployReport,
-    ) -> Result<TriggerOutcome, DeployFailure> {
-        let (http_status, result) = call_hook(self.http, hook, &self.config.request);
-        report.http_status = Some(http_status);
-        let answer = result?;
-        Ok(TriggerOutcome {
-            http_status: answer.status,
-            queued: answer.status == 202,
-            deploy: answer.deploy,
-            at,
-            answered: Instant::now(),
-        })
-    }
-
-    /// After a 202 (or a hook answer without an id) the deploy exists but
-    /// we were not told its id: look for the newest deploy created since the
-    /// trigger. Not by `status=queued` as Render's CLI does: by the time we
-    /// look (after a 429, say) it may have left the queue.
-    fn find_new_deploy(
-        &self,
-        render: &RenderClient,
-        service: &str,
-        since: &str,
-        schedule: &mut Schedule,
-        report: &DeployReport,
-    ) -> Result<Deploy, DeployFailure> {
-        let until = Instant::now() + FIND_QUEUED_FOR.min(self.config.timeout);
-        loop {
-            schedule.polled_now();
-            let found = render
-                .list_deploys(service, 1, None, Some(since))
-                .map_err(|e| api_failure("Could not find the new deploy", e))?;
-            if let Some(deploy) = found.into_iter().next() {
-                return Ok(deploy);
-            }
-            if Instant::now() >= until {
-                return Err(DeployFailure {
-                    title: "Deploy not found",
-                    message: format!(
-                        "Render accepted the deploy but no new deploy of {service} appeared within {}",
-                        human_duration(FIND_QUEUED_FOR.min(self.config.timeout))
-                    ),
-                    steps: vec![format!("Check the [dashboard]({}) for the deploy.", report.dashboard)],
-                });
-            }
-            std::thread::sleep(schedule.due(None).saturating_duration_since(Instant::now()));
-        }
-    }
-
-    /// Polls until a terminal status or the deadline; returns the last
-    /// deploy seen, and records in `report` each status seen and when.
-    fn wait(
-        &self,
-        render: &RenderClient,
-        service: &str,
-        deploy_id: &str,
-        deadline: Instant,
-        mut schedule: Schedule,
-        report: &mut DeployReport,
-    ) -> Result<Deploy, DeployFailure> {
-        let progress = Progress::new(self.runner);
-        let canceled_is_failure = self.config.canceled_is_failure;
-        let target = (render, service, deploy_id);
-        let origin = schedule.origin();
-        let mut seen = Vec::new();
-        let last = watch(
-            target,
-            deadline,
-            canceled_is_failure,
-            &mut schedule,
-            |status, new| {
-                if !new {
-                    progress.tick(self.runner);
-                    return;
-                }
-                seen.push((origin.elapsed().as_secs(), status.clone()));
-                if let DeployStatus::Unknown(s) = status {
-                    self.runner.warning(&format!(
-                    "Deploy {deploy_id} reports status '{s}', which render-pilot does not know; still waiting"
-                ));
-                }
-                progress.update(self.runner, &format!("Deploy {deploy_id}: {status}"));
-            },
-        );
-        report.seen.extend(seen);
-        report.watched = origin.elapsed().as_secs();
-        last.map_err(|e| DeployFailure {
-            title: "Lost track of the deploy",
-            message: format!("{e}; deploy {deploy_id} may still be running"),
-            steps: vec![format!(
-                "Check the deploy in the [dashboard]({}/deploys/{deploy_id}).",
-                report.dashboard
-            )],
-        })
-    }
-}
-
-struct TriggerOutcome {
-    http_status: u16,
-    deploy: Option<Deploy>,
-    queued: bool,
-    /// A little before the trigger, to find the deploy it created.
-    at: String,
-    /// When the trigger was answered: the wait's clock starts here.
-    answered: Instant,
 }
 
 /// Deploy mode's outputs, all from the report, written once. An output

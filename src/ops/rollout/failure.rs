@@ -2,7 +2,10 @@
 //! the next steps for the summary.
 
 use crate::clients::http::{HttpError, NoResponseCause};
-use crate::clients::render::{DeployStatus, RenderError};
+use std::time::Duration;
+
+use crate::clients::render::{DeployStatus, RenderError, Service};
+use crate::inputs::human_duration;
 
 /// Why a deploy did not go as hoped, with what to do about it.
 pub struct DeployFailure {
@@ -116,5 +119,64 @@ pub fn status_failure(status: &DeployStatus, deploy_id: &str, dashboard: &str) -
         title: "Deploy failed",
         message: format!("deploy {deploy_id} ended {status}"),
         steps,
+    }
+}
+
+pub fn suspended_failure(service: &Service, id: &str, dashboard: &str) -> DeployFailure {
+    let by = if service.suspenders.is_empty() {
+        "unknown".to_string()
+    } else {
+        service.suspenders.join(", ")
+    };
+    DeployFailure {
+        title: "Service suspended",
+        message: format!(
+            "{} ({id}) is suspended (by: {by}); Render does not deploy suspended services",
+            service.display_name()
+        ),
+        steps: vec![format!(
+            "Resume the service in the [dashboard]({dashboard}) (or fix billing), then run this job again."
+        )],
+    }
+}
+
+/// The timeout passed and render-pilot canceled the deploy (`what` says
+/// how that went).
+pub fn timed_out_failure(
+    deploy_id: &str,
+    what: &str,
+    timeout: Duration,
+    dashboard: &str,
+) -> DeployFailure {
+    DeployFailure {
+        title: "Deploy timed out",
+        message: format!(
+            "deploy {deploy_id} did not finish within {}; {what}",
+            human_duration(timeout)
+        ),
+        steps: vec![
+            format!("Check the deploy in the [dashboard]({dashboard}/deploys/{deploy_id})."),
+            "Raise the `timeout` input if builds routinely take this long.".into(),
+        ],
+    }
+}
+
+/// The timeout passed and the deploy goes on without render-pilot.
+pub fn still_running_failure(
+    deploy_id: &str,
+    status: &str,
+    timeout: Duration,
+    dashboard: &str,
+) -> DeployFailure {
+    DeployFailure {
+        title: "Deploy still running",
+        message: format!(
+            "deploy {deploy_id} is still {status} after {}; render-pilot stopped waiting but did not cancel it",
+            human_duration(timeout)
+        ),
+        steps: vec![
+            format!("Watch the deploy in the [dashboard]({dashboard}/deploys/{deploy_id})."),
+            "Raise the `timeout` input if builds routinely take this long, or set `cancel-on-timeout: true`.".into(),
+        ],
     }
 }

@@ -1,0 +1,120 @@
+//! Watching: the deploy's status until it ends, then the service's own
+//! health check.
+
+use std::time::{Duration, Instant};
+
+use super::Deployer;
+use crate::clients::render::{Deploy, DeployStatus, RenderClient};
+use crate::inputs::human_duration;
+use crate::ops::rollout::{watch, DeployFailure, Schedule};
+use crate::output::runner::Progress;
+use crate::report::{DeployEnd, DeployReport};
+
+impl Deployer<'_> {
+    /// Polls until a terminal status or the deadline; returns the last
+    /// deploy seen, and records in `report` each status seen and when.
+    pub(super) fn wait(
+        &self,
+        render: &RenderClient,
+        service: &str,
+        deploy_id: &str,
+        deadline: Instant,
+        mut schedule: Schedule,
+        report: &mut DeployReport,
+    ) -> Result<Deploy, DeployFailure> {
+        let progress = Progress::new(self.runner);
+        let canceled_is_failure = self.config.canceled_is_failure;
+        let target = (render, service, deploy_id);
+        let origin = schedule.origin();
+        let mut seen = Vec::new();
+        let last = watch(
+            target,
+            deadline,
+            canceled_is_failure,
+            &mut schedule,
+            |status, new| {
+                if !new {
+                    progress.tick(self.runner);
+                    return;
+                }
+                seen.push((origin.elapsed().as_secs(), status.clone()));
+                if let DeployStatus::Unknown(s) = status {
+                    self.runner.warning(&format!(
+                    "Deploy {deploy_id} reports status '{s}', which render-pilot does not know; still waiting"
+                ));
+                }
+                progress.update(self.runner, &format!("Deploy {deploy_id}: {status}"));
+            },
+        );
+        report.seen.extend(seen);
+        report.watched = origin.elapsed().as_secs();
+        last.map_err(|e| DeployFailure {
+            title: "Lost track of the deploy",
+            message: format!("{e}; deploy {deploy_id} may still be running"),
+            steps: vec![format!(
+                "Check the deploy in the [dashboard]({}/deploys/{deploy_id}).",
+                report.dashboard
+            )],
+        })
+    }
+
+    /// Once live, the service must answer 2xx on `path` before `timeout`.
+    pub(super) fn verify_health(
+        &mut self,
+        service_url: Option<&str>,
+        path: &str,
+        timeout: Duration,
+        deploy_id: &str,
+        report: &mut DeployReport,
+    ) -> Result<(), DeployFailure> {
+        let Some(base) = service_url.filter(|u| !u.is_empty()) else {
+            self.runner.warning("health-path was given, but Render lists no URL for this service (workers and cron jobs have none); health not checked");
+            return Ok(());
+        };
+        let url =
+            reqwest::Url::parse(&format!("{}{path}", base.trim_end_matches('/'))).map_err(|e| {
+                DeployFailure {
+                    title: "Health check impossible",
+                    message: format!("the service URL {base} with {path} is not a URL ({e})"),
+                    steps: vec!["Fix health-path.".into()],
+                }
+            })?;
+        let until = Instant::now() + timeout;
+        let progress = Progress::new(self.runner);
+        let mut last = String::new();
+        let healthy = loop {
+            let check = self.http.health_check(&url);
+            let seen = check.describe();
+            if seen == last {
+                progress.tick(self.runner);
+            } else {
+                progress.update(self.runner, &format!("Health check {path}: {seen}"));
+                last = seen;
+            }
+            if check.code.is_some_and(|c| (200..300).contains(&c)) {
+                break true;
+            }
+            let now = Instant::now();
+            if now >= until {
+                break false;
+            }
+            std::thread::sleep(self.config.tuning.poll.min(until - now));
+        };
+        report.healthy = Some(healthy);
+        if healthy {
+            return Ok(());
+        }
+        report.end = DeployEnd::Failed;
+        Err(DeployFailure {
+            title: "Deploy unhealthy",
+            message: format!(
+                "deploy {deploy_id} is live but {path} did not answer 2xx within {} (last: {last})",
+                human_duration(timeout)
+            ),
+            steps: vec![
+                "Read the service's logs in the dashboard.".into(),
+                "Roll back: run render-pilot recover with `fixes: rollback`, or use Rollback in the dashboard.".into(),
+            ],
+        })
+    }
+}
