@@ -130,7 +130,7 @@ impl StepReader {
         if let Some(title) = line.strip_prefix("##[group]") {
             if title.starts_with("Run ") && !self.in_header {
                 self.end_step();
-                self.step = Some(shorten(title));
+                self.step = Some(clip_log_line(title));
                 self.in_header = true;
             }
             return;
@@ -144,7 +144,7 @@ impl StepReader {
         }
         if line.starts_with("##[error]") {
             if self.markers.len() < STEP_ERRORS {
-                self.markers.push(shorten(line));
+                self.markers.push(clip_log_line(line));
             }
             // The runner's own end of a failed step: what follows is
             // post-job cleanup, not this step's output.
@@ -173,7 +173,7 @@ impl StepReader {
         }
         lines.extend(tail);
         lines.extend(markers);
-        let lines = lines.iter().map(|l| redact(&shorten(l))).collect();
+        let lines = lines.iter().map(|l| redact(&clip_log_line(l))).collect();
         self.failed = Some((self.step.take(), lines));
     }
 
@@ -244,7 +244,7 @@ impl Diagnoser {
     }
 
     fn add(&mut self, cause: Cause, line: &str) {
-        let evidence = redact(&shorten(line));
+        let evidence = redact(&clip_log_line(line));
         match self
             .findings
             .iter_mut()
@@ -275,7 +275,7 @@ impl Diagnoser {
             };
             self.findings.push(Finding {
                 cause: Cause::Unknown,
-                evidence: lines.into_iter().map(|l| redact(&shorten(&l))).collect(),
+                evidence: lines.into_iter().map(|l| redact(&clip_log_line(&l))).collect(),
             });
         }
         self.findings
@@ -289,7 +289,8 @@ fn push_bounded(queue: &mut VecDeque<String>, line: &str, max: usize) -> Option<
     dropped
 }
 
-fn shorten(line: &str) -> String {
+/// A log line cut to `LINE_LIMIT` bytes: logs may hold megabyte-long lines.
+fn clip_log_line(line: &str) -> String {
     if line.len() <= LINE_LIMIT {
         return line.to_string();
     }

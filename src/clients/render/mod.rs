@@ -2,13 +2,19 @@
 //! description. Every field but `id` is optional, as in the spec, so a
 //! sparse or newer answer never breaks us.
 
-use std::fmt;
-
 use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::clients::http::{web_url, Bucket, Http, HttpError, Response, Retry, MAX_BODY};
+use crate::clients::http::{Bucket, Http, HttpError, Response, Retry, MAX_BODY};
+
+mod model;
+
+pub use model::{
+    dashboard_url, has_render_id_shape, is_deploy_id, is_render_id, Commit, Deploy, DeployStatus,
+    Image, Outcome, Service, ServiceDetails, TriggerRequest, Triggered,
+};
+use model::{DeployItem, ServiceItem};
 
 pub const DEFAULT_API_URL: &str = "https://api.render.com/v1";
 const PAGE: usize = 100;
@@ -48,300 +54,6 @@ pub fn api_hint(status: u16) -> &'static str {
         500..=599 => "Render's side failed; retry later and check https://status.render.com",
         _ => "unexpected answer from Render",
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeployStatus {
-    Created,
-    Queued,
-    BuildInProgress,
-    UpdateInProgress,
-    Live,
-    Deactivated,
-    BuildFailed,
-    UpdateFailed,
-    Canceled,
-    PreDeployInProgress,
-    PreDeployFailed,
-    /// A value newer than this program: keep polling and warn.
-    Unknown(String),
-}
-
-/// How a deploy status reads for someone waiting on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Pending,
-    Succeeded,
-    Failed,
-}
-
-impl DeployStatus {
-    pub fn parse(text: &str) -> DeployStatus {
-        use DeployStatus::*;
-        match text {
-            "created" => Created,
-            "queued" => Queued,
-            "build_in_progress" => BuildInProgress,
-            "update_in_progress" => UpdateInProgress,
-            "live" => Live,
-            "deactivated" => Deactivated,
-            "build_failed" => BuildFailed,
-            "update_failed" => UpdateFailed,
-            "canceled" => Canceled,
-            "pre_deploy_in_progress" => PreDeployInProgress,
-            "pre_deploy_failed" => PreDeployFailed,
-            other => Unknown(other.to_string()),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        use DeployStatus::*;
-        match self {
-            Created => "created",
-            Queued => "queued",
-            BuildInProgress => "build_in_progress",
-            UpdateInProgress => "update_in_progress",
-            Live => "live",
-            Deactivated => "deactivated",
-            BuildFailed => "build_failed",
-            UpdateFailed => "update_failed",
-            Canceled => "canceled",
-            PreDeployInProgress => "pre_deploy_in_progress",
-            PreDeployFailed => "pre_deploy_failed",
-            Unknown(s) => s,
-        }
-    }
-
-    pub fn is_failure(&self) -> bool {
-        use DeployStatus::*;
-        matches!(self, BuildFailed | UpdateFailed | PreDeployFailed)
-    }
-
-    /// `live` and `deactivated` (superseded by a later deploy) succeeded;
-    /// `canceled` is a failure unless the user says otherwise, because under
-    /// Render's default policy a newer deploy cancels the one we started.
-    pub fn outcome(&self, canceled_is_failure: bool) -> Outcome {
-        use DeployStatus::*;
-        match self {
-            Live | Deactivated => Outcome::Succeeded,
-            BuildFailed | UpdateFailed | PreDeployFailed => Outcome::Failed,
-            Canceled if canceled_is_failure => Outcome::Failed,
-            Canceled => Outcome::Succeeded,
-            _ => Outcome::Pending,
-        }
-    }
-}
-
-impl fmt::Display for DeployStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for DeployStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(DeployStatus::parse(&String::deserialize(d)?))
-    }
-}
-
-/// Ids go into request paths and into Markdown, so an id not shaped like
-/// Render's (a lower-case prefix, `-`, lower-case letters and digits) is
-/// refused as a bad answer rather than followed: `../` or `?` from a
-/// server must not choose another endpoint.
-pub fn has_render_id_shape(id: &str) -> bool {
-    id.split_once('-').is_some_and(|(prefix, _)| {
-        (2..=5).contains(&prefix.len())
-            && prefix.bytes().all(|b| b.is_ascii_lowercase())
-            && is_render_id(&format!("{prefix}-"), id)
-    })
-}
-
-fn render_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let id = String::deserialize(d)?;
-    if has_render_id_shape(&id) {
-        Ok(id)
-    } else {
-        Err(serde::de::Error::custom(format!(
-            "{:?} is not a Render id",
-            crate::inputs::shorten(&id)
-        )))
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct Service {
-    #[serde(deserialize_with = "render_id")]
-    pub id: String,
-    pub name: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub suspended: Option<String>,
-    #[serde(default)]
-    pub suspenders: Vec<String>,
-    pub dashboard_url: Option<String>,
-    pub service_details: Option<ServiceDetails>,
-    pub image_path: Option<String>,
-    pub branch: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceDetails {
-    pub url: Option<String>,
-    pub disk: Option<Value>,
-    pub health_check_path: Option<String>,
-}
-
-impl Service {
-    pub fn is_suspended(&self) -> bool {
-        self.suspended.as_deref() == Some("suspended")
-    }
-
-    /// The public URL is `serviceDetails.url`; there is no top-level `url`.
-    pub fn url(&self) -> Option<String> {
-        web_url(self.service_details.as_ref()?.url.as_deref()?)
-    }
-
-    /// The path Render's own health check calls, when one is set.
-    pub fn health_check_path(&self) -> Option<&str> {
-        self.service_details
-            .as_ref()?
-            .health_check_path
-            .as_deref()
-            .filter(|p| p.starts_with('/'))
-    }
-
-    pub fn has_disk(&self) -> bool {
-        self.service_details
-            .as_ref()
-            .is_some_and(|d| d.disk.as_ref().is_some_and(|v| !v.is_null()))
-    }
-
-    pub fn display_name(&self) -> &str {
-        self.name.as_deref().unwrap_or(&self.id)
-    }
-
-    pub fn dashboard(&self) -> String {
-        self.dashboard_url
-            .as_deref()
-            .and_then(web_url)
-            .unwrap_or_else(|| dashboard_url(&self.id))
-    }
-}
-
-/// The dashboard page of a service when the API did not give one.
-pub fn dashboard_url(service_id: &str) -> String {
-    format!("https://dashboard.render.com/web/{service_id}")
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Deploy {
-    #[serde(deserialize_with = "render_id")]
-    pub id: String,
-    pub status: Option<DeployStatus>,
-    pub commit: Option<Commit>,
-    pub image: Option<Image>,
-    pub trigger: Option<String>,
-    pub created_at: Option<String>,
-    pub started_at: Option<String>,
-    pub finished_at: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Commit {
-    pub id: Option<String>,
-    pub message: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Image {
-    #[serde(rename = "ref")]
-    pub reference: Option<String>,
-    pub sha: Option<String>,
-}
-
-impl Deploy {
-    pub fn status_or_unknown(&self) -> DeployStatus {
-        self.status
-            .clone()
-            .unwrap_or_else(|| DeployStatus::Unknown("unknown".into()))
-    }
-
-    /// What was deployed: a short commit, or `image@sha` for image-backed
-    /// services, whose `commit` is null.
-    pub fn source(&self) -> Option<String> {
-        if let Some(id) = self.commit.as_ref().and_then(|c| c.id.as_deref()) {
-            return Some(id.chars().take(7).collect());
-        }
-        let image = self.image.as_ref()?;
-        match (&image.reference, &image.sha) {
-            (Some(r), Some(s)) => Some(format!("{r}@{}", s.chars().take(19).collect::<String>())),
-            (Some(r), None) => Some(r.clone()),
-            (None, Some(s)) => Some(s.clone()),
-            (None, None) => None,
-        }
-    }
-}
-
-/// Render deploy ids are `dep-` followed by lower-case letters and digits.
-pub fn is_deploy_id(id: &str) -> bool {
-    is_render_id("dep-", id)
-}
-
-/// Render ids: a prefix (`srv-`, `dep-`) and lower-case letters and digits.
-pub fn is_render_id(prefix: &str, id: &str) -> bool {
-    id.strip_prefix(prefix).is_some_and(|rest| {
-        !rest.is_empty()
-            && rest.len() <= 64
-            && rest
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-    })
-}
-
-#[derive(Deserialize)]
-struct ServiceItem {
-    service: Service,
-    cursor: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct DeployItem {
-    deploy: Deploy,
-}
-
-/// What a trigger asked Render to build.
-#[derive(Debug, Clone, Default)]
-pub struct TriggerRequest {
-    pub commit: Option<String>,
-    pub image: Option<String>,
-    pub clear_cache: bool,
-}
-
-impl TriggerRequest {
-    pub fn body(&self) -> Value {
-        let mut body = json!({});
-        if let Some(c) = &self.commit {
-            body["commitId"] = json!(c);
-        }
-        if let Some(i) = &self.image {
-            body["imageUrl"] = json!(i);
-        }
-        if self.clear_cache {
-            body["clearCache"] = json!("clear");
-        }
-        body
-    }
-}
-
-pub enum Triggered {
-    /// 201 with the new deploy.
-    Created(Box<Deploy>),
-    /// 202 "Queued", with no body: another deploy is running.
-    Queued,
 }
 
 /// The Render API settings, when a key is given.
@@ -543,6 +255,7 @@ fn api_error(response: &Response, what: &str) -> RenderError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clients::http::web_url;
 
     #[test]
     fn ids_and_urls_from_answers_are_checked() {
