@@ -1,18 +1,17 @@
 //! render-pilot: deploy, monitor and repair Render services from GitHub
 //! Actions or a terminal.
 //!
-//! The architecture, edge to core:
-//! - [`cli`] and [`settings`]: the input contract (flags, `INPUT_*`,
-//!   fallbacks), read once into typed settings per mode; [`inputs`]: the
-//!   pure parsers;
-//! - [`runner`] and [`secrets`]: everything written out, redacted;
-//! - [`http`], [`render`]: the HTTP layer and the Render API client;
-//! - [`hook`]: deploy hook validation;
-//! - [`github`], [`git`], [`issues`]: GitHub issues, commits and pushes;
-//! - [`status`], [`pipeline`]: service classification and the status page;
-//! - [`event`], [`diagnose`]: the failed run and what its logs say;
-//! - one module per mode: [`deploy`], [`monitor`], [`recover`];
-//! - [`report`]: Markdown rendering.
+//! The layers, edge to core (ARCHITECTURE.md has the map):
+//! - [`cli`] and [`settings`]: the input contract, read once into typed
+//!   settings per mode;
+//! - [`modes`]: deploy, monitor, recover, each a short sequence of steps;
+//! - [`report`]: Markdown for summaries and issues;
+//! - [`ops`]: shared operations (rollout, service state, status page,
+//!   issues, log diagnosis);
+//! - [`clients`]: HTTP, Render, GitHub, git;
+//! - [`output`]: the runner's log, outputs and summary, redacted and
+//!   escaped;
+//! - [`inputs`]: the pure parsers and [`InputError`].
 
 pub mod cli;
 pub mod clients;

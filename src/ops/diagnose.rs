@@ -275,7 +275,10 @@ impl Diagnoser {
             };
             self.findings.push(Finding {
                 cause: Cause::Unknown,
-                evidence: lines.into_iter().map(|l| redact(&clip_log_line(&l))).collect(),
+                evidence: lines
+                    .into_iter()
+                    .map(|l| redact(&clip_log_line(&l)))
+                    .collect(),
             });
         }
         self.findings

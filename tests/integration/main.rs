@@ -1,6 +1,7 @@
 //! One integration-test binary: the real `render-pilot` against the
 //! simulator, real git repositories and real files.
 
+mod architecture;
 mod container;
 mod deploy;
 mod docs;

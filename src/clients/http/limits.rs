@@ -100,7 +100,7 @@ const RECHECK: Duration = Duration::from_millis(250);
 
 impl RateLimiter {
     /// Waits for this request's turn. `announce` hears each wait of
-    /// [`VISIBLE_WAIT`] or more once, with its length.
+    /// `VISIBLE_WAIT` (5 s) or more once, with its length.
     pub fn acquire(&self, announce: &dyn Fn(Duration)) {
         loop {
             let wait = {
