@@ -207,19 +207,21 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// The value as given (not trimmed, so secrets can be checked for stray
-    /// whitespace), or `None`. Secrets are masked before they are returned.
+    /// whitespace), or `None`. A secret from a flag is masked here; from the
+    /// environment, [`mask_secrets`] masked it already.
     fn given(&self, flag: Option<&str>, name: &str) -> Option<String> {
         let row = table::row(self.mode, name);
-        let own = format!("INPUT_{}", name.to_uppercase());
-        let value = flag
-            .filter(|v| !v.trim().is_empty())
-            .or_else(|| self.env.get(&own))
-            .or_else(|| self.env.get(row?.fallback?))?
-            .to_string();
-        if row.is_some_and(|r| r.secret) {
-            mask(self.runner, name, &value);
+        if let Some(value) = flag.filter(|v| !v.trim().is_empty()) {
+            if row.is_some_and(|r| r.secret) {
+                mask(self.runner, name, value);
+            }
+            return Some(value.to_string());
         }
-        Some(value)
+        let own = format!("INPUT_{}", name.to_uppercase());
+        self.env
+            .get(&own)
+            .or_else(|| self.env.get(row?.fallback?))
+            .map(String::from)
     }
 
     /// The value given, or `Some("")` when it was given empty: for inputs
