@@ -12,7 +12,7 @@ use std::process::Command;
 use git2::Oid;
 
 use super::LOCKFILE;
-use crate::clients::git::Workspace;
+use crate::clients::git::{GitError, Workspace};
 use crate::output::runner::Runner;
 
 /// The pnpm of a project that declares none and whose lockfile has the
@@ -162,6 +162,54 @@ fn lockfile_version(lockfile: &str) -> Option<&str> {
         .map(|v| v.trim().trim_matches(['\'', '"']))
 }
 
+/// Why the lockfile could not be regenerated.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum PnpmError {
+    #[error("making a scratch {what}: {source}")]
+    Scratch {
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Export(#[from] GitError),
+    #[error("the repository has no readable package.json at its root")]
+    NoManifest,
+    #[error(transparent)]
+    Wanted(#[from] WantError),
+    #[error("writing a scratch package.json: {0}")]
+    ProbeManifest(std::io::Error),
+    #[error("running {program}: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("there is no {0} on PATH")]
+    NotOnPath(String),
+    #[error("`{program}` failed: {tail}")]
+    Probe { program: String, tail: String },
+    #[error("{LOCKFILE} must be regenerated with pnpm {version} ({origin}), which is not available on the runner: {}. Put corepack on PATH (Node.js up to 24 ships it; otherwise `npm install --global corepack`) and let it reach the npm registry, or install pnpm {version} on PATH before render-pilot", .why.join("; "))]
+    Unavailable {
+        version: String,
+        origin: String,
+        why: Vec<String>,
+    },
+    #[error("`pnpm {args}` ({used}) failed: {tail}")]
+    Failed {
+        args: String,
+        used: String,
+        tail: String,
+    },
+    #[error("pnpm wrote no lockfile: {0}")]
+    NoLockfile(std::io::Error),
+    #[error("pnpm produced the same lockfile; the failure has another cause")]
+    Unchanged,
+}
+
+/// A scratch directory; `what` names it in the error.
+fn scratch(what: &'static str) -> Result<tempfile::TempDir, PnpmError> {
+    tempfile::tempdir().map_err(|source| PnpmError::Scratch { what, source })
+}
+
 /// Regenerates only the lockfile of `head` in a scratch copy, with the
 /// project's pnpm, and checks it with a frozen install. Returns the lockfile
 /// and which pnpm wrote it.
@@ -170,66 +218,84 @@ pub(super) fn regenerate(
     head: Oid,
     runner: &Runner,
     env: &[(String, String)],
-) -> Result<(Vec<u8>, String), String> {
-    let scratch = tempfile::tempdir().map_err(|e| format!("making a scratch directory: {e}"))?;
-    ws.export(head, scratch.path()).map_err(|e| e.to_string())?;
-    let dir = scratch.path();
-    let manifest = std::fs::read_to_string(dir.join("package.json"))
-        .map_err(|_| "the repository has no readable package.json at its root".to_string())?;
+) -> Result<(Vec<u8>, String), PnpmError> {
+    let scratch_copy = scratch("directory")?;
+    ws.export(head, scratch_copy.path())?;
+    let dir = scratch_copy.path();
+    let manifest =
+        std::fs::read_to_string(dir.join("package.json")).map_err(|_| PnpmError::NoManifest)?;
     let before = std::fs::read(dir.join(LOCKFILE)).ok();
     let wanted = wanted(
         &manifest,
         before.as_deref().map(String::from_utf8_lossy).as_deref(),
-    )
-    .map_err(|e| e.to_string())?;
-    // pnpm 9 and 10 run the repository's .pnpmfile.cjs even for
-    // `--version`, whatever the flags: the version is asked in an empty
-    // project that declares only the same packageManager (which picks the
-    // version a corepack shim runs).
-    let probe = tempfile::tempdir().map_err(|e| format!("making a scratch directory: {e}"))?;
-    let declared = if wanted.source == PACKAGE_MANAGER {
-        serde_json::json!({ "packageManager": format!("pnpm@{}", wanted.reference) })
-    } else {
-        serde_json::json!({})
-    };
-    std::fs::write(probe.path().join("package.json"), declared.to_string())
-        .map_err(|e| format!("writing a scratch package.json: {e}"))?;
-    let pnpm = pnpm_command(probe.path(), &wanted, env)?;
-    let used = format!("pnpm {} ({})", wanted.version, wanted.source);
+    )?;
+    let pnpm = Pnpm::find(&wanted, env)?;
     runner.info(&format!(
-        "regenerating {LOCKFILE} with {used}: {}",
-        pnpm.join(" ")
+        "regenerating {LOCKFILE} with {}: {}",
+        pnpm.used,
+        pnpm.program.join(" ")
     ));
-    let store = tempfile::tempdir().map_err(|e| format!("making a scratch store: {e}"))?;
-    let store = store.path().to_string_lossy();
-    let run = |args: &[&str]| -> Result<(), String> {
-        let out = command(&pnpm, dir, env)
+    let store = scratch("store")?;
+    let run = |args: &[&str]| pnpm.run(dir, store.path(), args);
+    run(&["install", "--lockfile-only", "--no-frozen-lockfile"])?;
+    let after = std::fs::read(dir.join(LOCKFILE)).map_err(PnpmError::NoLockfile)?;
+    if before.as_deref() == Some(&after[..]) {
+        return Err(PnpmError::Unchanged);
+    }
+    run(&["install", "--frozen-lockfile", "--prefer-offline"])?;
+    Ok((after, pnpm.used))
+}
+
+/// The project's pnpm, found on this runner.
+struct Pnpm<'a> {
+    program: Vec<String>,
+    /// Which pnpm it is, for messages.
+    used: String,
+    env: &'a [(String, String)],
+}
+
+impl<'a> Pnpm<'a> {
+    fn find(wanted: &Wanted, env: &'a [(String, String)]) -> Result<Pnpm<'a>, PnpmError> {
+        // pnpm 9 and 10 run the repository's .pnpmfile.cjs even for
+        // `--version`, whatever the flags: the version is asked in an empty
+        // project that declares only the same packageManager (which picks the
+        // version a corepack shim runs).
+        let probe = scratch("directory")?;
+        let declared = if wanted.source == PACKAGE_MANAGER {
+            serde_json::json!({ "packageManager": format!("pnpm@{}", wanted.reference) })
+        } else {
+            serde_json::json!({})
+        };
+        std::fs::write(probe.path().join("package.json"), declared.to_string())
+            .map_err(PnpmError::ProbeManifest)?;
+        Ok(Pnpm {
+            program: pnpm_command(probe.path(), wanted, env)?,
+            used: format!("pnpm {} ({})", wanted.version, wanted.source),
+            env,
+        })
+    }
+
+    /// Runs `pnpm <args>` in `dir` with `store`, with neither scripts nor
+    /// .pnpmfile.cjs.
+    fn run(&self, dir: &Path, store: &Path, args: &[&str]) -> Result<(), PnpmError> {
+        let out = command(&self.program, dir, self.env)
             .args(args)
-            .args([
-                "--ignore-scripts",
-                "--ignore-pnpmfile",
-                "--store-dir",
-                &store,
-            ])
+            .args(["--ignore-scripts", "--ignore-pnpmfile", "--store-dir"])
+            .arg(store)
             .output()
-            .map_err(|e| format!("running {}: {e}", pnpm.join(" ")))?;
+            .map_err(|source| PnpmError::Spawn {
+                program: self.program.join(" "),
+                source,
+            })?;
         if out.status.success() {
             return Ok(());
         }
-        Err(format!(
-            "`pnpm {}` ({used}) failed: {}",
-            args.join(" "),
-            tail(&out)
-        ))
-    };
-    run(&["install", "--lockfile-only", "--no-frozen-lockfile"])?;
-    let after =
-        std::fs::read(dir.join(LOCKFILE)).map_err(|e| format!("pnpm wrote no lockfile: {e}"))?;
-    if before.as_deref() == Some(&after[..]) {
-        return Err("pnpm produced the same lockfile; the failure has another cause".into());
+        Err(PnpmError::Failed {
+            args: args.join(" "),
+            used: self.used.clone(),
+            tail: tail(&out),
+        })
     }
-    run(&["install", "--frozen-lockfile", "--prefer-offline"])?;
-    Ok((after, used))
 }
 
 /// The last lines a failed command printed, cleaned and redacted.
@@ -260,16 +326,26 @@ fn command(program: &[String], dir: &Path, env: &[(String, String)]) -> Command 
 }
 
 /// The version `program --version` prints in `dir`, or why there is none.
-fn version_of(program: &[String], dir: &Path, env: &[(String, String)]) -> Result<String, String> {
+fn version_of(
+    program: &[String],
+    dir: &Path,
+    env: &[(String, String)],
+) -> Result<String, PnpmError> {
     match command(program, dir, env).arg("--version").output() {
         Ok(out) if out.status.success() => {
             Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
         }
-        Ok(out) => Err(format!("`{}` failed: {}", program.join(" "), tail(&out))),
+        Ok(out) => Err(PnpmError::Probe {
+            program: program.join(" "),
+            tail: tail(&out),
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Err(format!("there is no {} on PATH", program[0]))
+            Err(PnpmError::NotOnPath(program[0].clone()))
         }
-        Err(e) => Err(format!("running {}: {e}", program[0])),
+        Err(source) => Err(PnpmError::Spawn {
+            program: program[0].clone(),
+            source,
+        }),
     }
 }
 
@@ -281,7 +357,7 @@ fn pnpm_command(
     probe: &Path,
     wanted: &Wanted,
     env: &[(String, String)],
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, PnpmError> {
     let corepack = vec!["corepack".to_string(), format!("pnpm@{}", wanted.reference)];
     let plain = vec!["pnpm".to_string()];
     let mut why = Vec::new();
@@ -289,16 +365,14 @@ fn pnpm_command(
         match version_of(&program, probe, env) {
             Ok(v) if v == wanted.version => return Ok(program),
             Ok(v) => why.push(format!("{name} is {}", quoted(&v))),
-            Err(e) => why.push(e),
+            Err(e) => why.push(e.to_string()),
         }
     }
-    Err(format!(
-        "{LOCKFILE} must be regenerated with pnpm {} ({}), which is not available on the runner: {}. Put corepack on PATH (Node.js up to 24 ships it; otherwise `npm install --global corepack`) and let it reach the npm registry, or install pnpm {} on PATH before render-pilot",
-        wanted.version,
-        wanted.source,
-        why.join("; "),
-        wanted.version
-    ))
+    Err(PnpmError::Unavailable {
+        version: wanted.version.clone(),
+        origin: wanted.source.clone(),
+        why,
+    })
 }
 
 #[cfg(test)]
