@@ -187,11 +187,14 @@ pub(super) enum PnpmError {
     NotOnPath(String),
     #[error("`{program}` failed: {tail}")]
     Probe { program: String, tail: String },
-    #[error("{LOCKFILE} must be regenerated with pnpm {version} ({origin}), which is not available on the runner: {}. Put corepack on PATH (Node.js up to 24 ships it; otherwise `npm install --global corepack`) and let it reach the npm registry, or install pnpm {version} on PATH before render-pilot", .why.join("; "))]
+    #[error("{pnpm} is {}", quoted(.version))]
+    OtherVersion { pnpm: &'static str, version: String },
+    #[error("{LOCKFILE} must be regenerated with pnpm {version} ({origin}), which is not available on the runner: {}. Put corepack on PATH (Node.js up to 24 ships it; otherwise `npm install --global corepack`) and let it reach the npm registry, or install pnpm {version} on PATH before render-pilot", joined(.why))]
     Unavailable {
         version: String,
         origin: String,
-        why: Vec<String>,
+        /// Why each candidate does not serve.
+        why: Vec<PnpmError>,
     },
     #[error("`pnpm {args}` ({used}) failed: {tail}")]
     Failed {
@@ -203,6 +206,14 @@ pub(super) enum PnpmError {
     NoLockfile(std::io::Error),
     #[error("pnpm produced the same lockfile; the failure has another cause")]
     Unchanged,
+}
+
+fn joined(errors: &[PnpmError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A scratch directory; `what` names it in the error.
@@ -361,11 +372,11 @@ fn pnpm_command(
     let corepack = vec!["corepack".to_string(), format!("pnpm@{}", wanted.reference)];
     let plain = vec!["pnpm".to_string()];
     let mut why = Vec::new();
-    for (program, name) in [(corepack, "corepack's pnpm"), (plain, "the pnpm on PATH")] {
+    for (program, pnpm) in [(corepack, "corepack's pnpm"), (plain, "the pnpm on PATH")] {
         match version_of(&program, probe, env) {
-            Ok(v) if v == wanted.version => return Ok(program),
-            Ok(v) => why.push(format!("{name} is {}", quoted(&v))),
-            Err(e) => why.push(e.to_string()),
+            Ok(version) if version == wanted.version => return Ok(program),
+            Ok(version) => why.push(PnpmError::OtherVersion { pnpm, version }),
+            Err(e) => why.push(e),
         }
     }
     Err(PnpmError::Unavailable {

@@ -212,3 +212,45 @@ impl Fixer<'_> {
             .then(|| format!("dry run: would {what}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_build_or_deploy_is_named_in_the_refusal() {
+        for (status, stage) in [
+            (DeployStatus::BuildFailed, "build"),
+            (DeployStatus::UpdateFailed, "deploy"),
+            (DeployStatus::PreDeployFailed, "deploy"),
+        ] {
+            let error = FixError::KeptServing {
+                id: "dep-1".into(),
+                status: status.clone(),
+            };
+            assert_eq!(
+                error.to_string(),
+                format!("deploy dep-1 ended {status}: not rolled back, because Render keeps the previous deploy serving after a failed {stage}; fix the cause and deploy again")
+            );
+        }
+    }
+
+    #[test]
+    fn each_hook_warning_is_a_note_after_valid() {
+        let error = FixError::UntrustedHook {
+            warnings: vec!["a trailing newline".into(), "a space".into()],
+            why: "a fork".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "the deploy hook is valid (note: a trailing newline) (note: a space), but the run is not this repository's own code (a fork), so render-pilot does not deploy it"
+        );
+        let error = FixError::UntrustedHook {
+            warnings: Vec::new(),
+            why: "a fork".into(),
+        };
+        assert!(error
+            .to_string()
+            .starts_with("the deploy hook is valid, but"));
+    }
+}
