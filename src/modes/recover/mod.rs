@@ -47,11 +47,64 @@ fn load_run(config: &RecoverSettings, github: &GitHub) -> anyhow::Result<Workflo
     })?)
 }
 
+/// The failed run recover works on, and its issue's key.
+struct Case<'a> {
+    config: &'a RecoverSettings,
+    github: &'a GitHub<'a>,
+    run: WorkflowRun,
+    branch: String,
+    key: String,
+}
+
+/// What recover tells the workflow. Written once, at the end, also when a
+/// step stopped the run: what was found and done by then is kept.
+#[derive(Default)]
+struct Outputs {
+    diagnosis: String,
+    fixed: Option<bool>,
+    actions: String,
+    commit_sha: Option<String>,
+    issue_url: Option<String>,
+}
+
+fn outputs(found: &Outputs) -> Vec<(&'static str, String)> {
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    vec![
+        ("diagnosis", found.diagnosis.clone()),
+        (
+            "fixed",
+            found.fixed.map(|f| f.to_string()).unwrap_or_default(),
+        ),
+        ("actions", found.actions.clone()),
+        ("commit-sha", text(&found.commit_sha)),
+        ("issue-url", text(&found.issue_url)),
+    ]
+}
+
 pub fn run(config: &RecoverSettings, runner: &mut Runner) -> anyhow::Result<Status> {
     let http = Http::new(&config.tuning)?.notify_waits(runner.info_printer());
     let github = GitHub::new(&http, &config.github, &config.token);
     let run = load_run(config, &github)?;
-    let branch = config
+    let branch = branch(config, &run)?;
+    let case = Case {
+        config,
+        github: &github,
+        key: issue_key(&run, &branch),
+        run,
+        branch,
+    };
+    let mut found = Outputs::default();
+    let result = match conclusion(&case.run).as_str() {
+        "failure" => recover(&case, &http, runner, &mut found),
+        other => nothing_to_recover(&case, other, runner),
+    };
+    runner.set_outputs(outputs(&found));
+    result
+}
+
+/// The branch the run was on: `branch`, else the run's head branch.
+fn branch(config: &RecoverSettings, run: &WorkflowRun) -> Result<String, InputError> {
+    config
         .branch
         .clone()
         .or(run.head_branch.clone())
@@ -61,127 +114,172 @@ pub fn run(config: &RecoverSettings, runner: &mut Runner) -> anyhow::Result<Stat
                 "branch",
                 format!("is not set and run {} names no head branch (head_branch is null); pass the branch the run was on as branch", run.id),
             )
-        })?;
-    // The head repository is part of the key: a fork's `main` is not ours.
-    let key = format!(
+        })
+}
+
+/// One issue per workflow and branch. The head repository is part of the
+/// key: a fork's `main` is not ours.
+fn issue_key(run: &WorkflowRun, branch: &str) -> String {
+    format!(
         "recover:{}:{}:{branch}",
         run.workflow_key(),
         run.head_repository_name()
-    );
-    // Titles are plain text, but one line.
-    let title = format!("render-pilot: {} failed on {branch}", run.workflow_name())
-        .replace(char::is_control, " ");
-    // GitHub's conclusions are lowercase words; anything else is shown as
-    // those letters only.
-    let conclusion: String = run
-        .conclusion
+    )
+}
+
+/// GitHub's conclusions are lowercase words; anything else is shown as
+/// those letters only.
+fn conclusion(run: &WorkflowRun) -> String {
+    run.conclusion
         .as_deref()
         .unwrap_or("unknown")
         .chars()
         .filter(|c| c.is_ascii_lowercase() || *c == '_')
-        .collect();
-    for name in ["diagnosis", "fixed", "actions", "commit-sha", "issue-url"] {
-        runner.set_output(name, "");
-    }
+        .collect()
+}
 
-    if conclusion != "failure" {
-        let mut note = format!(
-            "Run {} of {} ended `{conclusion}`: nothing to recover.",
-            run.id,
-            escape_inline(&run.workflow_name())
-        );
-        if conclusion == "success" && !config.dry_run {
-            let mut tracker = Tracker::load(&github, &config.issue_label)?;
-            let closed = tracker.resolve(&key, &|_| {
-                format!(
-                    "✅ {} passed on {} (run {}); closing.",
-                    escape_inline(&run.workflow_name()),
-                    escape_inline(&branch),
-                    run.id
-                )
-            })?;
-            if closed {
-                note.push_str(&format!(
-                    " Closed the recovery issue for {}.",
-                    escape_inline(&branch)
-                ));
-            }
+/// A run that did not fail: nothing to fix, but a success closes the
+/// branch's recovery issue.
+fn nothing_to_recover(
+    case: &Case,
+    conclusion: &str,
+    runner: &mut Runner,
+) -> anyhow::Result<Status> {
+    let run = &case.run;
+    let mut note = format!(
+        "Run {} of {} ended `{conclusion}`: nothing to recover.",
+        run.id,
+        escape_inline(&run.workflow_name())
+    );
+    if conclusion == "success" && !case.config.dry_run {
+        let mut tracker = Tracker::load(case.github, &case.config.issue_label)?;
+        let closed = tracker.resolve(&case.key, &|_| {
+            format!(
+                "✅ {} passed on {} (run {}); closing.",
+                escape_inline(&run.workflow_name()),
+                escape_inline(&case.branch),
+                run.id
+            )
+        })?;
+        if closed {
+            note.push_str(&format!(
+                " Closed the recovery issue for {}.",
+                escape_inline(&case.branch)
+            ));
         }
-        runner.info(&note);
-        runner.append_summary(&format!("### render-pilot recover\n\n{note}\n"));
-        return Ok(Status::Done);
     }
+    runner.info(&note);
+    runner.append_summary(&format!("### render-pilot recover\n\n{note}\n"));
+    Ok(Status::Done)
+}
 
-    let (findings, steps) = read_logs(&github, &run, runner)?;
-    runner.set_output(
-        "diagnosis",
-        findings
-            .iter()
-            .map(|f| f.cause.name())
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    let distrust = run.distrust(github.repository());
-    let mut fixer = Fixer {
-        config,
-        http: &http,
-        github: &github,
-        run: &run,
-        branch: &branch,
-        distrust: distrust.clone(),
-        runner,
-        commit: None,
-        started: None,
-    };
-    let mut actions: Vec<Action> = Vec::new();
-    for finding in &findings {
-        let action = fixer.fix(&finding.cause);
-        runner_log(fixer.runner, finding, &action);
-        actions.push(action);
-    }
+/// A failed run: diagnose its logs, apply the enabled fixes, file an issue
+/// for what is left, and report.
+fn recover(
+    case: &Case,
+    http: &Http,
+    runner: &mut Runner,
+    found: &mut Outputs,
+) -> anyhow::Result<Status> {
+    let config = case.config;
+    let (findings, steps) = read_logs(case.github, &case.run, runner)?;
+    found.diagnosis = cause_names(&findings, ",");
+    let distrust = case.run.distrust(case.github.repository());
+    let (actions, commit) = apply_fixes(case, http, distrust.clone(), &findings, runner);
     let fixed = !config.dry_run && actions.iter().all(|a| a.fixed);
-    let commit = fixer.commit.clone();
-    runner.set_output("fixed", fixed.to_string());
-    runner.set_output(
-        "actions",
-        actions
-            .iter()
-            .map(|a| a.text.as_str())
-            .collect::<Vec<_>>()
-            .join("; "),
-    );
-    runner.set_output("commit-sha", commit.clone().unwrap_or_default());
-
+    found.fixed = Some(fixed);
+    found.actions = actions
+        .iter()
+        .map(|a| a.text.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    found.commit_sha = commit;
     let report = RecoverReport {
-        run: &run,
-        branch: &branch,
+        run: &case.run,
+        branch: &case.branch,
         findings: &findings,
         actions: &actions,
         steps: &steps,
         distrust: distrust.as_deref(),
     };
-    let mut issue_url = None;
-    if !fixed && !config.dry_run {
-        let state = findings
-            .iter()
-            .map(|f| f.cause.name())
-            .collect::<Vec<_>>()
-            .join("+");
-        let causes = findings
-            .iter()
-            .map(|f| escape_inline(&f.cause.describe()))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let note = format!("The run {} failed again: {causes}.", run.id);
-        let mut tracker = Tracker::load(&github, &config.issue_label)?;
-        issue_url = tracker.report(&key, &state, &title, &report.issue_body(), &note)?;
-        runner.set_output("issue-url", issue_url.clone().unwrap_or_default());
-    }
+    let issue_url = if !fixed && !config.dry_run {
+        file_issue(case, &findings, &report)?
+    } else {
+        None
+    };
+    found.issue_url = issue_url.clone();
     runner.append_summary(&report.summary(issue_url.as_deref()));
     if config.dry_run {
         return Ok(Status::Done);
     }
     Ok(if fixed { Status::Done } else { Status::Failed })
+}
+
+/// The causes' names, joined with `separator`.
+fn cause_names(findings: &[Finding], separator: &str) -> String {
+    findings
+        .iter()
+        .map(|f| f.cause.name())
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// Applies the fix of each finding, in order; returns what was done and
+/// the commit pushed, if any.
+fn apply_fixes(
+    case: &Case,
+    http: &Http,
+    distrust: Option<String>,
+    findings: &[Finding],
+    runner: &Runner,
+) -> (Vec<Action>, Option<String>) {
+    let mut fixer = Fixer {
+        config: case.config,
+        http,
+        github: case.github,
+        run: &case.run,
+        branch: &case.branch,
+        distrust,
+        runner,
+        commit: None,
+        started: None,
+    };
+    let mut actions = Vec::new();
+    for finding in findings {
+        let action = fixer.fix(&finding.cause);
+        runner_log(runner, finding, &action);
+        actions.push(action);
+    }
+    (actions, fixer.commit)
+}
+
+/// Opens or updates the branch's recovery issue; returns its URL.
+fn file_issue(
+    case: &Case,
+    findings: &[Finding],
+    report: &RecoverReport,
+) -> anyhow::Result<Option<String>> {
+    // Titles are plain text, but one line.
+    let title = format!(
+        "render-pilot: {} failed on {}",
+        case.run.workflow_name(),
+        case.branch
+    )
+    .replace(char::is_control, " ");
+    let causes = findings
+        .iter()
+        .map(|f| escape_inline(&f.cause.describe()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let note = format!("The run {} failed again: {causes}.", case.run.id);
+    let mut tracker = Tracker::load(case.github, &case.config.issue_label)?;
+    Ok(tracker.report(
+        &case.key,
+        &cause_names(findings, "+"),
+        &title,
+        &report.issue_body(),
+        &note,
+    )?)
 }
 
 fn runner_log(runner: &Runner, finding: &Finding, action: &Action) {

@@ -1,19 +1,5 @@
-//! Regenerating pnpm-lock.yaml with the pnpm the repository uses, in a
-//! scratch copy of the failed head, so nothing from the repository runs in
-//! the checkout. A lockfile written by another pnpm major than the project's
-//! is a new failure, so the version is chosen first ([`wanted`]) and run
-//! exactly (through corepack, which fetches and checks it) or not at all.
-//! pnpm gets a minimal environment and neither scripts nor `.pnpmfile.cjs`:
-//! nothing from the repository runs, and nothing secret is there to read.
-
-use std::path::Path;
-use std::process::Command;
-
-use git2::Oid;
-
-use super::LOCKFILE;
-use crate::clients::git::Workspace;
-use crate::output::runner::Runner;
+//! Which pnpm a project uses: package.json's `packageManager`, else the
+//! release that writes pnpm-lock.yaml's `lockfileVersion`, else the default.
 
 /// The pnpm of a project that declares none and whose lockfile has the
 /// current format (pnpm 9 and 10 both write lockfileVersion 9.0).
@@ -30,7 +16,7 @@ const BY_LOCKFILE: [(&str, &str); 4] = [
 ];
 
 /// The source of a version the project declares.
-const PACKAGE_MANAGER: &str = "package.json's packageManager";
+pub(super) const PACKAGE_MANAGER: &str = "package.json's packageManager";
 
 /// The pnpm a project uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +43,7 @@ pub enum WantError {
 }
 
 /// Outside text in a message: quoted, escaped and bounded.
-fn quoted(text: &str) -> String {
+pub(super) fn quoted(text: &str) -> String {
     const MAX: usize = 80;
     let cut: String = text.chars().take(MAX).collect();
     let more = if cut.len() < text.len() { "…" } else { "" };
@@ -160,145 +146,6 @@ fn lockfile_version(lockfile: &str) -> Option<&str> {
         .lines()
         .find_map(|l| l.strip_prefix("lockfileVersion:"))
         .map(|v| v.trim().trim_matches(['\'', '"']))
-}
-
-/// Regenerates only the lockfile of `head` in a scratch copy, with the
-/// project's pnpm, and checks it with a frozen install. Returns the lockfile
-/// and which pnpm wrote it.
-pub(super) fn regenerate(
-    ws: &Workspace,
-    head: Oid,
-    runner: &Runner,
-    env: &[(String, String)],
-) -> Result<(Vec<u8>, String), String> {
-    let scratch = tempfile::tempdir().map_err(|e| format!("making a scratch directory: {e}"))?;
-    ws.export(head, scratch.path()).map_err(|e| e.to_string())?;
-    let dir = scratch.path();
-    let manifest = std::fs::read_to_string(dir.join("package.json"))
-        .map_err(|_| "the repository has no readable package.json at its root".to_string())?;
-    let before = std::fs::read(dir.join(LOCKFILE)).ok();
-    let wanted = wanted(
-        &manifest,
-        before.as_deref().map(String::from_utf8_lossy).as_deref(),
-    )
-    .map_err(|e| e.to_string())?;
-    // pnpm 9 and 10 run the repository's .pnpmfile.cjs even for
-    // `--version`, whatever the flags: the version is asked in an empty
-    // project that declares only the same packageManager (which picks the
-    // version a corepack shim runs).
-    let probe = tempfile::tempdir().map_err(|e| format!("making a scratch directory: {e}"))?;
-    let declared = if wanted.source == PACKAGE_MANAGER {
-        serde_json::json!({ "packageManager": format!("pnpm@{}", wanted.reference) })
-    } else {
-        serde_json::json!({})
-    };
-    std::fs::write(probe.path().join("package.json"), declared.to_string())
-        .map_err(|e| format!("writing a scratch package.json: {e}"))?;
-    let pnpm = pnpm_command(probe.path(), &wanted, env)?;
-    let used = format!("pnpm {} ({})", wanted.version, wanted.source);
-    runner.info(&format!(
-        "regenerating {LOCKFILE} with {used}: {}",
-        pnpm.join(" ")
-    ));
-    let store = tempfile::tempdir().map_err(|e| format!("making a scratch store: {e}"))?;
-    let store = store.path().to_string_lossy();
-    let run = |args: &[&str]| -> Result<(), String> {
-        let out = command(&pnpm, dir, env)
-            .args(args)
-            .args([
-                "--ignore-scripts",
-                "--ignore-pnpmfile",
-                "--store-dir",
-                &store,
-            ])
-            .output()
-            .map_err(|e| format!("running {}: {e}", pnpm.join(" ")))?;
-        if out.status.success() {
-            return Ok(());
-        }
-        Err(format!(
-            "`pnpm {}` ({used}) failed: {}",
-            args.join(" "),
-            tail(&out)
-        ))
-    };
-    run(&["install", "--lockfile-only", "--no-frozen-lockfile"])?;
-    let after =
-        std::fs::read(dir.join(LOCKFILE)).map_err(|e| format!("pnpm wrote no lockfile: {e}"))?;
-    if before.as_deref() == Some(&after[..]) {
-        return Err("pnpm produced the same lockfile; the failure has another cause".into());
-    }
-    run(&["install", "--frozen-lockfile", "--prefer-offline"])?;
-    Ok((after, used))
-}
-
-/// The last lines a failed command printed, cleaned and redacted.
-fn tail(out: &std::process::Output) -> String {
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<String> = text
-        .lines()
-        .map(crate::ops::diagnose::clean_line)
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    let start = lines.len().saturating_sub(8);
-    crate::output::secrets::redact(&lines[start..].join(" / "))
-}
-
-/// `program` (`pnpm`, or `corepack pnpm@…`) in `dir`, with a minimal
-/// environment: what the settings pass on (proxy, CA and corepack settings;
-/// see [`crate::settings::RecoverSettings::pnpm_env`]), nothing else.
-fn command(program: &[String], dir: &Path, env: &[(String, String)]) -> Command {
-    let mut command = Command::new(&program[0]);
-    command
-        .args(&program[1..])
-        .current_dir(dir)
-        .env_clear()
-        .env("CI", "true")
-        .envs(env.iter().map(|(k, v)| (k, v)));
-    command
-}
-
-/// The version `program --version` prints in `dir`, or why there is none.
-fn version_of(program: &[String], dir: &Path, env: &[(String, String)]) -> Result<String, String> {
-    match command(program, dir, env).arg("--version").output() {
-        Ok(out) if out.status.success() => {
-            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-        }
-        Ok(out) => Err(format!("`{}` failed: {}", program.join(" "), tail(&out))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Err(format!("there is no {} on PATH", program[0]))
-        }
-        Err(e) => Err(format!("running {}: {e}", program[0])),
-    }
-}
-
-/// Corepack with exactly the wanted version (it fetches it, checked against
-/// packageManager's hash or the registry's signatures), else the pnpm on
-/// PATH when it is exactly that version; never another one. `probe` is
-/// where their versions are asked.
-fn pnpm_command(
-    probe: &Path,
-    wanted: &Wanted,
-    env: &[(String, String)],
-) -> Result<Vec<String>, String> {
-    let corepack = vec!["corepack".to_string(), format!("pnpm@{}", wanted.reference)];
-    let plain = vec!["pnpm".to_string()];
-    let mut why = Vec::new();
-    for (program, name) in [(corepack, "corepack's pnpm"), (plain, "the pnpm on PATH")] {
-        match version_of(&program, probe, env) {
-            Ok(v) if v == wanted.version => return Ok(program),
-            Ok(v) => why.push(format!("{name} is {}", quoted(&v))),
-            Err(e) => why.push(e),
-        }
-    }
-    Err(format!(
-        "{LOCKFILE} must be regenerated with pnpm {} ({}), which is not available on the runner: {}. Put corepack on PATH (Node.js up to 24 ships it; otherwise `npm install --global corepack`) and let it reach the npm registry, or install pnpm {} on PATH before render-pilot",
-        wanted.version,
-        wanted.source,
-        why.join("; "),
-        wanted.version
-    ))
 }
 
 #[cfg(test)]

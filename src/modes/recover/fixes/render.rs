@@ -1,0 +1,267 @@
+//! The Render fixes: check and call the deploy hook, redeploy with a
+//! cleared build cache, roll back an unhealthy deploy. Their target is
+//! always read from Render's own deploy list, never from the log.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Url;
+
+use super::super::ROLLBACK_WAIT;
+use super::{FixError, Fixed, Fixer};
+use crate::clients::hook;
+use crate::clients::http::Http;
+use crate::clients::render::{
+    Deploy, DeployStatus, Outcome, RenderClient, Service, TriggerRequest, Triggered,
+};
+use crate::ops::rollout::{call_hook, wait_for};
+use crate::settings::Fix;
+
+/// Health checks before a rollback: one bad answer may be a blip.
+const HEALTH_CHECKS: u32 = 3;
+
+/// The service's deploys, newest first, as Render lists them.
+struct Deploys<'a> {
+    render: RenderClient<'a>,
+    service_id: String,
+    service: Service,
+    list: Vec<Deploy>,
+}
+
+impl Fixer<'_> {
+    pub(super) fn webhook(&mut self) -> Fixed {
+        let raw = self.config.hook_raw.as_deref().ok_or(FixError::NoHook)?;
+        let (hook, warnings) = hook::parse(raw).map_err(FixError::BadHook)?;
+        if hook.blueprint {
+            return Err(FixError::BlueprintHook);
+        }
+        if let Some(why) = &self.distrust {
+            // Deploying a fork's or pull request's head would put code
+            // nobody reviewed into production.
+            return Err(FixError::UntrustedHook {
+                warnings,
+                why: why.clone(),
+            });
+        }
+        let short = self.run.head_sha.chars().take(7).collect::<String>();
+        if let Some(plan) = self.would(format!(
+            "trigger a deploy of {short} through the valid deploy hook"
+        )) {
+            return Ok(plan);
+        }
+        let request = TriggerRequest {
+            commit: Some(self.run.head_sha.clone()),
+            ..TriggerRequest::default()
+        };
+        let (status, answer) = call_hook(self.http, &hook, &request);
+        let answer = answer.map_err(|f| FixError::HookFailed {
+            message: f.message,
+            status,
+        })?;
+        let mut text = format!(
+            "the deploy hook is valid; triggered a deploy of {short} (HTTP {}{})",
+            answer.status,
+            answer
+                .deploy
+                .map(|d| format!(", {}", d.id))
+                .unwrap_or_default()
+        );
+        for warning in warnings {
+            text.push_str(&format!(". Note: {warning}"));
+        }
+        Ok(text)
+    }
+
+    fn render(&self) -> Result<(RenderClient<'_>, String), FixError> {
+        let api = self.config.api.as_ref().ok_or(FixError::NoApiKey)?;
+        let service = self
+            .config
+            .service_id
+            .clone()
+            .or_else(|| {
+                self.config
+                    .hook_raw
+                    .as_deref()
+                    .and_then(|h| hook::parse(h).ok())
+                    .map(|(h, _)| h.id)
+                    .filter(|id| hook::is_service_id(id))
+            })
+            .ok_or(FixError::NoService)?;
+        Ok((
+            RenderClient::new(self.http, api.url.clone(), &api.key),
+            service,
+        ))
+    }
+
+    /// The service's deploys, newest first, as Render lists them: the only
+    /// source of a rollback's or redeploy's target.
+    fn deploys(&self) -> Result<Deploys<'_>, FixError> {
+        let (render, service_id) = self.render()?;
+        let service = render.get_service(&service_id)?;
+        let list = render.list_deploys(&service_id, 20, None, None)?;
+        if list.is_empty() {
+            return Err(FixError::NoDeploy(service_id));
+        }
+        Ok(Deploys {
+            render,
+            service_id,
+            service,
+            list,
+        })
+    }
+
+    /// A build or pre-deploy failure leaves the previous deploy serving, so
+    /// there is nothing to roll back, except on services with a disk.
+    pub(super) fn failed_deploy(&mut self) -> Fixed {
+        self.trusted()?;
+        let deploys = self.deploys()?;
+        let failed = &deploys.list[0];
+        let status = failed.status_or_unknown();
+        if !status.is_failure() {
+            return Err(FixError::NotFailed {
+                id: failed.id.clone(),
+                status,
+            });
+        }
+        if status == DeployStatus::UpdateFailed
+            && deploys.service.has_disk()
+            && self.enabled(Fix::Rollback)
+        {
+            if let Some(plan) = self.would(format!(
+                "roll back from {} to the previous live deploy",
+                failed.id
+            )) {
+                return Ok(plan);
+            }
+            return rollback(&deploys, self.config.tuning.poll);
+        }
+        if self.enabled(Fix::Redeploy) {
+            return self.redeploy(&deploys, status);
+        }
+        Err(FixError::KeptServing {
+            id: failed.id.clone(),
+            status,
+        })
+    }
+
+    /// Starts a deploy with a cleared build cache after the failed one.
+    fn redeploy(&self, deploys: &Deploys, status: DeployStatus) -> Fixed {
+        let failed = &deploys.list[0];
+        if let Some(plan) = self.would(format!(
+            "start a deploy with a cleared build cache after {} ({status})",
+            failed.id
+        )) {
+            return Ok(plan);
+        }
+        let request = TriggerRequest {
+            clear_cache: true,
+            ..TriggerRequest::default()
+        };
+        Ok(
+            match deploys.render.trigger(&deploys.service_id, &request)? {
+                Triggered::Created(d) => format!(
+                    "deploy {} {status}; started {} with a cleared build cache",
+                    failed.id, d.id
+                ),
+                Triggered::Queued => format!(
+                    "deploy {} {status}; queued a deploy with a cleared build cache",
+                    failed.id
+                ),
+            },
+        )
+    }
+
+    /// Rolls back only when Render's newest deploy is live and its health
+    /// check fails now, checked here: a log's word is not enough.
+    pub(super) fn unhealthy_deploy(&mut self) -> Fixed {
+        self.trusted()?;
+        let deploys = self.deploys()?;
+        let newest = &deploys.list[0];
+        let status = newest.status_or_unknown();
+        if status != DeployStatus::Live {
+            return Err(FixError::NotLive {
+                id: newest.id.clone(),
+                status,
+            });
+        }
+        let failing = failing_health(self.http, &deploys.service, self.config.tuning.poll)?;
+        if let Some(plan) = self.would(format!(
+            "roll back from {} ({failing}) to the previous live deploy",
+            newest.id
+        )) {
+            return Ok(plan);
+        }
+        rollback(&deploys, self.config.tuning.poll)
+    }
+}
+
+/// Checks the live service's health check path three times; `Ok` with
+/// the last answer when none was 2xx, `Err` when it is healthy or cannot
+/// be checked.
+fn failing_health(http: &Http, service: &Service, pause: Duration) -> Result<String, FixError> {
+    let (Some(base), Some(path)) = (service.url(), service.health_check_path()) else {
+        return Err(FixError::NoHealthCheck(service.id.clone()));
+    };
+    let url = Url::parse(&format!("{}{path}", base.trim_end_matches('/'))).map_err(|source| {
+        FixError::BadHealthUrl {
+            base: base.to_string(),
+            path: path.to_string(),
+            source,
+        }
+    })?;
+    let mut last = String::new();
+    for check in 0..HEALTH_CHECKS {
+        if check > 0 {
+            std::thread::sleep(pause);
+        }
+        let answer = http.health_check(&url);
+        if answer.code.is_some_and(|c| (200..300).contains(&c)) {
+            return Err(FixError::Healthy {
+                answer: answer.describe(),
+                path: path.to_string(),
+            });
+        }
+        last = answer.describe();
+    }
+    Ok(format!("{path}: {last}"))
+}
+
+/// Rolls back from the newest deploy to the newest earlier deploy that was
+/// live, and waits for it to be live.
+fn rollback(deploys: &Deploys, poll: Duration) -> Fixed {
+    let failed = &deploys.list[0];
+    let target = deploys.list[1..]
+        .iter()
+        .find(|d| {
+            matches!(
+                d.status,
+                Some(DeployStatus::Live | DeployStatus::Deactivated)
+            )
+        })
+        .ok_or_else(|| FixError::NoEarlierLive(failed.id.clone()))?;
+    let (render, service_id) = (&deploys.render, deploys.service_id.as_str());
+    let rollback = render.rollback(service_id, &target.id)?;
+    let deadline = Instant::now() + ROLLBACK_WAIT;
+    let last = wait_for(
+        render,
+        service_id,
+        &rollback.id,
+        (deadline, poll),
+        true,
+        |_| {},
+    )
+    .map_err(|source| FixError::RollbackUnfinished {
+        id: rollback.id.clone(),
+        source,
+    })?;
+    match last.status_or_unknown() {
+        DeployStatus::Live => Ok(format!(
+            "rolled back from {} to {} ({} is live). Autodeploy stays on: the next push deploys again",
+            failed.id, target.id, rollback.id
+        )),
+        s if s.outcome(true) == Outcome::Failed => Err(FixError::RollbackFailed {
+            id: rollback.id,
+            status: s,
+        }),
+        _ => Err(FixError::RollbackNotLive(rollback.id)),
+    }
+}
