@@ -92,7 +92,7 @@ fn every_input_is_a_flag_of_some_mode() {
 fn every_output_is_set_by_some_mode() {
     let sources = [
         "src/modes/deploy/mod.rs",
-        "src/modes/monitor.rs",
+        "src/modes/monitor/mod.rs",
         "src/modes/recover/mod.rs",
     ]
     .map(read)
@@ -123,7 +123,7 @@ fn each_mode_action_declares_only_its_own_inputs_and_outputs() {
     let root_outputs = blocks("action.yml", "outputs");
     for (mode, sources) in [
         ("deploy", "src/modes/deploy/mod.rs"),
-        ("monitor", "src/modes/monitor.rs"),
+        ("monitor", "src/modes/monitor/mod.rs"),
         ("recover", "src/modes/recover/mod.rs"),
     ] {
         let path = format!("{mode}/action.yml");
