@@ -31,28 +31,28 @@ use settings::{Env, Settings};
 
 /// How a mode ended when it ran to the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub enum Verdict {
     Done,
     /// The operation failed (deploy failed, recovery could not fix): exit 1.
     Failed,
 }
 
-impl From<Status> for ExitCode {
-    fn from(status: Status) -> ExitCode {
-        match status {
-            Status::Done => ExitCode::SUCCESS,
-            Status::Failed => ExitCode::from(1),
+impl From<Verdict> for ExitCode {
+    fn from(verdict: Verdict) -> ExitCode {
+        match verdict {
+            Verdict::Done => ExitCode::SUCCESS,
+            Verdict::Failed => ExitCode::from(1),
         }
     }
 }
 
 /// Runs the chosen mode and writes its outputs and summary.
-pub fn run(cli: Cli, env: &Env) -> anyhow::Result<Status> {
+pub fn run(cli: Cli, env: &Env) -> anyhow::Result<Verdict> {
     let summary_file = cli.summary_file.clone();
     let Some(command) = settings::command(cli, env)? else {
         // On a terminal, a bare `render-pilot` asks for help.
         cli::print_help()?;
-        return Ok(Status::Done);
+        return Ok(Verdict::Done);
     };
     let mut runner = Runner::open(settings::runner_files(env, summary_file))?;
     settings::mask_secrets(env, &runner);

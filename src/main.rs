@@ -9,7 +9,7 @@ fn main() -> ExitCode {
         Err(error) => return render_pilot::report_usage(error),
     };
     match render_pilot::run(cli, &env) {
-        Ok(status) => status.into(),
+        Ok(verdict) => verdict.into(),
         Err(error) => render_pilot::report_error(&error, &env),
     }
 }

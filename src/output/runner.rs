@@ -141,7 +141,7 @@ impl Runner {
 
     /// Sets an output (written by [`Runner::finish`]). A later value for the
     /// same name replaces the earlier one.
-    pub fn set_output(&mut self, name: &str, value: impl Into<String>) {
+    fn set_output(&mut self, name: &str, value: impl Into<String>) {
         let value = secrets::redact(&value.into());
         self.outputs.retain(|(n, _)| n != name);
         self.outputs.push((name.to_string(), value));

@@ -18,12 +18,12 @@ use crate::ops::rollout::{
 use crate::output::runner::Runner;
 use crate::report::{deploy_summary, DeployEnd, DeployReport};
 use crate::settings::DeploySettings;
-use crate::Status;
+use crate::Verdict;
 
 /// Recent deploys read to predict how long this one takes.
 const HISTORY: usize = 10;
 
-pub fn run(config: &DeploySettings, runner: &mut Runner) -> anyhow::Result<Status> {
+pub fn run(config: &DeploySettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
     for warning in &config.warnings {
         runner.warning(warning);
     }
@@ -51,7 +51,7 @@ struct Deployer<'a> {
 }
 
 impl Deployer<'_> {
-    fn run(&mut self) -> anyhow::Result<Status> {
+    fn run(&mut self) -> anyhow::Result<Verdict> {
         let config = self.config;
         let id = config
             .service_id
@@ -100,8 +100,8 @@ impl Deployer<'_> {
         self.runner.set_outputs(outputs(&report));
         self.runner.append_summary(&deploy_summary(&report));
         match report.end {
-            DeployEnd::Succeeded | DeployEnd::Triggered | DeployEnd::DryRun => Ok(Status::Done),
-            DeployEnd::Failed | DeployEnd::TimedOut => Ok(Status::Failed),
+            DeployEnd::Succeeded | DeployEnd::Triggered | DeployEnd::DryRun => Ok(Verdict::Done),
+            DeployEnd::Failed | DeployEnd::TimedOut => Ok(Verdict::Failed),
         }
     }
 

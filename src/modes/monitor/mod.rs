@@ -20,7 +20,7 @@ use crate::ops::service_state::State;
 use crate::ops::status_page::{self, Row};
 use crate::output::runner::Runner;
 use crate::settings::{CommitMode, MonitorSettings};
-use crate::Status;
+use crate::Verdict;
 
 use check::check_all;
 use issues::update_issues;
@@ -37,7 +37,7 @@ struct MonitorReport {
     issues: Option<Changes>,
 }
 
-pub fn run(config: &MonitorSettings, runner: &mut Runner) -> anyhow::Result<Status> {
+pub fn run(config: &MonitorSettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
     let http = Http::new(&config.tuning)?.notify_waits(runner.info_printer());
     let health_http = Http::with_timeout(config.health.budget, &config.tuning)?;
     let render = RenderClient::new(&http, config.api.url.clone(), &config.api.key);
@@ -191,10 +191,10 @@ fn warn_failing(runner: &Runner, rows: &[Row]) {
     }
 }
 
-fn status(config: &MonitorSettings, rows: &[Row]) -> Status {
+fn status(config: &MonitorSettings, rows: &[Row]) -> Verdict {
     if config.fail_on_unhealthy && !failing(rows).is_empty() {
-        Status::Failed
+        Verdict::Failed
     } else {
-        Status::Done
+        Verdict::Done
     }
 }

@@ -19,7 +19,7 @@ use crate::output::escape::escape_inline;
 use crate::output::runner::Runner;
 use crate::report::{Action, RecoverReport};
 use crate::settings::RecoverSettings;
-use crate::Status;
+use crate::Verdict;
 use fixes::Fixer;
 
 /// Marks our own fix commits, so a failure after one is not "fixed" again.
@@ -81,7 +81,7 @@ fn outputs(found: &Outputs) -> Vec<(&'static str, String)> {
     ]
 }
 
-pub fn run(config: &RecoverSettings, runner: &mut Runner) -> anyhow::Result<Status> {
+pub fn run(config: &RecoverSettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
     let http = Http::new(&config.tuning)?.notify_waits(runner.info_printer());
     let github = GitHub::new(&http, &config.github, &config.token);
     let run = load_run(config, &github)?;
@@ -144,7 +144,7 @@ fn nothing_to_recover(
     case: &Case,
     conclusion: &str,
     runner: &mut Runner,
-) -> anyhow::Result<Status> {
+) -> anyhow::Result<Verdict> {
     let run = &case.run;
     let mut note = format!(
         "Run {} of {} ended `{conclusion}`: nothing to recover.",
@@ -170,7 +170,7 @@ fn nothing_to_recover(
     }
     runner.info(&note);
     runner.append_summary(&format!("### render-pilot recover\n\n{note}\n"));
-    Ok(Status::Done)
+    Ok(Verdict::Done)
 }
 
 /// A failed run: diagnose its logs, apply the enabled fixes, file an issue
@@ -180,7 +180,7 @@ fn recover(
     http: &Http,
     runner: &mut Runner,
     found: &mut Outputs,
-) -> anyhow::Result<Status> {
+) -> anyhow::Result<Verdict> {
     let config = case.config;
     let (findings, steps) = read_logs(case.github, &case.run, runner)?;
     found.diagnosis = cause_names(&findings, ",");
@@ -210,9 +210,13 @@ fn recover(
     found.issue_url = issue_url.clone();
     runner.append_summary(&report.summary(issue_url.as_deref()));
     if config.dry_run {
-        return Ok(Status::Done);
+        return Ok(Verdict::Done);
     }
-    Ok(if fixed { Status::Done } else { Status::Failed })
+    Ok(if fixed {
+        Verdict::Done
+    } else {
+        Verdict::Failed
+    })
 }
 
 /// The causes' names, joined with `separator`.
