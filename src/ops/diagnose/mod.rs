@@ -8,6 +8,12 @@ use std::collections::VecDeque;
 
 use crate::output::secrets::redact;
 
+mod signatures;
+mod steps;
+
+use signatures::match_line;
+pub use steps::{looks_like_error, FailedStep, StepReader};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cause {
     /// pnpm-lock.yaml is out of date, missing or broken: regenerate it.
@@ -94,117 +100,6 @@ impl Cause {
 pub struct Finding {
     pub cause: Cause,
     pub evidence: Vec<String>,
-}
-
-/// The step of a job that failed, and what it printed last.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailedStep {
-    pub job: String,
-    /// `Run <first line of the command>`, as the log names the step.
-    pub step: Option<String>,
-    /// Error-looking lines from further up, then the step's last lines
-    /// and its `##[error]` lines; cleaned, shortened and redacted.
-    pub lines: Vec<String>,
-}
-
-const STEP_TAIL: usize = 20;
-const STEP_ERRORS: usize = 8;
-
-/// Follows one job's log step by step and keeps, for the first step that
-/// reported an `##[error]`, its name, last lines and error lines. Bounded
-/// memory whatever the log's size.
-#[derive(Default)]
-pub struct StepReader {
-    step: Option<String>,
-    in_header: bool,
-    tail: VecDeque<String>,
-    errors: VecDeque<String>,
-    markers: Vec<String>,
-    failed: Option<(Option<String>, Vec<String>)>,
-}
-
-impl StepReader {
-    pub fn feed(&mut self, raw: &str) {
-        let line = clean_line(raw);
-        let line = line.trim_end();
-        if let Some(title) = line.strip_prefix("##[group]") {
-            if title.starts_with("Run ") && !self.in_header {
-                self.end_step();
-                self.step = Some(clip_log_line(title));
-                self.in_header = true;
-            }
-            return;
-        }
-        if line.starts_with("##[endgroup]") {
-            self.in_header = false;
-            return;
-        }
-        if self.in_header || line.trim().is_empty() {
-            return;
-        }
-        if line.starts_with("##[error]") {
-            if self.markers.len() < STEP_ERRORS {
-                self.markers.push(clip_log_line(line));
-            }
-            // The runner's own end of a failed step: what follows is
-            // post-job cleanup, not this step's output.
-            if line.contains("Process completed with exit code") {
-                self.end_step();
-            }
-            return;
-        }
-        if let Some(dropped) = push_bounded(&mut self.tail, line, STEP_TAIL) {
-            if looks_like_error(&dropped) {
-                push_bounded(&mut self.errors, &dropped, STEP_ERRORS);
-            }
-        }
-    }
-
-    fn end_step(&mut self) {
-        let markers = std::mem::take(&mut self.markers);
-        let tail = std::mem::take(&mut self.tail);
-        let errors = std::mem::take(&mut self.errors);
-        if self.failed.is_some() || markers.is_empty() {
-            return;
-        }
-        let mut lines: Vec<String> = errors.into_iter().collect();
-        if !lines.is_empty() {
-            lines.push("…".into());
-        }
-        lines.extend(tail);
-        lines.extend(markers);
-        let lines = lines.iter().map(|l| redact(&clip_log_line(l))).collect();
-        self.failed = Some((self.step.take(), lines));
-    }
-
-    /// The failed step of job `job`, if any step reported an error.
-    pub fn finish(mut self, job: &str) -> Option<FailedStep> {
-        self.end_step();
-        self.failed.map(|(step, lines)| FailedStep {
-            job: job.to_string(),
-            step,
-            lines,
-        })
-    }
-}
-
-/// Lines compilers, test runners and scripts print when something broke.
-pub fn looks_like_error(line: &str) -> bool {
-    const MARKS: [&str; 12] = [
-        "error",
-        "Error",
-        "ERROR",
-        "FAIL",
-        "ERR!",
-        "panicked",
-        "Traceback",
-        "✗",
-        "✖",
-        "×",
-        "Exception",
-        "assert",
-    ];
-    MARKS.iter().any(|m| line.contains(m)) || line.starts_with("E   ")
 }
 
 const EVIDENCE_PER_CAUSE: usize = 4;
@@ -344,163 +239,9 @@ pub fn clean_line(line: &str) -> String {
     out
 }
 
-fn token_after<'a>(line: &'a str, prefix: &str, allowed: impl Fn(char) -> bool) -> Option<&'a str> {
-    let start = line.find(prefix)?;
-    let rest = &line[start..];
-    let end = rest
-        .char_indices()
-        .skip(prefix.len())
-        .find(|(_, c)| !allowed(*c))
-        .map_or(rest.len(), |(i, _)| i);
-    Some(&rest[..end]).filter(|t| t.len() > prefix.len())
-}
-
-fn deploy_id(line: &str) -> Option<String> {
-    token_after(line, "dep-", |c| {
-        c.is_ascii_lowercase() || c.is_ascii_digit()
-    })
-    .map(String::from)
-}
-
-fn between(line: &str, open: &str, close: char) -> Option<String> {
-    let start = line.find(open)? + open.len();
-    let end = line[start..].find(close)? + start;
-    Some(line[start..end].trim().to_string())
-}
-
-/// The cause one line shows, if any.
-fn match_line(line: &str) -> Option<Cause> {
-    if let Some(code) = token_after(line, "ERR_PNPM_", |c| c.is_ascii_uppercase() || c == '_') {
-        let code = code.to_string();
-        return match &code[9..] {
-            "OUTDATED_LOCKFILE"
-            | "NO_LOCKFILE"
-            | "LOCKFILE_CONFIG_MISMATCH"
-            | "BROKEN_LOCKFILE"
-            | "LOCKFILE_MISSING_DEPENDENCY" => Some(Cause::Lockfile { code }),
-            "LOCKFILE_BREAKING_CHANGE" | "BAD_PM_VERSION" | "UNSUPPORTED_ENGINE" => {
-                Some(Cause::PnpmVersion { code })
-            }
-            c if c.starts_with("FETCH_") || c == "META_FETCH_FAIL" || c == "NO_OFFLINE_META" => {
-                Some(Cause::Transient { what: code })
-            }
-            _ => None,
-        };
-    }
-    if line.contains("[remote rejected]") {
-        let reason = between(line, ") (", ')')
-            .or_else(|| between(line, "(", ')'))
-            .unwrap_or_else(|| "remote rejected".into());
-        return Some(Cause::PushRejected { reason });
-    }
-    if line.contains("GH006: Protected branch update failed")
-        || line.contains("was rejected by the server")
-    {
-        return Some(Cause::PushRejected {
-            reason: "protected branch".into(),
-        });
-    }
-    if line.contains("[rejected]")
-        && (line.contains("(fetch first)") || line.contains("(non-fast-forward)"))
-    {
-        return Some(Cause::PushRace);
-    }
-    if line.contains("cannot push non-fastforwardable reference")
-        || line.contains("cannot push because a reference that you are trying to update on the remote contains commits")
-    {
-        return Some(Cause::PushRace);
-    }
-    if let Some(cause) = match_hook(line) {
-        return Some(cause);
-    }
-    if line.contains("did not answer 2xx")
-        || line.contains("healthy=false")
-        || line.contains("deploy live but unhealthy")
-    {
-        return Some(Cause::DeployUnhealthy {
-            deploy: deploy_id(line),
-        });
-    }
-    for status in ["build_failed", "update_failed", "pre_deploy_failed"] {
-        if line.contains(status) {
-            return Some(Cause::DeployFailed {
-                status: status.into(),
-                deploy: deploy_id(line),
-            });
-        }
-    }
-    for (needle, what) in [
-        ("ECONNRESET", "connection reset"),
-        ("ETIMEDOUT", "timeout"),
-        ("EAI_AGAIN", "DNS lookup failed"),
-        ("socket hang up", "connection dropped"),
-        ("502 Bad Gateway", "HTTP 502"),
-        ("503 Service Unavailable", "HTTP 503"),
-        ("504 Gateway Time", "HTTP 504"),
-        ("The hosted runner lost communication", "runner lost"),
-        (
-            "The runner has received a shutdown signal",
-            "runner shut down",
-        ),
-    ] {
-        if line.contains(needle) {
-            return Some(Cause::Transient { what: what.into() });
-        }
-    }
-    None
-}
-
-fn match_hook(line: &str) -> Option<Cause> {
-    let problem = |p: &str| {
-        Some(Cause::DeployHook {
-            problem: p.to_string(),
-        })
-    };
-    // render-pilot deploy's own messages.
-    if line.contains("does not know this deploy hook (HTTP 404)") {
-        return problem("HTTP 404: unknown service or regenerated hook");
-    }
-    if line.contains("refused the deploy hook (HTTP 40") {
-        return problem("HTTP 401/403: key refused or account blocked");
-    }
-    if line.contains("deploy-hook-url:") {
-        return problem("the deploy-hook-url secret is malformed");
-    }
-    if line.contains("Deploy hook unreachable")
-        || (line.contains("(HTTP 000)") && line.contains("no response"))
-    {
-        return problem("HTTP 000: no response");
-    }
-    if let Some(code) = between(line, "curl: (", ')') {
-        let meaning = match code.as_str() {
-            "3" => "curl exit 3: malformed URL (empty secret, or a space or newline in it)",
-            "6" => "curl exit 6: host did not resolve",
-            "7" => "curl exit 7: connection refused",
-            "28" => "curl exit 28: timeout",
-            "35" | "60" => "curl exit 35/60: TLS or certificate problem",
-            "22" if line.contains("error: 404") => {
-                "curl: HTTP 404: unknown service or regenerated hook"
-            }
-            "22" if line.contains("error: 401") || line.contains("error: 403") => {
-                "curl: HTTP 401/403: key refused"
-            }
-            "22" if line.contains("error: 429") => "curl: HTTP 429: more than 10 deploys a minute",
-            "22" => "curl: HTTP error from the hook",
-            _ => return None,
-        };
-        return problem(meaning);
-    }
-    if line.contains("HTTP 000")
-        || line.contains("http_code=000")
-        || line.contains("status code: 000")
-    {
-        return problem("HTTP 000: no response (see the secret for stray whitespace)");
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
+    use super::steps::STEP_TAIL;
     use super::*;
 
     fn names(log: &str) -> Vec<&'static str> {
