@@ -18,7 +18,10 @@ ARG NODE_VERSION=22
 ARG BINARY=build
 
 FROM rust:${RUST_VERSION}-slim-bookworm AS build
-ARG TARGETARCH=amd64
+# BuildKit sets TARGETARCH from --platform; a default here would win over
+# it and build the amd64 binary into the arm64 image. The legacy builder
+# sets nothing: amd64.
+ARG TARGETARCH
 # Pinning Debian package versions breaks on every point release; the base
 # image tag pins the distribution instead.
 # hadolint ignore=DL3008
@@ -28,7 +31,7 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 ARG GIT_COMMIT=unknown
-RUN case "${TARGETARCH}" in \
+RUN case "${TARGETARCH:-amd64}" in \
       amd64) target=x86_64-unknown-linux-musl ;; \
       arm64) target=aarch64-unknown-linux-musl ;; \
       *) echo "unsupported architecture ${TARGETARCH}" >&2; exit 1 ;; \
@@ -40,7 +43,7 @@ RUN case "${TARGETARCH}" in \
  && cp /etc/ssl/certs/ca-certificates.crt /ca-certificates.crt
 
 FROM scratch AS prebuilt
-ARG TARGETARCH=amd64
+ARG TARGETARCH
 COPY dist/${TARGETARCH}/render-pilot /render-pilot
 COPY dist/ca-certificates.crt /ca-certificates.crt
 

@@ -322,3 +322,19 @@ fn the_test_setup_prefetches_the_default_pnpm() {
         Some(render_pilot::modes::recover::DEFAULT_PNPM)
     );
 }
+
+/// BuildKit sets TARGETARCH from `--platform`; a default in the Dockerfile
+/// would win over it and put the amd64 binary into the arm64 image.
+#[test]
+fn the_dockerfile_takes_the_architecture_from_the_build() {
+    let dockerfile = read("Dockerfile");
+    let declared: Vec<&str> = dockerfile
+        .lines()
+        .filter(|l| l.starts_with("ARG TARGETARCH"))
+        .collect();
+    assert!(!declared.is_empty());
+    assert!(
+        declared.iter().all(|l| l.trim() == "ARG TARGETARCH"),
+        "{declared:?}"
+    );
+}
