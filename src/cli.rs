@@ -107,17 +107,10 @@ pub struct DeployArgs {
     /// Cancel the deploy when the timeout passes
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub cancel_on_timeout: Option<String>,
-    #[command(flatten)]
-    pub health: HealthArgs,
-}
-
-/// The HTTP health check of a service's own URL.
-#[derive(Args, Debug, Default, Clone)]
-pub struct HealthArgs {
-    /// Path to GET on the service URL, e.g. /healthz
+    /// Path to GET on the service URL once the deploy is live, e.g. /healthz
     #[arg(long, value_name = "PATH")]
     pub health_path: Option<String>,
-    /// Deploy: how long a live deploy may take to answer 2xx; monitor: the budget of one service's health check, retries included
+    /// How long the live deploy may take to answer 2xx on health-path
     #[arg(long, value_name = "DURATION")]
     pub health_timeout: Option<String>,
 }
@@ -145,8 +138,12 @@ pub struct MonitorArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub repo: RepoArgs,
-    #[command(flatten)]
-    pub health: HealthArgs,
+    /// Path to GET on each service's URL, e.g. /healthz
+    #[arg(long, value_name = "PATH")]
+    pub health_path: Option<String>,
+    /// Everything one service's health check may take, retries included (a free instance's first answer after spinning down can take about a minute)
+    #[arg(long, value_name = "DURATION")]
+    pub health_timeout: Option<String>,
     /// Service ids (srv-…), comma or newline separated, or `all`
     #[arg(long, value_name = "IDS")]
     pub services: Option<String>,

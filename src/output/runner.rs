@@ -307,7 +307,11 @@ pub fn plain(text: &str) -> String {
         }
     }
     out.push_str(rest);
-    out.replace("**", "").replace('`', "")
+    // A masked secret (`***`) stays as the runner would show it.
+    out.split(secrets::MASK)
+        .map(|part| part.replace("**", "").replace('`', ""))
+        .collect::<Vec<_>>()
+        .join(secrets::MASK)
 }
 
 /// Makes text safe to print where the runner reads workflow commands (it
@@ -422,6 +426,10 @@ mod tests {
             "Resume it in the dashboard (https://x/y) and run deploy again."
         );
         assert_eq!(plain("a [b] c (d)"), "a [b] c (d)");
+        assert_eq!(
+            plain("would POST https://x/deploy/srv-a?key=***; **then** wait"),
+            "would POST https://x/deploy/srv-a?key=***; then wait"
+        );
     }
 
     #[test]

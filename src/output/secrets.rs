@@ -44,7 +44,40 @@ pub fn redact(text: &str) -> String {
             out = out.replace(secret.as_str(), MASK);
         }
     }
-    redact_key_params(&out)
+    redact_token_shapes(&redact_key_params(&out))
+}
+
+/// Prefixes of Render API keys and GitHub tokens. A value with one of them
+/// is hidden even before it was registered: a key typed as a stray
+/// command-line argument reaches clap's error message first.
+const TOKEN_PREFIXES: [&str; 7] = [
+    "rnd_",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+];
+
+fn redact_token_shapes(text: &str) -> String {
+    let is_token_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(is_token_char) {
+        let end = rest[start..]
+            .find(|c: char| !is_token_char(c))
+            .map_or(rest.len(), |e| start + e);
+        let word = &rest[start..end];
+        let secret = TOKEN_PREFIXES
+            .iter()
+            .any(|p| word.strip_prefix(p).is_some_and(|body| body.len() >= 8));
+        out.push_str(&rest[..start]);
+        out.push_str(if secret { MASK } else { word });
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Hides the value of `?key=` / `&key=` query parameters. This catches a hook
@@ -98,6 +131,22 @@ pub fn url_encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_shaped_values_are_hidden_before_they_are_registered() {
+        assert_eq!(
+            redact("unexpected argument 'rnd_Ab12Cd34Ef56Gh78' found"),
+            "unexpected argument '***' found"
+        );
+        assert_eq!(
+            redact("token ghs_0123456789abcdefXYZ, and github_pat_11AB_cdEF0123456789."),
+            "token ***, and ***."
+        );
+        assert_eq!(
+            redact("the rnd_ prefix, xrnd_Ab12Cd34Ef56"),
+            "the rnd_ prefix, xrnd_Ab12Cd34Ef56"
+        );
+    }
 
     #[test]
     fn registered_values_and_their_encoded_form_are_hidden() {

@@ -163,7 +163,13 @@ pub fn deploy_comparison(this: u64, recent: &[(String, u64)]) -> String {
     }
     let mut sorted: Vec<u64> = recent.iter().map(|(_, s)| *s).collect();
     sorted.sort_unstable();
-    let median = sorted[sorted.len() / 2];
+    let middle = sorted.len() / 2;
+    // An even count has two middle values: their mean, rounded.
+    let median = if sorted.len() % 2 == 0 {
+        (sorted[middle - 1] + sorted[middle]).div_ceil(2)
+    } else {
+        sorted[middle]
+    };
     let human = |s: u64| human_duration(Duration::from_secs(s));
     let mut bars = recent.to_vec();
     bars.push(("this deploy".into(), this));
@@ -522,6 +528,9 @@ mod tests {
             deploy_comparison(192, &recent)
         ));
         assert!(deploy_comparison(5, &[]).contains("no earlier"));
+        // 170, 185, 192, 210: the two middle values' mean.
+        assert!(deploy_comparison(192, &recent).contains("median 3m 09s"));
+        assert!(deploy_comparison(192, &recent[..3]).contains("median 3m 05s"));
     }
 
     #[test]

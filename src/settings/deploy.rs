@@ -168,10 +168,10 @@ fn health(
     read: &Reader,
     wait: bool,
 ) -> Result<Option<(String, Duration)>, InputError> {
-    Ok(match read.health_path(args.health.health_path.as_deref())? {
+    Ok(match read.health_path(args.health_path.as_deref())? {
         Some(path) if wait => Some((
             path,
-            read.health_timeout(args.health.health_timeout.as_deref())?,
+            read.health_timeout(args.health_timeout.as_deref())?,
         )),
         Some(_) => {
             return Err(InputError::new(

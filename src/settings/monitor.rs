@@ -112,11 +112,11 @@ impl MonitorSettings {
         Ok(MonitorSettings {
             api,
             services,
-            health_path: read.health_path(args.health.health_path.as_deref())?,
+            health_path: read.health_path(args.health_path.as_deref())?,
             health: HealthPolicy {
                 retries: read.number(args.health_retries.as_deref(), "health-retries", 0..=10)?
                     as u32,
-                budget: read.health_timeout(args.health.health_timeout.as_deref())?,
+                budget: read.health_timeout(args.health_timeout.as_deref())?,
                 backoff: if tuning.fast {
                     Duration::from_millis(100)
                 } else {

@@ -106,21 +106,34 @@ impl RecoverSettings {
 /// settings; nothing else of recover's environment (tokens, keys, the hook
 /// URL) reaches pnpm.
 fn passed_to_pnpm(name: &str) -> bool {
-    const PASSED_ON: [&str; 12] = [
+    const PASSED_ON: [&str; 9] = [
         "PATH",
         "HOME",
         "HTTP_PROXY",
         "HTTPS_PROXY",
         "NO_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "no_proxy",
         "NODE_EXTRA_CA_CERTS",
+        "NODE_USE_SYSTEM_CA",
         "SSL_CERT_FILE",
-        "npm_config_registry",
-        "NPM_CONFIG_REGISTRY",
+        "SSL_CERT_DIR",
     ];
-    PASSED_ON.contains(&name) || name.starts_with("COREPACK_")
+    /// npm's own settings for the registry, proxies and certificates
+    /// (`npm_config_<name>`, either case); never its auth tokens.
+    const NPM_SETTINGS: [&str; 8] = [
+        "registry",
+        "proxy",
+        "https_proxy",
+        "noproxy",
+        "no_proxy",
+        "cafile",
+        "ca",
+        "strict_ssl",
+    ];
+    let npm = name
+        .to_ascii_lowercase()
+        .strip_prefix("npm_config_")
+        .is_some_and(|setting| NPM_SETTINGS.contains(&setting));
+    PASSED_ON.contains(&name.to_ascii_uppercase().as_str()) || npm || name.starts_with("COREPACK_")
 }
 
 #[cfg(test)]

@@ -245,3 +245,25 @@ fn the_token_never_travels_over_plain_http_to_a_remote_host() {
     assert!(!sent_token, "the token went over plain http");
     assert_eq!(remote.log().len(), 1, "nothing was pushed");
 }
+
+/// A key pasted as a stray argument reaches clap's error before any secret
+/// is registered: its shape alone hides it.
+#[test]
+fn a_key_typed_as_an_argument_is_not_echoed() {
+    let key = "rnd_Zq81Lw0pXv3Tt9Yb";
+    let token = "ghp_0Kq1Wz9Xc8Vb7Nm6Lk5J";
+    for args in [
+        vec!["deploy", key],
+        vec!["monitor", "--services", "all", token],
+    ] {
+        let out = crate::support::laptop().args(&args).run();
+        assert_eq!(out.code, Some(2), "{args:?}");
+        assert!(
+            out.stderr.contains("unexpected argument '***'"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains(key) && !out.stderr.contains(token));
+        assert!(!out.stdout.contains(key) && !out.stdout.contains(token));
+    }
+}
