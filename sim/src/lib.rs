@@ -83,6 +83,17 @@ pub struct Fault {
     pub kind: FaultKind,
 }
 
+impl FaultKind {
+    /// An answer with a JSON body, as an API sends it.
+    pub fn json(status: u16, body: impl Into<String>) -> FaultKind {
+        FaultKind::Status {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.into(),
+        }
+    }
+}
+
 impl Fault {
     pub fn new(method: &str, path: &str, times: usize, kind: FaultKind) -> Fault {
         Fault {
@@ -124,11 +135,10 @@ impl Fault {
             method,
             path,
             times,
-            FaultKind::Status {
+            FaultKind::json(
                 status,
-                headers: vec![("Content-Type".into(), "application/json".into())],
-                body: format!(r#"{{"id":"error","message":"simulated {status}"}}"#),
-            },
+                format!(r#"{{"id":"error","message":"simulated {status}"}}"#),
+            ),
         )
     }
 }

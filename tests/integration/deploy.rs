@@ -805,11 +805,7 @@ fn a_deploy_that_never_appears_is_drawn_queued_while_it_was_looked_for() {
         queued: true,
         ..Plan::live(secs(0.3))
     });
-    let empty = FaultKind::Status {
-        status: 200,
-        headers: vec![("Content-Type".into(), "application/json".into())],
-        body: "[]".into(),
-    };
+    let empty = FaultKind::json(200, "[]");
     sim.fault(
         Fault::new("GET", &format!("/v1/services/{id}/deploys"), 1000, empty)
             .when_query("createdAfter"),

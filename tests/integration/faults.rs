@@ -12,11 +12,7 @@ use crate::repo::remote;
 use crate::support::{rp, Outcome, Rp};
 
 fn kinds() -> Vec<(&'static str, FaultKind)> {
-    let status = |code: u16| FaultKind::Status {
-        status: code,
-        headers: vec![("Content-Type".into(), "application/json".into())],
-        body: format!(r#"{{"message":"simulated {code}"}}"#),
-    };
+    let status = |code: u16| FaultKind::json(code, format!(r#"{{"message":"simulated {code}"}}"#));
     vec![
         (
             "429 Retry-After",
@@ -527,11 +523,7 @@ fn unknown_fields_and_enum_values_are_tolerated() {
         "GET",
         &format!("/v1/services/{id}"),
         1,
-        FaultKind::Status {
-            status: 200,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: service,
-        },
+        FaultKind::json(200, service),
     ));
     let out = rp()
         .input("mode", "deploy")

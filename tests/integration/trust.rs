@@ -171,13 +171,10 @@ fn ids_from_answers_never_choose_the_endpoint() {
             "GET",
             &format!("/v1/services/{id}/deploys"),
             1,
-            FaultKind::Status {
-                status: 200,
-                headers: vec![("Content-Type".into(), "application/json".into())],
-                body: format!(
-                    r#"[{{"cursor":"c","deploy":{{"id":"{hostile}","status":"live"}}}}]"#
-                ),
-            },
+            FaultKind::json(
+                200,
+                format!(r#"[{{"cursor":"c","deploy":{{"id":"{hostile}","status":"live"}}}}]"#),
+            ),
         ));
         sim.clear_requests();
         let workspace = tempfile::tempdir().unwrap();
