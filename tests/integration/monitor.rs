@@ -680,6 +680,13 @@ fn a_link_pushed_after_the_checkout_is_refused() {
     out.assert_code(2);
     out.assert_says("status-file");
     out.assert_says("on the branch");
+    // The services were checked: their outputs and summary are kept.
+    assert!(!out.output("healthy").is_empty(), "{}", out.log());
+    assert!(
+        out.summary.contains("### Render services"),
+        "{}",
+        out.summary
+    );
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
     assert_eq!(f.remote.tip(), tip);
     assert!(!clone.join("docs/PIPELINE.md").exists());

@@ -52,14 +52,17 @@ pub fn run(config: &MonitorSettings, runner: &mut Runner) -> anyhow::Result<Verd
         human_duration(started.elapsed())
     ));
     let mut problems = Vec::new();
-    let page = write_status_page(
+    let (page, refusal) = match write_status_page(
         config,
         git_target.as_ref(),
         &rows,
         now,
         runner,
         &mut problems,
-    )?;
+    ) {
+        Ok(page) => (page, None),
+        Err(refusal) => (None, Some(refusal)),
+    };
     let issues = keep_issues(github.as_ref(), config, &rows, now, &mut problems);
     let report = MonitorReport {
         rows,
@@ -70,6 +73,12 @@ pub fn run(config: &MonitorSettings, runner: &mut Runner) -> anyhow::Result<Verd
     runner.set_outputs(outputs(&report));
     runner.append_summary(&summary::summary(config, &report, started.elapsed()));
     warn_failing(runner, &report.rows);
+    // A status path refused on the branch is bad input (exit 2), found only
+    // once the tip is fetched: the services' outputs, summary and issues
+    // are kept all the same.
+    if let Some(refusal) = refusal {
+        return Err(refusal);
+    }
     if !problems.is_empty() {
         anyhow::bail!(problems.join("; "));
     }
@@ -102,8 +111,8 @@ fn status_target(config: &MonitorSettings) -> anyhow::Result<Option<(Workspace, 
 }
 
 /// Writes the status page, unless there is none or this is a dry run. A
-/// bad status file stops the run (exit 2); any other failure goes to
-/// `problems`, reported after the summary.
+/// refused status path is returned as the error (exit 2); any other
+/// failure goes to `problems`, reported after the summary.
 fn write_status_page(
     config: &MonitorSettings,
     git_target: Option<&(Workspace, String)>,
