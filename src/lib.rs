@@ -66,7 +66,8 @@ pub fn run(cli: Cli, env: &Env) -> anyhow::Result<Verdict> {
     if let Err(error) = &result {
         runner.append_summary(&format!(
             "### ❌ render-pilot stopped\n\n{}\n",
-            output::escape::escape_inline(&format!("{error:#}"))
+            // Redacted before escaping: escaping could split a secret.
+            output::escape::escape_inline(&output::secrets::redact(&format!("{error:#}")))
         ));
     }
     runner.finish()?;

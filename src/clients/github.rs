@@ -135,17 +135,10 @@ impl<'a> GitHub<'a> {
         if response.is_success() {
             return Ok(response);
         }
-        #[derive(Deserialize)]
-        struct ErrorBody {
-            message: Option<String>,
-        }
-        let message = serde_json::from_slice::<ErrorBody>(&response.body)
-            .ok()
-            .and_then(|b| b.message);
         Err(GitHubError::Api {
             what: what.to_string(),
             status: response.status,
-            message,
+            message: response.error_message(),
             hint: hint(response.status),
         })
     }

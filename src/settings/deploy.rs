@@ -46,7 +46,7 @@ impl DeploySettings {
             api,
             service_id,
             wait,
-            timeout: timeout(args, read)?,
+            timeout: read.duration(args.timeout.as_deref(), "timeout")?,
             request,
             canceled_is_failure: read
                 .bool(args.canceled_is_failure.as_deref(), "canceled-is-failure")?,
@@ -106,17 +106,6 @@ fn wait(args: &DeployArgs, read: &Reader, api: bool, service: bool) -> Result<bo
         ));
     }
     Ok(wait)
-}
-
-fn timeout(args: &DeployArgs, read: &Reader) -> Result<Duration, InputError> {
-    let timeout = read.duration(args.timeout.as_deref(), "timeout")?;
-    if timeout > Duration::from_secs(6 * 3600) {
-        return Err(InputError::new(
-            "timeout",
-            "must be at most 6h (the longest a GitHub job runs)",
-        ));
-    }
-    Ok(timeout)
 }
 
 /// What to deploy: a commit, an image, or the branch's head.

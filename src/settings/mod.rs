@@ -267,8 +267,17 @@ impl Reader<'_> {
         parse_bool(name, &self.required(flag, name)?)
     }
 
+    /// Every duration bounds a wait within one job, so none may be longer
+    /// than a job can run (and adding it to the clock cannot overflow).
     fn duration(&self, flag: Option<&str>, name: &str) -> Result<Duration, InputError> {
-        parse_duration(name, &self.required(flag, name)?)
+        let duration = parse_duration(name, &self.required(flag, name)?)?;
+        if duration > Duration::from_secs(6 * 3600) {
+            return Err(InputError::new(
+                name,
+                "must be at most 6h (the longest a GitHub job runs)",
+            ));
+        }
+        Ok(duration)
     }
 
     fn number(
@@ -332,12 +341,15 @@ impl Reader<'_> {
             .given(flag_url, "render-api-url")
             .unwrap_or_else(|| DEFAULT_API_URL.to_string());
         let url = Url::parse(raw_url.trim()).map_err(|e| {
+            // A value with `@` may carry credentials: it is not echoed.
+            let shown = if raw_url.contains('@') {
+                "the value".to_string()
+            } else {
+                format!("'{}'", shorten(&raw_url))
+            };
             InputError::new(
                 "render-api-url",
-                format!(
-                    "'{}' is not a URL ({e}); leave it unset for {DEFAULT_API_URL}",
-                    shorten(&raw_url)
-                ),
+                format!("{shown} is not a URL ({e}); leave it unset for {DEFAULT_API_URL}"),
             )
         })?;
         hook::check_host("render-api-url", &url)?;
@@ -563,6 +575,25 @@ mod tests {
         let read = Reader { env: &none, ..read };
         assert_eq!(read.value(None, "timeout").as_deref(), Some("20m"));
         assert_eq!(read.given(None, "commit"), None);
+    }
+
+    #[test]
+    fn no_wait_is_longer_than_a_job() {
+        for input in ["INPUT_HEALTH-TIMEOUT", "INPUT_TIMEOUT"] {
+            let huge = resolve_with(
+                Command::Deploy(DeployArgs::default()),
+                &[
+                    ("RENDER_DEPLOY_HOOK", HOOK),
+                    ("RENDER_API_KEY", "rnd_abc"),
+                    ("INPUT_HEALTH-PATH", "/healthz"),
+                    (input, "9223372036854775807"),
+                ],
+            );
+            assert!(
+                huge.err().unwrap().to_string().contains("at most 6h"),
+                "{input}"
+            );
+        }
     }
 
     #[test]

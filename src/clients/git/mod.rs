@@ -125,10 +125,14 @@ impl Workspace {
         // On the runner the container runs as root while the workspace
         // belongs to the runner's user; libgit2 would refuse it as git does
         // ("dubious ownership"). The checkout is the job's own, so trust it.
-        // SAFETY: a process-wide libgit2 option, set before any other git
-        // call and never changed afterwards.
+        // A remote that stops answering must not hold the job until GitHub's
+        // 6-hour limit: connecting gets 10 s, each read or write 60 s.
+        // SAFETY: process-wide libgit2 options, set before any other git
+        // call and never changed afterwards; no other thread uses libgit2.
         unsafe {
             let _ = git2::opts::set_verify_owner_validation(false);
+            let _ = git2::opts::set_server_connect_timeout_in_milliseconds(10_000);
+            let _ = git2::opts::set_server_timeout_in_milliseconds(60_000);
         }
         let repo = Repository::open(path).map_err(|e| {
             InputError::new(

@@ -32,11 +32,7 @@ impl NoResponseCause {
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     #[error("no response from {url} (HTTP 000): {}", cause.explain())]
-    NoResponse {
-        url: String,
-        cause: NoResponseCause,
-        detail: String,
-    },
+    NoResponse { url: String, cause: NoResponseCause },
     #[error("the response from {url} is larger than {limit} bytes; a proxy or error page may be in the way")]
     TooLarge { url: String, limit: usize },
     #[error("{url} answered HTTP {status} with a body that is not the expected JSON ({detail}); Render's side or a proxy may be failing, try again later")]
@@ -69,6 +65,21 @@ impl Response {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// What an API's error answer says: its JSON `message`, else the first
+    /// line of a text body; shortened, since a server chooses its length.
+    pub fn error_message(&self) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct ErrorBody {
+            message: Option<String>,
+        }
+        match serde_json::from_slice::<ErrorBody>(&self.body) {
+            Ok(ErrorBody {
+                message: Some(message),
+            }) => Some(crate::output::escape::one_line(&message, 300)),
+            _ => Some(self.snippet()).filter(|s| !s.is_empty() && !s.starts_with('<')),
+        }
     }
 
     /// The first line of a text body, for error messages (never the whole

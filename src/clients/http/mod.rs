@@ -175,17 +175,12 @@ impl Http {
     /// the client's timeout).
     pub fn health_check_within(&self, url: &Url, timeout: Option<Duration>) -> HealthCheck {
         let started = Instant::now();
-        let result = self.send(
+        let result = self.send_within(
             Bucket::Unlimited,
-            || {
-                let request = self.request(Method::GET, url.clone());
-                match timeout {
-                    Some(t) => request.timeout(t),
-                    None => request,
-                }
-            },
+            || self.request(Method::GET, url.clone()),
             Retry::Never,
             64 * 1024,
+            timeout.map_or(self.timeout, |t| t.min(self.timeout)),
         );
         let latency_ms = started.elapsed().as_millis() as u64;
         match result {
@@ -219,6 +214,18 @@ impl Http {
         retry: Retry,
         max_body: usize,
     ) -> Result<Response, HttpError> {
+        self.send_within(bucket, build, retry, max_body, self.timeout)
+    }
+
+    /// [`Http::send`] with `timeout` for each attempt, body included.
+    fn send_within(
+        &self,
+        bucket: Bucket,
+        build: impl Fn() -> RequestBuilder,
+        retry: Retry,
+        max_body: usize,
+        timeout: Duration,
+    ) -> Result<Response, HttpError> {
         let mut refused_429 = false;
         let limiter = self.limiter(bucket);
         for attempt in 1.. {
@@ -226,7 +233,7 @@ impl Http {
                 limiter.acquire(&|wait| self.announce(bucket, wait));
             }
             let last = attempt >= MAX_ATTEMPTS;
-            let (url, result) = self.attempt(&build, max_body)?;
+            let (url, result) = self.attempt(&build, max_body, timeout)?;
             match result {
                 Err(AttemptError::TooLarge) => {
                     return Err(HttpError::TooLarge {
@@ -234,9 +241,9 @@ impl Http {
                         limit: max_body,
                     })
                 }
-                Err(AttemptError::NoResponse(cause, detail)) => {
+                Err(AttemptError::NoResponse(cause)) => {
                     if last || !retry.after_no_response(cause) {
-                        return Err(HttpError::NoResponse { url, cause, detail });
+                        return Err(HttpError::NoResponse { url, cause });
                     }
                     std::thread::sleep(self.backoff(attempt));
                 }
@@ -267,21 +274,21 @@ impl Http {
         &self,
         build: &impl Fn() -> RequestBuilder,
         max_body: usize,
+        timeout: Duration,
     ) -> Result<(String, Result<Response, AttemptError>), HttpError> {
-        let deadline = Instant::now() + self.timeout;
+        let deadline = Instant::now() + timeout;
         let request = build()
-            .timeout(self.timeout)
+            .timeout(timeout)
             .build()
-            .map_err(|e| HttpError::NoResponse {
+            .map_err(|_| HttpError::NoResponse {
                 url: String::new(),
                 cause: NoResponseCause::MalformedUrl,
-                detail: e.to_string(),
             })?;
         let url = display_url(request.url());
         let result = self
             .client
             .execute(request)
-            .map_err(|e| AttemptError::NoResponse(classify(&e), e.to_string()))
+            .map_err(|e| AttemptError::NoResponse(classify(&e)))
             .and_then(|r| read_response(r, &url, max_body, deadline));
         Ok((url, result))
     }
@@ -296,7 +303,7 @@ impl Http {
 }
 
 enum AttemptError {
-    NoResponse(NoResponseCause, String),
+    NoResponse(NoResponseCause),
     TooLarge,
 }
 
@@ -312,10 +319,7 @@ fn read_response(
     let mut chunk = [0u8; 16 * 1024];
     loop {
         if Instant::now() >= deadline {
-            return Err(AttemptError::NoResponse(
-                NoResponseCause::Timeout,
-                format!("the body was still arriving after {} bytes", body.len()),
-            ));
+            return Err(AttemptError::NoResponse(NoResponseCause::Timeout));
         }
         let read = response.read(&mut chunk).map_err(|e| {
             // The request's total timeout surfaces as a read error.
@@ -329,7 +333,7 @@ fn read_response(
             } else {
                 NoResponseCause::Broken
             };
-            AttemptError::NoResponse(cause, e.to_string())
+            AttemptError::NoResponse(cause)
         })?;
         if read == 0 {
             break;
@@ -347,41 +351,41 @@ fn read_response(
     })
 }
 
+/// Why no response came. A deploy trigger is sent again only for causes
+/// of the connect phase (see [`Retry::after_no_response`]), so only a
+/// connect error may have one; the reasons are read from the error's
+/// sources, never from its top level, which names the URL (and a hook's
+/// key could contain any word).
 fn classify(error: &reqwest::Error) -> NoResponseCause {
     if error.is_builder() {
         return NoResponseCause::MalformedUrl;
     }
-    if error.is_timeout() {
-        return NoResponseCause::Timeout;
-    }
-    let mut chain = String::new();
-    let mut source: Option<&dyn std::error::Error> = Some(error);
+    let mut reasons = String::new();
+    let mut source = std::error::Error::source(error);
     while let Some(e) = source {
-        chain.push_str(&e.to_string().to_lowercase());
-        chain.push(' ');
+        reasons.push_str(&e.to_string().to_lowercase());
+        reasons.push(' ');
         source = e.source();
     }
-    if chain.contains("dns error")
-        || chain.contains("failed to lookup")
-        || chain.contains("name or service not known")
-    {
-        NoResponseCause::Dns
-    } else if chain.contains("refused") {
-        NoResponseCause::Refused
-    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
-    {
-        NoResponseCause::Tls
-    } else if chain.contains("timed out") {
+    let says = |words: &[&str]| words.iter().any(|w| reasons.contains(w));
+    if error.is_timeout() {
         NoResponseCause::Timeout
-    } else if chain.contains("reset")
-        || chain.contains("closed")
-        || chain.contains("incomplete")
-        || chain.contains("broken pipe")
-        || chain.contains("unexpected eof")
-    {
-        NoResponseCause::Broken
     } else if error.is_connect() {
-        NoResponseCause::Refused
+        if says(&["dns error", "failed to lookup", "name or service not known"]) {
+            NoResponseCause::Dns
+        } else if says(&["certificate", "tls", "handshake"]) {
+            NoResponseCause::Tls
+        } else {
+            NoResponseCause::Refused
+        }
+    } else if says(&[
+        "reset",
+        "closed",
+        "incomplete",
+        "broken pipe",
+        "unexpected eof",
+    ]) {
+        NoResponseCause::Broken
     } else {
         NoResponseCause::Other
     }

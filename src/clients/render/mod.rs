@@ -3,7 +3,6 @@
 //! sparse or newer answer never breaks us.
 
 use reqwest::{Method, Url};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::clients::http::{Bucket, Http, HttpError, Response, Retry, MAX_BODY};
@@ -232,14 +231,7 @@ fn bucket(method: &Method, path: &str) -> Bucket {
 }
 
 fn api_error(response: &Response, what: &str) -> RenderError {
-    #[derive(Deserialize)]
-    struct ErrorBody {
-        message: Option<String>,
-    }
-    let message = serde_json::from_slice::<ErrorBody>(&response.body)
-        .ok()
-        .and_then(|b| b.message)
-        .or_else(|| Some(response.snippet()).filter(|s| !s.is_empty() && !s.starts_with('<')));
+    let message = response.error_message();
     let request_id = response
         .header("render-request-id")
         .map(|id| format!("; Render-Request-Id {id}"))

@@ -139,7 +139,7 @@ impl Diagnoser {
     }
 
     fn add(&mut self, cause: Cause, line: &str) {
-        let evidence = redact(&clip_log_line(line));
+        let evidence = clip_log_line(&redact(line));
         match self
             .findings
             .iter_mut()
@@ -172,7 +172,7 @@ impl Diagnoser {
                 cause: Cause::Unknown,
                 evidence: lines
                     .into_iter()
-                    .map(|l| redact(&clip_log_line(&l)))
+                    .map(|l| clip_log_line(&redact(&l)))
                     .collect(),
             });
         }

@@ -40,7 +40,7 @@ impl StepReader {
         if let Some(title) = line.strip_prefix("##[group]") {
             if title.starts_with("Run ") && !self.in_header {
                 self.end_step();
-                self.step = Some(clip_log_line(title));
+                self.step = Some(clip_log_line(&redact(title)));
                 self.in_header = true;
             }
             return;
@@ -54,7 +54,7 @@ impl StepReader {
         }
         if line.starts_with("##[error]") {
             if self.markers.len() < STEP_ERRORS {
-                self.markers.push(clip_log_line(line));
+                self.markers.push(clip_log_line(&redact(line)));
             }
             // The runner's own end of a failed step: what follows is
             // post-job cleanup, not this step's output.
@@ -83,7 +83,7 @@ impl StepReader {
         }
         lines.extend(tail);
         lines.extend(markers);
-        let lines = lines.iter().map(|l| redact(&clip_log_line(l))).collect();
+        let lines = lines.iter().map(|l| clip_log_line(&redact(l))).collect();
         self.failed = Some((self.step.take(), lines));
     }
 
