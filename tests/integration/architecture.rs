@@ -47,21 +47,38 @@ fn module_of(path: &Path) -> String {
     parts.join("::")
 }
 
-/// The `crate::…` paths a file's production code names (tests and
-/// comments left out).
+/// The `crate::…` paths a file's production code names (its test module
+/// and comments left out), with `crate::{a, b::c}` groups expanded.
 fn imports(text: &str) -> BTreeSet<String> {
-    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+    // An inline test module ends the production code; `#[cfg(test)] mod
+    // fixtures;` (a file of its own) does not.
+    let lines: Vec<&str> = text.lines().collect();
+    let end = lines
+        .windows(2)
+        .position(|w| w[0].trim() == "#[cfg(test)]" && w[1].contains("mod ") && w[1].ends_with('{'))
+        .unwrap_or(lines.len());
+    let code = lines[..end].join("\n");
+    let code: String = code
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let path_char = |c: &char| c.is_ascii_lowercase() || *c == '_' || *c == ':';
     let mut found = BTreeSet::new();
-    for line in code.lines() {
-        let line = line.split("//").next().unwrap_or_default();
-        for (at, _) in line.match_indices("crate::") {
-            let path: String = line[at + 7..]
-                .chars()
-                .take_while(|c| c.is_ascii_lowercase() || *c == '_' || *c == ':')
-                .collect();
+    for (at, _) in code.match_indices("crate::") {
+        let rest = &code[at + 7..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let group = &group[..group.find('}').unwrap_or(group.len())];
+            for item in group.split(',') {
+                let path: String = item.trim().chars().take_while(path_char).collect();
+                found.insert(path.trim_end_matches(':').to_string());
+            }
+        } else {
+            let path: String = rest.chars().take_while(path_char).collect();
             found.insert(path.trim_end_matches(':').to_string());
         }
     }
+    found.retain(|p| !p.is_empty());
     found
 }
 
