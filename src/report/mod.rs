@@ -2,6 +2,7 @@
 
 use crate::clients::render::{DeployStatus, Outcome};
 use crate::inputs::human_duration;
+use crate::ops::rollout::median;
 use crate::output::charts::{self, Bar};
 use crate::output::escape::{code, escape_inline, fenced};
 use std::time::Duration;
@@ -161,23 +162,20 @@ pub fn deploy_comparison(this: u64, recent: &[(String, u64)]) -> String {
     if recent.is_empty() {
         return format!("This deploy took {took}; the service has no earlier finished deploy to compare with.\n");
     }
-    let mut sorted: Vec<u64> = recent.iter().map(|(_, s)| *s).collect();
-    sorted.sort_unstable();
-    let middle = sorted.len() / 2;
-    // An even count has two middle values: their mean, rounded.
-    let median = if sorted.len() % 2 == 0 {
-        (sorted[middle - 1] + sorted[middle]).div_ceil(2)
-    } else {
-        sorted[middle]
-    };
+    let secs: Vec<f64> = recent.iter().map(|(_, s)| *s as f64).collect();
+    let median = median(&secs).map_or(0, |m| m.round() as u64);
+    let (fastest, slowest) = (
+        recent.iter().map(|(_, s)| *s).min().unwrap_or(0),
+        recent.iter().map(|(_, s)| *s).max().unwrap_or(0),
+    );
     let human = |s: u64| human_duration(Duration::from_secs(s));
     let mut bars = recent.to_vec();
     bars.push(("this deploy".into(), this));
     format!(
         "This deploy took {took}; the last {} took {} to {}, median {}.\n\n{}",
         recent.len(),
-        human(sorted[0]),
-        human(sorted[sorted.len() - 1]),
+        human(fastest),
+        human(slowest),
         human(median),
         charts::fenced(&charts::bars(
             "Deploy durations (seconds)",

@@ -170,12 +170,13 @@ impl Deployer<'_> {
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
-        report.recent = recent_durations(&history)
+        let recent = recent_durations(&history);
+        report.recent = recent
             .iter()
             .rev()
             .map(|(d, took)| (d.id.clone(), took.as_secs()))
             .collect();
-        Expected::from_history(&history)
+        Expected::from_durations(&recent)
     }
 
     fn record_trigger(&self, triggered: &TriggerOutcome, report: &mut DeployReport) {

@@ -11,6 +11,6 @@ pub use failure::{
     api_failure, hook_failure, no_response_failure, status_failure, still_running_failure,
     suspended_failure, timed_out_failure, DeployFailure,
 };
-pub use schedule::{recent_durations, Expected, Schedule};
+pub use schedule::{median, recent_durations, Expected, Schedule};
 pub use trigger::{call_hook, hook_url, shown_hook_url, HookAnswer};
 pub use wait::{wait_for, watch};

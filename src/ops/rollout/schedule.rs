@@ -28,20 +28,16 @@ pub struct Expected {
 }
 
 impl Expected {
-    /// From a service's recent deploys (newest first, as Render lists
-    /// them): the median time from creation to live of the last few that
-    /// went live, rollbacks aside (they skip the build).
-    pub fn from_history(deploys: &[Deploy]) -> Option<Expected> {
-        let mut durations: Vec<f64> = recent_durations(deploys)
-            .into_iter()
+    /// From the durations of a service's recent deploys that went live
+    /// (newest first, as [`recent_durations`] gives them): the median of
+    /// the last few.
+    pub fn from_durations(recent: &[(&Deploy, Duration)]) -> Option<Expected> {
+        let durations: Vec<f64> = recent
+            .iter()
             .map(|(_, took)| took.as_secs_f64())
             .take(RECENT)
             .collect();
-        if durations.is_empty() {
-            return None;
-        }
-        durations.sort_by(f64::total_cmp);
-        let median = durations[durations.len() / 2];
+        let median = median(&durations)?;
         let spread = durations
             .iter()
             .map(|d| (d - median).abs())
@@ -50,6 +46,19 @@ impl Expected {
             duration: Duration::from_secs_f64(median),
             spread: Duration::from_secs_f64(spread),
         })
+    }
+}
+
+/// The middle value, or the mean of the two middle values of an even
+/// count; `None` for no values.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    match sorted.len() {
+        0 => None,
+        n if n % 2 == 0 => Some((sorted[middle - 1] + sorted[middle]) / 2.0),
+        _ => Some(sorted[middle]),
     }
 }
 
@@ -257,9 +266,14 @@ mod tests {
             deploy("deactivated", "rollback", 3),
             deploy("deactivated", "api", 56),
         ];
-        let expected = Expected::from_history(&history).unwrap();
+        let expected = Expected::from_durations(&recent_durations(&history)).unwrap();
         assert_eq!(expected.duration, Duration::from_secs_f64(50.5));
         assert_eq!(expected.spread, Duration::from_secs(6));
-        assert_eq!(Expected::from_history(&history[1..2]), None);
+        assert_eq!(
+            Expected::from_durations(&recent_durations(&history[1..2])),
+            None
+        );
+        assert_eq!(median(&[1.0, 4.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
     }
 }
