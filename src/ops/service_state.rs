@@ -73,11 +73,7 @@ pub fn classify(
     health: Option<&HealthCheck>,
 ) -> (State, String) {
     if service.is_suspended() {
-        let by = if service.suspenders.is_empty() {
-            "unknown".into()
-        } else {
-            service.suspenders.join(", ")
-        };
+        let by = service.suspended_by();
         return (State::Suspended, format!("suspended by {by}"));
     }
     // A canceled deploy was superseded or stopped by hand: judge the newest

@@ -123,6 +123,11 @@ pub fn display_url(url: &Url) -> String {
     )
 }
 
+/// A service's URL with a health check path after it.
+pub fn health_url(base: &str, path: &str) -> Result<Url, url::ParseError> {
+    Url::parse(&format!("{}{path}", base.trim_end_matches('/')))
+}
+
 /// A URL from an answer, as it may be shown, linked or requested: http(s)
 /// only, no credentials, and the characters that end a Markdown link or
 /// table cell percent-encoded.

@@ -12,7 +12,9 @@ use reqwest::{Method, Url};
 mod answer;
 mod limits;
 
-pub use answer::{display_url, web_url, HealthCheck, HttpError, NoResponseCause, Response};
+pub use answer::{
+    display_url, health_url, web_url, HealthCheck, HttpError, NoResponseCause, Response,
+};
 pub use limits::{retry_after, Bucket, RateLimiter};
 
 pub const USER_AGENT: &str = concat!("render-pilot/", env!("CARGO_PKG_VERSION"));

@@ -17,6 +17,9 @@ use model::{DeployItem, ServiceItem};
 
 pub const DEFAULT_API_URL: &str = "https://api.render.com/v1";
 const PAGE: usize = 100;
+/// The most pages followed: 50,000 services, and a server that keeps
+/// answering full pages cannot hold the run.
+const MAX_PAGES: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -126,11 +129,12 @@ impl<'a> RenderClient<'a> {
             .json()?)
     }
 
-    /// Every service the key can see, following cursors page by page.
+    /// Every service the key can see, following cursors page by page
+    /// (at most [`MAX_PAGES`], and never the same cursor twice).
     pub fn list_services(&self) -> Result<Vec<Service>, RenderError> {
         let mut services = Vec::new();
         let mut cursor: Option<String> = None;
-        loop {
+        for _ in 0..MAX_PAGES {
             let mut query = vec![("limit", PAGE.to_string())];
             if let Some(c) = &cursor {
                 query.push(("cursor", c.clone()));
@@ -140,13 +144,15 @@ impl<'a> RenderClient<'a> {
                 .call(Method::GET, url, None, Retry::Idempotent, "list services")?
                 .json()?;
             let full = page.len() == PAGE;
-            cursor = page.last().and_then(|i| i.cursor.clone());
+            let next = page.last().and_then(|i| i.cursor.clone());
             services.extend(page.into_iter().map(|i| i.service));
             // Render has no `next` field: a short page is the last one.
-            if !full || cursor.is_none() {
+            if !full || next.is_none() || next == cursor {
                 return Ok(services);
             }
+            cursor = next;
         }
+        Ok(services)
     }
 
     /// The newest deploys first (Render's order).

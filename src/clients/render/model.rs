@@ -152,6 +152,15 @@ pub struct ServiceDetails {
 }
 
 impl Service {
+    /// Who suspended the service, as Render lists it; "unknown" without.
+    pub fn suspended_by(&self) -> String {
+        if self.suspenders.is_empty() {
+            "unknown".into()
+        } else {
+            self.suspenders.join(", ")
+        }
+    }
+
     pub fn is_suspended(&self) -> bool {
         self.suspended.as_deref() == Some("suspended")
     }

@@ -184,7 +184,7 @@ impl Deployer<'_> {
             report.deploy_id = Some(d.id.clone());
             report.source = d.source().or(report.source.take());
         }
-        report.status = match (&triggered.deploy, triggered.queued) {
+        report.status = match (&triggered.deploy, triggered.queued()) {
             (_, true) => "queued".into(),
             (
                 Some(Deploy {
@@ -215,7 +215,7 @@ impl Deployer<'_> {
         schedule: &mut Schedule,
         report: &mut DeployReport,
     ) -> Result<Deploy, DeployFailure> {
-        if triggered.queued {
+        if triggered.queued() {
             report.seen.push((0, DeployStatus::Queued));
         } else if let Some(status) = triggered.deploy.as_ref().and_then(|d| d.status.clone()) {
             report.seen.push((0, status));

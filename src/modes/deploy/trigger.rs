@@ -20,11 +20,17 @@ const FIND_QUEUED_FOR: Duration = Duration::from_secs(60);
 pub(super) struct TriggerOutcome {
     pub(super) http_status: u16,
     pub(super) deploy: Option<Deploy>,
-    pub(super) queued: bool,
     /// A little before the trigger, to find the deploy it created.
     pub(super) at: String,
     /// When the trigger was answered: the wait's clock starts here.
     pub(super) answered: Instant,
+}
+
+impl TriggerOutcome {
+    /// Render queued the deploy (HTTP 202) and did not name it.
+    pub(super) fn queued(&self) -> bool {
+        self.http_status == 202
+    }
 }
 
 impl Deployer<'_> {
@@ -65,14 +71,12 @@ impl Deployer<'_> {
             Ok(Triggered::Created(deploy)) => Ok(TriggerOutcome {
                 http_status: 201,
                 deploy: Some(*deploy),
-                queued: false,
                 at,
                 answered,
             }),
             Ok(Triggered::Queued) => Ok(TriggerOutcome {
                 http_status: 202,
                 deploy: None,
-                queued: true,
                 at,
                 answered,
             }),
@@ -91,7 +95,6 @@ impl Deployer<'_> {
         let answer = result?;
         Ok(TriggerOutcome {
             http_status: answer.status,
-            queued: answer.status == 202,
             deploy: answer.deploy,
             at,
             answered: Instant::now(),

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::Deployer;
+use crate::clients::http::health_url;
 use crate::clients::render::{Deploy, DeployStatus, RenderClient};
 use crate::inputs::human_duration;
 use crate::ops::rollout::{watch, DeployFailure, Schedule};
@@ -71,14 +72,11 @@ impl Deployer<'_> {
             self.runner.warning("health-path was given, but Render lists no URL for this service (workers and cron jobs have none); health not checked");
             return Ok(());
         };
-        let url =
-            reqwest::Url::parse(&format!("{}{path}", base.trim_end_matches('/'))).map_err(|e| {
-                DeployFailure {
-                    title: "Health check impossible",
-                    message: format!("the service URL {base} with {path} is not a URL ({e})"),
-                    steps: vec!["Fix health-path.".into()],
-                }
-            })?;
+        let url = health_url(base, path).map_err(|e| DeployFailure {
+            title: "Health check impossible",
+            message: format!("the service URL {base} with {path} is not a URL ({e})"),
+            steps: vec!["Fix health-path.".into()],
+        })?;
         let until = Instant::now() + timeout;
         let progress = Progress::new(self.runner);
         let mut last = String::new();

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Url;
 
-use crate::clients::http::{HealthCheck, Http};
+use crate::clients::http::{health_url, HealthCheck, Http};
 use crate::clients::render::{
     dashboard_url, Deploy, DeployStatus, RenderClient, RenderError, Service,
 };
@@ -68,11 +68,9 @@ fn check(
         Err(e) => return unknown(id, e),
     };
     let check = match (&config.health_path, service.url()) {
-        (Some(path), Some(base)) if !service.is_suspended() => {
-            Url::parse(&format!("{}{path}", base.trim_end_matches('/')))
-                .ok()
-                .map(|u| check_health(health, &u, &config.health))
-        }
+        (Some(path), Some(base)) if !service.is_suspended() => health_url(&base, path)
+            .ok()
+            .map(|u| check_health(health, &u, &config.health)),
         _ => None,
     };
     let (state, reason) = classify(&service, &deploys, check.as_ref());

@@ -15,7 +15,7 @@ use crate::clients::http::Http;
 use crate::inputs::InputError;
 use crate::ops::diagnose::{Diagnoser, FailedStep, Finding, StepReader};
 use crate::ops::issues::Tracker;
-use crate::output::escape::escape_inline;
+use crate::output::escape::{escape_inline, one_line};
 use crate::output::runner::Runner;
 use crate::report::{Action, RecoverReport};
 use crate::settings::RecoverSettings;
@@ -263,13 +263,15 @@ fn file_issue(
     findings: &[Finding],
     report: &RecoverReport,
 ) -> anyhow::Result<Option<String>> {
-    // Titles are plain text, but one line.
-    let title = format!(
-        "render-pilot: {} failed on {}",
-        case.run.workflow_name(),
-        case.branch
-    )
-    .replace(char::is_control, " ");
+    // Titles are plain text, one line, and GitHub caps them at 256.
+    let title = one_line(
+        &format!(
+            "render-pilot: {} failed on {}",
+            case.run.workflow_name(),
+            case.branch
+        ),
+        200,
+    );
     let causes = findings
         .iter()
         .map(|f| escape_inline(&f.cause.describe()))

@@ -123,11 +123,7 @@ pub fn status_failure(status: &DeployStatus, deploy_id: &str, dashboard: &str) -
 }
 
 pub fn suspended_failure(service: &Service, id: &str, dashboard: &str) -> DeployFailure {
-    let by = if service.suspenders.is_empty() {
-        "unknown".to_string()
-    } else {
-        service.suspenders.join(", ")
-    };
+    let by = service.suspended_by();
     DeployFailure {
         title: "Service suspended",
         message: format!(

@@ -1,5 +1,6 @@
-//! Triggering a deploy through its hook: once, since a retry could start a
-//! second deploy, and believing only Render's own answer.
+//! Triggering a deploy through its hook: sent again only when it cannot
+//! have reached Render (a retry could start a second deploy), and
+//! believing only Render's own answer.
 
 use super::failure::{hook_failure, no_response_failure, DeployFailure};
 use crate::clients::hook::Hook;
@@ -12,7 +13,8 @@ pub struct HookAnswer {
     pub deploy: Option<Deploy>,
 }
 
-/// Calls the deploy hook once (a retry could start a second deploy).
+/// Calls the deploy hook; it is sent again only when it cannot have
+/// reached Render ([`Retry::Unsent`]), since a retry could deploy twice.
 /// Returns the HTTP status as the `http-status` output shows it ("000" for
 /// no response) and the outcome.
 pub fn call_hook(

@@ -12,7 +12,7 @@ use crate::inputs::shorten;
 impl Fixer<'_> {
     pub(super) fn lockfile(&mut self) -> Fixed {
         self.trusted()?;
-        if self.run.head_message().contains(TRAILER) {
+        if carries_trailer(self.run.head_message(), TRAILER) {
             return Err(FixError::OwnFix);
         }
         let what = format!(
@@ -107,18 +107,42 @@ impl Fixer<'_> {
 fn onto_moved_tip(ws: &Workspace, head: Oid, tip: Oid, head_sha: &str) -> Result<bool, GitError> {
     if ws
         .message(tip)
-        .is_some_and(|m| m.contains(&format!("{TRAILER} {head_sha}")))
+        .is_some_and(|m| carries_trailer(&m, &format!("{TRAILER} {head_sha}")))
     {
         return Ok(false);
     }
     let moved = ws.changed_paths(head, tip)?;
-    if let Some(p) = moved
-        .iter()
-        .find(|p| MANIFESTS.iter().any(|m| p.ends_with(m)))
-    {
+    if let Some(p) = moved.iter().find(|p| {
+        let name = p.rsplit('/').next().unwrap_or(p);
+        MANIFESTS.contains(&name)
+    }) {
         return Err(GitError::Refused(format!(
             "the branch moved since the failed run and changed {p}; not overwriting it"
         )));
     }
     Ok(true)
+}
+
+/// Whether a commit message has a line that is `trailer`, or starts with it
+/// and a space, as git writes trailers (not merely somewhere in the text).
+fn carries_trailer(message: &str, trailer: &str) -> bool {
+    message.lines().map(str::trim_end).any(|line| {
+        line.strip_prefix(trailer)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_trailer_line_marks_our_fix() {
+        let ours = format!("fix(ci): regenerate pnpm-lock.yaml\n\nwhy\n\n{TRAILER} abc123\n");
+        assert!(carries_trailer(&ours, TRAILER));
+        assert!(carries_trailer(&ours, &format!("{TRAILER} abc123")));
+        assert!(!carries_trailer(&ours, &format!("{TRAILER} abc12")));
+        let quoted = format!("docs: explain `{TRAILER}` in README");
+        assert!(!carries_trailer(&quoted, TRAILER));
+    }
 }

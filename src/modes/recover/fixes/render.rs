@@ -4,12 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::Url;
-
 use super::super::ROLLBACK_WAIT;
 use super::{FixError, Fixed, Fixer};
 use crate::clients::hook;
-use crate::clients::http::Http;
+use crate::clients::http::{health_url, Http};
 use crate::clients::render::{
     Deploy, DeployStatus, Outcome, RenderClient, Service, TriggerRequest, Triggered,
 };
@@ -201,12 +199,10 @@ fn failing_health(http: &Http, service: &Service, pause: Duration) -> Result<Str
     let (Some(base), Some(path)) = (service.url(), service.health_check_path()) else {
         return Err(FixError::NoHealthCheck(service.id.clone()));
     };
-    let url = Url::parse(&format!("{}{path}", base.trim_end_matches('/'))).map_err(|source| {
-        FixError::BadHealthUrl {
-            base: base.to_string(),
-            path: path.to_string(),
-            source,
-        }
+    let url = health_url(&base, path).map_err(|source| FixError::BadHealthUrl {
+        base: base.to_string(),
+        path: path.to_string(),
+        source,
     })?;
     let mut last = String::new();
     for check in 0..HEALTH_CHECKS {
