@@ -91,7 +91,10 @@ pub fn report_error(error: &anyhow::Error, env: &Env) -> ExitCode {
             output::runner::escape_data(&message)
         );
     } else {
-        eprintln!("error: {}", output::runner::plain(&message));
+        eprintln!(
+            "error: {}",
+            output::runner::plain(&output::runner::neutralise(&message))
+        );
     }
     ExitCode::from(if input { 2 } else { 1 })
 }

@@ -120,6 +120,7 @@ impl Fault {
             FaultKind::Status {
                 status: 429,
                 headers: vec![
+                    ("Content-Type".into(), "application/json".into()),
                     ("Retry-After".into(), retry_after.to_string()),
                     ("Ratelimit-Limit".into(), "400".into()),
                     ("Ratelimit-Remaining".into(), "0".into()),

@@ -234,8 +234,9 @@ impl Svc {
             .image
             .as_ref()
             .map(|r| json!({"ref": r, "sha": format!("sha256:{}", "ab12".repeat(16))}));
-        // Render leaves out `commit` for an image deploy and `image` for a
-        // git one; its schema allows neither as null.
+        // Render sends `"commit": null` for an image deploy (johnbeynon#13),
+        // though its schema does not declare it nullable, and leaves out
+        // `image` for a git one.
         let mut value = json!({
             "id": dep.id,
             "status": status,
@@ -244,9 +245,7 @@ impl Svc {
             "updatedAt": at(now.saturating_duration_since(dep.created)),
             "startedAt": at(Duration::ZERO),
         });
-        if let Some(commit) = commit {
-            value["commit"] = commit;
-        }
+        value["commit"] = commit.unwrap_or(serde_json::Value::Null);
         if let Some(image) = image {
             value["image"] = image;
         }

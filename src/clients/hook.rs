@@ -8,7 +8,7 @@ use crate::inputs::InputError;
 const INPUT: &str = "deploy-hook-url";
 const SHAPE: &str = "it must look like https://api.render.com/deploy/srv-…?key=…; copy it again from the service's Settings → Deploy Hook";
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Hook {
     /// The URL with surrounding whitespace removed.
     pub url: Url,
@@ -16,6 +16,18 @@ pub struct Hook {
     pub id: String,
     pub key: String,
     pub blueprint: bool,
+}
+
+/// The key stays out of any debug print.
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hook")
+            .field("url", &crate::clients::http::display_url(&self.url))
+            .field("id", &self.id)
+            .field("key", &crate::output::secrets::MASK)
+            .field("blueprint", &self.blueprint)
+            .finish()
+    }
 }
 
 /// Checks a raw hook value. Returns the hook and warnings; the warnings
@@ -175,6 +187,14 @@ mod tests {
     use super::*;
 
     const GOOD: &str = "https://api.render.com/deploy/srv-abc123?key=K3y_x";
+
+    #[test]
+    fn a_debug_print_shows_no_key() {
+        let (hook, _) = parse(GOOD).unwrap();
+        let shown = format!("{hook:?}");
+        assert!(!shown.contains("K3y_x"), "{shown}");
+        assert!(shown.contains("srv-abc123"), "{shown}");
+    }
 
     #[test]
     fn a_good_hook() {

@@ -31,8 +31,9 @@ use crate::clients::render::{RenderApi, DEFAULT_API_URL};
 use crate::inputs::{parse_bool, parse_duration, parse_number, shorten, InputError};
 use crate::output::runner::{Runner, RunnerFiles};
 
-/// The process environment, read once at start.
-#[derive(Debug, Default, Clone)]
+/// The process environment, read once at start. No `Debug`: it holds
+/// every secret the runner passes.
+#[derive(Default, Clone)]
 pub struct Env {
     vars: BTreeMap<String, String>,
 }

@@ -91,11 +91,14 @@ impl MonitorSettings {
             Some(text) if text.trim().eq_ignore_ascii_case("all") => Services::All,
             Some(text) => Services::Ids(parse_services(&text)?),
             None => {
-                let from_hook = match &hook {
-                    Some(h) => Some(hook::parse(h)?.0.id).filter(|id| is_service_id(id)),
-                    None => None,
+                // The hook only names the service; it is read only when
+                // service-id does not.
+                let id = match (read.service_id(args.common.service_id.as_deref())?, &hook) {
+                    (Some(id), _) => Some(id),
+                    (None, Some(h)) => Some(hook::parse(h)?.0.id).filter(|id| is_service_id(id)),
+                    (None, None) => None,
                 };
-                let id = read.service_id(args.common.service_id.as_deref())?.or(from_hook).ok_or_else(|| {
+                let id = id.ok_or_else(|| {
                     InputError::new("services", "is not set, and neither is service-id nor a deploy hook; list srv-… ids or use all")
                 })?;
                 Services::Ids(vec![id])

@@ -544,7 +544,8 @@ fn the_contracts_reject_what_the_apis_never_send() {
     );
     let cases = [
         ("id", None, false),
-        ("commit", Some(Value::Null), false),
+        ("commit", Some(Value::Null), true),
+        ("commit", Some(json!("abc")), false),
         ("commit", None, true),
         ("status", Some(json!("exploded")), false),
         ("finishedAt", Some(json!("yesterday")), false),

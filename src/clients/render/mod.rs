@@ -59,10 +59,20 @@ pub fn api_hint(status: u16) -> &'static str {
 }
 
 /// The Render API settings, when a key is given.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RenderApi {
     pub url: Url,
     pub key: String,
+}
+
+/// The key stays out of any debug print.
+impl std::fmt::Debug for RenderApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RenderApi")
+            .field("url", &self.url.as_str())
+            .field("key", &crate::output::secrets::MASK)
+            .finish()
+    }
 }
 
 pub struct RenderClient<'a> {

@@ -247,6 +247,7 @@ fn apply_fixes(
         runner,
         commit: None,
         started: None,
+        deployed: None,
     };
     let mut actions = Vec::new();
     for finding in findings {

@@ -143,6 +143,9 @@ pub(super) struct Fixer<'a> {
     /// The re-run or fresh run already requested, so one recover run never
     /// starts two.
     pub(super) started: Option<String>,
+    /// The rollback or deploy already started: a log can name both a failed
+    /// and an unhealthy deploy, and the second fix would see the first's.
+    pub(super) deployed: Option<String>,
 }
 
 impl Fixer<'_> {

@@ -110,7 +110,27 @@ impl Fixer<'_> {
     /// A build or pre-deploy failure leaves the previous deploy serving, so
     /// there is nothing to roll back, except on services with a disk.
     pub(super) fn failed_deploy(&mut self) -> Fixed {
+        self.deploy_once(Self::after_failed_deploy)
+    }
+
+    /// Rolls back only when Render's newest deploy is live and its health
+    /// check fails now, checked here: a log's word is not enough.
+    pub(super) fn unhealthy_deploy(&mut self) -> Fixed {
+        self.deploy_once(Self::after_unhealthy_deploy)
+    }
+
+    /// Runs a Render fix unless one already acted in this run.
+    fn deploy_once(&mut self, fix: impl FnOnce(&Self) -> Fixed) -> Fixed {
         self.trusted()?;
+        if let Some(done) = &self.deployed {
+            return Ok(format!("nothing more to deploy: {done}"));
+        }
+        let done = fix(self)?;
+        self.deployed = Some(done.clone());
+        Ok(done)
+    }
+
+    fn after_failed_deploy(&self) -> Fixed {
         let deploys = self.deploys()?;
         let failed = &deploys.list[0];
         let status = failed.status_or_unknown();
@@ -168,10 +188,7 @@ impl Fixer<'_> {
         )
     }
 
-    /// Rolls back only when Render's newest deploy is live and its health
-    /// check fails now, checked here: a log's word is not enough.
-    pub(super) fn unhealthy_deploy(&mut self) -> Fixed {
-        self.trusted()?;
+    fn after_unhealthy_deploy(&self) -> Fixed {
         let deploys = self.deploys()?;
         let newest = &deploys.list[0];
         let status = newest.status_or_unknown();
