@@ -5,7 +5,9 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::clients::http::{Bucket, Http, HttpError, Response, Retry, MAX_BODY};
+use crate::clients::http::{
+    is_rate_limited, retry_after, Bucket, Http, HttpError, Response, Retry, MAX_BODY,
+};
 use crate::output::secrets::redact;
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -21,12 +23,20 @@ pub enum GitHubError {
         what: String,
         status: u16,
         message: Option<String>,
-        hint: &'static str,
+        hint: String,
     },
 }
 
-fn hint(status: u16) -> &'static str {
-    match status {
+/// What to do about an error answer. A 403 can be a missing permission or
+/// a spent rate limit; the headers tell.
+fn hint(response: &Response) -> String {
+    if is_rate_limited(response.status, &response.headers) {
+        let when = retry_after(&response.headers)
+            .map(|wait| format!(" for {}", crate::inputs::human_duration(wait)))
+            .unwrap_or_default();
+        return format!("GitHub's rate limit for this token is spent{when}; run again later");
+    }
+    match response.status {
         401 => "the token was refused; pass github-token: ${{ github.token }} or a valid PAT",
         403 => "the token lacks a permission; grant it in the workflow's permissions: block (issues: write, contents: write, actions: write)",
         404 => "not found; check GITHUB_REPOSITORY and the token's access to it",
@@ -35,6 +45,7 @@ fn hint(status: u16) -> &'static str {
         429 => "GitHub's rate limit was hit; retry later",
         _ => "unexpected answer from GitHub",
     }
+    .to_string()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -139,7 +150,7 @@ impl<'a> GitHub<'a> {
             what: what.to_string(),
             status: response.status,
             message: response.error_message(),
-            hint: hint(response.status),
+            hint: hint(&response),
         })
     }
 

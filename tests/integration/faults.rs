@@ -26,6 +26,29 @@ fn kinds() -> Vec<(&'static str, FaultKind)> {
                 body: r#"{"message":"rate limit exceeded"}"#.into(),
             },
         ),
+        (
+            "GitHub's 403, rate limit spent",
+            FaultKind::Status {
+                status: 403,
+                headers: vec![
+                    ("Content-Type".into(), "application/json".into()),
+                    ("X-RateLimit-Remaining".into(), "0".into()),
+                    ("X-RateLimit-Reset".into(), (unix_now() + 1).to_string()),
+                ],
+                body: r#"{"message":"API rate limit exceeded"}"#.into(),
+            },
+        ),
+        (
+            "GitHub's 403, secondary limit",
+            FaultKind::Status {
+                status: 403,
+                headers: vec![
+                    ("Content-Type".into(), "application/json".into()),
+                    ("Retry-After".into(), "1".into()),
+                ],
+                body: r#"{"message":"You have exceeded a secondary rate limit"}"#.into(),
+            },
+        ),
         ("500", status(500)),
         ("502 HTML page", FaultKind::Html(502)),
         ("503", status(503)),
@@ -41,10 +64,29 @@ fn kinds() -> Vec<(&'static str, FaultKind)> {
     ]
 }
 
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A refusal for the rate limit: it starts nothing, so every request may
+/// be sent once more.
+fn rate_limited(kind: &FaultKind) -> bool {
+    matches!(
+        kind,
+        FaultKind::Status {
+            status: 429 | 403,
+            ..
+        }
+    )
+}
+
 /// Faults a retry of an idempotent request gets past.
 fn transient(kind: &FaultKind) -> bool {
     match kind {
-        FaultKind::Status { status, .. } => matches!(status, 429 | 502..=504),
+        FaultKind::Status { status, .. } => matches!(status, 403 | 429 | 502..=504),
         FaultKind::Html(code) => (502..=504).contains(code),
         FaultKind::Slow(_) | FaultKind::ShortBody | FaultKind::Reset => true,
         _ => false,
@@ -73,6 +115,11 @@ struct Scenario {
 fn check(name: &str, make: impl Fn() -> Scenario) {
     for (label, kind) in kinds() {
         let s = make();
+        // GitHub's 403 rate-limit answers belong to its REST API; a git
+        // server's 403 is a refusal (tested in monitor.rs).
+        if s.verified && matches!(kind, FaultKind::Status { status: 403, .. }) {
+            continue;
+        }
         let baseline = (s.run)().env("RENDER_PILOT_HTTP_TIMEOUT_MS", "1000").run();
         assert!(
             (s.ok)(&baseline),
@@ -96,7 +143,7 @@ fn check(name: &str, make: impl Fn() -> Scenario) {
             out.code,
             out.log()
         );
-        let recoverable = matches!(kind, FaultKind::Status { status: 429, .. })
+        let recoverable = rate_limited(&kind)
             || (s.idempotent && transient(&kind))
             || (s.body_optional && matches!(kind, FaultKind::TruncatedJson))
             || (s.no_content && matches!(kind, FaultKind::ShortBody))
@@ -123,11 +170,7 @@ fn check(name: &str, make: impl Fn() -> Scenario) {
                 .iter()
                 .filter(|r| r.method == s.method && r.path.starts_with(&s.path))
                 .count();
-            let allowed = if matches!(kind, FaultKind::Status { status: 429, .. }) {
-                2
-            } else {
-                1
-            };
+            let allowed = if rate_limited(&kind) { 2 } else { 1 };
             assert_eq!(
                 sent, allowed,
                 "{what}: a request that changes state was sent {sent} times"
@@ -599,4 +642,37 @@ fn a_dripping_server_is_cut_off_at_the_deadline() {
         .assert_says("did not arrive within the request's deadline");
     assert_eq!(out.output("healthy"), "false");
     assert!(took < Duration::from_secs(6), "health: took {took:?}");
+}
+
+/// A GitHub budget spent for an hour is not waited out, and the error says
+/// so instead of blaming the token's permissions.
+#[test]
+fn a_spent_github_rate_limit_is_named_not_a_permission() {
+    let s = monitor_scenario(
+        "GET",
+        |_| "/repos/acme/shop/issues".into(),
+        true,
+        true,
+        false,
+        false,
+    );
+    s.sim.fault(Fault::new(
+        "GET",
+        &s.path,
+        10,
+        FaultKind::Status {
+            status: 403,
+            headers: vec![
+                ("X-RateLimit-Remaining".into(), "0".into()),
+                ("X-RateLimit-Reset".into(), (unix_now() + 3600).to_string()),
+            ],
+            body: r#"{"message":"API rate limit exceeded"}"#.into(),
+        },
+    ));
+    let started = Instant::now();
+    let out = (s.run)().run();
+    assert!(started.elapsed() < Duration::from_secs(20), "{}", out.log());
+    out.assert_code(1);
+    out.assert_says("rate limit for this token is spent");
+    assert!(!out.log().contains("lacks a permission"), "{}", out.log());
 }

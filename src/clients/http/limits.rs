@@ -54,18 +54,54 @@ fn header_numbers(headers: &HeaderMap, name: &str) -> Vec<f64> {
         .collect()
 }
 
-/// `Retry-After` in seconds, else Render's `Ratelimit-Reset` (relative
-/// seconds; the largest when two buckets apply).
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs = header_numbers(headers, "retry-after")
+/// What is left of the budget: Render's `Ratelimit-Remaining` (the
+/// smallest when two buckets apply), else GitHub's `X-RateLimit-Remaining`.
+fn remaining(headers: &HeaderMap) -> Option<f64> {
+    let render = header_numbers(headers, "ratelimit-remaining");
+    let numbers = if render.is_empty() {
+        header_numbers(headers, "x-ratelimit-remaining")
+    } else {
+        render
+    };
+    numbers.into_iter().reduce(f64::min)
+}
+
+/// When the window resets: Render's `Ratelimit-Reset` counts seconds (the
+/// largest when two buckets apply); GitHub's `X-RateLimit-Reset` is a Unix
+/// time.
+fn reset_in(headers: &HeaderMap) -> Option<Duration> {
+    let secs = header_numbers(headers, "ratelimit-reset")
         .into_iter()
-        .next()
+        .reduce(f64::max)
         .or_else(|| {
-            header_numbers(headers, "ratelimit-reset")
+            let at = header_numbers(headers, "x-ratelimit-reset")
                 .into_iter()
-                .reduce(f64::max)
+                .next()?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_secs_f64();
+            Some((at - now).max(0.0))
         })?;
     Some(Duration::from_secs_f64(secs.min(3600.0)))
+}
+
+/// `Retry-After` in seconds, else when the window resets.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    header_numbers(headers, "retry-after")
+        .into_iter()
+        .next()
+        .map(|secs| Duration::from_secs_f64(secs.min(3600.0)))
+        .or_else(|| reset_in(headers))
+}
+
+/// A refusal for the rate limit, which starts nothing: a 429, or GitHub's
+/// 403 when its budget is spent or it asks to wait (its secondary limits).
+pub fn is_rate_limited(status: u16, headers: &HeaderMap) -> bool {
+    status == 429
+        || (status == 403
+            && (remaining(headers).is_some_and(|left| left < 1.0)
+                || headers.contains_key("retry-after")))
 }
 
 /// Spreads requests over the rate-limit window once the budget runs low,
@@ -137,18 +173,11 @@ impl RateLimiter {
             let until = now + wait.min(MAX_RETRY_AFTER);
             pace.held_until = Some(pace.held_until.map_or(until, |t| t.max(until)));
         };
-        if status == 429 {
+        if is_rate_limited(status, headers) {
             hold(retry_after(headers).unwrap_or(Duration::from_secs(1)));
             return;
         }
-        let remaining = header_numbers(headers, "ratelimit-remaining")
-            .into_iter()
-            .reduce(f64::min);
-        let reset = header_numbers(headers, "ratelimit-reset")
-            .into_iter()
-            .reduce(f64::max)
-            .map(|r| Duration::from_secs_f64(r.min(3600.0)));
-        pace.interval = match (remaining, reset) {
+        pace.interval = match (remaining(headers), reset_in(headers)) {
             // The budget is spent: everyone waits for the window, once.
             (Some(left), Some(reset)) if left < 1.0 => {
                 hold(reset);
@@ -172,6 +201,32 @@ pub(super) mod tests {
             map.append(*k, HeaderValue::from_static(v));
         }
         map
+    }
+
+    #[test]
+    fn github_rate_limit_answers_are_read() {
+        let reset = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 30;
+        let mut spent = headers(&[("x-ratelimit-remaining", "0")]);
+        spent.insert("x-ratelimit-reset", reset.to_string().parse().unwrap());
+        assert!(is_rate_limited(403, &spent));
+        let wait = retry_after(&spent).unwrap();
+        assert!(
+            wait > Duration::from_secs(28) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        assert!(is_rate_limited(403, &headers(&[("retry-after", "60")])));
+        assert!(!is_rate_limited(
+            403,
+            &headers(&[("x-ratelimit-remaining", "41")])
+        ));
+        assert!(
+            !is_rate_limited(403, &HeaderMap::new()),
+            "a missing permission"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod limits;
 pub use answer::{
     display_url, health_url, web_url, HealthCheck, HttpError, NoResponseCause, Response,
 };
-pub use limits::{retry_after, Bucket, RateLimiter};
+pub use limits::{is_rate_limited, retry_after, Bucket, RateLimiter};
 
 pub const USER_AGENT: &str = concat!("render-pilot/", env!("CARGO_PKG_VERSION"));
 
@@ -52,14 +52,14 @@ impl Retry {
         }
     }
 
-    /// Whether to try again after an answer with `status`. A 429 refused
-    /// a trigger without starting anything, so it may be tried once more.
-    fn after_answer(self, status: u16, refused_429: &mut bool) -> bool {
-        match (status, self) {
-            (429, Retry::Idempotent) => true,
-            (429, Retry::Unsent) => !std::mem::replace(refused_429, true),
-            (502..=504, Retry::Idempotent) => true,
-            _ => false,
+    /// Whether to try again after an answer with `status`. A rate-limit
+    /// refusal (`limited`) started nothing, so even a trigger may be tried
+    /// once more.
+    fn after_answer(self, status: u16, limited: bool, refused_before: &mut bool) -> bool {
+        match self {
+            Retry::Idempotent => limited || matches!(status, 502..=504),
+            Retry::Unsent => limited && !std::mem::replace(refused_before, true),
+            Retry::Never => false,
         }
     }
 }
@@ -228,7 +228,7 @@ impl Http {
         max_body: usize,
         timeout: Duration,
     ) -> Result<Response, HttpError> {
-        let mut refused_429 = false;
+        let mut refused_before = false;
         let limiter = self.limiter(bucket);
         for attempt in 1.. {
             if let Some(limiter) = limiter {
@@ -253,14 +253,16 @@ impl Http {
                     if let Some(limiter) = limiter {
                         limiter.observe(response.status, &response.headers);
                     }
-                    if last || !retry.after_answer(response.status, &mut refused_429) {
+                    let limited = is_rate_limited(response.status, &response.headers);
+                    if last || !retry.after_answer(response.status, limited, &mut refused_before) {
                         return Ok(response);
                     }
-                    // On a 429 the limiter holds everyone for `Retry-After`
-                    // and announces a long hold.
-                    match (response.status, retry_after(&response.headers)) {
-                        (429, Some(wait)) if wait > MAX_RETRY_AFTER => return Ok(response),
-                        (429, Some(_)) => {}
+                    // After a rate-limit refusal the limiter holds everyone
+                    // for `Retry-After` (or until the reset) and announces a
+                    // long hold.
+                    match (limited, retry_after(&response.headers)) {
+                        (true, Some(wait)) if wait > MAX_RETRY_AFTER => return Ok(response),
+                        (true, Some(_)) => {}
                         _ => std::thread::sleep(self.backoff(attempt)),
                     }
                 }

@@ -50,7 +50,7 @@ pub(super) enum FixError {
     DispatchFailed {
         workflow: String,
         branch: String,
-        source: GitHubError,
+        source: Box<GitHubError>,
     },
     #[error(transparent)]
     GitHub(#[from] GitHubError),

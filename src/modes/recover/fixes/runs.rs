@@ -100,7 +100,7 @@ impl Fixer<'_> {
             Err(source) => Err(FixError::DispatchFailed {
                 workflow: name,
                 branch: self.branch.to_string(),
-                source,
+                source: Box::new(source),
             }),
         }
     }
