@@ -26,18 +26,7 @@ fn kinds() -> Vec<(&'static str, FaultKind)> {
                 body: r#"{"message":"rate limit exceeded"}"#.into(),
             },
         ),
-        (
-            "GitHub's 403, rate limit spent",
-            FaultKind::Status {
-                status: 403,
-                headers: vec![
-                    ("Content-Type".into(), "application/json".into()),
-                    ("X-RateLimit-Remaining".into(), "0".into()),
-                    ("X-RateLimit-Reset".into(), (unix_now() + 1).to_string()),
-                ],
-                body: r#"{"message":"API rate limit exceeded"}"#.into(),
-            },
-        ),
+        ("GitHub's 403, rate limit spent", github_spent(1)),
         (
             "GitHub's 403, secondary limit",
             FaultKind::Status {
@@ -64,11 +53,22 @@ fn kinds() -> Vec<(&'static str, FaultKind)> {
     ]
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
+/// GitHub's answer when a token's budget is spent until `reset_in`
+/// seconds from now (its reset is a Unix time).
+fn github_spent(reset_in: u64) -> FaultKind {
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_secs()
+        .as_secs();
+    FaultKind::Status {
+        status: 403,
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("X-RateLimit-Remaining".into(), "0".into()),
+            ("X-RateLimit-Reset".into(), (now + reset_in).to_string()),
+        ],
+        body: r#"{"message":"API rate limit exceeded"}"#.into(),
+    }
 }
 
 /// A refusal for the rate limit: it starts nothing, so every request may
@@ -656,19 +656,8 @@ fn a_spent_github_rate_limit_is_named_not_a_permission() {
         false,
         false,
     );
-    s.sim.fault(Fault::new(
-        "GET",
-        &s.path,
-        10,
-        FaultKind::Status {
-            status: 403,
-            headers: vec![
-                ("X-RateLimit-Remaining".into(), "0".into()),
-                ("X-RateLimit-Reset".into(), (unix_now() + 3600).to_string()),
-            ],
-            body: r#"{"message":"API rate limit exceeded"}"#.into(),
-        },
-    ));
+    s.sim
+        .fault(Fault::new("GET", &s.path, 10, github_spent(3600)));
     let started = Instant::now();
     let out = (s.run)().run();
     assert!(started.elapsed() < Duration::from_secs(20), "{}", out.log());
