@@ -298,6 +298,8 @@ pub fn manual_steps(cause: &crate::ops::diagnose::Cause) -> &'static str {
 pub struct Action {
     pub text: String,
     pub fixed: bool,
+    /// Nothing was left to fix (the service serves a good deploy again).
+    pub settled: bool,
 }
 
 /// Everything a recover run reports, in the summary and in its issue.
@@ -466,10 +468,12 @@ mod tests {
             Action {
                 text: "not fixed: the server refused the push".into(),
                 fixed: false,
+                settled: false,
             },
             Action {
                 text: "re-ran the failed jobs".into(),
                 fixed: true,
+                settled: false,
             },
         ];
         let steps = vec![crate::ops::diagnose::FailedStep {

@@ -1,6 +1,7 @@
 //! The fixes recover applies, one per cause: the lockfile ([`lockfile`]),
 //! new runs of the workflow ([`runs`]) and Render deploys ([`render`]).
 
+mod head;
 mod lockfile;
 mod render;
 mod runs;
@@ -78,6 +79,19 @@ pub(super) enum FixError {
     UntrustedHook { warnings: Vec<String>, why: String },
     #[error("{message} (HTTP {status})")]
     HookFailed { message: String, status: String },
+    #[error("{branch} moved on to {tip} after the failed run's head {head}; render-pilot deploys only the branch tip, and the newer commit's own run deploys it")]
+    BranchMoved {
+        branch: String,
+        tip: String,
+        head: String,
+    },
+    #[error("the live deploy {id} runs {commit}, {why} {head}; not deploying an older or unrelated commit over it")]
+    NewerLive {
+        id: String,
+        commit: String,
+        head: String,
+        why: &'static str,
+    },
     #[error("rollback and redeploy need render-api-key")]
     NoApiKey,
     #[error("rollback and redeploy need service-id (or the deploy hook)")]
@@ -129,6 +143,14 @@ fn stage(status: &DeployStatus) -> &'static str {
 /// A fix's description of what it did (or, in a dry run, would do).
 type Fixed = Result<String, FixError>;
 
+/// What a Render fix found: something it fixed, or nothing left to fix.
+pub(super) enum Done {
+    /// Fixed (in a dry run: would fix); the text says how.
+    Fixed(String),
+    /// Render serves a good deploy again: nothing to fix.
+    Settled(String),
+}
+
 pub(super) struct Fixer<'a> {
     pub(super) config: &'a RecoverSettings,
     pub(super) http: &'a Http,
@@ -155,24 +177,33 @@ impl Fixer<'_> {
 
     pub(super) fn fix(&mut self, cause: &Cause) -> Action {
         match self.apply(cause) {
-            Ok(text) => Action {
+            Ok(Done::Fixed(text)) => Action {
                 fixed: !self.config.dry_run,
+                settled: false,
+                text,
+            },
+            Ok(Done::Settled(text)) => Action {
+                fixed: true,
+                settled: true,
                 text,
             },
             Err(error) => Action {
                 text: format!("not fixed: {error}"),
                 fixed: false,
+                settled: false,
             },
         }
     }
 
-    fn apply(&mut self, cause: &Cause) -> Fixed {
+    fn apply(&mut self, cause: &Cause) -> Result<Done, FixError> {
         // Deploy ids in the cause come from the log: evidence only. The
         // Render fixes read their target from Render's own deploy list.
         match cause {
-            Cause::Lockfile { .. } if self.enabled(Fix::Lockfile) => self.lockfile(),
-            Cause::PushRace if self.enabled(Fix::Rerun) => self.fresh_run(),
-            Cause::Transient { .. } if self.enabled(Fix::Rerun) => self.rerun(),
+            Cause::Lockfile { .. } if self.enabled(Fix::Lockfile) => {
+                self.lockfile().map(Done::Fixed)
+            }
+            Cause::PushRace if self.enabled(Fix::Rerun) => self.fresh_run().map(Done::Fixed),
+            Cause::Transient { .. } if self.enabled(Fix::Rerun) => self.rerun().map(Done::Fixed),
             Cause::DeployHook { .. } if self.enabled(Fix::Webhook) => self.webhook(),
             Cause::DeployUnhealthy { .. } if self.enabled(Fix::Rollback) => self.unhealthy_deploy(),
             Cause::DeployFailed { .. }
