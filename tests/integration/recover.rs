@@ -1790,3 +1790,70 @@ fn redeploy_pins_the_checked_head() {
         trigger.body
     );
 }
+
+/// A run of `workflow` (CI or Deploy) on main started by `event`.
+fn run_of(workflow: &str, id: u64, head: &str, event: &str, conclusion: &str, log: &str) -> Run {
+    let mut run = Run::failed(id, head, log);
+    run.event = event.into();
+    run.conclusion = conclusion.into();
+    if workflow == "Deploy" {
+        run.name = "Deploy".into();
+        run.workflow_id = 7002;
+        run.path = ".github/workflows/deploy.yml".into();
+    }
+    run
+}
+
+/// Escalation: the run recover dispatched after its fix fails again, and
+/// again; each failure updates the one issue of its workflow and branch,
+/// and a later passing run, however started, closes it. A failed manual
+/// run of another workflow has its own issue.
+#[test]
+fn failed_fix_attempts_update_one_issue_and_a_passing_run_closes_it() {
+    let (p, log) = project();
+    p.run_with(run_of("CI", 830, &p.head, "push", "failure", &log));
+    p.recover().run().assert_code(0);
+    let fix = p.remote.tip();
+    let message = git(&p.remote.bare(), &["log", "-1", "--format=%B", "main"]);
+    for id in [831, 832] {
+        let mut again = run_of("CI", id, &fix, "workflow_dispatch", "failure", &log);
+        again.head_message = message.clone();
+        p.run_with(again);
+        p.recover().run().assert_code(1);
+        let issues = p.sim.issues();
+        assert_eq!(issues.len(), 1, "one issue, updated");
+        assert_eq!(issues[0].title, "render-pilot: CI failed on main");
+    }
+    assert!(
+        !p.sim.issues()[0].comments.is_empty(),
+        "the second failure is noted"
+    );
+
+    let manual = "2026-11-29T10:00:00Z ##[error]Process completed with exit code 1.";
+    p.run_with(run_of(
+        "Deploy",
+        833,
+        &fix,
+        "workflow_dispatch",
+        "failure",
+        manual,
+    ));
+    p.recover().run().assert_code(1);
+    assert_eq!(open_issues(&p), 2, "Deploy's own issue");
+
+    p.run_with(run_of("CI", 834, &fix, "workflow_dispatch", "success", ""));
+    let out = p.recover().run();
+    out.assert_code(0);
+    out.assert_says("Closed the recovery issue for main.");
+    let open: Vec<String> = p
+        .sim
+        .issues()
+        .into_iter()
+        .filter(|i| i.state == "open")
+        .map(|i| i.title)
+        .collect();
+    assert_eq!(open, ["render-pilot: Deploy failed on main"]);
+    p.run_with(run_of("Deploy", 835, &fix, "push", "success", ""));
+    p.recover().run().assert_code(0);
+    assert_eq!(open_issues(&p), 0);
+}

@@ -320,14 +320,17 @@ fn file_issue(
         .collect::<Vec<_>>()
         .join("; ");
     let note = format!("The run {} failed again: {causes}.", case.run.id);
+    // The run is part of the state: every failed run (a fix's own run
+    // failing again, say) updates the issue once, a repeat of this
+    // recover run does not.
+    let state = format!(
+        "{}@{}.{}",
+        cause_names(findings, "+"),
+        case.run.id,
+        case.run.attempt()
+    );
     let mut tracker = Tracker::load(case.github, &case.config.issue_label)?;
-    Ok(tracker.report(
-        &case.key,
-        &cause_names(findings, "+"),
-        &title,
-        &report.issue_body(),
-        &note,
-    )?)
+    Ok(tracker.report(&case.key, &state, &title, &report.issue_body(), &note)?)
 }
 
 fn runner_log(runner: &Runner, finding: &Finding, action: &Action) {
