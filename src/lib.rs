@@ -91,9 +91,10 @@ pub fn report_error(error: &anyhow::Error, env: &Env) -> ExitCode {
             output::runner::escape_data(&message)
         );
     } else {
+        // A terminal gives inputs as flags: the message names them so.
         eprintln!(
             "error: {}",
-            output::runner::plain(&output::runner::neutralise(&message))
+            output::runner::plain(&output::runner::neutralise(&settings::as_flags(&message)))
         );
     }
     ExitCode::from(if input { 2 } else { 1 })

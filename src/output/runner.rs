@@ -114,7 +114,9 @@ impl Runner {
             let props = title
                 .map(|t| format!(" title={}", escape_property(&secrets::redact(t))))
                 .unwrap_or_default();
-            println!("::{name}{props}::{}", escape_data(&message));
+            // The runner shows annotations as plain text: Markdown would
+            // show its brackets and stars.
+            println!("::{name}{props}::{}", escape_data(&plain(&message)));
         } else {
             let prefix = match title {
                 Some(t) => format!("{name}: {}: ", secrets::redact(t)),

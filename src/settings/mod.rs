@@ -5,6 +5,7 @@
 //! before anything is done.
 
 mod deploy;
+mod flags;
 mod monitor;
 mod recover;
 pub mod table;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 pub use deploy::DeploySettings;
+pub use flags::as_flags;
 pub use monitor::{CommitMode, HealthPolicy, MonitorSettings, Services};
 pub use recover::{Fix, RecoverSettings};
 use table::{Mode, INPUTS};

@@ -201,11 +201,11 @@ pub fn status_file(raw: Option<&str>) -> Result<Option<String>, InputError> {
         Some(p) if p.trim().is_empty() => return Ok(None),
         Some(p) => p.trim().to_string(),
     };
-    if path.ends_with('/') || path.split('/').any(str::is_empty) {
+    if path.split('/').any(|part| part.is_empty() || part == ".") {
         return Err(InputError::new(
             "status-file",
             format!(
-                "'{}' names a folder or has an empty part; give the file's path, like docs/PIPELINE.md",
+                "'{}' names a folder or has an empty or '.' part; give the file's path, like docs/PIPELINE.md",
                 shorten(&path)
             ),
         ));

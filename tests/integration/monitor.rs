@@ -122,7 +122,7 @@ fn a_failed_deploy_opens_one_issue_and_recovery_closes_it() {
     assert_eq!(out.output("issues-opened"), "1");
     let issues = f.sim.issues();
     assert_eq!(issues.len(), 1);
-    assert_eq!(issues[0].title, "render-pilot: shop-api is failed");
+    assert_eq!(issues[0].title, "render-pilot: shop-api failed");
     assert_eq!(issues[0].labels, vec!["render-pilot".to_string()]);
     assert!(
         issues[0].body.contains("build_failed")
@@ -1304,8 +1304,8 @@ fn a_status_file_that_names_a_folder_is_bad_input() {
     std::fs::create_dir_all(clone.join("site")).unwrap();
     let tip = f.remote.tip();
     for (path, said) in [
-        ("docs/", "names a folder or has an empty part"),
-        ("docs//PIPELINE.md", "names a folder or has an empty part"),
+        ("docs/", "names a folder or has an empty or '.' part"),
+        ("docs//PIPELINE.md", "names a folder or has an empty or '.' part"),
         ("site", "'site' is a folder in the workspace"),
     ] {
         let out = monitor(&f, &clone).input("status-file", path).run();

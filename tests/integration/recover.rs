@@ -762,8 +762,12 @@ fn an_untrusted_run_only_reports_whatever_its_log_says() {
         );
         let refusals = out
             .output("actions")
-            .matches("not this repository's own code")
-            .count();
+            .matches("render-pilot only reports on this run (")
+            .count()
+            + out
+                .output("actions")
+                .matches("render-pilot does not deploy this run's head (")
+                .count();
         assert_eq!(refusals, 6, "{variant}: {}", out.output("actions"));
         p.no_leak(&out, &[]);
     }
@@ -785,7 +789,7 @@ fn a_dry_run_of_an_untrusted_run_says_it_would_not_fix() {
         out.assert_code(0);
         assert!(
             out.output("actions")
-                .starts_with("not fixed: the run is not this repository's own code"),
+                .starts_with("not fixed: render-pilot only reports on this run ("),
             "{variant}: {}",
             out.output("actions")
         );

@@ -17,7 +17,7 @@ use crate::ops::diagnose::{Diagnoser, FailedStep, Finding, StepReader};
 use crate::ops::issues::Tracker;
 use crate::output::escape::{escape_inline, one_line};
 use crate::output::runner::Runner;
-use crate::report::{Action, RecoverReport};
+use crate::report::{Action, FixOutcome, RecoverReport};
 use crate::settings::RecoverSettings;
 use crate::Verdict;
 use fixes::Fixer;
@@ -208,7 +208,7 @@ fn recover(
     found.diagnosis = cause_names(&findings, ",");
     let distrust = case.run.distrust(case.github.repository());
     let (actions, commit) = apply_fixes(case, http, distrust.clone(), &findings, runner);
-    let fixed = !config.dry_run && actions.iter().all(|a| a.fixed);
+    let fixed = !config.dry_run && actions.iter().all(Action::fixed);
     found.fixed = Some(fixed);
     found.actions = actions
         .iter()
@@ -223,13 +223,14 @@ fn recover(
         actions: &actions,
         steps: &steps,
         distrust: distrust.as_deref(),
+        dry_run: config.dry_run,
     };
     let issue_url = if !fixed && !config.dry_run {
         file_issue(case, &findings, &report)?
     } else {
         None
     };
-    let settled = !actions.is_empty() && actions.iter().all(|a| a.settled);
+    let settled = !actions.is_empty() && actions.iter().all(|a| a.outcome == FixOutcome::Settled);
     if settled && !config.dry_run {
         let closed = close_issue(
             config,
@@ -335,7 +336,7 @@ fn file_issue(
 
 fn runner_log(runner: &Runner, finding: &Finding, action: &Action) {
     let line = format!("{}: {}", finding.cause.describe(), action.text);
-    if action.fixed {
+    if action.fixed() {
         runner.notice(&line);
     } else {
         runner.warning(&line);

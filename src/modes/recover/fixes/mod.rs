@@ -15,7 +15,7 @@ use crate::clients::render::{DeployStatus, RenderError};
 use crate::inputs::InputError;
 use crate::ops::diagnose::Cause;
 use crate::output::runner::Runner;
-use crate::report::Action;
+use crate::report::{Action, FixOutcome};
 use crate::settings::{Fix, RecoverSettings};
 
 /// Why a fix was not applied; shown after "not fixed: " in the action.
@@ -30,7 +30,7 @@ pub(super) enum FixError {
         cause: &'static str,
         enabled: String,
     },
-    #[error("the run is not this repository's own code ({0}); render-pilot only reports on such runs, because this job holds write tokens and Render keys the failing run did not have")]
+    #[error("render-pilot only reports on this run ({0}), because this job holds write tokens and Render keys the failing run did not have")]
     Untrusted(String),
     #[error(
         "attempt {attempt} of run {run} failed and max-attempts is {max}; not re-running again"
@@ -75,7 +75,7 @@ pub(super) enum FixError {
     BadHook(InputError),
     #[error("the deploy hook is a Blueprint hook (exs-…): it syncs render.yaml and deploys no code; use the service's hook")]
     BlueprintHook,
-    #[error("the deploy hook is valid{}, but the run is not this repository's own code ({why}), so render-pilot does not deploy it", notes(.warnings))]
+    #[error("the deploy hook is valid{}, but render-pilot does not deploy this run's head ({why})", notes(.warnings))]
     UntrustedHook { warnings: Vec<String>, why: String },
     #[error("{message} (HTTP {status})")]
     HookFailed { message: String, status: String },
@@ -157,7 +157,7 @@ pub(super) struct Fixer<'a> {
     pub(super) github: &'a GitHub<'a>,
     pub(super) run: &'a WorkflowRun,
     pub(super) branch: &'a str,
-    /// Why the run is not this repository's own code, if it is not: then
+    /// Why render-pilot only reports on the run, if it does: then
     /// recover only reads and reports.
     pub(super) distrust: Option<String>,
     pub(super) runner: &'a Runner,
@@ -177,20 +177,21 @@ impl Fixer<'_> {
 
     pub(super) fn fix(&mut self, cause: &Cause) -> Action {
         match self.apply(cause) {
-            Ok(Done::Fixed(text)) => Action {
-                fixed: !self.config.dry_run,
-                settled: false,
+            Ok(Done::Fixed(text)) if self.config.dry_run => Action {
                 text,
+                outcome: FixOutcome::Planned,
+            },
+            Ok(Done::Fixed(text)) => Action {
+                text,
+                outcome: FixOutcome::Fixed,
             },
             Ok(Done::Settled(text)) => Action {
-                fixed: true,
-                settled: true,
                 text,
+                outcome: FixOutcome::Settled,
             },
             Err(error) => Action {
                 text: format!("not fixed: {error}"),
-                fixed: false,
-                settled: false,
+                outcome: FixOutcome::NotFixed,
             },
         }
     }
@@ -277,7 +278,7 @@ mod tests {
         };
         assert_eq!(
             error.to_string(),
-            "the deploy hook is valid (note: a trailing newline) (note: a space), but the run is not this repository's own code (a fork), so render-pilot does not deploy it"
+            "the deploy hook is valid (note: a trailing newline) (note: a space), but render-pilot does not deploy this run's head (a fork)"
         );
         let error = FixError::UntrustedHook {
             warnings: Vec::new(),
