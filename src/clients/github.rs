@@ -287,4 +287,94 @@ impl<'a> GitHub<'a> {
         self.send(Method::PATCH, url, Some(&body), "close issue")?;
         Ok(())
     }
+
+    /// The comments on an issue or pull request, oldest first (at most
+    /// 50 pages of 100).
+    pub fn comments(&self, number: u64) -> Result<Vec<Comment>, GitHubError> {
+        let mut comments = Vec::new();
+        for page in 1..=50 {
+            let mut url = self.url(&format!("/issues/{number}/comments"));
+            url.query_pairs_mut()
+                .append_pair("per_page", "100")
+                .append_pair("page", &page.to_string());
+            let batch: Vec<Comment> = self.send(Method::GET, url, None, "list comments")?.json()?;
+            let done = batch.len() < 100;
+            comments.extend(batch);
+            if done {
+                break;
+            }
+        }
+        Ok(comments)
+    }
+
+    pub fn edit_comment(&self, id: u64, text: &str) -> Result<(), GitHubError> {
+        let url = self.url(&format!("/issues/comments/{id}"));
+        self.send(
+            Method::PATCH,
+            url,
+            Some(&json!({"body": redact(text)})),
+            "edit comment",
+        )?;
+        Ok(())
+    }
+
+    /// Creates a GitHub deployment of `reference` in `environment`; returns
+    /// its id. Never merges the default branch in, and asks for no checks:
+    /// the deploy happened on Render already.
+    pub fn create_deployment(
+        &self,
+        reference: &str,
+        environment: &str,
+        transient: bool,
+    ) -> Result<u64, GitHubError> {
+        #[derive(Deserialize)]
+        struct Created {
+            id: u64,
+        }
+        let body = json!({
+            "ref": reference,
+            "environment": environment,
+            "auto_merge": false,
+            "required_contexts": [],
+            "transient_environment": transient,
+            "production_environment": environment == "production",
+            "description": "Render deploy followed by render-pilot",
+        });
+        let created: Created = self
+            .send(
+                Method::POST,
+                self.url("/deployments"),
+                Some(&body),
+                "create deployment",
+            )?
+            .json()?;
+        Ok(created.id)
+    }
+
+    /// Sets a deployment's state (`in_progress`, `success`, `failure`).
+    pub fn deployment_status(
+        &self,
+        deployment: u64,
+        state: &str,
+        environment_url: Option<&str>,
+        log_url: Option<&str>,
+    ) -> Result<(), GitHubError> {
+        let mut body = json!({"state": state, "auto_inactive": true});
+        if let Some(url) = environment_url {
+            body["environment_url"] = json!(url);
+        }
+        if let Some(url) = log_url {
+            body["log_url"] = json!(url);
+        }
+        let url = self.url(&format!("/deployments/{deployment}/statuses"));
+        self.send(Method::POST, url, Some(&body), "set deployment status")?;
+        Ok(())
+    }
+}
+
+/// A comment on an issue or pull request.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Comment {
+    pub id: u64,
+    pub body: Option<String>,
 }
