@@ -178,7 +178,7 @@ fn documented_tags_are_the_ones_the_release_makes() {
     let major = version.split('.').next().unwrap();
     assert_ne!(major, "0", "a 0.x version would release @v0");
     let mut texts = vec![("README.md".to_string(), read("README.md"))];
-    for example in ["deploy", "monitor", "auto-recovery"] {
+    for example in ["deploy", "monitor", "auto-recovery", "follow", "preview"] {
         let path = format!("examples/workflows/{example}.yaml");
         texts.push((path.clone(), read(&path)));
     }
