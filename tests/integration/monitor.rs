@@ -1305,7 +1305,10 @@ fn a_status_file_that_names_a_folder_is_bad_input() {
     let tip = f.remote.tip();
     for (path, said) in [
         ("docs/", "names a folder or has an empty or '.' part"),
-        ("docs//PIPELINE.md", "names a folder or has an empty or '.' part"),
+        (
+            "docs//PIPELINE.md",
+            "names a folder or has an empty or '.' part",
+        ),
         ("site", "'site' is a folder in the workspace"),
     ] {
         let out = monitor(&f, &clone).input("status-file", path).run();
