@@ -783,11 +783,9 @@ fn page(items: Vec<(String, Value)>, request: &Request, key: &str) -> Response {
 }
 
 fn list_services(render: &Render, request: &Request) -> Response {
-    let previews = match request.param("includePreviews") {
-        None | Some("true") => true,
-        Some("false") => false,
-        Some(_) => return bad_request("includePreviews must be true or false"),
-    };
+    // The description declares no 400 here: anything but `false` keeps
+    // the default, previews included.
+    let previews = request.param("includePreviews") != Some("false");
     let items = render
         .services
         .iter()
