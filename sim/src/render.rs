@@ -307,8 +307,9 @@ impl Svc {
             "suspended": if spec.suspended { "suspended" } else { "not_suspended" },
             "suspenders": if spec.suspended { json!(["user"]) } else { json!([]) },
             "autoDeploy": if spec.auto_deploy == AutoDeploy::Off { "no" } else { "yes" },
-            // Not in the published description, but in Render's answers
-            // (and its own CLI's types): what starts an Auto-Deploy.
+            // What starts an Auto-Deploy: in Render's answers
+            // (shared/reference/render-api.md §5), not in the copy of its
+            // description the tests hold.
             "autoDeployTrigger": match spec.auto_deploy {
                 AutoDeploy::Commit => "commit",
                 AutoDeploy::ChecksPass => "checksPass",
