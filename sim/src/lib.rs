@@ -1,7 +1,9 @@
 //! A stateful simulator of the parts of the Render REST API (v1) and of the
 //! GitHub REST API that render-pilot uses, served over real HTTP on
 //! loopback. Paths, shapes and status codes follow Render's published
-//! OpenAPI description (`shared/specs/render-api-subset.json`).
+//! OpenAPI description (`shared/specs/render-api-subset.json`). Render
+//! also acts by itself, as the real one does: Auto-Deploy of pushes to a
+//! repository the simulator serves, and pull-request previews.
 //!
 //! Tests start one in-process with [`Sim::start`]; `render-sim` serves one
 //! with a demo fleet for the README's end-to-end command and the benchmarks.
