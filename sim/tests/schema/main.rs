@@ -18,7 +18,6 @@ use render_sim::{AutoDeploy, Outcome, Plan, RateLimit, Run, ServiceSpec, Sim, AP
 use serde_json::{json, Value};
 
 use contract::{details_schema, Contract};
-use repo::Repo;
 
 /// An HTTP answer.
 struct Answer {
@@ -483,7 +482,7 @@ fn every_answer_matches_the_published_schemas() {
     // static site, listed with and without previews; custom domains.
     sim.set_auto_deploy_delay(Duration::ZERO);
     sim.set_preview_delay(Duration::ZERO);
-    let repo = Repo::new(&sim);
+    let repo = repo::Repo::new(&sim);
     let follows = |name: &str, kind: &str| ServiceSpec {
         kind: kind.into(),
         repo: Some("shop.git".into()),
