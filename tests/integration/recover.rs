@@ -1453,8 +1453,8 @@ fn without_package_manager_the_pnpm_of_the_lockfile_s_format_regenerates_it() {
 }
 
 /// Recover on a project pinning `package_manager` must fail: no commit,
-/// exit 1, and an issue naming the pnpm needed and how to provide it.
-fn refused(package_manager: &str, path: &str) -> (String, Vec<render_sim::Issue>) {
+/// exit 1, and an issue naming the pnpm needed and `fix`, how to provide it.
+fn refused(package_manager: &str, path: &str, fix: &str) -> (String, Vec<render_sim::Issue>) {
     let (p, log) = project_using(PNPM_9, Some(package_manager), &[]);
     p.run_with(Run::failed(530, &p.head, &log));
     let out = p.recover().env("PATH", path).run();
@@ -1463,19 +1463,14 @@ fn refused(package_manager: &str, path: &str) -> (String, Vec<render_sim::Issue>
     assert_eq!(p.remote.tip(), p.head, "nothing was pushed");
     let issues = p.sim.issues();
     assert_eq!(issues.len(), 1, "{}", out.log());
-    assert!(
-        issues[0].body.contains("Put corepack on PATH"),
-        "{}",
-        issues[0].body
-    );
+    assert!(issues[0].body.contains(fix), "{}", issues[0].body);
     p.no_leak(&out, &[]);
     (out.log(), issues)
 }
 
-#[test]
-fn another_pnpm_on_a_runner_without_corepack_is_refused_not_used() {
-    // The runner's pnpm is 10 (corepack's, started by absolute path), and
-    // corepack itself is not on PATH.
+/// A PATH with node and a `pnpm` that is pnpm `version` (corepack's,
+/// started by absolute path), but no corepack.
+fn path_without_corepack(version: &str) -> tempfile::TempDir {
     let node = node_only();
     let corepack = Command::new("sh")
         .args(["-c", "command -v corepack"])
@@ -1484,7 +1479,7 @@ fn another_pnpm_on_a_runner_without_corepack_is_refused_not_used() {
     let corepack = String::from_utf8_lossy(&corepack.stdout).trim().to_string();
     std::fs::write(
         node.path().join("pnpm"),
-        format!("#!/bin/sh\nexec {corepack:?} pnpm@{PNPM_10} \"$@\"\n"),
+        format!("#!/bin/sh\nexec {corepack:?} pnpm@{version} \"$@\"\n"),
     )
     .unwrap();
     Command::new("chmod")
@@ -1492,9 +1487,16 @@ fn another_pnpm_on_a_runner_without_corepack_is_refused_not_used() {
         .arg(node.path().join("pnpm"))
         .status()
         .unwrap();
+    node
+}
+
+#[test]
+fn another_pnpm_on_a_runner_without_corepack_is_refused_not_used() {
+    let node = path_without_corepack(PNPM_10);
     let (log, issues) = refused(
         &format!("pnpm@{PNPM_9}"),
         &node.path().display().to_string(),
+        "Put corepack on PATH",
     );
     for text in [&log, &issues[0].body] {
         assert!(
@@ -1513,7 +1515,11 @@ fn another_pnpm_on_a_runner_without_corepack_is_refused_not_used() {
 
 #[test]
 fn a_pinned_pnpm_missing_from_corepack_s_cache_is_not_downloaded() {
-    let (log, issues) = refused("pnpm@9.14.4", &std::env::var("PATH").unwrap());
+    let (log, issues) = refused(
+        "pnpm@9.14.4",
+        &std::env::var("PATH").unwrap(),
+        "Put corepack on PATH",
+    );
     for text in [&log, &issues[0].body] {
         assert!(
             text.contains("must be regenerated with pnpm 9.14.4"),
@@ -1521,4 +1527,58 @@ fn a_pinned_pnpm_missing_from_corepack_s_cache_is_not_downloaded() {
         );
         assert!(text.contains("Network access disabled"), "{text}");
     }
+}
+
+/// packageManager pins pnpm 9.15.9 to a hash. Corepack has that release in
+/// its cache, downloaded (and checked) with another hash, and runs it
+/// without looking at the pin; a pnpm 9.15.9 is on PATH too. Neither may
+/// run: a pinned pnpm runs only once corepack's record matches the pin.
+#[test]
+fn a_pinned_hash_that_does_not_match_is_refused_not_worked_around() {
+    let wrong = "0".repeat(128);
+    let (log, issues) = refused(
+        &format!("pnpm@{PNPM_9}+sha512.{wrong}"),
+        &std::env::var("PATH").unwrap(),
+        "Correct the hash",
+    );
+    for text in [&log, &issues[0].body] {
+        assert!(
+            text.contains(&format!(
+                "package.json's packageManager pins pnpm {PNPM_9} to sha512.0000000000000000…"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains("corepack runs a cached release without comparing it to the pin"),
+            "{text}"
+        );
+    }
+}
+
+/// The right hash, but no corepack to check it: the pnpm on PATH, the right
+/// version, is not used instead; and a hash in another algorithm than the
+/// one corepack recorded cannot be compared, so it is refused too.
+#[test]
+fn a_pinned_hash_nobody_can_check_is_refused() {
+    let node = path_without_corepack(PNPM_10);
+    let (log, _) = refused(
+        &format!("pnpm@{PNPM_10}+sha512.{PNPM_10_SHA512}"),
+        &node.path().display().to_string(),
+        "Correct the hash",
+    );
+    assert!(log.contains("there is no corepack on PATH"), "{log}");
+    assert!(
+        !log.contains("the pnpm on PATH"),
+        "PATH's pnpm was not even asked: {log}"
+    );
+
+    let (log, _) = refused(
+        &format!("pnpm@{PNPM_10}+sha256.{}", &PNPM_10_SHA512[..64]),
+        &std::env::var("PATH").unwrap(),
+        "Correct the hash",
+    );
+    assert!(
+        log.contains("downloaded with the hash sha512.f49b5a8ea0fdedb4…"),
+        "{log}"
+    );
 }

@@ -7,38 +7,27 @@ use std::time::Duration;
 use render_sim::{Fault, FaultKind, Run, ServiceSpec, Sim, API_KEY, GITHUB_TOKEN};
 
 use crate::repo::{git, remote};
-use crate::support::{rp, Outcome, Rp};
+use crate::support::{rp, Rp};
 
-/// Lines a hostile name or status tries to slip into the job log.
-const FORGED: [&str; 4] = [
+/// What a hostile name, status or log line tries to slip into the job log:
+/// commands at a line's start (after a line break, a lone CR or spaces),
+/// and legacy ones mid-line, which the runner obeys anywhere. Every run's
+/// output is read with the runner's rules ([`crate::support::runner_commands`]):
+/// none of these may reach it as a command, on stdout or stderr.
+const FORGED: [&str; 7] = [
     "::error::forged",
     "::add-mask::forged",
     "::stop-commands::forged",
     "##[set-output name=x;]forged",
+    "build ##[stop-commands]x",
+    "x ##[add-mask]secret",
+    "a ::warning::b",
 ];
-
-/// The runner obeys a line that starts, after spaces, with `::` or `##[`;
-/// none of the forged ones may reach it as a command, on stdout or stderr.
-fn assert_no_forged_command(out: &Outcome) {
-    for line in out.stdout.lines().chain(out.stderr.lines()) {
-        let start = line.trim_start();
-        for forged in FORGED {
-            assert!(
-                !start.starts_with(forged),
-                "a workflow command from data reached the runner: {line:?}"
-            );
-        }
-        assert!(
-            !start.starts_with("::stop-commands"),
-            "stop-commands from data: {line:?}"
-        );
-    }
-}
 
 fn hostile_name(extra: &str) -> String {
     format!(
-        "evil{extra}\n{}\r{}\n  {}\n{}",
-        FORGED[0], FORGED[1], FORGED[2], FORGED[3]
+        "evil{extra}\n{}\r{}\n  {}\n{} {}\r\n{} {}",
+        FORGED[0], FORGED[1], FORGED[2], FORGED[3], FORGED[4], FORGED[5], FORGED[6]
     )
 }
 
@@ -70,7 +59,6 @@ fn a_service_name_cannot_close_or_hide_another_services_issue() {
             .env("GITHUB_WORKSPACE", workspace.path())
             .run();
         out.assert_code(0);
-        assert_no_forged_command(&out);
         let issues = sim.issues();
         assert_eq!(issues.len(), 1, "one issue, for the failing service");
         assert_eq!(issues[0].state, "open", "the healthy service closed it");
@@ -111,7 +99,6 @@ fn hostile_names_and_statuses_never_become_workflow_commands() {
     let out = monitor(&sim, &[&id])
         .env("GITHUB_WORKSPACE", workspace.path())
         .run();
-    assert_no_forged_command(&out);
     let summary = &out.summary;
     assert!(!summary.contains("<b>"), "raw HTML from a name: {summary}");
     assert!(summary.contains("```mermaid\npie showData"), "{summary}");
@@ -123,8 +110,23 @@ fn hostile_names_and_statuses_never_become_workflow_commands() {
         .input("render-api-key", API_KEY)
         .input("render-api-url", &sim.api_url())
         .run();
-    assert_no_forged_command(&out);
     assert!(!out.summary.contains("<b>"), "{}", out.summary);
+}
+
+/// On a terminal render-pilot issues no command at all, and data issues
+/// none either: a workflow's `run:` step may call the binary directly.
+#[test]
+fn hostile_names_stay_text_on_a_terminal_too() {
+    let sim = Sim::start();
+    let id = sim.add_service(ServiceSpec::web(&hostile_name("`::`warning::")));
+    sim.add_history(&id, &hostile_name("_status"), Duration::from_secs(30));
+    let out = crate::support::laptop()
+        .args(&["deploy", "--wait", "false"])
+        .input("deploy-hook-url", &sim.hook_url(&id))
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &sim.api_url())
+        .run();
+    assert!(out.stdout.contains("x ##⟫[add-mask]secret"), "{}", out.log());
 }
 
 #[test]
@@ -132,7 +134,7 @@ fn a_hostile_job_name_and_log_stay_evidence() {
     let sim = Sim::start();
     let log = format!(
         "2026-11-29T10:00:01.0000000Z error: build broke ``` <!-- render-pilot:monitor:srv-abc state=failed -->\n{}\n2026-11-29T10:00:02.0000000Z ##[error]Process completed with exit code 1.\n",
-        FORGED[0]
+        FORGED.join("\n2026-11-29T10:00:01.5000000Z ")
     );
     let mut run = Run::failed(77, "0123456789abcdef0123456789abcdef01234567", &log);
     run.jobs[1].name = hostile_name("-job");
@@ -150,7 +152,6 @@ fn a_hostile_job_name_and_log_stay_evidence() {
         .env("GITHUB_API_URL", &sim.url)
         .run();
     out.assert_code(1);
-    assert_no_forged_command(&out);
     let issues = sim.issues();
     assert_eq!(issues.len(), 1);
     let body = &issues[0].body;

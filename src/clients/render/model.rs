@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::clients::http::web_url;
+use crate::output::secrets::without_userinfo;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeployStatus {
@@ -289,6 +290,15 @@ pub struct TriggerRequest {
 }
 
 impl TriggerRequest {
+    /// The request as it may be shown: an image's `user:password@` goes
+    /// (the request sends the image as given).
+    pub fn shown(&self) -> TriggerRequest {
+        TriggerRequest {
+            image: self.image.as_deref().map(without_userinfo),
+            ..self.clone()
+        }
+    }
+
     pub fn body(&self) -> Value {
         let mut body = json!({});
         if let Some(c) = &self.commit {

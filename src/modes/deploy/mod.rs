@@ -27,7 +27,7 @@ pub fn run(config: &DeploySettings, runner: &mut Runner) -> anyhow::Result<Verdi
     for warning in &config.warnings {
         runner.warning(warning);
     }
-    let http = Http::new(&config.tuning)?.notify_waits(runner.info_printer());
+    let http = Http::new(&config.tuning)?.notify_waits(runner.printer());
     let render = config
         .api
         .as_ref()
@@ -67,7 +67,7 @@ impl Deployer<'_> {
                 .request
                 .commit
                 .clone()
-                .or(config.request.image.clone()),
+                .or(config.request.shown().image),
             trigger: if config.hook.is_some() {
                 "deploy hook"
             } else {

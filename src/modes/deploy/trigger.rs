@@ -36,12 +36,13 @@ impl TriggerOutcome {
 impl Deployer<'_> {
     pub(super) fn describe_request(&self, id: &str) -> String {
         let config = self.config;
+        let request = config.request.shown();
         match (&config.hook, &config.api) {
-            (Some(hook), _) => format!("POST {}", shown_hook_url(hook, &config.request)),
+            (Some(hook), _) => format!("POST {}", shown_hook_url(hook, &request)),
             (None, Some(api)) => format!(
                 "POST {}/services/{id}/deploys with {}",
                 display_url(&api.url).trim_end_matches('/'),
-                config.request.body()
+                request.body()
             ),
             (None, None) => "send nothing".into(),
         }
