@@ -1582,3 +1582,82 @@ fn a_pinned_hash_nobody_can_check_is_refused() {
         "{log}"
     );
 }
+
+/// Branches and repositories named like tokens (`rnd_…`, `ghp_…`) are
+/// names, not secrets: the issue's hidden marker keeps them, so each
+/// failure finds the one issue (whose title names the branch) and a
+/// passing run closes it.
+#[test]
+fn names_shaped_like_tokens_keep_their_one_issue() {
+    let log = "2026-11-29T10:00:00Z make: *** [all] Error 2\n2026-11-29T10:00:01Z ##[error]Process completed with exit code 2.";
+    for (branch, head_repository) in [
+        ("rnd_pricing_page", "acme/shop"),
+        ("ghp_feature0123456789", "acme/shop"),
+        ("main", "acme/rnd_platform_api"),
+    ] {
+        let (p, _) = project();
+        let run = |id: u64, conclusion: &str| Run {
+            head_branch: branch.into(),
+            head_repository: head_repository.into(),
+            conclusion: conclusion.into(),
+            ..Run::failed(id, &p.head, log)
+        };
+        for id in [701, 702] {
+            p.run_with(run(id, "failure"));
+            p.recover().input("fixes", "rerun").run().assert_code(1);
+            let issues = p.sim.issues();
+            assert_eq!(issues.len(), 1, "{branch} {head_repository}: {issues:#?}");
+            assert_eq!(
+                issues[0].title,
+                format!("render-pilot: CI failed on {branch}")
+            );
+            assert!(
+                issues[0]
+                    .body
+                    .trim_end()
+                    .ends_with(&format!("{head_repository}:{branch} state=unknown -->")),
+                "{}",
+                issues[0].body
+            );
+        }
+        p.run_with(run(703, "success"));
+        p.recover().run().assert_code(0);
+        let issues = p.sim.issues();
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].state, "closed", "{branch} {head_repository}");
+    }
+}
+
+/// A 200,000-character `packageManager` version and workflow name: the
+/// issue's title and body stay within GitHub's limits, cut with a note,
+/// and its marker still finds it on the next failure.
+#[test]
+fn huge_outside_text_keeps_the_issue_within_github_s_limits() {
+    let (p, log) = project();
+    let manifest = std::fs::read_to_string(p.clone.join("package.json")).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    manifest["packageManager"] = format!("pnpm@1.2.3-{}", "x".repeat(200_000)).into();
+    std::fs::write(p.clone.join("package.json"), manifest.to_string()).unwrap();
+    git(&p.clone, &["commit", "-q", "-am", "pin pnpm"]);
+    git(&p.clone, &["push", "-q", "origin", "main"]);
+    let head = p.remote.tip();
+    for id in [541, 542] {
+        let run = Run {
+            name: format!("CI {}", "w".repeat(200_000)),
+            ..Run::failed(id, &head, &log)
+        };
+        p.run_with(run);
+        p.recover().run().assert_code(1);
+    }
+    let issues = p.sim.issues();
+    assert_eq!(issues.len(), 1, "found again by its marker");
+    let issue = &issues[0];
+    assert!(issue.title.chars().count() <= 256, "{}", issue.title.len());
+    assert!(issue.body.len() <= 65_536, "{} bytes", issue.body.len());
+    assert!(issue.body.contains("… (cut"), "no note");
+    let last = issue.body.trim_end().lines().last().unwrap();
+    assert!(
+        last.starts_with("<!-- render-pilot:recover:") && last.ends_with("state=lockfile -->"),
+        "{last}"
+    );
+}

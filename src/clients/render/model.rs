@@ -239,15 +239,17 @@ impl Deploy {
     }
 
     /// What was deployed: a short commit, or `image@sha` for image-backed
-    /// services, whose `commit` is null.
+    /// services, whose `commit` is null; an image is shown without a
+    /// registry login.
     pub fn source(&self) -> Option<String> {
         if let Some(id) = self.commit.as_ref().and_then(|c| c.id.as_deref()) {
             return Some(id.chars().take(7).collect());
         }
         let image = self.image.as_ref()?;
-        match (&image.reference, &image.sha) {
+        let reference = image.reference.as_deref().map(without_userinfo);
+        match (reference, &image.sha) {
             (Some(r), Some(s)) => Some(format!("{r}@{}", s.chars().take(19).collect::<String>())),
-            (Some(r), None) => Some(r.clone()),
+            (Some(r), None) => Some(r),
             (None, Some(s)) => Some(s.clone()),
             (None, None) => None,
         }
