@@ -458,6 +458,49 @@ mod tests {
     }
 
     #[test]
+    fn legacy_commands_are_disarmed_anywhere_in_a_line() {
+        for (hostile, safe) in [
+            ("build ##[stop-commands]x", "build ##⟫[stop-commands]x"),
+            ("x ##[add-mask]secret", "x ##⟫[add-mask]secret"),
+            ("a ::warning::b", "a ::warning::b"),
+            (
+                "2026-11-29T10:00:02Z ##[error]Process completed",
+                "2026-11-29T10:00:02Z ##⟫[error]Process completed",
+            ),
+            ("###[x] ##[##[y]", "###⟫[x] ##⟫[##⟫[y]"),
+            (
+                "ok\r  ::group::g ##[endgroup]",
+                "ok\n⟫   ::group::g ##⟫[endgroup]",
+            ),
+        ] {
+            let once = neutralise(hostile);
+            assert_eq!(once, safe, "{hostile:?}");
+            assert_eq!(
+                neutralise(&once),
+                once,
+                "neutralising twice changes nothing"
+            );
+            assert!(!once.contains("##["));
+        }
+    }
+
+    #[test]
+    fn data_in_our_own_commands_stays_data() {
+        assert_eq!(
+            workflow_command("warning", Some("a:b,c"), "job x ##[add-mask]y\n::error::z"),
+            "::warning title=a%3Ab%2Cc::job x ##⟫[add-mask]y%0A::error::z"
+        );
+        assert_eq!(
+            workflow_command("group", None, "a\u{202E}b"),
+            "::group::ab",
+            "no bidi control"
+        );
+        // Markdown goes before the check: its backticks cannot hide a command.
+        assert_eq!(terminal_line("`::`error::x"), "⟫ ::error::x");
+        assert_eq!(terminal_line("`##`[add-mask]x"), "##⟫[add-mask]x");
+    }
+
+    #[test]
     fn terminals_get_plain_text() {
         assert_eq!(
             plain("Resume it in the [dashboard](https://x/y) and run `deploy` **again**."),
