@@ -81,11 +81,11 @@ pub struct CommonArgs {
 
 #[derive(Args, Debug, Default, Clone)]
 pub struct DeployArgs {
-    #[command(flatten)]
-    pub common: CommonArgs,
     /// The service's secret deploy hook URL
     #[arg(long, value_name = "URL")]
     pub deploy_hook_url: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
     /// Wait for the deploy to finish
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub wait: Option<String>,

@@ -90,7 +90,11 @@ pub fn report_error(error: &anyhow::Error, env: &Env) -> ExitCode {
             output::runner::workflow_command("error", Some(title), &message)
         );
     } else {
-        eprintln!("error: {}", output::runner::terminal_line(&message));
+        // A terminal gives inputs as flags: the message names them so.
+        eprintln!(
+            "error: {}",
+            output::runner::terminal_line(&settings::as_flags(&message))
+        );
     }
     ExitCode::from(if input { 2 } else { 1 })
 }

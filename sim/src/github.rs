@@ -33,6 +33,7 @@ pub struct Run {
     pub name: String,
     pub workflow_id: u64,
     pub path: String,
+    /// Empty: GitHub names no branch (`null`).
     pub head_branch: String,
     pub head_sha: String,
     pub head_message: String,
@@ -101,7 +102,8 @@ impl Run {
             "node_id": format!("WFR_kwLO{}", self.id),
             "check_suite_id": self.id + 5000,
             "check_suite_node_id": format!("CS_kwDO{}", self.id + 5000),
-            "head_branch": self.head_branch,
+            // GitHub sends null when it knows no branch (a tag, say).
+            "head_branch": (!self.head_branch.is_empty()).then_some(&self.head_branch),
             "head_sha": self.head_sha,
             "path": self.path,
             "display_title": self.head_message.lines().next().unwrap_or_default(),
@@ -178,7 +180,7 @@ impl Run {
                     "runner_group_id": 2,
                     "runner_group_name": "GitHub Actions",
                     "workflow_name": self.name,
-                    "head_branch": self.head_branch,
+                    "head_branch": (!self.head_branch.is_empty()).then_some(&self.head_branch),
                 })
             })
             .collect()
@@ -383,8 +385,11 @@ impl Sim {
         self.lock().github.issues.clone()
     }
 
+    /// Adds a run, or replaces the record of a run with the same id.
     pub fn add_run(&self, run: Run) {
-        self.lock().github.runs.push(run);
+        let runs = &mut self.lock().github.runs;
+        runs.retain(|r| r.id != run.id);
+        runs.push(run);
     }
 
     /// Runs whose failed jobs were re-run, in order.

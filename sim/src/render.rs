@@ -503,6 +503,19 @@ impl Sim {
         id
     }
 
+    /// Makes `deploy` one of `commit`, committed when it was created: a
+    /// deploy of a real commit of the test's repository.
+    pub fn set_deploy_commit(&self, service: &str, deploy: &str, commit: &str) {
+        let mut state = self.lock();
+        if let Some(dep) = state
+            .render
+            .find(service)
+            .and_then(|svc| svc.deploys.iter_mut().find(|d| d.id == deploy))
+        {
+            dep.commit = Some(commit.to_string());
+        }
+    }
+
     /// What the service's health endpoint answers while `deploy` is live.
     pub fn set_deploy_health(&self, service: &str, deploy: &str, code: u16) {
         let mut state = self.lock();

@@ -42,7 +42,7 @@ impl WorkflowRun {
     /// leaves out (deleted forks have none) counts as a stranger's.
     pub fn distrust(&self, repository: &str) -> Option<String> {
         if let Some(event @ ("pull_request" | "pull_request_target")) = self.event.as_deref() {
-            return Some(format!("it was started by a {event} event"));
+            return Some(format!("a {event} run, whose head nobody has merged yet"));
         }
         let Some(head) = self.head_repository.as_ref() else {
             return Some("the event names no head repository".into());
@@ -192,7 +192,10 @@ mod tests {
                 &format!(r#""event":"{event}""#),
                 "acme/shop",
             );
-            assert_eq!(pr, Some(format!("it was started by a {event} event")));
+            assert_eq!(
+                pr,
+                Some(format!("a {event} run, whose head nobody has merged yet"))
+            );
         }
         let no_head = r#""head_repository":null"#;
         let head = r#""head_repository":{"id":1,"full_name":"acme/shop","fork":false}"#;

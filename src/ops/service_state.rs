@@ -38,6 +38,19 @@ impl State {
         }
     }
 
+    /// The state after a service's name: "shop-api failed", "shop-api is
+    /// degraded".
+    pub fn phrase(self) -> &'static str {
+        match self {
+            State::Failed => "failed",
+            State::Unknown => "cannot be read",
+            State::Healthy => "is healthy",
+            State::Deploying => "is deploying",
+            State::Degraded => "is degraded",
+            State::Suspended => "is suspended",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<State> {
         State::ALL.into_iter().find(|s| s.as_str() == text)
     }

@@ -296,16 +296,17 @@ pub fn terminal_line(text: &str) -> String {
 }
 
 /// One workflow command line, `::name title=…::message`, from outside
-/// text: [`shown`], with the legacy syntax disarmed even in the message
-/// (a runner that does not know `name` reads the line for `##[` next),
-/// then escaped as the runner unescapes it.
+/// text: [`shown`], then [`plain`] (the runner shows annotations as plain
+/// text: Markdown would show its brackets and stars), with the legacy
+/// syntax disarmed even in the message (a runner that does not know `name`
+/// reads the line for `##[` next), then escaped as the runner unescapes it.
 pub fn workflow_command(name: &str, title: Option<&str>, message: &str) -> String {
     let props = title
         .map(|t| format!(" title={}", escape_property(&disarm_legacy(&shown(t)))))
         .unwrap_or_default();
     format!(
         "::{name}{props}::{}",
-        escape_data(&disarm_legacy(&shown(message)))
+        escape_data(&disarm_legacy(&plain(&shown(message))))
     )
 }
 

@@ -171,12 +171,22 @@ pub fn deploy_comparison(this: u64, recent: &[(String, u64)]) -> String {
     let human = |s: u64| human_duration(Duration::from_secs(s));
     let mut bars = recent.to_vec();
     bars.push(("this deploy".into(), this));
+    let last = match recent.len() {
+        1 => "the last one".to_string(),
+        n => format!("the last {n}"),
+    };
+    let spread = if fastest == slowest {
+        human(fastest)
+    } else {
+        format!(
+            "{} to {}, median {}",
+            human(fastest),
+            human(slowest),
+            human(median)
+        )
+    };
     format!(
-        "This deploy took {took}; the last {} took {} to {}, median {}.\n\n{}",
-        recent.len(),
-        human(fastest),
-        human(slowest),
-        human(median),
+        "This deploy took {took}; {last} took {spread}.\n\n{}",
         charts::fenced(&charts::bars(
             "Deploy durations (seconds)",
             "seconds",
@@ -297,7 +307,33 @@ pub fn manual_steps(cause: &crate::ops::diagnose::Cause) -> &'static str {
 #[derive(Debug, Clone)]
 pub struct Action {
     pub text: String,
-    pub fixed: bool,
+    pub outcome: FixOutcome,
+}
+
+/// How a recover fix ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixOutcome {
+    Fixed,
+    /// Nothing was left to fix (the service serves a good deploy again).
+    Settled,
+    /// A dry run: what the fix would do.
+    Planned,
+    NotFixed,
+}
+
+impl Action {
+    /// Nothing is left for a person to do.
+    pub fn fixed(&self) -> bool {
+        matches!(self.outcome, FixOutcome::Fixed | FixOutcome::Settled)
+    }
+
+    fn icon(&self) -> &'static str {
+        match self.outcome {
+            FixOutcome::Fixed | FixOutcome::Settled => "✅",
+            FixOutcome::Planned => "🧪",
+            FixOutcome::NotFixed => "❌",
+        }
+    }
 }
 
 /// Everything a recover run reports, in the summary and in its issue.
@@ -311,8 +347,10 @@ pub struct RecoverReport<'a> {
     pub actions: &'a [Action],
     /// The failed step of each failed job.
     pub steps: &'a [crate::ops::diagnose::FailedStep],
-    /// Why the run is not this repository's own code, when it is not.
+    /// Why render-pilot only reports on the run, when it does.
     pub distrust: Option<&'a str>,
+    /// A dry run: what would be done, nothing done.
+    pub dry_run: bool,
 }
 
 /// Room for the failed steps' lines: an issue body holds 65536 characters.
@@ -336,7 +374,7 @@ impl RecoverReport<'_> {
             code(&run.head_sha.chars().take(7).collect::<String>())
         );
         if let Some(why) = self.distrust {
-            out.push_str(&format!("> The run is not this repository's own code ({}). render-pilot only reads and reports on such runs: it never pushes, re-runs, dispatches, deploys or rolls back for them, because this job holds write tokens and Render keys the failing run did not have.\n\n", escape_inline(why)));
+            out.push_str(&format!("> render-pilot only reads and reports on this run ({}): it never pushes, re-runs, dispatches, deploys or rolls back for it, because this job holds write tokens and Render keys the failing run did not have.\n\n", escape_inline(why)));
         }
         out.push_str("#### Diagnosis\n\n");
         for (finding, action) in self.findings.iter().zip(self.actions) {
@@ -344,10 +382,10 @@ impl RecoverReport<'_> {
                 "- **{}**: {}\n  - {} {}\n",
                 finding.cause.name(),
                 escape_inline(&finding.cause.describe()),
-                if action.fixed { "✅" } else { "❌" },
+                action.icon(),
                 escape_inline(&action.text)
             ));
-            if !action.fixed {
+            if action.outcome == FixOutcome::NotFixed {
                 out.push_str(&format!(
                     "  - What to do: {}\n",
                     manual_steps(&finding.cause)
@@ -388,12 +426,13 @@ impl RecoverReport<'_> {
     }
 
     pub fn summary(&self, issue_url: Option<&str>) -> String {
-        let fixed = !self.actions.is_empty() && self.actions.iter().all(|a| a.fixed);
-        let mut out = format!(
-            "### {} render-pilot recover\n\n{}",
-            if fixed { "✅" } else { "❌" },
-            self.sections()
-        );
+        let fixed = !self.actions.is_empty() && self.actions.iter().all(Action::fixed);
+        let heading = match (self.dry_run, fixed) {
+            (true, _) => "🧪 render-pilot recover: dry run, nothing was changed",
+            (false, true) => "✅ render-pilot recover",
+            (false, false) => "❌ render-pilot recover",
+        };
+        let mut out = format!("### {heading}\n\n{}", self.sections());
         if let Some(url) = issue_url {
             out.push_str(&format!("\nNot everything could be fixed: see {url}.\n"));
         }
@@ -465,11 +504,11 @@ mod tests {
         let actions = vec![
             Action {
                 text: "not fixed: the server refused the push".into(),
-                fixed: false,
+                outcome: FixOutcome::NotFixed,
             },
             Action {
                 text: "re-ran the failed jobs".into(),
-                fixed: true,
+                outcome: FixOutcome::Fixed,
             },
         ];
         let steps = vec![crate::ops::diagnose::FailedStep {
@@ -484,6 +523,7 @@ mod tests {
             actions: &actions,
             steps: &steps,
             distrust: None,
+            dry_run: false,
         };
         insta::assert_snapshot!(report.issue_body());
     }
@@ -526,6 +566,12 @@ mod tests {
             deploy_comparison(192, &recent)
         ));
         assert!(deploy_comparison(5, &[]).contains("no earlier"));
+        let same = [("dep-1".to_string(), 7), ("dep-2".to_string(), 7)];
+        assert!(
+            deploy_comparison(7, &same).starts_with("This deploy took 7s; the last 2 took 7s.\n")
+        );
+        assert!(deploy_comparison(7, &same[..1])
+            .starts_with("This deploy took 7s; the last one took 7s.\n"));
         // 170, 185, 192, 210: the two middle values' mean.
         assert!(deploy_comparison(192, &recent).contains("median 3m 09s"));
         assert!(deploy_comparison(192, &recent[..3]).contains("median 3m 05s"));

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::Reader;
+use super::{same_service, Reader};
 use crate::cli::DeployArgs;
 use crate::clients::hook::{self, Hook};
 use crate::clients::http::Tuning;
@@ -76,7 +76,8 @@ fn trigger(args: &DeployArgs, read: &Reader) -> Result<Trigger, InputError> {
         None => (None, Vec::new()),
     };
     let service_id = match (read.service_id(args.common.service_id.as_deref())?, &hook) {
-        (Some(id), _) => Some(id),
+        (Some(id), Some(h)) => Some(same_service(id, h)?),
+        (Some(id), None) => Some(id),
         (None, Some(h)) if !h.blueprint => Some(h.id.clone()),
         _ => None,
     };

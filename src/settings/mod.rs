@@ -5,6 +5,7 @@
 //! before anything is done.
 
 mod deploy;
+mod flags;
 mod monitor;
 mod recover;
 pub mod table;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 pub use deploy::DeploySettings;
+pub use flags::as_flags;
 pub use monitor::{CommitMode, HealthPolicy, MonitorSettings, Services};
 pub use recover::{Fix, RecoverSettings};
 use table::{Mode, INPUTS};
@@ -455,6 +457,22 @@ impl Reader<'_> {
 
 /// A secret may carry stray whitespace around it (we trim it) but never
 /// inside it, and only ASCII.
+/// `service-id` when the hook deploys that same service. A hook deploys
+/// its own service whatever `service-id` says: going on would deploy one
+/// service and report, watch or roll back another.
+fn same_service(service_id: String, hook: &hook::Hook) -> Result<String, InputError> {
+    if hook.blueprint || hook.id == service_id {
+        return Ok(service_id);
+    }
+    Err(InputError::new(
+        "service-id",
+        format!(
+            "is {service_id}, but deploy-hook-url deploys {}. Give the hook and the id of the same service (Dashboard → service → Settings), or leave service-id out",
+            hook.id
+        ),
+    ))
+}
+
 fn check_secret(input: &str, value: &str) -> Result<(), InputError> {
     let value = value.trim();
     if value.chars().any(char::is_whitespace) {

@@ -201,6 +201,15 @@ pub fn status_file(raw: Option<&str>) -> Result<Option<String>, InputError> {
         Some(p) if p.trim().is_empty() => return Ok(None),
         Some(p) => p.trim().to_string(),
     };
+    if path.split('/').any(|part| part.is_empty() || part == ".") {
+        return Err(InputError::new(
+            "status-file",
+            format!(
+                "'{}' names a folder or has an empty or '.' part; give the file's path, like docs/PIPELINE.md",
+                shorten(&path)
+            ),
+        ));
+    }
     let inside = Path::new(&path)
         .components()
         .all(|c| matches!(c, Component::Normal(_)));
@@ -295,6 +304,10 @@ mod parsers {
             ".git/config",
             "a/.GIT/x",
             "./x.md",
+            "docs/",
+            "docs//PIPELINE.md",
+            "docs/./PIPELINE.md",
+            "/",
         ] {
             assert!(status_file(Some(bad)).is_err(), "{bad}");
         }

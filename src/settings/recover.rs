@@ -3,10 +3,11 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use super::Reader;
+use super::{same_service, Reader};
 use crate::cli::RecoverArgs;
 use crate::clients::git::Author;
 use crate::clients::github::GitHubApi;
+use crate::clients::hook;
 use crate::clients::http::Tuning;
 use crate::clients::render::RenderApi;
 use crate::inputs::{parse_number, shorten, InputError};
@@ -78,6 +79,18 @@ impl RecoverSettings {
             .given(args.run_id.as_deref(), "run-id")
             .map(|v| parse_number("run-id", &v, 1, u64::MAX))
             .transpose()?;
+        let service_id = match (
+            read.service_id(args.common.service_id.as_deref())?,
+            &hook_raw,
+        ) {
+            // A bad hook is the webhook fix's to diagnose; a good one must
+            // deploy the service recover reads and rolls back.
+            (Some(id), Some(raw)) => match hook::parse(raw) {
+                Ok((hook, _)) => Some(same_service(id, &hook)?),
+                Err(_) => Some(id),
+            },
+            (id, _) => id,
+        };
         Ok(RecoverSettings {
             github: read.github_api()?,
             token,
@@ -90,7 +103,7 @@ impl RecoverSettings {
                 args.common.render_api_key.as_deref(),
                 args.common.render_api_url.as_deref(),
             )?,
-            service_id: read.service_id(args.common.service_id.as_deref())?,
+            service_id,
             branch: read.branch(args.repo.branch.as_deref())?,
             workspace: read.workspace(),
             issue_label: read.issue_label(args.repo.issue_label.as_deref())?,

@@ -171,10 +171,20 @@ fn build_failed_exits_1_with_next_steps() {
     let out = deploy_with_hook(&sim, &id).run();
     out.assert_code(1);
     assert_eq!(out.output("deploy-status"), "build_failed");
+    // The runner shows an annotation as plain text: no Markdown in it, the
+    // dashboard as a plain URL.
+    let annotation = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::error title=Deploy failed::"))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
     assert!(
-        out.stdout.contains("::error title=Deploy failed::"),
-        "{}",
-        out.stdout
+        !annotation.contains("](") && !annotation.contains("**") && !annotation.contains('`'),
+        "{annotation}"
+    );
+    assert!(
+        annotation.contains("(https://dashboard.render.com/"),
+        "{annotation}"
     );
     assert!(
         out.summary
@@ -519,9 +529,31 @@ fn the_command_line_works_without_a_runner() {
 
 #[test]
 fn help_and_version() {
-    let out = laptop().args(&["deploy", "--help"]).run();
-    out.assert_code(0);
-    assert!(out.stdout.contains("--deploy-hook-url"));
+    // Help as an 80-column terminal shows it: wrapped between words, and
+    // deploy's first option is the hook.
+    for (mode, width) in [
+        ("deploy", "80"),
+        ("monitor", "80"),
+        ("recover", "80"),
+        ("deploy", "60"),
+    ] {
+        let out = laptop().env("COLUMNS", width).args(&[mode, "--help"]).run();
+        out.assert_code(0);
+        let width: usize = width.parse().unwrap();
+        for line in out.stdout.lines() {
+            assert!(line.chars().count() <= width, "{mode}: {line:?}");
+        }
+        let first = out
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with("--"))
+            .unwrap();
+        if mode == "deploy" {
+            assert!(first.contains("--deploy-hook-url"), "{}", out.stdout);
+        }
+        // Wrapped between words: no word is cut.
+        assert!(out.stdout.contains("GITHUB_STEP_SUMMARY"), "{}", out.stdout);
+    }
     let out = laptop().args(&["--version"]).run();
     out.assert_code(0);
     assert!(out.stdout.starts_with("render-pilot 1."), "{}", out.stdout);
@@ -907,4 +939,112 @@ fn a_failed_deploy_ends_its_chart_in_red() {
         charts[0]
     );
     assert!(!out.summary.contains("This deploy took"), "{}", out.summary);
+}
+
+/// A hook of one service with the id of another: the hook would deploy the
+/// first and render-pilot report the second. Refused before any request,
+/// by the action's inputs and the command line's flags alike.
+#[test]
+fn a_hook_of_another_service_than_service_id_is_refused_before_any_request() {
+    let sim = Sim::start();
+    let web = sim.add_service(ServiceSpec::web("shop-web"));
+    let api = sim.add_service(ServiceSpec::web("shop-api"));
+    let refused = |out: &crate::support::Outcome| {
+        out.assert_code(2);
+        out.assert_says(&format!(
+            "service-id: is {api}, but deploy-hook-url deploys {web}"
+        ));
+    };
+    for wait in ["true", "false"] {
+        let out = deploy_with_hook(&sim, &web)
+            .input("service-id", &api)
+            .input("wait", wait)
+            .run();
+        refused(&out);
+    }
+    let out = laptop()
+        .args(&["deploy", "--service-id", &api, "--deploy-hook-url"])
+        .args(&[&sim.hook_url(&web)])
+        .run();
+    refused(&out);
+    let out = rp()
+        .input("mode", "recover")
+        .input("github-token", render_sim::GITHUB_TOKEN)
+        .input("deploy-hook-url", &sim.hook_url(&web))
+        .input("service-id", &api)
+        .input("run-id", "1")
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_API_URL", &sim.url)
+        .run();
+    refused(&out);
+    assert!(sim.requests().is_empty(), "{:?}", sim.requests());
+
+    // The same service's id and hook deploy as before.
+    let out = deploy_with_hook(&sim, &web).input("service-id", &web).run();
+    out.assert_code(0);
+    assert_eq!(out.output("service-name"), "shop-web");
+}
+
+/// Without waiting, a trigger answer that already names a failed status
+/// fails as the wait would have.
+#[test]
+fn not_waiting_still_fails_on_a_failed_trigger_answer() {
+    let api_trigger = |sim: &Sim, id: &str| {
+        rp().input("mode", "deploy")
+            .input("render-api-key", API_KEY)
+            .input("render-api-url", &sim.api_url())
+            .input("service-id", id)
+            .input("wait", "false")
+    };
+    for (outcome, status) in [
+        (Outcome::BuildFailed, "build_failed"),
+        (Outcome::Canceled, "canceled"),
+    ] {
+        let (sim, id) = service(Plan::ending(outcome, Duration::ZERO));
+        let out = api_trigger(&sim, &id).run();
+        out.assert_code(1);
+        assert_eq!(out.output("deploy-status"), status);
+        assert!(
+            out.stdout.contains("::error title=Deploy failed::"),
+            "{}",
+            out.stdout
+        );
+        assert!(out.summary.contains("❌"), "{}", out.summary);
+    }
+    let (sim, id) = service(Plan::ending(Outcome::Canceled, Duration::ZERO));
+    let out = api_trigger(&sim, &id)
+        .input("canceled-is-failure", "false")
+        .run();
+    out.assert_code(0);
+    let (sim, id) = service(Plan::live(secs(5.0)));
+    let out = api_trigger(&sim, &id).run();
+    out.assert_code(0);
+    assert_eq!(out.output("deploy-status"), "created");
+}
+
+/// A terminal gives flags, the action inputs: each error names them so.
+#[test]
+fn errors_speak_flags_on_a_terminal_and_inputs_in_a_runner() {
+    let (sim, id) = service(Plan::live(secs(1.0)));
+    let out = laptop()
+        .args(&["deploy", "--wait", "true", "--deploy-hook-url"])
+        .args(&[&sim.hook_url(&id)])
+        .run();
+    out.assert_code(2);
+    assert!(
+        out.stderr
+            .starts_with("error: --wait: needs --render-api-key: the deploy hook key")
+            && out.stderr.contains("or set --wait false"),
+        "{}",
+        out.stderr
+    );
+    out.assert_no_secret(&[&sim.hook_url(&id)]);
+    let out = rp()
+        .input("mode", "deploy")
+        .input("deploy-hook-url", &sim.hook_url(&id))
+        .input("wait", "true")
+        .run();
+    out.assert_code(2);
+    out.assert_says("::error title=Invalid input::wait: needs render-api-key: ");
+    out.assert_says("or set wait: false");
 }

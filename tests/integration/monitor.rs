@@ -122,7 +122,7 @@ fn a_failed_deploy_opens_one_issue_and_recovery_closes_it() {
     assert_eq!(out.output("issues-opened"), "1");
     let issues = f.sim.issues();
     assert_eq!(issues.len(), 1);
-    assert_eq!(issues[0].title, "render-pilot: shop-api is failed");
+    assert_eq!(issues[0].title, "render-pilot: shop-api failed");
     assert_eq!(issues[0].labels, vec!["render-pilot".to_string()]);
     assert!(
         issues[0].body.contains("build_failed")
@@ -478,7 +478,7 @@ fn a_local_path_remote_works_too() {
 }
 
 #[test]
-fn an_unknown_service_is_unknown_not_a_crash() {
+fn an_unreadable_service_is_unknown_not_a_crash() {
     let f = fleet();
     f.sim.fault(Fault::new(
         "GET",
@@ -487,13 +487,75 @@ fn an_unknown_service_is_unknown_not_a_crash() {
         render_sim::FaultKind::TruncatedJson,
     ));
     let out = monitor(&f, Path::new("/nonexistent"))
-        .input("services", &format!("{},srv-doesnotexist", f.web))
         .input("commit-mode", "never")
         .input("issues", "false")
         .run();
     out.assert_code(0);
     assert_eq!(out.output("healthy"), "false");
-    assert!(out.output("failing-services").contains("srv-doesnotexist"));
+    assert_eq!(out.output("failing-services"), f.web);
+}
+
+/// A refused key, an id Render does not know, or a key that sees no
+/// service at all is a mistake in the inputs, never a state to publish:
+/// exit 1, the input named, nothing committed and no issue.
+#[test]
+fn a_refused_key_or_an_unknown_id_fails_and_commits_nothing() {
+    let f = fleet();
+    let (_dir, clone) = checkout(&f);
+    let tip = f.remote.tip();
+    let refused = |out: &RunOutcome, said: &str| {
+        out.assert_code(1);
+        out.assert_says(said);
+        out.assert_says("Nothing was committed");
+        assert_eq!(f.remote.tip(), tip, "nothing pushed");
+        assert!(!clone.join("docs/PIPELINE.md").exists(), "nothing written");
+        assert!(f.sim.issues().is_empty(), "no issue");
+        no_leak(&f, out);
+    };
+    let out = monitor(&f, &clone)
+        .input("services", &format!("{},srv-doesnotexist", f.web))
+        .run();
+    refused(
+        &out,
+        "services: Render knows no service srv-doesnotexist (HTTP 404)",
+    );
+
+    let out = monitor(&f, &clone)
+        .input("render-api-key", "rnd_SomeOtherWorkspaceKey0123456789")
+        .run();
+    refused(&out, "render-api-key: Render refused it for srv-");
+    out.assert_says("(HTTP 401)");
+
+    for path in [
+        format!("/v1/services/{}", f.api),
+        format!("/v1/services/{}/deploys", f.web),
+    ] {
+        f.sim.fault(Fault::new(
+            "GET",
+            &path,
+            1,
+            render_sim::FaultKind::Status {
+                status: 403,
+                headers: Vec::new(),
+                body: r#"{"message":"forbidden"}"#.into(),
+            },
+        ));
+        let out = monitor(&f, &clone).run();
+        refused(&out, "render-api-key: Render refused it for srv-");
+        out.assert_says("(HTTP 403)");
+    }
+
+    let empty = Sim::start();
+    let out = rp()
+        .input("mode", "monitor")
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &empty.api_url())
+        .input("services", "all")
+        .input("commit-mode", "never")
+        .input("issues", "false")
+        .run();
+    out.assert_code(1);
+    out.assert_says("render-api-key sees no service");
 }
 
 /// Names that try to forge or wipe the history, break the table or the
@@ -1230,4 +1292,40 @@ fn the_state_timeline_changes_only_with_a_state() {
     );
     assert!(!out.stdout.contains("mermaid") && !out.stderr.contains("mermaid"));
     no_leak(&f, &out);
+}
+
+/// A status-file that names a folder, or has an empty part, is bad input
+/// (exit 2) naming status-file, before or after the branch is fetched;
+/// nothing is written anywhere else.
+#[test]
+fn a_status_file_that_names_a_folder_is_bad_input() {
+    let f = fleet();
+    let (_dir, clone) = checkout(&f);
+    std::fs::create_dir_all(clone.join("site")).unwrap();
+    let tip = f.remote.tip();
+    for (path, said) in [
+        ("docs/", "names a folder or has an empty or '.' part"),
+        (
+            "docs//PIPELINE.md",
+            "names a folder or has an empty or '.' part",
+        ),
+        ("site", "'site' is a folder in the workspace"),
+    ] {
+        let out = monitor(&f, &clone).input("status-file", path).run();
+        out.assert_code(2);
+        out.assert_says("status-file: ");
+        out.assert_says(said);
+        assert!(!clone.join("docs").exists(), "{path}: nothing written");
+        assert_eq!(f.remote.tip(), tip);
+    }
+    // A folder that exists only on the branch's newer tip.
+    let other = tempfile::tempdir().unwrap();
+    let pusher = f.remote.clone_into(other.path());
+    std::fs::create_dir_all(pusher.join("notes")).unwrap();
+    push_change(&pusher, "notes/a.md", "a\n", "notes");
+    let tip = f.remote.tip();
+    let out = monitor(&f, &clone).input("status-file", "notes").run();
+    out.assert_code(2);
+    out.assert_says("status-file: 'notes' is a folder on the branch");
+    assert_eq!(f.remote.tip(), tip, "nothing pushed");
 }

@@ -609,8 +609,11 @@ fn redeploy_clears_the_build_cache_and_a_workflow_without_dispatch_is_named() {
 fn a_dry_run_says_what_the_real_run_would_do_and_does_nothing() {
     let (p, _) = project();
     let service = p.sim.add_service(ServiceSpec::web("shop-web"));
-    p.sim
+    let live = p
+        .sim
         .add_history(&service, "live", Duration::from_secs(3600));
+    let parent = git(&p.clone, &["rev-parse", "HEAD~1"]).trim().to_string();
+    p.sim.set_deploy_commit(&service, &live, &parent);
     let broken = p
         .sim
         .add_history(&service, "build_failed", Duration::from_secs(60));
@@ -622,9 +625,10 @@ fn a_dry_run_says_what_the_real_run_would_do_and_does_nothing() {
         .run();
     out.assert_code(0);
     assert_eq!(out.output("fixed"), "false");
+    let (head, parent) = (&p.head[..7], &parent[..7]);
     assert_eq!(
         out.output("actions"),
-        format!("dry run: would start a deploy with a cleared build cache after {broken} (build_failed); dry run: would start a fresh run of CI on the head of main (run 2 of 2); nothing more to start: dry run: would start a fresh run of CI on the head of main (run 2 of 2)")
+        format!("dry run: would start a deploy of {head} with a cleared build cache after {broken} (build_failed; checked: {head} is the tip of main; the live deploy {live} runs {parent}, an ancestor of the head); dry run: would start a fresh run of CI on the head of main (run 2 of 2); nothing more to start: dry run: would start a fresh run of CI on the head of main (run 2 of 2)")
     );
     assert_eq!(p.sim.deploys(&service).len(), 2, "nothing deployed");
     assert!(p.sim.dispatches().is_empty() && p.sim.reruns().is_empty());
@@ -758,8 +762,12 @@ fn an_untrusted_run_only_reports_whatever_its_log_says() {
         );
         let refusals = out
             .output("actions")
-            .matches("not this repository's own code")
-            .count();
+            .matches("render-pilot only reports on this run (")
+            .count()
+            + out
+                .output("actions")
+                .matches("render-pilot does not deploy this run's head (")
+                .count();
         assert_eq!(refusals, 6, "{variant}: {}", out.output("actions"));
         p.no_leak(&out, &[]);
     }
@@ -781,7 +789,7 @@ fn a_dry_run_of_an_untrusted_run_says_it_would_not_fix() {
         out.assert_code(0);
         assert!(
             out.output("actions")
-                .starts_with("not fixed: the run is not this repository's own code"),
+                .starts_with("not fixed: render-pilot only reports on this run ("),
             "{variant}: {}",
             out.output("actions")
         );
@@ -803,6 +811,10 @@ fn a_dry_run_of_an_untrusted_run_says_it_would_not_fix() {
     );
     assert_eq!(p.remote.tip(), tip, "a dry run pushes nothing");
     assert!(p.sim.dispatches().is_empty() && p.sim.issues().is_empty());
+}
+
+fn open_issues(p: &Project) -> usize {
+    p.sim.issues().iter().filter(|i| i.state == "open").count()
 }
 
 #[test]
@@ -834,14 +846,21 @@ fn rollback_and_redeploy_act_on_render_s_deploy_list_never_on_a_logged_id() {
         &p.head,
         &format!("::error title=Deploy failed::deploy {old} ended update_failed"),
     ));
+    // A later deploy made the service live again: nothing to fix, and the
+    // recovery issue the first run filed is closed.
+    assert_eq!(open_issues(&p), 1);
     let out = p.recover_on_render("rollback,redeploy", &service).run();
-    out.assert_code(1);
+    out.assert_code(0);
     assert!(
-        out.output("actions").contains("is live, not failed"),
+        out.output("actions")
+            .starts_with("nothing to fix: Render's newest deploy")
+            && out.output("actions").ends_with("is live again"),
         "{}",
         out.output("actions")
     );
+    assert_eq!(out.output("fixed"), "true");
     assert_eq!(p.sim.deploys(&service).len(), 2, "no redeploy");
+    assert_eq!(open_issues(&p), 0, "the issue is closed");
 
     // The newest deploy failed to build: the log's id is ignored, Render's
     // own failed deploy is redeployed.
@@ -933,17 +952,32 @@ fn github_s_official_example_payloads_are_read() {
     assert_eq!(run["name"], "");
     let id = run["id"].as_u64().unwrap();
     let sha = run["head_sha"].as_str().unwrap().to_string();
-    p.sim.add_run(Run::failed(
+    let mut api_run = Run::failed(
         id,
         &sha,
         "2026-11-29T10:00:00Z ##[error]Process completed with exit code 1.",
-    ));
+    );
+    api_run.head_branch = String::new();
+    p.sim.add_run(api_run);
     std::fs::write(&p.event, failed.to_string()).unwrap();
     let recover = || p.recover().env("GITHUB_REPOSITORY", "octo-org/octo-repo");
+    // Neither the event nor GitHub's API names the branch: a failure
+    // cannot be fixed or filed without one.
     let out = recover().run();
     out.assert_code(2);
     out.assert_says("branch: is not set and run 289782451 names no head branch");
     assert!(p.sim.issues().is_empty());
+
+    // A run that did not fail needs no branch: its conclusion is read first.
+    for conclusion in ["success", "cancelled", "skipped"] {
+        let mut done = failed.clone();
+        done["workflow_run"]["conclusion"] = conclusion.into();
+        std::fs::write(&p.event, done.to_string()).unwrap();
+        let out = recover().run();
+        out.assert_code(0);
+        out.assert_says(&format!("ended `{conclusion}`: nothing to recover"));
+    }
+    std::fs::write(&p.event, failed.to_string()).unwrap();
 
     let out = recover().input("branch", "master").run();
     out.assert_code(1);
@@ -954,6 +988,25 @@ fn github_s_official_example_payloads_are_read() {
         out.summary.contains("test.yml on master failed"),
         "{}",
         out.summary
+    );
+
+    // The event names no branch but GitHub's API does: its branch is used.
+    let mut api_run = Run::failed(
+        id,
+        &sha,
+        "2026-11-29T10:00:00Z ##[error]Process completed with exit code 1.",
+    );
+    api_run.head_branch = "release".into();
+    p.sim.add_run(api_run);
+    let out = recover().run();
+    out.assert_code(1);
+    assert!(
+        p.sim
+            .issues()
+            .iter()
+            .any(|i| i.title == "render-pilot: test.yml failed on release"),
+        "{:?}",
+        p.sim.issues()
     );
 }
 
@@ -1660,4 +1713,290 @@ fn huge_outside_text_keeps_the_issue_within_github_s_limits() {
         last.starts_with("<!-- render-pilot:recover:") && last.ends_with("state=lockfile -->"),
         "{last}"
     );
+}
+
+const HOOK_LOG: &str = "2026-11-29T10:00:00Z Run curl -fsS -X POST \"$RENDER_DEPLOY_HOOK\"\n2026-11-29T10:00:00Z curl: (22) The requested URL returned error: 502\n2026-11-29T10:00:00Z ##[error]Process completed with exit code 22.";
+
+/// A project whose deploy step failed to call the hook, its service and
+/// the service's live deploy of an hour ago.
+fn failed_hook_call(run_id: u64) -> (Project, String, String) {
+    let (p, _) = project();
+    let service = p.sim.add_service(ServiceSpec::web("shop-web"));
+    let live = p
+        .sim
+        .add_history(&service, "live", Duration::from_secs(3600));
+    p.run_with(Run::failed(run_id, &p.head, HOOK_LOG));
+    (p, service, live)
+}
+
+impl Project {
+    /// Recover with the hook and the API key of `service`, webhook fix on.
+    fn recover_hook(&self, service: &str) -> Rp {
+        self.recover_on_render("webhook,redeploy", service)
+            .input("deploy-hook-url", &self.sim.hook_url(service))
+    }
+
+    /// Deploys Render started for `service` after the test set it up.
+    fn new_deploys(&self, service: &str) -> usize {
+        self.sim
+            .deploys(service)
+            .iter()
+            .filter(|(_, _, trigger)| trigger != "new_commit")
+            .count()
+    }
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..7]
+}
+
+#[test]
+fn a_fix_deploys_the_branch_tip_only_when_what_is_live_is_older() {
+    // The live deploy runs the head's parent: an ancestor, so the head goes.
+    let (p, service, live) = failed_hook_call(720);
+    let parent = git(&p.clone, &["rev-parse", "HEAD~1"]).trim().to_string();
+    p.sim.set_deploy_commit(&service, &live, &parent);
+    let dry = p.recover_hook(&service).input("dry-run", "true").run();
+    dry.assert_code(0);
+    let checked = format!(
+        "checked: {} is the tip of main; the live deploy {live} runs {}, an ancestor of the head",
+        short(&p.head),
+        short(&parent)
+    );
+    assert!(dry.output("actions").contains(&checked), "{}", dry.log());
+    assert_eq!(p.new_deploys(&service), 0, "a dry run deploys nothing");
+    let out = p.recover_hook(&service).run();
+    out.assert_code(0);
+    assert!(out.output("actions").contains(&checked), "{}", out.log());
+    let hook = p
+        .sim
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/deploy/"))
+        .unwrap();
+    assert!(
+        hook.query.contains(&format!("ref={}", p.head)),
+        "{}",
+        hook.query
+    );
+    p.no_leak(&out, &[&p.sim.hook_url(&service)]);
+
+    // Without an API key what is live cannot be read: the fix says so.
+    let (p, service, _) = failed_hook_call(721);
+    let out = p
+        .recover()
+        .input("fixes", "webhook")
+        .input("deploy-hook-url", &p.sim.hook_url(&service))
+        .run();
+    out.assert_code(0);
+    assert!(
+        out.output("actions")
+            .contains("what Render serves was not checked (no render-api-key)"),
+        "{}",
+        out.log()
+    );
+    assert_eq!(p.new_deploys(&service), 1);
+}
+
+#[test]
+fn a_fix_never_deploys_a_head_the_branch_has_moved_past() {
+    let (p, service, _) = failed_hook_call(722);
+    crate::repo::push_change(&p.clone, "NEWS.md", "newer\n", "a newer commit");
+    let tip = p.remote.tip();
+    let refusal = format!(
+        "not fixed: main moved on to {} after the failed run's head {}",
+        short(&tip),
+        short(&p.head)
+    );
+    for dry_run in ["true", "false"] {
+        let out = p.recover_hook(&service).input("dry-run", dry_run).run();
+        assert!(out.output("actions").starts_with(&refusal), "{}", out.log());
+    }
+    assert_eq!(p.new_deploys(&service), 0, "nothing deployed");
+    // The same for a redeploy after a failed build of the old head.
+    p.sim
+        .add_history(&service, "build_failed", Duration::from_secs(30));
+    p.run_with(Run::failed(
+        723,
+        &p.head,
+        "::error title=Deploy failed::deploy dep-x ended build_failed",
+    ));
+    let out = p.recover_on_render("redeploy", &service).run();
+    out.assert_code(1);
+    assert!(out.output("actions").starts_with(&refusal), "{}", out.log());
+    assert_eq!(p.new_deploys(&service), 0, "nothing redeployed");
+}
+
+#[test]
+fn a_fix_never_deploys_over_a_newer_or_unrelated_live_commit() {
+    // Live runs a commit the checkout lacks, committed after the head (a
+    // deploy of another branch, say).
+    let (p, service, _) = failed_hook_call(724);
+    let newer = p.sim.add_history(&service, "live", Duration::ZERO);
+    p.sim.set_deploy_commit(&service, &newer, &"f".repeat(40));
+    let out = p.recover_hook(&service).run();
+    out.assert_code(1);
+    assert!(
+        out.output("actions")
+            .contains("runs fffffff, not in the checkout and not committed before the head"),
+        "{}",
+        out.log()
+    );
+    assert_eq!(p.new_deploys(&service), 0);
+
+    // Live runs a commit of the checkout that the head does not descend
+    // from: a side branch.
+    let (p, service, live) = failed_hook_call(725);
+    git(&p.clone, &["checkout", "-q", "-b", "side", "HEAD~1"]);
+    std::fs::write(p.clone.join("side.txt"), "side\n").unwrap();
+    git(&p.clone, &["add", "side.txt"]);
+    git(&p.clone, &["commit", "-q", "-m", "side"]);
+    let side = git(&p.clone, &["rev-parse", "HEAD"]).trim().to_string();
+    p.sim.set_deploy_commit(&service, &live, &side);
+    for dry_run in ["true", "false"] {
+        let out = p.recover_hook(&service).input("dry-run", dry_run).run();
+        assert!(
+            out.output("actions").contains(&format!(
+                "not fixed: the live deploy {live} runs {}, not an ancestor of the head {}",
+                short(&side),
+                short(&p.head)
+            )),
+            "{}",
+            out.log()
+        );
+    }
+    assert_eq!(p.new_deploys(&service), 0);
+    assert_eq!(
+        p.sim.issues().len(),
+        1,
+        "one issue for the refused fix, updated, never two"
+    );
+}
+
+#[test]
+fn a_head_that_is_already_live_needs_no_deploy_and_closes_the_issue() {
+    let (p, service, live) = failed_hook_call(726);
+    // A first attempt fails (no API key, hook refused): an issue is filed.
+    let out = p
+        .recover()
+        .input("fixes", "webhook")
+        .input(
+            "deploy-hook-url",
+            &format!("{}/deploy/{service}?key=wrongkey123", p.sim.url),
+        )
+        .run();
+    out.assert_code(1);
+    assert_eq!(open_issues(&p), 1);
+    // Render deployed the head by itself since: nothing to deploy.
+    p.sim.set_deploy_commit(&service, &live, &p.head);
+    let out = p.recover_hook(&service).run();
+    out.assert_code(0);
+    assert_eq!(
+        out.output("actions"),
+        format!(
+            "nothing to deploy: {} is already live ({live})",
+            short(&p.head)
+        )
+    );
+    assert_eq!(p.new_deploys(&service), 0);
+    assert_eq!(open_issues(&p), 0, "nothing is left to fix: closed");
+}
+
+#[test]
+fn redeploy_pins_the_checked_head() {
+    let (p, _) = project();
+    let (service, _, broken) = p.failed_deploy(727, "build_failed", ServiceSpec::web("shop-api"));
+    let out = p.recover_on_render("redeploy", &service).run();
+    out.assert_code(0);
+    assert!(
+        out.output("actions")
+            .starts_with(&format!("deploy {broken} build_failed; started dep-"))
+            && out.output("actions").contains(&format!(
+                "of {} with a cleared build cache (checked: {} is the tip of main; the live deploy",
+                short(&p.head),
+                short(&p.head)
+            )),
+        "{}",
+        out.log()
+    );
+    let trigger = p
+        .sim
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path.ends_with("/deploys"))
+        .unwrap();
+    assert!(
+        trigger
+            .body
+            .contains(&format!(r#""commitId":"{}""#, p.head)),
+        "{}",
+        trigger.body
+    );
+}
+
+/// A run of `workflow` (CI or Deploy) on main started by `event`.
+fn run_of(workflow: &str, id: u64, head: &str, event: &str, conclusion: &str, log: &str) -> Run {
+    let mut run = Run::failed(id, head, log);
+    run.event = event.into();
+    run.conclusion = conclusion.into();
+    if workflow == "Deploy" {
+        run.name = "Deploy".into();
+        run.workflow_id = 7002;
+        run.path = ".github/workflows/deploy.yml".into();
+    }
+    run
+}
+
+/// Escalation: the run recover dispatched after its fix fails again, and
+/// again; each failure updates the one issue of its workflow and branch,
+/// and a later passing run, however started, closes it. A failed manual
+/// run of another workflow has its own issue.
+#[test]
+fn failed_fix_attempts_update_one_issue_and_a_passing_run_closes_it() {
+    let (p, log) = project();
+    p.run_with(run_of("CI", 830, &p.head, "push", "failure", &log));
+    p.recover().run().assert_code(0);
+    let fix = p.remote.tip();
+    let message = git(&p.remote.bare(), &["log", "-1", "--format=%B", "main"]);
+    for id in [831, 832] {
+        let mut again = run_of("CI", id, &fix, "workflow_dispatch", "failure", &log);
+        again.head_message = message.clone();
+        p.run_with(again);
+        p.recover().run().assert_code(1);
+        let issues = p.sim.issues();
+        assert_eq!(issues.len(), 1, "one issue, updated");
+        assert_eq!(issues[0].title, "render-pilot: CI failed on main");
+    }
+    assert!(
+        !p.sim.issues()[0].comments.is_empty(),
+        "the second failure is noted"
+    );
+
+    let manual = "2026-11-29T10:00:00Z ##[error]Process completed with exit code 1.";
+    p.run_with(run_of(
+        "Deploy",
+        833,
+        &fix,
+        "workflow_dispatch",
+        "failure",
+        manual,
+    ));
+    p.recover().run().assert_code(1);
+    assert_eq!(open_issues(&p), 2, "Deploy's own issue");
+
+    p.run_with(run_of("CI", 834, &fix, "workflow_dispatch", "success", ""));
+    let out = p.recover().run();
+    out.assert_code(0);
+    out.assert_says("Closed the recovery issue for main.");
+    let open: Vec<String> = p
+        .sim
+        .issues()
+        .into_iter()
+        .filter(|i| i.state == "open")
+        .map(|i| i.title)
+        .collect();
+    assert_eq!(open, ["render-pilot: Deploy failed on main"]);
+    p.run_with(run_of("Deploy", 835, &fix, "push", "success", ""));
+    p.recover().run().assert_code(0);
+    assert_eq!(open_issues(&p), 0);
 }

@@ -218,9 +218,11 @@ pub struct Deploy {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Commit {
     pub id: Option<String>,
     pub message: Option<String>,
+    pub created_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

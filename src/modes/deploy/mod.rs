@@ -121,8 +121,7 @@ impl Deployer<'_> {
             self.render,
             self.config.service_id.as_deref(),
         ) else {
-            report.end = DeployEnd::Triggered;
-            return Ok(());
+            return self.unwatched(&triggered, report);
         };
         let mut schedule = Schedule::new(triggered.answered, self.config.tuning.poll, expected);
         let deploy = self.deploy_to_watch(triggered, render, service_id, &mut schedule, report)?;
@@ -203,6 +202,27 @@ impl Deployer<'_> {
                 .map(|d| format!(": {d}"))
                 .unwrap_or_default()
         ));
+    }
+
+    /// Not waiting: done once triggered, unless Render's answer already
+    /// says the deploy failed, which fails here as it would when waiting.
+    fn unwatched(
+        &self,
+        triggered: &TriggerOutcome,
+        report: &mut DeployReport,
+    ) -> Result<(), DeployFailure> {
+        if let Some(Deploy {
+            id,
+            status: Some(status),
+            ..
+        }) = &triggered.deploy
+        {
+            if status.outcome(self.config.canceled_is_failure) == Outcome::Failed {
+                return Err(status_failure(status, id, &report.dashboard));
+            }
+        }
+        report.end = DeployEnd::Triggered;
+        Ok(())
     }
 
     /// The deploy the trigger created: from its answer, else found in the

@@ -8,7 +8,7 @@ use reqwest::Url;
 
 use crate::clients::http::{health_url, HealthCheck, Http};
 use crate::clients::render::{
-    dashboard_url, Deploy, DeployStatus, RenderClient, RenderError, Service,
+    api_hint, dashboard_url, Deploy, DeployStatus, RenderClient, RenderError, Service,
 };
 use crate::ops::service_state::{classify, State};
 use crate::ops::status_page::Row;
@@ -33,6 +33,9 @@ pub(super) fn check_all(
             .collect(),
         Services::Ids(ids) => ids.iter().map(|id| (id.clone(), None)).collect(),
     };
+    if work.is_empty() {
+        anyhow::bail!("render-api-key sees no service: Render listed none for services: all. A key of another workspace sees none of yours; use a key of a member of the services' workspace, or list the ids in services. Nothing was committed");
+    }
     let next = AtomicUsize::new(0);
     let rows = Mutex::new(Vec::with_capacity(work.len()));
     std::thread::scope(|scope| {
@@ -42,30 +45,56 @@ pub(super) fn check_all(
                 let Some((id, listed)) = work.get(i) else {
                     break;
                 };
-                let row = check(config, render, health, id, listed.clone());
-                rows.lock().unwrap_or_else(|e| e.into_inner()).push(row);
+                let checked =
+                    check(config, render, health, id, listed.clone()).map_err(|e| refusal(id, &e));
+                rows.lock().unwrap_or_else(|e| e.into_inner()).push(checked);
             });
         }
     });
-    let mut rows = rows.into_inner().unwrap_or_else(|e| e.into_inner());
+    let (rows, refused): (Vec<_>, Vec<_>) = rows
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .partition(Result::is_ok);
+    let mut refused: Vec<String> = refused.into_iter().filter_map(Result::err).collect();
+    if !refused.is_empty() {
+        refused.sort();
+        anyhow::bail!("{}. Nothing was committed", refused.join("; "));
+    }
+    let mut rows: Vec<Row> = rows.into_iter().filter_map(Result::ok).collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
     Ok(rows)
 }
 
+/// What Render's refusal says about the inputs: a refused key or an
+/// unknown id is a mistake to fix, never a service state to publish.
+fn refusal(id: &str, error: &RenderError) -> String {
+    match error.status() {
+        Some(404) => format!("services: Render knows no service {id} (HTTP 404); check the id (Dashboard → service → Settings) and that render-api-key belongs to the service's workspace"),
+        Some(status) => format!("render-api-key: Render refused it for {id} (HTTP {status}): {}", api_hint(status)),
+        None => error.to_string(),
+    }
+}
+
+/// One service's row; `Err` only when Render refuses the key or does not
+/// know the id. Any other failure to read is the row's unknown state.
 fn check(
     config: &MonitorSettings,
     render: &RenderClient,
     health: &Http,
     id: &str,
     listed: Option<Service>,
-) -> Row {
+) -> Result<Row, RenderError> {
+    let refused = |e: &RenderError| matches!(e.status(), Some(401 | 403 | 404));
     let service = match listed.map_or_else(|| render.get_service(id), Ok) {
         Ok(s) => s,
-        Err(e) => return unknown(id, e),
+        Err(e) if refused(&e) => return Err(e),
+        Err(e) => return Ok(unknown(id, e)),
     };
     let deploys = match render.list_deploys(id, DEPLOYS_PER_SERVICE, None, None) {
         Ok(d) => d,
-        Err(e) => return unknown(id, e),
+        Err(e) if refused(&e) => return Err(e),
+        Err(e) => return Ok(unknown(id, e)),
     };
     let check = match (&config.health_path, service.url()) {
         (Some(path), Some(base)) if !service.is_suspended() => health_url(&base, path)
@@ -75,7 +104,7 @@ fn check(
     };
     let (state, reason) = classify(&service, &deploys, check.as_ref());
     let latest = deploys.first();
-    Row {
+    Ok(Row {
         id: service.id.clone(),
         name: service.display_name().to_string(),
         state,
@@ -88,7 +117,7 @@ fn check(
         source: latest.and_then(|d| d.source()),
         deployed_at: latest.and_then(|d| d.finished_at.clone().or(d.created_at.clone())),
         health: check,
-    }
+    })
 }
 
 /// The row of a service the API could not tell about.

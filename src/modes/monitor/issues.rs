@@ -40,9 +40,9 @@ fn report_failing(
     now: Timestamp,
 ) -> Result<(), GitHubError> {
     let title = format!(
-        "render-pilot: {} is {}",
+        "render-pilot: {} {}",
         one_line(&row.name, 100),
-        row.state.as_str()
+        row.state.phrase()
     );
     let body = crate::report::monitor_issue_body(row, &now.to_string());
     let note = format!(

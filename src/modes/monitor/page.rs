@@ -39,8 +39,20 @@ fn symlink_refused(path: &str, link: &str, place: &str) -> InputError {
     )
 }
 
+fn folder_refused(path: &str, place: &str) -> InputError {
+    InputError::new(
+        "status-file",
+        format!(
+            "'{}' is a folder {place}; give a file's path inside it, like {}/PIPELINE.md",
+            shorten(path),
+            shorten(path)
+        ),
+    )
+}
+
 /// Refuses a status path that passes through a symbolic link in the
-/// checkout: the write would land wherever the link points.
+/// checkout (the write would land wherever the link points) or names a
+/// folder there.
 pub(super) fn refuse_linked_path(root: &Path, path: &str) -> Result<(), InputError> {
     let mut here = root.to_path_buf();
     for part in Path::new(path).components() {
@@ -58,11 +70,15 @@ pub(super) fn refuse_linked_path(root: &Path, path: &str) -> Result<(), InputErr
             Err(_) => return Ok(()),
         }
     }
+    if here.is_dir() {
+        return Err(folder_refused(path, "in the workspace"));
+    }
     Ok(())
 }
 
 /// Refuses a status path that passes through a symbolic link committed on
-/// the branch: checking our commit out would follow it.
+/// the branch (checking our commit out would follow it) or names a folder
+/// there.
 fn refuse_linked_entry(ws: &Workspace, commit: git2::Oid, path: &str) -> Result<(), GitError> {
     let Ok(tree) = ws.repo().find_commit(commit).and_then(|c| c.tree()) else {
         return Ok(());
@@ -79,6 +95,14 @@ fn refuse_linked_entry(ws: &Workspace, commit: git2::Oid, path: &str) -> Result<
             Ok(_) => {}
             Err(_) => return Ok(()),
         }
+    }
+    if tree
+        .get_path(Path::new(path))
+        .is_ok_and(|e| e.kind() == Some(git2::ObjectType::Tree))
+    {
+        return Err(GitError::Refused(
+            folder_refused(path, "on the branch").message,
+        ));
     }
     Ok(())
 }

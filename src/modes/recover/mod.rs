@@ -17,7 +17,7 @@ use crate::ops::diagnose::{Diagnoser, FailedStep, Finding, StepReader};
 use crate::ops::issues::Tracker;
 use crate::output::escape::{escape_inline, one_line};
 use crate::output::runner::Runner;
-use crate::report::{Action, RecoverReport};
+use crate::report::{Action, FixOutcome, RecoverReport};
 use crate::settings::RecoverSettings;
 use crate::Verdict;
 use fixes::Fixer;
@@ -85,36 +85,41 @@ pub fn run(config: &RecoverSettings, runner: &mut Runner) -> anyhow::Result<Verd
     let http = Http::new(&config.tuning)?.notify_waits(runner.printer());
     let github = GitHub::new(&http, &config.github, &config.token);
     let run = load_run(config, &github)?;
-    let branch = branch(config, &run)?;
-    let case = Case {
-        config,
-        github: &github,
-        key: issue_key(&run, &branch),
-        run,
-        branch,
-    };
+    // The conclusion first: a run that did not fail needs no branch to
+    // be left alone.
+    let conclusion = conclusion(&run);
+    let branch = branch(config, &run, &github);
     let mut found = Outputs::default();
-    let result = match conclusion(&case.run).as_str() {
-        "failure" => recover(&case, &http, runner, &mut found),
-        other => nothing_to_recover(&case, other, runner),
+    let result = match (conclusion.as_str(), branch) {
+        ("failure", Some(branch)) => {
+            let case = Case {
+                config,
+                github: &github,
+                key: issue_key(&run, &branch),
+                run,
+                branch,
+            };
+            recover(&case, &http, runner, &mut found)
+        }
+        ("failure", None) => Err(InputError::new(
+            "branch",
+            format!("is not set and run {} names no head branch (head_branch is null in the event and in GitHub's API); pass the branch the run was on as branch", run.id),
+        )
+        .into()),
+        (other, branch) => nothing_to_recover(config, &github, &run, branch, other, runner),
     };
     runner.set_outputs(outputs(&found));
     result
 }
 
-/// The branch the run was on: `branch`, else the run's head branch.
-fn branch(config: &RecoverSettings, run: &WorkflowRun) -> Result<String, InputError> {
-    config
-        .branch
-        .clone()
-        .or(run.head_branch.clone())
-        .filter(|b| !b.trim().is_empty())
-        .ok_or_else(|| {
-            InputError::new(
-                "branch",
-                format!("is not set and run {} names no head branch (head_branch is null); pass the branch the run was on as branch", run.id),
-            )
-        })
+/// The branch the run was on: `branch`, else the run's head branch, else
+/// the head branch GitHub's API gives for the run (an event may carry
+/// null where the API knows it).
+fn branch(config: &RecoverSettings, run: &WorkflowRun, github: &GitHub) -> Option<String> {
+    let named = |b: Option<String>| b.filter(|b| !b.trim().is_empty());
+    named(config.branch.clone())
+        .or_else(|| named(run.head_branch.clone()))
+        .or_else(|| named(github.get_run(run.id).ok()?.head_branch))
 }
 
 /// One issue per workflow and branch. The head repository is part of the
@@ -141,36 +146,53 @@ fn conclusion(run: &WorkflowRun) -> String {
 /// A run that did not fail: nothing to fix, but a success closes the
 /// branch's recovery issue.
 fn nothing_to_recover(
-    case: &Case,
+    config: &RecoverSettings,
+    github: &GitHub,
+    run: &WorkflowRun,
+    branch: Option<String>,
     conclusion: &str,
     runner: &mut Runner,
 ) -> anyhow::Result<Verdict> {
-    let run = &case.run;
     let mut note = format!(
         "Run {} of {} ended `{conclusion}`: nothing to recover.",
         run.id,
         escape_inline(&run.workflow_name())
     );
-    if conclusion == "success" && !case.config.dry_run {
-        let mut tracker = Tracker::load(case.github, &case.config.issue_label)?;
-        let closed = tracker.resolve(&case.key, &|_| {
-            format!(
+    match branch {
+        Some(branch) if conclusion == "success" && !config.dry_run => {
+            let comment = format!(
                 "✅ {} passed on {} (run {}); closing.",
                 escape_inline(&run.workflow_name()),
-                escape_inline(&case.branch),
+                escape_inline(&branch),
                 run.id
-            )
-        })?;
-        if closed {
-            note.push_str(&format!(
-                " Closed the recovery issue for {}.",
-                escape_inline(&case.branch)
-            ));
+            );
+            let closed = close_issue(config, github, &issue_key(run, &branch), &comment)?;
+            if closed {
+                note.push_str(&format!(
+                    " Closed the recovery issue for {}.",
+                    escape_inline(&branch)
+                ));
+            }
         }
+        None if conclusion == "success" => note.push_str(
+            " The run names no head branch, so no recovery issue could be matched to close; pass branch to close one.",
+        ),
+        _ => {}
     }
     runner.info(&note);
     runner.append_summary(&format!("### render-pilot recover\n\n{note}\n"));
     Ok(Verdict::Done)
+}
+
+/// Closes the recovery issue of `key`, if one is open, with `comment`.
+fn close_issue(
+    config: &RecoverSettings,
+    github: &GitHub,
+    key: &str,
+    comment: &str,
+) -> anyhow::Result<bool> {
+    let mut tracker = Tracker::load(github, &config.issue_label)?;
+    Ok(tracker.resolve(key, &|_| comment.to_string())?)
 }
 
 /// A failed run: diagnose its logs, apply the enabled fixes, file an issue
@@ -186,7 +208,7 @@ fn recover(
     found.diagnosis = cause_names(&findings, ",");
     let distrust = case.run.distrust(case.github.repository());
     let (actions, commit) = apply_fixes(case, http, distrust.clone(), &findings, runner);
-    let fixed = !config.dry_run && actions.iter().all(|a| a.fixed);
+    let fixed = !config.dry_run && actions.iter().all(Action::fixed);
     found.fixed = Some(fixed);
     found.actions = actions
         .iter()
@@ -201,12 +223,32 @@ fn recover(
         actions: &actions,
         steps: &steps,
         distrust: distrust.as_deref(),
+        dry_run: config.dry_run,
     };
     let issue_url = if !fixed && !config.dry_run {
         file_issue(case, &findings, &report)?
     } else {
         None
     };
+    let settled = !actions.is_empty() && actions.iter().all(|a| a.outcome == FixOutcome::Settled);
+    if settled && !config.dry_run {
+        let closed = close_issue(
+            config,
+            case.github,
+            &case.key,
+            &format!(
+                "✅ Nothing left to fix after run {}: {}; closing.",
+                case.run.id,
+                escape_inline(&found.actions)
+            ),
+        )?;
+        if closed {
+            runner.info(&format!(
+                "Closed the recovery issue for {}: nothing is left to fix.",
+                escape_inline(&case.branch)
+            ));
+        }
+    }
     found.issue_url = issue_url.clone();
     runner.append_summary(&report.summary(issue_url.as_deref()));
     if config.dry_run {
@@ -279,19 +321,22 @@ fn file_issue(
         .collect::<Vec<_>>()
         .join("; ");
     let note = format!("The run {} failed again: {causes}.", case.run.id);
+    // The run is part of the state: every failed run (a fix's own run
+    // failing again, say) updates the issue once, a repeat of this
+    // recover run does not.
+    let state = format!(
+        "{}@{}.{}",
+        cause_names(findings, "+"),
+        case.run.id,
+        case.run.attempt()
+    );
     let mut tracker = Tracker::load(case.github, &case.config.issue_label)?;
-    Ok(tracker.report(
-        &case.key,
-        &cause_names(findings, "+"),
-        &title,
-        &report.issue_body(),
-        &note,
-    )?)
+    Ok(tracker.report(&case.key, &state, &title, &report.issue_body(), &note)?)
 }
 
 fn runner_log(runner: &Runner, finding: &Finding, action: &Action) {
     let line = format!("{}: {}", finding.cause.describe(), action.text);
-    if action.fixed {
+    if action.fixed() {
         runner.notice(&line);
     } else {
         runner.warning(&line);

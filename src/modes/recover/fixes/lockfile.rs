@@ -23,7 +23,7 @@ impl Fixer<'_> {
         if let Some(plan) = self.would(what) {
             return Ok(plan);
         }
-        let (ws, head) = self.failed_head()?;
+        let (ws, head, _) = self.failed_head()?;
         let (lockfile, pnpm) = regenerate(&ws, head, self.runner, &self.config.pnpm_env)?;
         let commit = match self.push_lockfile(&ws, head, lockfile, &pnpm)? {
             Published::Pushed { commit, .. } | Published::Committed(commit) => commit,
@@ -43,19 +43,19 @@ impl Fixer<'_> {
         Ok(format!("{pushed}; {}", self.start_ci()))
     }
 
-    /// The workspace, fetched, and the failed head in it.
-    fn failed_head(&self) -> Result<(Workspace, Oid), FixError> {
+    /// The workspace, fetched, the failed head in it and the branch tip.
+    pub(super) fn failed_head(&self) -> Result<(Workspace, Oid, Oid), FixError> {
         let ws = Workspace::open(&self.config.workspace).map_err(FixError::Workspace)?;
         let head = Oid::from_str(&self.run.head_sha)
             .map_err(|_| FixError::NotACommit(shorten(&self.run.head_sha)))?;
-        ws.fetch(self.branch, Some(&self.config.token))?;
+        let tip = ws.fetch(self.branch, Some(&self.config.token))?;
         if ws.repo().find_commit(head).is_err() {
             return Err(FixError::NotOnBranch {
                 sha: self.run.head_sha.clone(),
                 branch: self.branch.to_string(),
             });
         }
-        Ok((ws, head))
+        Ok((ws, head, tip))
     }
 
     /// Commits the regenerated lockfile on the branch tip and pushes it,

@@ -1,6 +1,7 @@
 //! The fixes recover applies, one per cause: the lockfile ([`lockfile`]),
 //! new runs of the workflow ([`runs`]) and Render deploys ([`render`]).
 
+mod head;
 mod lockfile;
 mod render;
 mod runs;
@@ -14,7 +15,7 @@ use crate::clients::render::{DeployStatus, RenderError};
 use crate::inputs::InputError;
 use crate::ops::diagnose::Cause;
 use crate::output::runner::Runner;
-use crate::report::Action;
+use crate::report::{Action, FixOutcome};
 use crate::settings::{Fix, RecoverSettings};
 
 /// Why a fix was not applied; shown after "not fixed: " in the action.
@@ -29,7 +30,7 @@ pub(super) enum FixError {
         cause: &'static str,
         enabled: String,
     },
-    #[error("the run is not this repository's own code ({0}); render-pilot only reports on such runs, because this job holds write tokens and Render keys the failing run did not have")]
+    #[error("render-pilot only reports on this run ({0}), because this job holds write tokens and Render keys the failing run did not have")]
     Untrusted(String),
     #[error(
         "attempt {attempt} of run {run} failed and max-attempts is {max}; not re-running again"
@@ -74,10 +75,23 @@ pub(super) enum FixError {
     BadHook(InputError),
     #[error("the deploy hook is a Blueprint hook (exs-…): it syncs render.yaml and deploys no code; use the service's hook")]
     BlueprintHook,
-    #[error("the deploy hook is valid{}, but the run is not this repository's own code ({why}), so render-pilot does not deploy it", notes(.warnings))]
+    #[error("the deploy hook is valid{}, but render-pilot does not deploy this run's head ({why})", notes(.warnings))]
     UntrustedHook { warnings: Vec<String>, why: String },
     #[error("{message} (HTTP {status})")]
     HookFailed { message: String, status: String },
+    #[error("{branch} moved on to {tip} after the failed run's head {head}; render-pilot deploys only the branch tip, and the newer commit's own run deploys it")]
+    BranchMoved {
+        branch: String,
+        tip: String,
+        head: String,
+    },
+    #[error("the live deploy {id} runs {commit}, {why} {head}; not deploying an older or unrelated commit over it")]
+    NewerLive {
+        id: String,
+        commit: String,
+        head: String,
+        why: &'static str,
+    },
     #[error("rollback and redeploy need render-api-key")]
     NoApiKey,
     #[error("rollback and redeploy need service-id (or the deploy hook)")]
@@ -129,13 +143,21 @@ fn stage(status: &DeployStatus) -> &'static str {
 /// A fix's description of what it did (or, in a dry run, would do).
 type Fixed = Result<String, FixError>;
 
+/// What a Render fix found: something it fixed, or nothing left to fix.
+pub(super) enum Done {
+    /// Fixed (in a dry run: would fix); the text says how.
+    Fixed(String),
+    /// Render serves a good deploy again: nothing to fix.
+    Settled(String),
+}
+
 pub(super) struct Fixer<'a> {
     pub(super) config: &'a RecoverSettings,
     pub(super) http: &'a Http,
     pub(super) github: &'a GitHub<'a>,
     pub(super) run: &'a WorkflowRun,
     pub(super) branch: &'a str,
-    /// Why the run is not this repository's own code, if it is not: then
+    /// Why render-pilot only reports on the run, if it does: then
     /// recover only reads and reports.
     pub(super) distrust: Option<String>,
     pub(super) runner: &'a Runner,
@@ -155,24 +177,34 @@ impl Fixer<'_> {
 
     pub(super) fn fix(&mut self, cause: &Cause) -> Action {
         match self.apply(cause) {
-            Ok(text) => Action {
-                fixed: !self.config.dry_run,
+            Ok(Done::Fixed(text)) if self.config.dry_run => Action {
                 text,
+                outcome: FixOutcome::Planned,
+            },
+            Ok(Done::Fixed(text)) => Action {
+                text,
+                outcome: FixOutcome::Fixed,
+            },
+            Ok(Done::Settled(text)) => Action {
+                text,
+                outcome: FixOutcome::Settled,
             },
             Err(error) => Action {
                 text: format!("not fixed: {error}"),
-                fixed: false,
+                outcome: FixOutcome::NotFixed,
             },
         }
     }
 
-    fn apply(&mut self, cause: &Cause) -> Fixed {
+    fn apply(&mut self, cause: &Cause) -> Result<Done, FixError> {
         // Deploy ids in the cause come from the log: evidence only. The
         // Render fixes read their target from Render's own deploy list.
         match cause {
-            Cause::Lockfile { .. } if self.enabled(Fix::Lockfile) => self.lockfile(),
-            Cause::PushRace if self.enabled(Fix::Rerun) => self.fresh_run(),
-            Cause::Transient { .. } if self.enabled(Fix::Rerun) => self.rerun(),
+            Cause::Lockfile { .. } if self.enabled(Fix::Lockfile) => {
+                self.lockfile().map(Done::Fixed)
+            }
+            Cause::PushRace if self.enabled(Fix::Rerun) => self.fresh_run().map(Done::Fixed),
+            Cause::Transient { .. } if self.enabled(Fix::Rerun) => self.rerun().map(Done::Fixed),
             Cause::DeployHook { .. } if self.enabled(Fix::Webhook) => self.webhook(),
             Cause::DeployUnhealthy { .. } if self.enabled(Fix::Rollback) => self.unhealthy_deploy(),
             Cause::DeployFailed { .. }
@@ -246,7 +278,7 @@ mod tests {
         };
         assert_eq!(
             error.to_string(),
-            "the deploy hook is valid (note: a trailing newline) (note: a space), but the run is not this repository's own code (a fork), so render-pilot does not deploy it"
+            "the deploy hook is valid (note: a trailing newline) (note: a space), but render-pilot does not deploy this run's head (a fork)"
         );
         let error = FixError::UntrustedHook {
             warnings: Vec::new(),

@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use super::super::ROLLBACK_WAIT;
-use super::{FixError, Fixed, Fixer};
+use super::head::HeadCheck;
+use super::{Done, FixError, Fixed, Fixer};
 use crate::clients::hook;
 use crate::clients::http::{health_url, Http};
 use crate::clients::render::{
@@ -25,8 +26,16 @@ struct Deploys<'a> {
     list: Vec<Deploy>,
 }
 
+impl Deploys<'_> {
+    fn newest(&self) -> Result<&Deploy, FixError> {
+        self.list
+            .first()
+            .ok_or_else(|| FixError::NoDeploy(self.service_id.clone()))
+    }
+}
+
 impl Fixer<'_> {
-    pub(super) fn webhook(&mut self) -> Fixed {
+    pub(super) fn webhook(&mut self) -> Result<Done, FixError> {
         let raw = self.config.hook_raw.as_deref().ok_or(FixError::NoHook)?;
         let (hook, warnings) = hook::parse(raw).map_err(FixError::BadHook)?;
         if hook.blueprint {
@@ -40,11 +49,19 @@ impl Fixer<'_> {
                 why: why.clone(),
             });
         }
+        let live = match self.config.api {
+            Some(_) => Some(self.deploys()?.list),
+            None => None,
+        };
+        let checked = match self.check_head(live.as_deref())? {
+            HeadCheck::AlreadyLive(text) => return Ok(Done::Settled(text)),
+            HeadCheck::Deploy(checked) => checked,
+        };
         let short = self.run.head_sha.chars().take(7).collect::<String>();
         if let Some(plan) = self.would(format!(
-            "trigger a deploy of {short} through the valid deploy hook"
+            "trigger a deploy of {short} through the valid deploy hook ({checked})"
         )) {
-            return Ok(plan);
+            return Ok(Done::Fixed(plan));
         }
         let request = TriggerRequest {
             commit: Some(self.run.head_sha.clone()),
@@ -56,7 +73,7 @@ impl Fixer<'_> {
             status,
         })?;
         let mut text = format!(
-            "the deploy hook is valid; triggered a deploy of {short} (HTTP {}{})",
+            "the deploy hook is valid; triggered a deploy of {short} (HTTP {}{}; {checked})",
             answer.status,
             answer
                 .deploy
@@ -66,7 +83,7 @@ impl Fixer<'_> {
         for warning in warnings {
             text.push_str(&format!(". Note: {warning}"));
         }
-        Ok(text)
+        Ok(Done::Fixed(text))
     }
 
     fn render(&self) -> Result<(RenderClient<'_>, String), FixError> {
@@ -96,9 +113,6 @@ impl Fixer<'_> {
         let (render, service_id) = self.render()?;
         let service = render.get_service(&service_id)?;
         let list = render.list_deploys(&service_id, 20, None, None)?;
-        if list.is_empty() {
-            return Err(FixError::NoDeploy(service_id));
-        }
         Ok(Deploys {
             render,
             service_id,
@@ -109,31 +123,47 @@ impl Fixer<'_> {
 
     /// A build or pre-deploy failure leaves the previous deploy serving, so
     /// there is nothing to roll back, except on services with a disk.
-    pub(super) fn failed_deploy(&mut self) -> Fixed {
+    pub(super) fn failed_deploy(&mut self) -> Result<Done, FixError> {
         self.deploy_once(Self::after_failed_deploy)
     }
 
     /// Rolls back only when Render's newest deploy is live and its health
     /// check fails now, checked here: a log's word is not enough.
-    pub(super) fn unhealthy_deploy(&mut self) -> Fixed {
-        self.deploy_once(Self::after_unhealthy_deploy)
+    pub(super) fn unhealthy_deploy(&mut self) -> Result<Done, FixError> {
+        self.deploy_once(|fixer| fixer.after_unhealthy_deploy().map(Done::Fixed))
     }
 
     /// Runs a Render fix unless one already acted in this run.
-    fn deploy_once(&mut self, fix: impl FnOnce(&Self) -> Fixed) -> Fixed {
+    fn deploy_once(
+        &mut self,
+        fix: impl FnOnce(&Self) -> Result<Done, FixError>,
+    ) -> Result<Done, FixError> {
         self.trusted()?;
         if let Some(done) = &self.deployed {
-            return Ok(format!("nothing more to deploy: {done}"));
+            return Ok(Done::Fixed(format!("nothing more to deploy: {done}")));
         }
         let done = fix(self)?;
-        self.deployed = Some(done.clone());
+        if let Done::Fixed(text) = &done {
+            self.deployed = Some(text.clone());
+        }
         Ok(done)
     }
 
-    fn after_failed_deploy(&self) -> Fixed {
+    fn after_failed_deploy(&self) -> Result<Done, FixError> {
         let deploys = self.deploys()?;
-        let failed = &deploys.list[0];
+        let failed = deploys.newest()?;
         let status = failed.status_or_unknown();
+        if status == DeployStatus::Live {
+            // A later deploy fixed it: the service serves again.
+            return Ok(Done::Settled(format!(
+                "nothing to fix: Render's newest deploy {}{} is live again",
+                failed.id,
+                failed
+                    .source()
+                    .map(|s| format!(" ({})", crate::output::escape::one_line(&s, 80)))
+                    .unwrap_or_default()
+            )));
+        }
         if !status.is_failure() {
             return Err(FixError::NotFailed {
                 id: failed.id.clone(),
@@ -148,9 +178,9 @@ impl Fixer<'_> {
                 "roll back from {} to the previous live deploy",
                 failed.id
             )) {
-                return Ok(plan);
+                return Ok(Done::Fixed(plan));
             }
-            return rollback(&deploys, self.config.tuning.poll);
+            return rollback(&deploys, self.config.tuning.poll).map(Done::Fixed);
         }
         if self.enabled(Fix::Redeploy) {
             return self.redeploy(&deploys, status);
@@ -161,36 +191,41 @@ impl Fixer<'_> {
         })
     }
 
-    /// Starts a deploy with a cleared build cache after the failed one.
-    fn redeploy(&self, deploys: &Deploys, status: DeployStatus) -> Fixed {
-        let failed = &deploys.list[0];
+    /// Starts a deploy of the failed run's head with a cleared build cache
+    /// after the failed one, once it is known to be the branch tip and
+    /// newer than what is live.
+    fn redeploy(&self, deploys: &Deploys, status: DeployStatus) -> Result<Done, FixError> {
+        let failed = deploys.newest()?;
+        let checked = match self.check_head(Some(&deploys.list))? {
+            HeadCheck::AlreadyLive(text) => return Ok(Done::Settled(text)),
+            HeadCheck::Deploy(checked) => checked,
+        };
+        let short = self.run.head_sha.chars().take(7).collect::<String>();
         if let Some(plan) = self.would(format!(
-            "start a deploy with a cleared build cache after {} ({status})",
+            "start a deploy of {short} with a cleared build cache after {} ({status}; {checked})",
             failed.id
         )) {
-            return Ok(plan);
+            return Ok(Done::Fixed(plan));
         }
+        // An image-backed service deploys its image, never a commit.
         let request = TriggerRequest {
+            commit: failed.commit.is_some().then(|| self.run.head_sha.clone()),
             clear_cache: true,
             ..TriggerRequest::default()
         };
-        Ok(
-            match deploys.render.trigger(&deploys.service_id, &request)? {
-                Triggered::Created(d) => format!(
-                    "deploy {} {status}; started {} with a cleared build cache",
-                    failed.id, d.id
-                ),
-                Triggered::Queued => format!(
-                    "deploy {} {status}; queued a deploy with a cleared build cache",
-                    failed.id
-                ),
-            },
-        )
+        let started = match deploys.render.trigger(&deploys.service_id, &request)? {
+            Triggered::Created(d) => format!("started {}", d.id),
+            Triggered::Queued => "queued a deploy".to_string(),
+        };
+        Ok(Done::Fixed(format!(
+            "deploy {} {status}; {started} of {short} with a cleared build cache ({checked})",
+            failed.id
+        )))
     }
 
     fn after_unhealthy_deploy(&self) -> Fixed {
         let deploys = self.deploys()?;
-        let newest = &deploys.list[0];
+        let newest = deploys.newest()?;
         let status = newest.status_or_unknown();
         if status != DeployStatus::Live {
             return Err(FixError::NotLive {
@@ -241,7 +276,7 @@ fn failing_health(http: &Http, service: &Service, pause: Duration) -> Result<Str
 /// Rolls back from the newest deploy to the newest earlier deploy that was
 /// live, and waits for it to be live.
 fn rollback(deploys: &Deploys, poll: Duration) -> Fixed {
-    let failed = &deploys.list[0];
+    let failed = deploys.newest()?;
     let target = deploys.list[1..]
         .iter()
         .find(|d| {
