@@ -86,6 +86,9 @@ pub struct DeployArgs {
     pub deploy_hook_url: Option<String>,
     #[command(flatten)]
     pub common: CommonArgs,
+    /// What starts the deploy: auto (the hook, else the API), hook, api, or none (follow the deploy Render starts itself)
+    #[arg(long, value_name = "TRIGGER")]
+    pub trigger: Option<String>,
     /// Wait for the deploy to finish
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub wait: Option<String>,
@@ -113,6 +116,18 @@ pub struct DeployArgs {
     /// How long the live deploy may take to answer 2xx on health-path
     #[arg(long, value_name = "DURATION")]
     pub health_timeout: Option<String>,
+    /// Keep one comment on the pull request with its preview's link and status
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub pr_comment: Option<String>,
+    /// Create a GitHub deployment and set its status
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub github_deployment: Option<String>,
+    /// The GitHub deployment's environment
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Token for the pull-request comment and the GitHub deployment
+    #[arg(long, value_name = "TOKEN")]
+    pub github_token: Option<String>,
 }
 
 /// Inputs shared by the modes that commit, push and file issues.
@@ -174,6 +189,9 @@ pub struct MonitorArgs {
     /// Exit 1 when a service is not healthy
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub fail_on_unhealthy: Option<String>,
+    /// With services: all, check pull-request previews too, in their own section
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub previews: Option<String>,
 }
 
 pub fn print_help() -> std::io::Result<()> {

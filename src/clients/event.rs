@@ -124,6 +124,42 @@ impl WorkflowRun {
 
 /// Reads the `workflow_run` of an event payload. `Ok(None)` when the event
 /// is of another kind.
+/// What a deploy that follows Render needs from the event that started
+/// the job: a pull request's number and head, or a push's head message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pushed {
+    /// `pull_request.number` and `pull_request.head.sha` of a pull_request
+    /// event (`GITHUB_SHA` is then a merge commit Render never deploys).
+    pub pull_request: Option<(u64, String)>,
+    /// `head_commit.message` of a push event.
+    pub message: Option<String>,
+}
+
+/// Reads [`Pushed`] from an event payload; fields the event lacks stay
+/// `None`, and text that is not JSON is bad input.
+pub fn read_pushed(text: &str) -> Result<Pushed, InputError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        InputError::new(
+            "GITHUB_EVENT_PATH",
+            format!("does not hold valid JSON ({e}); the runner writes it, so check the path"),
+        )
+    })?;
+    let number = value
+        .pointer("/pull_request/number")
+        .and_then(Value::as_u64);
+    let head = value
+        .pointer("/pull_request/head/sha")
+        .and_then(Value::as_str)
+        .filter(|sha| sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit()));
+    Ok(Pushed {
+        pull_request: number.zip(head.map(str::to_ascii_lowercase)),
+        message: value
+            .pointer("/head_commit/message")
+            .and_then(Value::as_str)
+            .map(String::from),
+    })
+}
+
 pub fn read_event(text: &str) -> Result<Option<WorkflowRun>, InputError> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
         InputError::new(

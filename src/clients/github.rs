@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::clients::http::{
     is_rate_limited, retry_after, Bucket, Http, HttpError, Response, Retry, MAX_BODY,
 };
-use crate::output::secrets::redact_registered;
+use crate::output::secrets::{redact, redact_registered};
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 /// Job logs can be long; the diagnosis reads them in one pass.
@@ -178,7 +178,8 @@ impl<'a> GitHub<'a> {
     /// Opens an issue. The caller (the issue tracker) shows and bounds its
     /// text; here registered secrets go, the last guard of every issue
     /// call, and nothing else: the body's marker and the title's names must
-    /// reach GitHub as written.
+    /// reach GitHub as written. Comments, which carry no such names, are
+    /// redacted whole.
     pub fn create_issue(&self, title: &str, body: &str, label: &str) -> Result<Issue, GitHubError> {
         let body = json!({
             "title": redact_registered(title),
@@ -200,7 +201,7 @@ impl<'a> GitHub<'a> {
         self.send(
             Method::POST,
             url,
-            Some(&json!({"body": redact_registered(text)})),
+            Some(&json!({"body": redact(text)})),
             "comment on issue",
         )?;
         Ok(())
@@ -295,4 +296,94 @@ impl<'a> GitHub<'a> {
         self.send(Method::PATCH, url, Some(&body), "close issue")?;
         Ok(())
     }
+
+    /// The comments on an issue or pull request, oldest first (at most
+    /// 50 pages of 100).
+    pub fn comments(&self, number: u64) -> Result<Vec<Comment>, GitHubError> {
+        let mut comments = Vec::new();
+        for page in 1..=50 {
+            let mut url = self.url(&format!("/issues/{number}/comments"));
+            url.query_pairs_mut()
+                .append_pair("per_page", "100")
+                .append_pair("page", &page.to_string());
+            let batch: Vec<Comment> = self.send(Method::GET, url, None, "list comments")?.json()?;
+            let done = batch.len() < 100;
+            comments.extend(batch);
+            if done {
+                break;
+            }
+        }
+        Ok(comments)
+    }
+
+    pub fn edit_comment(&self, id: u64, text: &str) -> Result<(), GitHubError> {
+        let url = self.url(&format!("/issues/comments/{id}"));
+        self.send(
+            Method::PATCH,
+            url,
+            Some(&json!({"body": redact(text)})),
+            "edit comment",
+        )?;
+        Ok(())
+    }
+
+    /// Creates a GitHub deployment of `reference` in `environment`; returns
+    /// its id. Never merges the default branch in, and asks for no checks:
+    /// the deploy happened on Render already.
+    pub fn create_deployment(
+        &self,
+        reference: &str,
+        environment: &str,
+        transient: bool,
+    ) -> Result<u64, GitHubError> {
+        #[derive(Deserialize)]
+        struct Created {
+            id: u64,
+        }
+        let body = json!({
+            "ref": reference,
+            "environment": environment,
+            "auto_merge": false,
+            "required_contexts": [],
+            "transient_environment": transient,
+            "production_environment": environment == "production",
+            "description": "Render deploy followed by render-pilot",
+        });
+        let created: Created = self
+            .send(
+                Method::POST,
+                self.url("/deployments"),
+                Some(&body),
+                "create deployment",
+            )?
+            .json()?;
+        Ok(created.id)
+    }
+
+    /// Sets a deployment's state (`in_progress`, `success`, `failure`).
+    pub fn deployment_status(
+        &self,
+        deployment: u64,
+        state: &str,
+        environment_url: Option<&str>,
+        log_url: Option<&str>,
+    ) -> Result<(), GitHubError> {
+        let mut body = json!({"state": state, "auto_inactive": true});
+        if let Some(url) = environment_url {
+            body["environment_url"] = json!(url);
+        }
+        if let Some(url) = log_url {
+            body["log_url"] = json!(url);
+        }
+        let url = self.url(&format!("/deployments/{deployment}/statuses"));
+        self.send(Method::POST, url, Some(&body), "set deployment status")?;
+        Ok(())
+    }
+}
+
+/// A comment on an issue or pull request.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Comment {
+    pub id: u64,
+    pub body: Option<String>,
 }

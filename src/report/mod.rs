@@ -31,8 +31,11 @@ pub struct DeployReport {
     pub end: DeployEnd,
     pub duration: Duration,
     pub healthy: Option<bool>,
-    /// The service's public URL, as Render lists it.
+    /// Where the service's users reach it: its first verified custom
+    /// domain, else Render's own URL.
     pub service_url: Option<String>,
+    /// Render's own URL of the service (`….onrender.com`).
+    pub onrender_url: Option<String>,
     /// The trigger's HTTP status as shown: `000` when no answer came.
     pub http_status: Option<String>,
     pub next_steps: Vec<String>,
@@ -104,6 +107,38 @@ pub fn deploy_summary(r: &DeployReport) -> String {
         out.push_str(&deploy_comparison(took, &r.recent));
     }
     out
+}
+
+/// The comment render-pilot keeps on a pull request: its preview's link
+/// and the deploy's status, under `marker` (the first line, which finds the
+/// comment again on the next push).
+pub fn preview_comment(r: &DeployReport, number: u64, marker: &str) -> String {
+    let (icon, state) = match r.end {
+        DeployEnd::Succeeded if r.healthy != Some(false) => ("✅", "is live"),
+        DeployEnd::Succeeded | DeployEnd::Failed => ("❌", "failed"),
+        DeployEnd::TimedOut => ("⏳", "is still deploying"),
+        DeployEnd::Triggered | DeployEnd::DryRun => ("🚀", "is deploying"),
+    };
+    let name = escape_inline(r.service_name.as_deref().unwrap_or(&r.service_id));
+    let link = match &r.service_url {
+        Some(url) => format!("[{url}]({url})"),
+        None => "no URL (Render lists none for this service)".to_string(),
+    };
+    let deploy = r
+        .deploy_id
+        .as_ref()
+        .map(|id| {
+            format!(
+                " · [`{id}`]({}/deploys/{id})",
+                r.dashboard.trim_end_matches('/')
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "{marker}\n### {icon} The preview of #{number} {state}\n\n{name}: {link}\n\nCommit {}{deploy} · status {}\n\n<sub>Kept up to date by render-pilot on every push.</sub>\n",
+        r.source.as_deref().map_or("—".to_string(), code),
+        if r.status.is_empty() { "—".to_string() } else { code(&r.status) },
+    )
 }
 
 /// The phases of a deploy, from each status render-pilot saw and the second
@@ -468,6 +503,7 @@ mod tests {
             duration: Duration::from_secs(65),
             healthy: None,
             service_url: None,
+            onrender_url: None,
             http_status: Some("201".into()),
             next_steps: vec![],
             seen: vec![],

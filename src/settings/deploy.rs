@@ -1,9 +1,12 @@
 //! Deploy mode's inputs: read, checked and masked before anything happens.
 
+use std::path::Path;
 use std::time::Duration;
 
 use super::{same_service, Reader};
 use crate::cli::DeployArgs;
+use crate::clients::event::{read_pushed, Pushed};
+use crate::clients::github::GitHubApi;
 use crate::clients::hook::{self, Hook};
 use crate::clients::http::Tuning;
 use crate::clients::render::{RenderApi, TriggerRequest};
@@ -12,7 +15,7 @@ use crate::output::secrets::{userinfo, without_userinfo};
 
 #[derive(Debug)]
 pub struct DeploySettings {
-    pub hook: Option<Hook>,
+    pub trigger: Trigger,
     pub api: Option<RenderApi>,
     /// `None` only for a Blueprint hook without `service-id`.
     pub service_id: Option<String>,
@@ -24,26 +27,69 @@ pub struct DeploySettings {
     pub dry_run: bool,
     /// Verify the live deploy answers 2xx on this path, within the timeout.
     pub health: Option<(String, Duration)>,
+    /// Where render-pilot reports on GitHub: a comment on the pull request,
+    /// a GitHub deployment. `None` when neither was asked for.
+    pub github: Option<GitHubReport>,
     /// Found while reading the hook; shown once the run starts.
     pub warnings: Vec<String>,
     pub tuning: Tuning,
 }
 
+/// What starts the deploy: one choice, read once.
+#[derive(Debug)]
+pub enum Trigger {
+    /// The service's deploy hook, parsed once.
+    Hook(Hook),
+    /// Render's API (`POST /services/{id}/deploys`).
+    Api,
+    /// Nothing: Render starts the deploy itself (Auto-Deploy, or a pull
+    /// request's preview) and render-pilot follows it.
+    Follow(Follow),
+}
+
+/// The deploy Render starts itself, to find and follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Follow {
+    /// The commit whose deploy to follow (40 or at least 7 hex digits).
+    pub commit: String,
+    /// On a pull_request event: follow the pull request's preview.
+    pub pull_request: Option<u64>,
+    /// The pushed commit's message, when the event has it: a skip phrase
+    /// in it explains a deploy that never came.
+    pub message: Option<String>,
+}
+
+/// GitHub, for the pull-request comment and the GitHub deployment.
+#[derive(Debug)]
+pub struct GitHubReport {
+    pub api: GitHubApi,
+    pub token: String,
+    /// Keep one comment on the pull request with the preview's link.
+    pub pr_comment: bool,
+    /// Create a GitHub deployment in this environment and set its statuses.
+    pub deployment: Option<String>,
+    /// The commit the GitHub deployment is of.
+    pub reference: String,
+    /// The pull request whose preview is followed.
+    pub pull_request: Option<u64>,
+}
+
 impl DeploySettings {
     /// Reads and checks every deploy input. Secrets are masked first.
     pub(super) fn resolve(args: &DeployArgs, read: &Reader) -> Result<DeploySettings, InputError> {
-        let (hook, api, service_id, warnings) = trigger(args, read)?;
-        let wait = wait(args, read, api.is_some(), service_id.is_some())?;
         let request = request(args, read)?;
-        if request.clear_cache && hook.is_some() {
+        let (trigger, api, service_id, warnings) = trigger(args, read, &request)?;
+        let wait = wait(args, read, &trigger, api.is_some(), service_id.is_some())?;
+        if request.clear_cache && !matches!(trigger, Trigger::Api) {
             return Err(InputError::new(
                 "clear-cache",
-                "works only with the API trigger, and a deploy hook was given. Drop deploy-hook-url to trigger through the API, or drop clear-cache",
+                "works only with the API trigger (trigger: api, or no deploy-hook-url). Trigger through the API, or drop clear-cache",
             ));
         }
         Ok(DeploySettings {
             health: health(args, read, wait)?,
-            hook,
+            github: github(args, read, &trigger, &request)?,
+            trigger,
             api,
             service_id,
             wait,
@@ -57,12 +103,26 @@ impl DeploySettings {
             tuning: read.tuning(),
         })
     }
+
+    /// The hook, when the deploy is triggered through it.
+    pub fn hook(&self) -> Option<&Hook> {
+        match &self.trigger {
+            Trigger::Hook(hook) => Some(hook),
+            _ => None,
+        }
+    }
 }
 
-type Trigger = (Option<Hook>, Option<RenderApi>, Option<String>, Vec<String>);
+type Chosen = (Trigger, Option<RenderApi>, Option<String>, Vec<String>);
 
-/// What triggers the deploy: the hook, else the API with a service id.
-fn trigger(args: &DeployArgs, read: &Reader) -> Result<Trigger, InputError> {
+/// What starts the deploy (`trigger`), and the API key and service id it
+/// needs: the hook, else the API with a service id; or nothing, following
+/// the deploy Render starts.
+fn trigger(
+    args: &DeployArgs,
+    read: &Reader,
+    request: &TriggerRequest,
+) -> Result<Chosen, InputError> {
     let raw_hook = read.given(args.deploy_hook_url.as_deref(), "deploy-hook-url");
     let api = read.render_api(
         args.common.render_api_key.as_deref(),
@@ -81,20 +141,96 @@ fn trigger(args: &DeployArgs, read: &Reader) -> Result<Trigger, InputError> {
         (None, Some(h)) if !h.blueprint => Some(h.id.clone()),
         _ => None,
     };
-    if hook.is_none() && (api.is_none() || service_id.is_none()) {
-        return Err(InputError::new(
+    let choice = read.required(args.trigger.as_deref(), "trigger")?;
+    let api_ready = api.is_some() && service_id.is_some();
+    let trigger = match (choice.trim().to_ascii_lowercase().as_str(), hook) {
+        ("auto" | "hook", Some(hook)) => Trigger::Hook(hook),
+        ("auto" | "api", _) if api_ready => Trigger::Api,
+        ("auto", None) => return Err(InputError::new(
             "deploy-hook-url",
-            "is not set, and the API trigger needs render-api-key and service-id. Give the deploy hook (secret RENDER_DEPLOY_HOOK), or an API key and a service id",
-        ));
-    }
-    Ok((hook, api, service_id, warnings))
+            "is not set, and the API trigger needs render-api-key and service-id. Give the deploy hook (secret RENDER_DEPLOY_HOOK), or an API key and a service id; or set trigger: none to follow the deploy Render starts itself",
+        )),
+        ("hook", None) => return Err(InputError::new(
+            "deploy-hook-url",
+            "is not set, and trigger is hook. Give the deploy hook (secret RENDER_DEPLOY_HOOK), or choose trigger: api",
+        )),
+        ("api", _) => return Err(InputError::new(
+            "trigger",
+            "is api, which needs render-api-key and service-id (or the deploy hook, for the id). Give both, or choose trigger: hook",
+        )),
+        ("none", _) if api_ready => Trigger::Follow(follow(read, request)?),
+        ("none", _) => return Err(InputError::new(
+            "trigger",
+            "is none: render-pilot follows the deploy Render starts, which needs render-api-key and service-id (or the deploy hook, for the id). Give both",
+        )),
+        (other, _) => return Err(InputError::new(
+            "trigger",
+            format!("'{}' is not a trigger; choose auto, hook, api or none", shorten(other)),
+        )),
+    };
+    Ok((trigger, api, service_id, warnings))
 }
 
-/// Whether to wait: by default when an API key can read the status.
-fn wait(args: &DeployArgs, read: &Reader, api: bool, service: bool) -> Result<bool, InputError> {
+/// The deploy to follow: of `commit`, else of the pull request's head on a
+/// pull_request event, else of `GITHUB_SHA`.
+fn follow(read: &Reader, request: &TriggerRequest) -> Result<Follow, InputError> {
+    if request.image.is_some() {
+        return Err(InputError::new(
+            "image",
+            "is set, but trigger: none deploys nothing: it follows the deploy Render starts for a commit. Drop image, or trigger the deploy (trigger: auto)",
+        ));
+    }
+    let pushed = match read.env.get("GITHUB_EVENT_PATH") {
+        Some(path) => read_pushed(&std::fs::read_to_string(Path::new(path)).map_err(|e| {
+            InputError::new(
+                "GITHUB_EVENT_PATH",
+                format!("cannot be read ({e}); the runner writes it, so check the path"),
+            )
+        })?)?,
+        None => Pushed::default(),
+    };
+    let on_pull_request = read
+        .env
+        .get("GITHUB_EVENT_NAME")
+        .is_some_and(|e| e.starts_with("pull_request"));
+    let pull_request = pushed.pull_request.filter(|_| on_pull_request);
+    let commit = request
+        .commit
+        .clone()
+        .or_else(|| pull_request.as_ref().map(|(_, head)| head.clone()))
+        .or_else(|| read.env.get("GITHUB_SHA").map(|s| s.trim().to_ascii_lowercase()))
+        .filter(|c| (7..=40).contains(&c.len()) && c.chars().all(|ch| ch.is_ascii_hexdigit()))
+        .ok_or_else(|| {
+            InputError::new(
+                "commit",
+                "is not set, and neither is GITHUB_SHA: trigger: none must know which commit's deploy to follow. Pass commit: ${{ github.sha }}",
+            )
+        })?;
+    Ok(Follow {
+        commit: commit.to_ascii_lowercase(),
+        pull_request: pull_request.map(|(number, _)| number),
+        message: pushed.message,
+    })
+}
+
+/// Whether to wait: by default when an API key can read the status; a
+/// followed deploy is always waited for.
+fn wait(
+    args: &DeployArgs,
+    read: &Reader,
+    trigger: &Trigger,
+    api: bool,
+    service: bool,
+) -> Result<bool, InputError> {
     let wait = read
         .given(args.wait.as_deref(), "wait")
         .map_or(Ok(api), |v| parse_bool("wait", &v))?;
+    if !wait && matches!(trigger, Trigger::Follow(_)) {
+        return Err(InputError::new(
+            "wait",
+            "is false, but trigger: none only follows Render's deploy: there is nothing to do without waiting. Drop wait: false, or trigger the deploy",
+        ));
+    }
     if wait && !api {
         return Err(InputError::new(
             "wait",
@@ -180,4 +316,67 @@ fn health(
         }
         None => None,
     })
+}
+
+/// The pull-request comment and the GitHub deployment, when asked for:
+/// both need the token and the repository.
+fn github(
+    args: &DeployArgs,
+    read: &Reader,
+    trigger: &Trigger,
+    request: &TriggerRequest,
+) -> Result<Option<GitHubReport>, InputError> {
+    let pr_comment = read.bool(args.pr_comment.as_deref(), "pr-comment")?;
+    let deployment = read.bool(args.github_deployment.as_deref(), "github-deployment")?;
+    if !pr_comment && !deployment {
+        return Ok(None);
+    }
+    let (pull_request, followed) = match trigger {
+        Trigger::Follow(follow) => (follow.pull_request, Some(follow.commit.clone())),
+        _ => (None, None),
+    };
+    let reference = followed
+        .or_else(|| request.commit.clone())
+        .or_else(|| read.env.get("GITHUB_SHA").map(|s| s.trim().to_string()))
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            InputError::new(
+                "commit",
+                "is not set, and neither is GITHUB_SHA: a GitHub deployment is of a commit. Pass commit: ${{ github.sha }}",
+            )
+        })?;
+    if pr_comment && pull_request.is_none() {
+        return Err(InputError::new(
+            "pr-comment",
+            "comments on a pull request's preview: it needs trigger: none on a pull_request event. Drop pr-comment, or run the step on pull_request",
+        ));
+    }
+    let token = read.github_token(args.github_token.as_deref())?.ok_or_else(|| {
+        InputError::new(
+            "github-token",
+            "is not set, and pr-comment or github-deployment is true; pass github-token: ${{ github.token }} (with pull-requests: write or deployments: write)",
+        )
+    })?;
+    let environment = read
+        .given(args.environment.as_deref(), "environment")
+        .map(|e| e.trim().to_string())
+        .or_else(|| pull_request.map(|n| format!("pr-{n}")))
+        .unwrap_or_else(|| "production".to_string());
+    if environment.is_empty()
+        || environment.len() > 255
+        || environment.chars().any(|c| c.is_control())
+    {
+        return Err(InputError::new(
+            "environment",
+            "must be a GitHub environment name (one line, at most 255 characters), like production",
+        ));
+    }
+    Ok(Some(GitHubReport {
+        api: read.github_api()?,
+        token,
+        pr_comment,
+        deployment: deployment.then_some(environment),
+        reference,
+        pull_request,
+    }))
 }

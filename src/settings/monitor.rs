@@ -64,6 +64,8 @@ pub struct MonitorSettings {
     pub issue_label: String,
     pub concurrency: usize,
     pub fail_on_unhealthy: bool,
+    /// With `services: all`, pull-request previews too.
+    pub previews: bool,
     pub token: Option<String>,
     /// Where issues go; needed only when `issues` is on.
     pub github: Option<GitHubApi>,
@@ -141,6 +143,7 @@ impl MonitorSettings {
             issue_label: read.issue_label(args.repo.issue_label.as_deref())?,
             concurrency: read.number(args.concurrency.as_deref(), "concurrency", 1..=64)? as usize,
             fail_on_unhealthy: read.bool(args.fail_on_unhealthy.as_deref(), "fail-on-unhealthy")?,
+            previews: read.bool(args.previews.as_deref(), "previews")?,
             github: issues.then(|| read.github_api()).transpose()?,
             token,
             author: read.author(args.repo.commit_author.as_deref())?,
@@ -201,15 +204,6 @@ pub fn status_file(raw: Option<&str>) -> Result<Option<String>, InputError> {
         Some(p) if p.trim().is_empty() => return Ok(None),
         Some(p) => p.trim().to_string(),
     };
-    if path.split('/').any(|part| part.is_empty() || part == ".") {
-        return Err(InputError::new(
-            "status-file",
-            format!(
-                "'{}' names a folder or has an empty or '.' part; give the file's path, like docs/PIPELINE.md",
-                shorten(&path)
-            ),
-        ));
-    }
     let inside = Path::new(&path)
         .components()
         .all(|c| matches!(c, Component::Normal(_)));
@@ -218,6 +212,15 @@ pub fn status_file(raw: Option<&str>) -> Result<Option<String>, InputError> {
             "status-file",
             format!(
                 "'{}' must be a relative path inside the repository, like docs/PIPELINE.md",
+                shorten(&path)
+            ),
+        ));
+    }
+    if path.split('/').any(|part| part.is_empty() || part == ".") {
+        return Err(InputError::new(
+            "status-file",
+            format!(
+                "'{}' names a folder or has an empty or '.' part; give the file's path, like docs/PIPELINE.md",
                 shorten(&path)
             ),
         ));

@@ -84,6 +84,7 @@ pub const INPUTS: &[Input] = &[
         ..input("render-api-url", ALL, Derived(DEFAULT_API_URL))
     },
     input("service-id", ALL, Derived("the id in the deploy hook URL")),
+    input("trigger", &[Deploy], Value("auto")),
     input("wait", &[Deploy], Derived("true when an API key is given")),
     input("timeout", &[Deploy], Value("20m")),
     input("commit", &[Deploy], WhenUnset::Nothing),
@@ -94,9 +95,16 @@ pub const INPUTS: &[Input] = &[
     input("health-path", &[Deploy, Monitor], WhenUnset::Nothing),
     input("health-timeout", &[Deploy, Monitor], Value("2m")),
     input("health-retries", &[Monitor], Value("3")),
+    input("pr-comment", &[Deploy], Value("false")),
+    input("github-deployment", &[Deploy], Value("false")),
+    input(
+        "environment",
+        &[Deploy],
+        Derived("production, or pr-<number> for a preview"),
+    ),
     Input {
         default: Action("${{ github.token }}"),
-        ..secret("github-token", REPO, "GITHUB_TOKEN")
+        ..secret("github-token", ALL, "GITHUB_TOKEN")
     },
     input("dry-run", ALL, Value("false")),
     input(
@@ -118,6 +126,7 @@ pub const INPUTS: &[Input] = &[
     input("issue-label", REPO, Value("render-pilot")),
     input("concurrency", &[Monitor], Value("8")),
     input("fail-on-unhealthy", &[Monitor], Value("false")),
+    input("previews", &[Monitor], Value("false")),
     input("commit-author", REPO, Value(DEFAULT_AUTHOR)),
     input(
         "run-id",

@@ -954,6 +954,7 @@ fn a_hook_of_another_service_than_service_id_is_refused_before_any_request() {
         out.assert_says(&format!(
             "service-id: is {api}, but deploy-hook-url deploys {web}"
         ));
+        out.assert_no_secret(&[&sim.hook_url(&web)]);
     };
     for wait in ["true", "false"] {
         let out = deploy_with_hook(&sim, &web)
@@ -966,7 +967,11 @@ fn a_hook_of_another_service_than_service_id_is_refused_before_any_request() {
         .args(&["deploy", "--service-id", &api, "--deploy-hook-url"])
         .args(&[&sim.hook_url(&web)])
         .run();
-    refused(&out);
+    out.assert_code(2);
+    out.assert_says(&format!(
+        "--service-id: is {api}, but --deploy-hook-url deploys {web}"
+    ));
+    out.assert_no_secret(&[&sim.hook_url(&web)]);
     let out = rp()
         .input("mode", "recover")
         .input("github-token", render_sim::GITHUB_TOKEN)

@@ -178,7 +178,7 @@ fn documented_tags_are_the_ones_the_release_makes() {
     let major = version.split('.').next().unwrap();
     assert_ne!(major, "0", "a 0.x version would release @v0");
     let mut texts = vec![("README.md".to_string(), read("README.md"))];
-    for example in ["deploy", "monitor", "auto-recovery"] {
+    for example in ["deploy", "monitor", "auto-recovery", "follow", "preview"] {
         let path = format!("examples/workflows/{example}.yaml");
         texts.push((path.clone(), read(&path)));
     }
@@ -292,7 +292,12 @@ fn action_yml_readme_and_help_show_the_settings_table() {
         assert_eq!(cells[2], modes, "README modes of {name}");
     }
     for mode in Mode::ALL {
-        let help = laptop().args(&[mode.name(), "--help"]).run().stdout;
+        // One line per flag: the text, not the wrapping, is checked here.
+        let help = laptop()
+            .env("COLUMNS", "1000")
+            .args(&[mode.name(), "--help"])
+            .run()
+            .stdout;
         for row in INPUTS.iter().filter(|i| i.modes.contains(&mode)) {
             let line = help
                 .lines()

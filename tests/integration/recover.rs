@@ -551,7 +551,8 @@ fn a_fork_run_never_deploys_its_head_through_the_hook() {
         .run();
     out.assert_code(1);
     assert!(
-        out.output("actions").contains("does not deploy it"),
+        out.output("actions")
+            .contains("render-pilot does not deploy this run's head (a pull_request run"),
         "{}",
         out.output("actions")
     );

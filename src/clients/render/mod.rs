@@ -10,10 +10,11 @@ use crate::clients::http::{Bucket, Http, HttpError, Response, Retry, MAX_BODY};
 mod model;
 
 pub use model::{
-    dashboard_url, has_render_id_shape, is_deploy_id, is_render_id, Commit, Deploy, DeployStatus,
-    Image, Outcome, Service, ServiceDetails, TriggerRequest, Triggered,
+    dashboard_url, has_render_id_shape, is_deploy_id, is_host_name, is_render_id, AutoDeploy,
+    Commit, Deploy, DeployStatus, Image, Outcome, Service, ServiceDetails, TriggerRequest,
+    Triggered,
 };
-use model::{DeployItem, ServiceItem};
+use model::{CustomDomainItem, DeployItem, ServiceItem};
 
 pub const DEFAULT_API_URL: &str = "https://api.render.com/v1";
 const PAGE: usize = 100;
@@ -139,13 +140,17 @@ impl<'a> RenderClient<'a> {
             .json()?)
     }
 
-    /// Every service the key can see, following cursors page by page
-    /// (at most [`MAX_PAGES`], and never the same cursor twice).
-    pub fn list_services(&self) -> Result<Vec<Service>, RenderError> {
+    /// Every service the key can see, pull-request previews only when
+    /// asked, following cursors page by page (at most [`MAX_PAGES`], and
+    /// never the same cursor twice).
+    pub fn list_services(&self, include_previews: bool) -> Result<Vec<Service>, RenderError> {
         let mut services = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let mut query = vec![("limit", PAGE.to_string())];
+            let mut query = vec![
+                ("limit", PAGE.to_string()),
+                ("includePreviews", include_previews.to_string()),
+            ];
             if let Some(c) = &cursor {
                 query.push(("cursor", c.clone()));
             }
@@ -163,6 +168,47 @@ impl<'a> RenderClient<'a> {
             cursor = next;
         }
         Ok(services)
+    }
+
+    /// The services called `name`, previews included: one page, which is
+    /// how a pull request's preview is found without listing them all.
+    pub fn services_named(&self, name: &str) -> Result<Vec<Service>, RenderError> {
+        let query = [
+            ("name", name.to_string()),
+            ("includePreviews", "true".to_string()),
+            ("limit", PAGE.to_string()),
+        ];
+        let url = self.url("/services", &query);
+        let page: Vec<ServiceItem> = self
+            .call(
+                Method::GET,
+                url,
+                None,
+                Retry::Idempotent,
+                "list services by name",
+            )?
+            .json()?;
+        Ok(page.into_iter().map(|i| i.service).collect())
+    }
+
+    /// The service's first verified custom domain: where its users reach
+    /// it. A name that is not a plain host name is passed over.
+    pub fn verified_domain(&self, service: &str) -> Result<Option<String>, RenderError> {
+        let query = [
+            ("verificationStatus", "verified".to_string()),
+            ("limit", "20".to_string()),
+        ];
+        let url = self.url(&format!("/services/{service}/custom-domains"), &query);
+        let what = format!("list custom domains of {service}");
+        let items: Vec<CustomDomainItem> = self
+            .call(Method::GET, url, None, Retry::Idempotent, &what)?
+            .json()?;
+        Ok(items
+            .into_iter()
+            .map(|i| i.custom_domain)
+            .filter(|d| d.verification_status.as_deref() == Some("verified"))
+            .map(|d| d.name.to_ascii_lowercase())
+            .find(|name| is_host_name(name)))
     }
 
     /// The newest deploys first (Render's order).

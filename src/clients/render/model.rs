@@ -142,6 +142,12 @@ pub struct Service {
     pub service_details: Option<ServiceDetails>,
     pub image_path: Option<String>,
     pub branch: Option<String>,
+    /// `yes` or `no`: whether Render deploys pushes by itself.
+    pub auto_deploy: Option<String>,
+    /// `commit`, `checksPass` or `off` (newer than `autoDeploy`).
+    pub auto_deploy_trigger: Option<String>,
+    /// Only changes under this folder start an Auto-Deploy.
+    pub root_dir: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -150,6 +156,26 @@ pub struct ServiceDetails {
     pub url: Option<String>,
     pub disk: Option<Value>,
     pub health_check_path: Option<String>,
+    /// Set on a pull-request preview: the service it previews.
+    pub parent_server: Option<ParentServer>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct ParentServer {
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+/// How Render's Auto-Deploy is set for a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoDeploy {
+    /// Every push to the branch.
+    OnCommit,
+    /// Once every check on the commit has passed.
+    AfterChecks,
+    Off,
+    /// Render did not say.
+    Unknown,
 }
 
 impl Service {
@@ -184,6 +210,30 @@ impl Service {
         self.service_details
             .as_ref()
             .is_some_and(|d| d.disk.as_ref().is_some_and(|v| !v.is_null()))
+    }
+
+    /// `autoDeployTrigger` when Render sends it, else `autoDeploy`.
+    pub fn auto_deploy(&self) -> AutoDeploy {
+        match (
+            self.auto_deploy_trigger.as_deref(),
+            self.auto_deploy.as_deref(),
+        ) {
+            (Some("commit"), _) => AutoDeploy::OnCommit,
+            (Some("checksPass"), _) => AutoDeploy::AfterChecks,
+            (Some("off"), _) | (None, Some("no")) => AutoDeploy::Off,
+            (None, Some("yes")) => AutoDeploy::OnCommit,
+            _ => AutoDeploy::Unknown,
+        }
+    }
+
+    /// The service this one previews, when it is a pull-request preview.
+    pub fn parent_id(&self) -> Option<&str> {
+        self.service_details
+            .as_ref()?
+            .parent_server
+            .as_ref()?
+            .id
+            .as_deref()
     }
 
     pub fn display_name(&self) -> &str {
@@ -283,6 +333,32 @@ pub(super) struct ServiceItem {
 #[derive(Deserialize)]
 pub(super) struct DeployItem {
     pub(super) deploy: Deploy,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CustomDomainItem {
+    pub(super) custom_domain: CustomDomain,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CustomDomain {
+    pub(super) name: String,
+    pub(super) verification_status: Option<String>,
+}
+
+/// A host name as a URL may carry it: letters, digits, `-` and `.`, so a
+/// name from the API cannot add a path, a port or a login to the URL.
+pub fn is_host_name(name: &str) -> bool {
+    (1..=253).contains(&name.len())
+        && name.contains('.')
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
 }
 
 /// What a trigger asked Render to build.

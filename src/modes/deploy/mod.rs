@@ -3,13 +3,15 @@
 
 use std::time::{Duration, Instant};
 
+mod follow;
+mod github;
 mod trigger;
 mod watch;
 
 use trigger::TriggerOutcome;
 
 use crate::clients::http::Http;
-use crate::clients::render::{dashboard_url, Deploy, DeployStatus, Outcome, RenderClient};
+use crate::clients::render::{dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, Service};
 use crate::inputs::human_duration;
 use crate::ops::rollout::{
     api_failure, recent_durations, status_failure, still_running_failure, suspended_failure,
@@ -17,7 +19,7 @@ use crate::ops::rollout::{
 };
 use crate::output::runner::Runner;
 use crate::report::{deploy_summary, DeployEnd, DeployReport};
-use crate::settings::DeploySettings;
+use crate::settings::{DeploySettings, Follow, Trigger};
 use crate::Verdict;
 
 /// Recent deploys read to predict how long this one takes.
@@ -56,7 +58,7 @@ impl Deployer<'_> {
         let id = config
             .service_id
             .clone()
-            .or_else(|| config.hook.as_ref().map(|h| h.id.clone()))
+            .or_else(|| config.hook().map(|h| h.id.clone()))
             .unwrap_or_default();
         let mut report = DeployReport {
             dashboard: dashboard_url(&id),
@@ -68,16 +70,17 @@ impl Deployer<'_> {
                 .commit
                 .clone()
                 .or(config.request.shown().image),
-            trigger: if config.hook.is_some() {
-                "deploy hook"
-            } else {
-                "API"
+            trigger: match config.trigger {
+                Trigger::Hook(_) => "deploy hook",
+                Trigger::Api => "API",
+                Trigger::Follow(_) => "Render (followed)",
             },
             status: String::new(),
             end: DeployEnd::Failed,
             duration: Duration::ZERO,
             healthy: None,
             service_url: None,
+            onrender_url: None,
             http_status: None,
             next_steps: Vec::new(),
             seen: Vec::new(),
@@ -85,6 +88,10 @@ impl Deployer<'_> {
             took: None,
             recent: Vec::new(),
         };
+        // A dry run changes nothing, on GitHub either.
+        let github = (config.github.as_ref())
+            .filter(|_| !config.dry_run)
+            .map(|g| github::Reporter::start(self.http, g, &id, self.runner));
         let result = self.deploy(&id, &mut report);
         report.duration = self.started.elapsed();
         if let Err(failure) = &result {
@@ -96,6 +103,9 @@ impl Deployer<'_> {
             self.runner
                 .error(failure.title, &format!("{}{fix}", failure.message));
             report.next_steps.extend(failure.steps.iter().cloned());
+        }
+        if let Some(github) = &github {
+            github.finish(&report, self.runner);
         }
         self.runner.set_outputs(outputs(&report));
         self.runner.append_summary(&deploy_summary(&report));
@@ -114,6 +124,9 @@ impl Deployer<'_> {
             return Ok(());
         }
         let expected = self.read_recent_deploys(report);
+        if let Trigger::Follow(follow) = &self.config.trigger {
+            return self.follow(follow, expected, report);
+        }
         let triggered = self.trigger(id, report)?;
         self.record_trigger(&triggered, report);
         let (true, Some(render), Some(service_id)) = (
@@ -140,14 +153,66 @@ impl Deployer<'_> {
         let service = render
             .get_service(service_id)
             .map_err(|e| api_failure("Could not read the service", e))?;
-        report.service_name = service.name.clone();
-        report.dashboard = service.dashboard();
-        report.service_url = service.url();
+        self.record_service(render, &service, report);
         if service.is_suspended() {
             report.status = "suspended".into();
             return Err(suspended_failure(&service, id, &report.dashboard));
         }
         Ok(())
+    }
+
+    /// The service's name, dashboard and URLs: where its users reach it is
+    /// its first verified custom domain (one more read), else Render's own
+    /// URL. A domain that cannot be read is no reason to stop a deploy.
+    fn record_service(&self, render: &RenderClient, service: &Service, report: &mut DeployReport) {
+        report.service_id = service.id.clone();
+        report.service_name = service.name.clone();
+        report.dashboard = service.dashboard();
+        report.onrender_url = service.url();
+        report.service_url =
+            report
+                .onrender_url
+                .as_ref()
+                .map(|own| match render.verified_domain(&service.id) {
+                    Ok(Some(domain)) => format!("https://{domain}"),
+                    _ => own.clone(),
+                });
+    }
+
+    /// Follows the deploy Render started itself, on the same wait, health
+    /// check and report as a triggered one.
+    fn follow(
+        &mut self,
+        follow: &Follow,
+        expected: Option<Expected>,
+        report: &mut DeployReport,
+    ) -> Result<(), DeployFailure> {
+        let Some(render) = self.render else {
+            return Err(DeployFailure {
+                title: "Nothing to follow with",
+                message: "following Render's deploy needs render-api-key".into(),
+                steps: vec!["Give render-api-key and service-id.".into()],
+            });
+        };
+        let deadline = self.started + self.config.timeout;
+        let service = self.followed_service(render, follow, deadline, report)?;
+        let deploy = self.followed_deploy(render, &service, follow, deadline, report)?;
+        report.deploy_id = Some(deploy.id.clone());
+        report.source = deploy.source();
+        let origin = follow::started_at(&deploy);
+        let mut schedule = Schedule::new(origin, self.config.tuning.poll, expected);
+        schedule.polled_now();
+        if let Some(status) = deploy.status.clone() {
+            report.status = status.to_string();
+            report.seen.push((origin.elapsed().as_secs(), status));
+        }
+        let last = self.wait(render, &service, &deploy.id, deadline, schedule, report)?;
+        self.record_end(&last, report);
+        if let Some(failure) = self.superseded(render, &service, &last, follow) {
+            report.end = DeployEnd::Failed;
+            return Err(failure);
+        }
+        self.conclude(&last, render, &service, report)
     }
 
     fn dry_run(&mut self, id: &str, report: &mut DeployReport) {
@@ -336,6 +401,7 @@ fn outputs(report: &DeployReport) -> Vec<(&'static str, String)> {
         ("service-id", report.service_id.clone()),
         ("service-name", text(&report.service_name)),
         ("service-url", text(&report.service_url)),
+        ("onrender-url", text(&report.onrender_url)),
         ("dashboard-url", report.dashboard.clone()),
         ("deploy-id", text(&report.deploy_id)),
         ("deploy-status", report.status.clone()),

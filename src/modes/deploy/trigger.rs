@@ -12,6 +12,7 @@ use crate::clients::render::{Deploy, RenderClient, Triggered};
 use crate::inputs::human_duration;
 use crate::ops::rollout::{api_failure, call_hook, shown_hook_url, DeployFailure, Schedule};
 use crate::report::DeployReport;
+use crate::settings::Trigger;
 
 /// How long to look for the deploy Render queued after a 202, as the
 /// official CLI does.
@@ -37,14 +38,18 @@ impl Deployer<'_> {
     pub(super) fn describe_request(&self, id: &str) -> String {
         let config = self.config;
         let request = config.request.shown();
-        match (&config.hook, &config.api) {
-            (Some(hook), _) => format!("POST {}", shown_hook_url(hook, &request)),
-            (None, Some(api)) => format!(
+        match (&config.trigger, &config.api) {
+            (Trigger::Hook(hook), _) => format!("POST {}", shown_hook_url(hook, &request)),
+            (Trigger::Api, Some(api)) => format!(
                 "POST {}/services/{id}/deploys with {}",
                 display_url(&api.url).trim_end_matches('/'),
                 request.body()
             ),
-            (None, None) => "send nothing".into(),
+            (Trigger::Follow(follow), _) => format!(
+                "send nothing and follow the deploy Render starts for {}",
+                &follow.commit[..7.min(follow.commit.len())]
+            ),
+            (Trigger::Api, None) => "send nothing".into(),
         }
     }
 
@@ -54,12 +59,16 @@ impl Deployer<'_> {
         report: &mut DeployReport,
     ) -> Result<TriggerOutcome, DeployFailure> {
         let at = (Timestamp::now() - jiff::SignedDuration::from_secs(5)).to_string();
-        if let Some(hook) = &self.config.hook {
+        if let Some(hook) = self.config.hook() {
             return self.trigger_hook(hook, at, report);
         }
-        let render = self
-            .render
-            .expect("resolve() requires an API key without a hook");
+        let Some(render) = self.render else {
+            return Err(DeployFailure {
+                title: "Nothing to trigger with",
+                message: "the API trigger needs render-api-key".into(),
+                steps: vec!["Give render-api-key and service-id, or the deploy hook.".into()],
+            });
+        };
         let result = render.trigger(id, &self.config.request);
         let status = match &result {
             Ok(Triggered::Created(_)) => "201".to_string(),

@@ -26,7 +26,7 @@ pub(super) fn check_all(
 ) -> anyhow::Result<Vec<Row>> {
     let work: Vec<(String, Option<Service>)> = match &config.services {
         Services::All => render
-            .list_services()
+            .list_services(config.previews)
             .map_err(|e| anyhow::anyhow!("listing services: {e}"))?
             .into_iter()
             .map(|s| (s.id.clone(), Some(s)))
