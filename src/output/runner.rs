@@ -270,7 +270,11 @@ impl Drop for Progress {
 
 fn command_line(actions: bool, name: &str, title: Option<&str>, message: &str) {
     if actions {
-        println!("{}", workflow_command(name, title, message));
+        // The runner shows annotations as plain text: Markdown would show
+        // its brackets and stars (redacted first: dropping Markdown could
+        // split a secret).
+        let message = plain(&shown(message));
+        println!("{}", workflow_command(name, title, &message));
     } else {
         let prefix = match title {
             Some(t) => format!("{name}: {t}: "),
@@ -296,17 +300,16 @@ pub fn terminal_line(text: &str) -> String {
 }
 
 /// One workflow command line, `::name title=…::message`, from outside
-/// text: [`shown`], then [`plain`] (the runner shows annotations as plain
-/// text: Markdown would show its brackets and stars), with the legacy
-/// syntax disarmed even in the message (a runner that does not know `name`
-/// reads the line for `##[` next), then escaped as the runner unescapes it.
+/// text: [`shown`], with the legacy syntax disarmed even in the message (a
+/// runner that does not know `name` reads the line for `##[` next), then
+/// escaped as the runner unescapes it.
 pub fn workflow_command(name: &str, title: Option<&str>, message: &str) -> String {
     let props = title
         .map(|t| format!(" title={}", escape_property(&disarm_legacy(&shown(t)))))
         .unwrap_or_default();
     format!(
         "::{name}{props}::{}",
-        escape_data(&disarm_legacy(&plain(&shown(message))))
+        escape_data(&disarm_legacy(&shown(message)))
     )
 }
 
