@@ -42,6 +42,15 @@ fn monitor(sim: &Sim, services: &[&str]) -> Rp {
         .env("GITHUB_API_URL", &sim.url)
 }
 
+/// [`monitor`] committing the status page on main from `clone`.
+fn committing_monitor(sim: &Sim, services: &[&str], clone: &std::path::Path) -> Rp {
+    monitor(sim, services)
+        .input("commit-mode", "on-change")
+        .env("GITHUB_WORKSPACE", clone)
+        .env("GITHUB_REF_NAME", "main")
+        .env("GITHUB_REF", "refs/heads/main")
+}
+
 #[test]
 fn a_service_name_cannot_close_or_hide_another_services_issue() {
     let sim = Sim::start();
@@ -232,12 +241,7 @@ fn the_token_never_travels_over_plain_http_to_a_remote_host() {
     let unencrypted = remote.url.replace("127.0.0.1", "0.0.0.0");
     git(&clone, &["remote", "set-url", "origin", &unencrypted]);
     sim.clear_requests();
-    let out = monitor(&sim, &[&id])
-        .input("commit-mode", "on-change")
-        .env("GITHUB_WORKSPACE", &clone)
-        .env("GITHUB_REF_NAME", "main")
-        .env("GITHUB_REF", "refs/heads/main")
-        .run();
+    let out = committing_monitor(&sim, &[&id], &clone).run();
     out.assert_code(1).assert_says("only over https");
     let sent_token = sim.requests().iter().any(|r| {
         r.path.contains(".git")
@@ -348,12 +352,8 @@ fn names_in_commit_messages_close_no_issue_and_mention_nobody() {
     let dir = tempfile::tempdir().unwrap();
     let clone = remote.clone_into(dir.path());
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let out = monitor(&sim, &ids)
-        .input("commit-mode", "on-change")
+    let out = committing_monitor(&sim, &ids, &clone)
         .input("issues", "false")
-        .env("GITHUB_WORKSPACE", &clone)
-        .env("GITHUB_REF_NAME", "main")
-        .env("GITHUB_REF", "refs/heads/main")
         .run();
     out.assert_code(0);
     let message = git(&remote.bare(), &["log", "-1", "--format=%B", "main"]);
@@ -401,12 +401,7 @@ fn names_mention_nobody_link_nowhere_and_keep_their_order() {
     let remote = remote(&sim);
     let dir = tempfile::tempdir().unwrap();
     let clone = remote.clone_into(dir.path());
-    let out = monitor(&sim, &[&id])
-        .input("commit-mode", "on-change")
-        .env("GITHUB_WORKSPACE", &clone)
-        .env("GITHUB_REF_NAME", "main")
-        .env("GITHUB_REF", "refs/heads/main")
-        .run();
+    let out = committing_monitor(&sim, &[&id], &clone).run();
     out.assert_code(0);
     let issue = &sim.issues()[0];
     let page = remote.show("docs/PIPELINE.md");
