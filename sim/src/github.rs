@@ -13,6 +13,10 @@ use serde_json::{json, Value};
 use crate::wire::{Request, Response};
 use crate::{now_rfc3339, Sim, State, GITHUB_TOKEN};
 
+mod deployments;
+
+pub use deployments::{Deployment, DeploymentStatus};
+
 type PushHook = Box<dyn FnOnce() + Send>;
 
 #[derive(Default)]
@@ -24,6 +28,7 @@ pub(crate) struct GitHub {
     reruns: Vec<u64>,
     dispatches: Vec<(String, String)>,
     log_downloads: Vec<Option<String>>,
+    deployments: Vec<Deployment>,
 }
 
 /// A workflow run with its jobs.
@@ -210,12 +215,24 @@ pub struct Issue {
     pub updated_at: String,
     /// Set while closed.
     pub closed_at: Option<String>,
+    /// The id and times of each comment, index for index with `comments`
+    /// (which keeps the bodies alone, for tests to read).
+    comment_meta: Vec<CommentMeta>,
+    /// A pull request, which GitHub treats as an issue for comments.
+    pull_request: bool,
+}
+
+#[derive(Debug, Clone)]
+struct CommentMeta {
+    id: u64,
+    created_at: String,
+    updated_at: String,
 }
 
 impl Issue {
     fn json(&self, base: &str) -> Value {
         let url = format!("{base}/repos/acme/shop/issues/{}", self.number);
-        json!({
+        let mut value = json!({
             "id": 2_000_000 + self.number,
             "node_id": format!("I_kwDOsim{}", self.number),
             "url": url,
@@ -243,25 +260,77 @@ impl Issue {
             "updated_at": self.updated_at,
             "author_association": "CONTRIBUTOR",
             "performed_via_github_app": null,
-        })
+        });
+        if self.pull_request {
+            let pull = format!("{base}/acme/shop/pull/{}", self.number);
+            value["html_url"] = json!(pull);
+            value["pull_request"] = json!({
+                "url": format!("{base}/repos/acme/shop/pulls/{}", self.number),
+                "html_url": pull,
+                "diff_url": format!("{pull}.diff"),
+                "patch_url": format!("{pull}.patch"),
+                "merged_at": null,
+            });
+        }
+        value
     }
 
-    /// A comment just posted as the Actions bot.
-    fn comment_json(&self, id: u64, text: &str, base: &str) -> Value {
-        let now = now_rfc3339();
+    /// Comment `index` of the issue, posted as the Actions bot.
+    fn comment_json(&self, index: usize, base: &str) -> Value {
+        let meta = &self.comment_meta[index];
+        let id = meta.id;
         json!({
             "id": id,
             "node_id": format!("IC_kwDOsim{id}"),
             "url": format!("{base}/repos/acme/shop/issues/comments/{id}"),
             "html_url": format!("{base}/acme/shop/issues/{}#issuecomment-{id}", self.number),
             "issue_url": format!("{base}/repos/acme/shop/issues/{}", self.number),
-            "body": text,
+            "body": self.comments[index],
             "user": user("github-actions[bot]", 41898282, "Bot", base),
-            "created_at": now,
-            "updated_at": now,
+            "created_at": meta.created_at,
+            "updated_at": meta.updated_at,
             "author_association": "CONTRIBUTOR",
             "performed_via_github_app": null,
         })
+    }
+
+    fn new(number: u64, title: &str) -> Issue {
+        Issue {
+            number,
+            title: title.to_string(),
+            body: String::new(),
+            state: "open".into(),
+            labels: Vec::new(),
+            comments: Vec::new(),
+            created_at: now_rfc3339(),
+            updated_at: now_rfc3339(),
+            closed_at: None,
+            comment_meta: Vec::new(),
+            pull_request: false,
+        }
+    }
+}
+
+impl GitHub {
+    /// The directory of a repository served by [`Sim::serve_git`].
+    pub(crate) fn repository(&self, name: &str) -> Option<PathBuf> {
+        Some(self.git_root.as_ref()?.join(name))
+    }
+
+    /// Pull request `number` opens, unless that number is taken.
+    pub(crate) fn open_pull_request(&mut self, number: u64) {
+        if self.issues.iter().all(|i| i.number != number) {
+            self.issues.push(Issue {
+                pull_request: true,
+                ..Issue::new(number, &format!("Pull request #{number}"))
+            });
+        }
+    }
+
+    /// Comment ids count up across issues, as GitHub's do.
+    fn next_comment_id(&self) -> u64 {
+        let posted: usize = self.issues.iter().map(|i| i.comments.len()).sum();
+        3_000_000 + posted as u64 + 1
     }
 }
 
@@ -381,8 +450,21 @@ fn repository(full_name: &str, id: u64, fork: bool) -> Value {
 }
 
 impl Sim {
+    /// The issues, without pull requests.
     pub fn issues(&self) -> Vec<Issue> {
-        self.lock().github.issues.clone()
+        let issues = self.lock().github.issues.clone();
+        issues.into_iter().filter(|i| !i.pull_request).collect()
+    }
+
+    /// The comments on issue or pull request `number`, oldest first: (id,
+    /// body).
+    pub fn comments(&self, number: u64) -> Vec<(u64, String)> {
+        let state = self.lock();
+        let Some(issue) = state.github.issues.iter().find(|i| i.number == number) else {
+            return Vec::new();
+        };
+        let ids = issue.comment_meta.iter().map(|m| m.id);
+        ids.zip(issue.comments.iter().cloned()).collect()
     }
 
     /// Adds a run, or replaces the record of a run with the same id.
@@ -569,6 +651,9 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
     if parts.get(3) == Some(&"actions") {
         return actions(state, request, &parts[4..]);
     }
+    if parts.get(3) == Some(&"deployments") {
+        return deployments::api(state, request, &parts[4..]);
+    }
     let base = state.base_url.clone();
     let github = &mut state.github;
     let body = request.json();
@@ -579,16 +664,7 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
                 .param("labels")
                 .map(|l| l.split(',').collect())
                 .unwrap_or_default();
-            let per_page: usize = request
-                .param("per_page")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(30)
-                .min(100);
-            let page: usize = request
-                .param("page")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(1)
-                .max(1);
+            let (per_page, page) = paging(request);
             let matching: Vec<Value> = github
                 .issues
                 .iter()
@@ -605,15 +681,14 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
             let Some(title) = body.get("title").and_then(Value::as_str) else {
                 return error(422, "Invalid request: \"title\" wasn't supplied.");
             };
+            // Issues and pull requests share numbers.
+            let number = github.issues.iter().map(|i| i.number).max().unwrap_or(0) + 1;
             let issue = Issue {
-                number: github.issues.len() as u64 + 1,
-                title: title.to_string(),
                 body: body
                     .get("body")
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string(),
-                state: "open".into(),
                 labels: body
                     .get("labels")
                     .and_then(Value::as_array)
@@ -624,23 +699,30 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
                             .collect()
                     })
                     .unwrap_or_default(),
-                comments: Vec::new(),
-                created_at: now_rfc3339(),
-                updated_at: now_rfc3339(),
-                closed_at: None,
+                ..Issue::new(number, title)
             };
             let answer = issue.json(&base);
             github.issues.push(issue);
             Response::json(201, &answer)
         }
+        ("PATCH", ["issues", "comments", id]) => {
+            let Some(text) = body.get("body").and_then(Value::as_str) else {
+                return error(422, "Invalid request: \"body\" wasn't supplied.");
+            };
+            let id = id.parse::<u64>().ok();
+            let found = github.issues.iter_mut().find_map(|issue| {
+                let index = issue.comment_meta.iter().position(|m| Some(m.id) == id)?;
+                Some((issue, index))
+            });
+            let Some((issue, index)) = found else {
+                return not_found();
+            };
+            issue.comments[index] = text.to_string();
+            issue.comment_meta[index].updated_at = now_rfc3339();
+            Response::json(200, &issue.comment_json(index, &base))
+        }
         (method, ["issues", number, rest @ ..]) => {
-            let comment_id = 3_000_000
-                + github
-                    .issues
-                    .iter()
-                    .map(|i| i.comments.len())
-                    .sum::<usize>() as u64
-                + 1;
+            let comment_id = github.next_comment_id();
             let Some(issue) = number
                 .parse::<u64>()
                 .ok()
@@ -653,7 +735,23 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
                     let text = body.get("body").and_then(Value::as_str).unwrap_or_default();
                     issue.comments.push(text.to_string());
                     issue.updated_at = now_rfc3339();
-                    Response::json(201, &issue.comment_json(comment_id, text, &base))
+                    issue.comment_meta.push(CommentMeta {
+                        id: comment_id,
+                        created_at: issue.updated_at.clone(),
+                        updated_at: issue.updated_at.clone(),
+                    });
+                    let index = issue.comments.len() - 1;
+                    Response::json(201, &issue.comment_json(index, &base))
+                }
+                // Oldest first, as GitHub lists them.
+                ("GET", ["comments"]) => {
+                    let (per_page, page) = paging(request);
+                    let comments: Vec<Value> = (0..issue.comments.len())
+                        .skip((page - 1) * per_page)
+                        .take(per_page)
+                        .map(|i| issue.comment_json(i, &base))
+                        .collect();
+                    Response::json(200, &Value::Array(comments))
                 }
                 ("PATCH", []) => {
                     if let Some(s) = body.get("state").and_then(Value::as_str) {
@@ -675,6 +773,22 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
         }
         _ => not_found(),
     }
+}
+
+/// `per_page` (default 30, at most 100) and `page` (from 1), as GitHub's
+/// lists take them.
+fn paging(request: &Request) -> (usize, usize) {
+    let per_page: usize = request
+        .param("per_page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(30)
+        .min(100);
+    let page: usize = request
+        .param("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    (per_page, page)
 }
 
 /// What a git request needs once the state lock is released.
@@ -704,11 +818,26 @@ pub(crate) fn prepare_git(state: &mut State, request: &Request) -> Result<GitCal
     Ok(GitCall { root, hook })
 }
 
+impl GitCall {
+    /// Runs the hook a test set to run before this push.
+    pub(crate) fn run_push_hook(&mut self) {
+        if let Some(hook) = self.hook.take() {
+            hook();
+        }
+    }
+
+    /// The repository a push goes to: (name, directory); `None` for a
+    /// fetch.
+    pub(crate) fn pushed_repository(&self, request: &Request) -> Option<(String, PathBuf)> {
+        let path = request.path.strip_prefix("/git/")?;
+        let name = path.strip_suffix("/git-receive-pack")?;
+        let pushed = request.method == "POST" && !name.contains("..");
+        pushed.then(|| (name.to_string(), self.root.join(name)))
+    }
+}
+
 /// Hands the request to `git http-backend` as CGI.
 pub(crate) fn serve_git(call: GitCall, request: &Request) -> Response {
-    if let Some(hook) = call.hook {
-        hook();
-    }
     let path_info = request.path.trim_start_matches("/git");
     let mut child = match Command::new("git")
         .arg("http-backend")

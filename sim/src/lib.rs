@@ -1,7 +1,9 @@
 //! A stateful simulator of the parts of the Render REST API (v1) and of the
 //! GitHub REST API that render-pilot uses, served over real HTTP on
 //! loopback. Paths, shapes and status codes follow Render's published
-//! OpenAPI description (`shared/specs/render-api-subset.json`).
+//! OpenAPI description (`shared/specs/render-api-subset.json`). Render
+//! also acts by itself, as the real one does: Auto-Deploy of pushes to a
+//! repository the simulator serves, and pull-request previews.
 //!
 //! Tests start one in-process with [`Sim::start`]; `render-sim` serves one
 //! with a demo fleet for the README's end-to-end command and the benchmarks.
@@ -15,8 +17,8 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-pub use github::{git_auth_header, Issue, Job, Run};
-pub use render::{Outcome, Plan, ServiceSpec};
+pub use github::{git_auth_header, Deployment, DeploymentStatus, Issue, Job, Run};
+pub use render::{AutoDeploy, Outcome, Plan, ServiceSpec};
 use wire::{Request, Response};
 
 /// The API key the simulated Render accepts.
@@ -211,7 +213,7 @@ impl Sim {
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
     /// The Render API base, as `render-api-url` takes it.
@@ -242,6 +244,14 @@ impl Sim {
     }
 }
 
+/// Locks the state, first doing what Render had scheduled for by now
+/// (Auto-Deploys, previews): every reader sees it on time.
+pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+    state.render.catch_up(Instant::now());
+    state
+}
+
 fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let Some(request) = wire::read_request(&stream) else {
@@ -253,7 +263,7 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) {
         return;
     }
     let (fault, latency) = {
-        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = lock(state);
         state.requests.push(Recorded {
             method: request.method.clone(),
             path: request.path.clone(),
@@ -357,15 +367,25 @@ fn take_fault(faults: &mut VecDeque<Fault>, request: &Request) -> Option<FaultKi
 }
 
 fn route(shared: &Arc<Mutex<State>>, request: &Request) -> Response {
-    let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
+    let mut state = lock(shared);
     let path = request.path.clone();
     if path.starts_with("/git/") {
         let call = github::prepare_git(&mut state, request);
         drop(state);
-        return match call {
-            Ok(call) => github::serve_git(call, request),
-            Err(response) => response,
+        let mut call = match call {
+            Ok(call) => call,
+            Err(response) => return response,
         };
+        // Someone else's push (a test's hook) lands first, so `main` is
+        // read after it.
+        call.run_push_hook();
+        let push = call.pushed_repository(request);
+        let push = push.map(|(name, dir)| render::follow::Push::begin(&name, dir));
+        let response = github::serve_git(call, request);
+        if let Some(push) = push {
+            push.finish(shared);
+        }
+        return response;
     }
     if path.starts_with("/v1/") || path.starts_with("/deploy/") {
         let headers = match state.spend(request) {

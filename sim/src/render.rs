@@ -10,6 +10,11 @@ use serde_json::{json, Value};
 use crate::wire::{Request, Response};
 use crate::{make_id, now_rfc3339, Sim, State, API_KEY};
 
+mod domains;
+pub(crate) mod follow;
+
+use follow::CommitDetail;
+
 /// How a triggered deploy ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -113,6 +118,27 @@ pub struct ServiceSpec {
     /// its URL is held this long while it spins up, then answered; later
     /// requests are fast until [`Sim::spin_down`].
     pub cold_start: Option<Duration>,
+    /// The repository served by [`Sim::serve_git`] (`shop.git`) whose
+    /// `main` branch the service deploys.
+    pub repo: Option<String>,
+    pub auto_deploy: AutoDeploy,
+    /// Render's root directory: with one, Auto-Deploy ignores pushes that
+    /// change nothing under it.
+    pub root_dir: String,
+    /// Pull-request previews (`previews.generation`: `automatic`, else
+    /// `off`).
+    pub previews: bool,
+}
+
+/// When Render deploys a push to the service's branch by itself
+/// (`autoDeployTrigger`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoDeploy {
+    /// On every push.
+    Commit,
+    /// Once the pushed commit's checks pass ([`Sim::checks_passed`]).
+    ChecksPass,
+    Off,
 }
 
 impl ServiceSpec {
@@ -125,6 +151,10 @@ impl ServiceSpec {
             disk: false,
             plan: Plan::live(Duration::from_secs(3)),
             cold_start: None,
+            repo: None,
+            auto_deploy: AutoDeploy::Commit,
+            root_dir: String::new(),
+            previews: false,
         }
     }
 }
@@ -133,6 +163,8 @@ pub(crate) struct Render {
     services: Vec<Svc>,
     counter: u64,
     base_url: String,
+    /// What Render does by itself: Auto-Deploy and previews.
+    follow: follow::Follow,
 }
 
 struct Svc {
@@ -144,6 +176,9 @@ struct Svc {
     /// When a cold-start instance is (or will be) up; `None` while spun
     /// down.
     awake_at: Option<Instant>,
+    /// For a pull-request preview, the service it previews: (id, name).
+    parent: Option<(String, String)>,
+    domains: Vec<domains::Domain>,
 }
 
 struct Dep {
@@ -151,6 +186,9 @@ struct Dep {
     created: Instant,
     created_at: Timestamp,
     commit: Option<String>,
+    /// The commit's message and time, when read from a served repository;
+    /// otherwise the simulator makes them up from the SHA.
+    commit_detail: Option<CommitDetail>,
     image: Option<String>,
     trigger: String,
     timeline: Vec<(Duration, String)>,
@@ -227,8 +265,9 @@ impl Svc {
                 .unwrap_or(dep.created_at)
                 .to_string()
         };
-        let commit = dep.commit.as_ref().map(|sha| {
-            json!({"id": sha, "message": format!("Change {}", &sha[..7.min(sha.len())]), "createdAt": at(Duration::ZERO)})
+        let commit = dep.commit.as_ref().map(|sha| match &dep.commit_detail {
+            Some(detail) => json!({"id": sha, "message": detail.message, "createdAt": detail.created_at.to_string()}),
+            None => json!({"id": sha, "message": format!("Change {}", &sha[..7.min(sha.len())]), "createdAt": at(Duration::ZERO)}),
         });
         let image = dep
             .image
@@ -267,34 +306,65 @@ impl Svc {
             "dashboardUrl": format!("https://dashboard.render.com/web/{}", self.id),
             "suspended": if spec.suspended { "suspended" } else { "not_suspended" },
             "suspenders": if spec.suspended { json!(["user"]) } else { json!([]) },
-            "autoDeploy": "yes",
+            "autoDeploy": if spec.auto_deploy == AutoDeploy::Off { "no" } else { "yes" },
+            // What starts an Auto-Deploy: in Render's answers
+            // (shared/reference/render-api.md §5), not in the copy of its
+            // description the tests hold.
+            "autoDeployTrigger": match spec.auto_deploy {
+                AutoDeploy::Commit => "commit",
+                AutoDeploy::ChecksPass => "checksPass",
+                AutoDeploy::Off => "off",
+            },
             "notifyOnFail": "default",
             "slug": spec.name,
-            "rootDir": "",
+            "rootDir": spec.root_dir,
             "serviceDetails": self.details(format!("{base_url}/_svc/{}", self.id)),
         });
         // An image-backed service has an image path instead of a repository.
         if spec.image {
             value["imagePath"] = json!(format!("docker.io/acme/{}:latest", spec.name));
         } else {
-            value["repo"] = json!(format!("https://github.com/acme/{}", spec.name));
-            value["branch"] = json!("main");
+            let repo = spec.repo.as_deref().map(|r| r.trim_end_matches(".git"));
+            value["repo"] = json!(format!(
+                "https://github.com/acme/{}",
+                repo.unwrap_or(&spec.name)
+            ));
+            // A preview builds its pull request's branch, whose name the
+            // simulator does not know.
+            if self.parent.is_none() {
+                value["branch"] = json!("main");
+            }
         }
         value
+    }
+
+    /// `previews` and `pullRequestPreviewsEnabled` (its deprecated twin),
+    /// and `parentServer` on a preview.
+    fn preview_details(&self, details: &mut Value) {
+        let (generation, enabled) = if self.spec.previews {
+            ("automatic", "yes")
+        } else {
+            ("off", "no")
+        };
+        details["pullRequestPreviewsEnabled"] = json!(enabled);
+        details["previews"] = json!({ "generation": generation });
+        if let Some((id, name)) = &self.parent {
+            details["parentServer"] = json!({"id": id, "name": name});
+        }
     }
 
     /// `serviceDetails`, with the fields Render's schema gives this type.
     fn details(&self, url: String) -> Value {
         let spec = &self.spec;
         if spec.kind == "static_site" {
-            return json!({
+            let mut details = json!({
                 "buildCommand": "pnpm install --frozen-lockfile && pnpm build",
                 "publishPath": "dist",
                 "url": url,
                 "buildPlan": "starter",
-                "pullRequestPreviewsEnabled": "no",
-                "previews": {"generation": "off"},
             });
+            self.preview_details(&mut details);
+            return details;
         }
         let (runtime, environment) = if spec.image {
             (
@@ -321,8 +391,7 @@ impl Svc {
         }
         details["numInstances"] = json!(1);
         details["maxShutdownDelaySeconds"] = json!(30);
-        details["pullRequestPreviewsEnabled"] = json!("no");
-        details["previews"] = json!({"generation": "off"});
+        self.preview_details(&mut details);
         if spec.kind != "background_worker" {
             details["openPorts"] = json!([{"port": 10000, "protocol": "TCP"}]);
             details["url"] = json!(url);
@@ -343,7 +412,25 @@ impl Render {
             services: Vec::new(),
             counter: 0,
             base_url: base_url.to_string(),
+            follow: follow::Follow::default(),
         }
+    }
+
+    /// Adds a service (a preview when it has a parent); returns its id.
+    fn add(&mut self, spec: ServiceSpec, parent: Option<(String, String)>) -> String {
+        let id = self.next_id("srv");
+        let hook_key = format!("hk{}", &make_id("k", self.counter + 1000)[3..]);
+        self.services.push(Svc {
+            id: id.clone(),
+            spec,
+            hook_key,
+            created_at: now_rfc3339(),
+            deploys: Vec::new(),
+            awake_at: None,
+            parent,
+            domains: Vec::new(),
+        });
+        id
     }
 
     fn next_id(&mut self, prefix: &str) -> String {
@@ -355,18 +442,19 @@ impl Render {
         self.services.iter_mut().find(|s| s.id == id)
     }
 
-    /// Starts a deploy on the service's plan; earlier running deploys are
-    /// canceled (Render's default "Override" policy) unless it queues.
+    /// Starts a deploy on the service's plan at `now` (in the past, for
+    /// one Render started while nobody looked); earlier running deploys
+    /// are canceled (Render's default "Override" policy) unless it queues.
     fn start_deploy(
         &mut self,
         index: usize,
         commit: Option<String>,
         image: Option<String>,
         trigger: &str,
+        now: Instant,
     ) -> usize {
         let id = self.next_id("dep");
         let svc = &mut self.services[index];
-        let now = Instant::now();
         let plan = svc.spec.plan.clone();
         if !plan.queued {
             for dep in svc.deploys.iter_mut() {
@@ -388,8 +476,9 @@ impl Render {
         svc.deploys.push(Dep {
             id,
             created: now,
-            created_at: Timestamp::now(),
+            created_at: timestamp_of(now),
             commit: if svc.spec.image { None } else { commit },
+            commit_detail: None,
             image,
             trigger: trigger.into(),
             timeline: plan.timeline(),
@@ -402,19 +491,7 @@ impl Render {
 
 impl Sim {
     pub fn add_service(&self, spec: ServiceSpec) -> String {
-        let mut state = self.lock();
-        let render = &mut state.render;
-        let id = render.next_id("srv");
-        let hook_key = format!("hk{}", &make_id("k", render.counter + 1000)[3..]);
-        render.services.push(Svc {
-            id: id.clone(),
-            spec,
-            hook_key,
-            created_at: now_rfc3339(),
-            deploys: Vec::new(),
-            awake_at: None,
-        });
-        id
+        self.lock().render.add(spec, None)
     }
 
     /// Spins a cold-start instance down, as idling does on Render.
@@ -490,6 +567,7 @@ impl Sim {
             created: now.checked_sub(ago).unwrap_or(now),
             created_at: Timestamp::now() - SignedDuration::try_from(ago).unwrap_or_default(),
             commit: (!image).then(|| fake_sha(counter)),
+            commit_detail: None,
             image: image.then(|| format!("docker.io/acme/{}:v{counter}", svc.spec.name)),
             trigger: "new_commit".into(),
             timeline: vec![
@@ -593,6 +671,12 @@ impl Sim {
     }
 }
 
+/// The wall-clock time of a past instant.
+fn timestamp_of(at: Instant) -> Timestamp {
+    let ago = Instant::now().saturating_duration_since(at);
+    Timestamp::now() - SignedDuration::try_from(ago).unwrap_or_default()
+}
+
 /// A commit SHA that looks real and is the same for the same counter.
 fn fake_sha(n: u64) -> String {
     let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -668,6 +752,10 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
             Response::json(200, &svc.deploy_json(i, now))
         }
         ("POST", ["services", id, "rollback"]) => rollback(render, id, request),
+        ("GET", ["services", id, "custom-domains"]) => match render.find(id) {
+            Some(svc) => domains::list(svc, request),
+            None => not_found(),
+        },
         _ => not_found(),
     }
 }
@@ -696,9 +784,13 @@ fn page(items: Vec<(String, Value)>, request: &Request, key: &str) -> Response {
 }
 
 fn list_services(render: &Render, request: &Request) -> Response {
+    // The description declares no 400 here: anything but `false` keeps
+    // the default, previews included.
+    let previews = request.param("includePreviews") != Some("false");
     let items = render
         .services
         .iter()
+        .filter(|s| previews || s.parent.is_none())
         .map(|s| (s.id.clone(), s.json(&render.base_url)))
         .collect();
     page(items, request, "service")
@@ -754,7 +846,7 @@ fn trigger(render: &mut Render, id: &str, request: &Request) -> Response {
         return bad_request("imageUrl is only for image-backed services");
     }
     let queued = svc.spec.plan.queued;
-    let i = render.start_deploy(index, commit, image, "api");
+    let i = render.start_deploy(index, commit, image, "api", Instant::now());
     if queued {
         return Response::empty(202);
     }
@@ -781,8 +873,9 @@ fn rollback(render: &mut Render, id: &str, request: &Request) -> Response {
     if !["live", "deactivated"].contains(&svc.status(t, now).0.as_str()) {
         return bad_request("can only roll back to a deploy that was live");
     }
-    let (commit, image, health) = (
+    let (commit, commit_detail, image, health) = (
         svc.deploys[t].commit.clone(),
+        svc.deploys[t].commit_detail.clone(),
         svc.deploys[t].image.clone(),
         svc.deploys[t].health,
     );
@@ -793,6 +886,7 @@ fn rollback(render: &mut Render, id: &str, request: &Request) -> Response {
         created: now,
         created_at: Timestamp::now(),
         commit,
+        commit_detail,
         image,
         trigger: "rollback".into(),
         timeline: vec![
@@ -856,7 +950,7 @@ pub(crate) fn hook(state: &mut State, request: &Request) -> Response {
     let commit = request.param("ref").map(String::from);
     let image = request.param("imgURL").map(String::from);
     let queued = render.services[index].spec.plan.queued;
-    let i = render.start_deploy(index, commit, image, "deploy_hook");
+    let i = render.start_deploy(index, commit, image, "deploy_hook", Instant::now());
     if queued {
         return Response::empty(202);
     }

@@ -6,6 +6,7 @@ mod container;
 mod deploy;
 mod docs;
 mod faults;
+mod follow;
 mod hostile;
 mod monitor;
 mod recover;

@@ -31,8 +31,14 @@ pub struct Contract {
 impl Contract {
     pub fn render() -> Contract {
         let authorization = format!("Bearer {API_KEY}");
-        let mut contract =
-            Contract::load("render", "render-api-subset.json", "/v1", "", authorization);
+        // The previews subset repeats, unchanged, the service paths and
+        // schemas of the first (`load` checks it): previews and
+        // `parentServer` are validated against both.
+        let files = [
+            "render-api-subset.json",
+            "render-services-preview-subset.json",
+        ];
+        let mut contract = Contract::load("render", &files, "/v1", "", authorization);
         // Where the real API is known to send null though the description
         // does not declare it (shared/reference/render-api.md): an image
         // deploy's `commit` (johnbeynon#13).
@@ -44,27 +50,45 @@ impl Contract {
     pub fn github() -> Contract {
         let authorization = format!("Bearer {GITHUB_TOKEN}");
         let prefix = "/repos/{owner}/{repo}";
-        Contract::load(
-            "github",
-            "github-api-subset.json",
-            "/repos/acme/shop",
-            prefix,
-            authorization,
-        )
+        let files = ["github-api-subset.json", "github-deployments-subset.json"];
+        let mut contract =
+            Contract::load("github", &files, "/repos/acme/shop", prefix, authorization);
+        // GitHub sends "" for a status's URLs when none was given, though
+        // the description declares them URIs.
+        let status = &mut contract.document["components"]["schemas"]["deployment-status"];
+        for url in ["target_url", "log_url", "environment_url"] {
+            let schema = &mut status["properties"][url];
+            *schema = json!({"anyOf": [schema.take(), {"type": "string", "maxLength": 0}]});
+        }
+        contract
     }
 
+    /// The first file with the paths and components of the others, which
+    /// are cut from the same description: a member they share must be the
+    /// same in each.
     fn load(
         name: &'static str,
-        file: &str,
+        files: &[&str],
         prefix: &'static str,
         spec_prefix: &'static str,
         authorization: String,
     ) -> Contract {
-        let path = format!("{SPECS}/{file}");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("{path}: {e}; the specs are copies of the published descriptions in sim/tests/specs")
-        });
-        let mut document: Value = serde_json::from_str(&text).expect("the spec is JSON");
+        let read = |file: &str| -> Value {
+            let path = format!("{SPECS}/{file}");
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                panic!("{path}: {e}; the specs are copies of the published descriptions in sim/tests/specs")
+            });
+            serde_json::from_str(&text).expect("the spec is JSON")
+        };
+        let mut document = read(files[0]);
+        for file in &files[1..] {
+            let other = read(file);
+            merge(&mut document["paths"], &other["paths"], file);
+            let kinds = other["components"].as_object().into_iter().flatten();
+            for (kind, members) in kinds {
+                merge(&mut document["components"][kind], members, file);
+            }
+        }
         to_json_schema(&mut document);
         Contract {
             name,
@@ -148,6 +172,24 @@ impl Contract {
             .iter_errors(value)
             .map(|e| format!("  at {}: {e}", e.instance_path()))
             .collect()
+    }
+}
+
+/// Adds the members of `from` to `into`; a path item may bring other
+/// methods, any other member must be the same in both.
+fn merge(into: &mut Value, from: &Value, file: &str) {
+    for (key, value) in from.as_object().into_iter().flatten() {
+        match into.get_mut(key) {
+            None => into[key] = value.clone(),
+            Some(Value::Object(mine)) if key.starts_with('/') => {
+                for (member, theirs) in value.as_object().into_iter().flatten() {
+                    let same = mine.get(member).is_none_or(|m| m == theirs);
+                    assert!(same, "{file}: {key} {member} differs from the other spec's");
+                    mine.insert(member.clone(), theirs.clone());
+                }
+            }
+            Some(mine) => assert_eq!(mine, value, "{file}: {key} differs from the other spec's"),
+        }
     }
 }
 

@@ -6,16 +6,19 @@
 //! operation does not declare is a failure too.
 
 mod contract;
+#[path = "../common/repo.rs"]
+mod repo;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use render_sim::{Outcome, Plan, RateLimit, Run, ServiceSpec, Sim, API_KEY};
+use render_sim::{AutoDeploy, Outcome, Plan, RateLimit, Run, ServiceSpec, Sim, API_KEY};
 use serde_json::{json, Value};
 
 use contract::{details_schema, Contract};
+use repo::Repo;
 
 /// An HTTP answer.
 struct Answer {
@@ -238,10 +241,10 @@ fn fleet(sim: &Sim) -> Fleet {
 
 /// Each kind of answer and how many of it the run below must validate.
 const EXPECTED: &[(&str, usize)] = &[
-    ("render GET /services 200", 2),
+    ("render GET /services 200", 4),
     ("render GET /services 401", 1),
     ("render GET /services 429", 1),
-    ("render GET /services/{serviceId} 200", 6),
+    ("render GET /services/{serviceId} 200", 10),
     ("render GET /services/{serviceId} 404", 1),
     ("render GET /services/{serviceId}/deploys 200", 9),
     ("render GET /services/{serviceId}/deploys 404", 1),
@@ -298,6 +301,18 @@ const EXPECTED: &[(&str, usize)] = &[
         "github POST /actions/workflows/{workflow_id}/dispatches 204",
         1,
     ),
+    ("render GET /services/{serviceId}/custom-domains 200", 3),
+    ("render GET /services/{serviceId}/custom-domains 400", 1),
+    ("render GET /services/{serviceId}/custom-domains 404", 1),
+    ("github POST /deployments 201", 2),
+    ("github POST /deployments 422", 2),
+    ("github POST /deployments/{deployment_id}/statuses 201", 3),
+    ("github POST /deployments/{deployment_id}/statuses 422", 1),
+    ("github GET /deployments/{deployment_id}/statuses 200", 1),
+    ("github GET /deployments/{deployment_id}/statuses 404", 1),
+    ("github GET /issues/{issue_number}/comments 200", 2),
+    ("github PATCH /issues/comments/{comment_id} 200", 1),
+    ("github PATCH /issues/comments/{comment_id} 422", 1),
 ];
 
 const NO_SERVICE: &str = "srv-d000000000000000000";
@@ -463,6 +478,91 @@ fn every_answer_matches_the_published_schemas() {
     let dispatch = Some(json!({"ref": "main"}));
     c.github("POST", "/actions/workflows/ci.yml/dispatches", dispatch);
 
+    // What Render does by itself: pushes deploy the real commit (at once,
+    // after checks), pull requests get previews of a web service and a
+    // static site, listed with and without previews; custom domains.
+    sim.set_auto_deploy_delay(Duration::ZERO);
+    sim.set_preview_delay(Duration::ZERO);
+    let repo = Repo::new(&sim);
+    let follows = |name: &str, kind: &str| ServiceSpec {
+        kind: kind.into(),
+        repo: Some("shop.git".into()),
+        previews: true,
+        ..ServiceSpec::web(name)
+    };
+    let shop = sim.add_service(follows("shop-front", "web_service"));
+    let guide = sim.add_service(ServiceSpec {
+        auto_deploy: AutoDeploy::ChecksPass,
+        root_dir: "docs".into(),
+        ..follows("shop-guide", "static_site")
+    });
+    let sha = repo.push("docs/index.md", "Document the cart");
+    sim.checks_passed(&sha);
+    let head = repo.push_to("feature", "src/cart.js", "Try a new cart");
+    for (service, number) in [(&shop, 41), (&guide, 42)] {
+        sim.open_pull_request(service, number, &head);
+        let preview = sim.preview_of(service, number).unwrap_or_default();
+        for target in [&preview, service] {
+            c.render("GET", &format!("/services/{target}"), None);
+            let deploys = format!("/services/{target}/deploys");
+            let listed = c.render("GET", &deploys, None);
+            let newest = id(&listed[0]["deploy"]);
+            c.render("GET", &format!("{deploys}/{newest}"), None);
+        }
+    }
+    c.render("GET", "/services?includePreviews=false", None);
+    c.render("GET", "/services?includePreviews=true&limit=100", None);
+    c.render("GET", "/services?includePreviews=maybe", None);
+    sim.add_custom_domain(&shop, "example.com", true);
+    sim.add_custom_domain(&shop, "shop.example.com", false);
+    let domains = format!("/services/{shop}/custom-domains");
+    for query in [
+        "",
+        "?verificationStatus=verified",
+        "?verificationStatus=unverified&limit=1",
+        "?verificationStatus=pending",
+    ] {
+        c.render("GET", &format!("{domains}{query}"), None);
+    }
+    c.render(
+        "GET",
+        &format!("/services/{NO_SERVICE}/custom-domains"),
+        None,
+    );
+
+    // GitHub deployments with their statuses, refused ones; the pull
+    // request's comments, one edited; pull requests listed as issues.
+    let preview = json!({"ref": head, "environment": "pr-41", "transient_environment": true, "production_environment": false, "description": "Preview of #41"});
+    let deployment = c.github("POST", "/deployments", Some(preview));
+    c.github("POST", "/deployments", Some(json!({"ref": "main"})));
+    c.github("POST", "/deployments", Some(json!({"environment": "x"})));
+    let wrong = json!({"ref": "main", "transient_environment": "yes"});
+    c.github("POST", "/deployments", Some(wrong));
+    let statuses = format!("/deployments/{}/statuses", deployment["id"]);
+    let log_url = "https://dashboard.render.com/web/srv-x/deploys/dep-y";
+    for body in [
+        json!({"state": "in_progress"}),
+        json!({"state": "in_progress", "log_url": log_url}),
+        json!({"state": "success", "log_url": log_url, "environment_url": "https://shop-front-pr-41.onrender.com", "description": "Live"}),
+        json!({"state": "exploded"}),
+    ] {
+        c.github("POST", &statuses, Some(body));
+    }
+    c.github("GET", &statuses, None);
+    c.github("GET", "/deployments/9/statuses", None);
+    let comment = c.github(
+        "POST",
+        "/issues/41/comments",
+        Some(json!({"body": "Building"})),
+    );
+    let edit = format!("/issues/comments/{}", comment["id"]);
+    c.github("PATCH", &edit, Some(json!({"body": "Live"})));
+    c.github("PATCH", &edit, Some(json!({})));
+    c.github("GET", "/issues/41/comments", None);
+    c.github("GET", "/issues/2/comments?per_page=1&page=2", None);
+    c.github("GET", "/issues/41", None);
+    c.github("GET", "/issues?state=all", None);
+
     let too_few: Vec<String> = EXPECTED
         .iter()
         .filter_map(|(kind, at_least)| {
@@ -626,6 +726,54 @@ fn the_contracts_reject_what_the_apis_never_send() {
         ("display_title", None, false),
     ];
     judge(&mut github, &pointer, &run, &cases);
+
+    // A preview's parent, a custom domain, a deployment status.
+    let parent = json!({"id": web, "name": "shop-web"});
+    let cases = [
+        ("parentServer", Some(parent), true),
+        ("parentServer", Some(json!({"name": "shop-web"})), false),
+        ("previews", Some(json!({"generation": "automatic"})), true),
+        ("previews", Some(json!({"generation": "sometimes"})), false),
+    ];
+    judge(
+        &mut render,
+        "/components/schemas/webServiceDetails",
+        &service["serviceDetails"],
+        &cases,
+    );
+    sim.add_custom_domain(&web, "example.com", true);
+    let domains = fetch(
+        &render,
+        "GET",
+        &format!("/services/{web}/custom-domains"),
+        None,
+    );
+    let cases = [
+        ("verificationStatus", Some(json!("pending")), false),
+        ("domainType", Some(json!("apex")), true),
+        ("domainType", None, false),
+        ("redirectForName", None, false),
+    ];
+    let pointer = "/components/schemas/customDomain";
+    judge(&mut render, pointer, &domains[0]["customDomain"], &cases);
+
+    let deployment = fetch(
+        &github,
+        "POST",
+        "/deployments",
+        Some(json!({"ref": "main"})),
+    );
+    let statuses = format!("/deployments/{}/statuses", deployment["id"]);
+    let status = fetch(&github, "POST", &statuses, Some(json!({"state": "queued"})));
+    let cases = [
+        ("target_url", Some(json!("https://example.com/log")), true),
+        ("target_url", Some(json!("a log")), false),
+        ("environment_url", Some(json!(" ")), false),
+        ("state", Some(json!("exploded")), false),
+        ("creator", None, false),
+    ];
+    let pointer = "/components/schemas/deployment-status";
+    judge(&mut github, pointer, &status, &cases);
 
     assert_eq!(
         render.response_schema("/services/{serviceId}/deploys", "POST", 202),
