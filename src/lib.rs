@@ -67,7 +67,7 @@ pub fn run(cli: Cli, env: &Env) -> anyhow::Result<Verdict> {
         runner.append_summary(&format!(
             "### ❌ render-pilot stopped\n\n{}\n",
             // Redacted before escaping: escaping could split a secret.
-            output::escape::escape_inline(&output::secrets::redact(&format!("{error:#}")))
+            output::escape::escape_inline(&output::shown(&format!("{error:#}")))
         ));
     }
     runner.finish()?;
@@ -83,27 +83,28 @@ pub fn report_error(error: &anyhow::Error, env: &Env) -> ExitCode {
     } else {
         "render-pilot failed"
     };
-    let message = output::secrets::redact(&format!("{error:#}"));
+    let message = format!("{error:#}");
     if env.in_actions() {
         println!(
-            "::error title={}::{}",
-            output::runner::escape_property(title),
-            output::runner::escape_data(&message)
+            "{}",
+            output::runner::workflow_command("error", Some(title), &message)
         );
     } else {
         // A terminal gives inputs as flags: the message names them so.
         eprintln!(
             "error: {}",
-            output::runner::plain(&output::runner::neutralise(&settings::as_flags(&message)))
+            output::runner::terminal_line(&settings::as_flags(&message))
         );
     }
     ExitCode::from(if input { 2 } else { 1 })
 }
 
 /// Handles a command-line parse error: help and version exit 0, anything
-/// else 2. The text is redacted: it may echo a hook URL given as a flag.
+/// else 2. The text is redacted (it may echo a hook URL given as a flag)
+/// and neutralised (it echoes the arguments, which a workflow may build
+/// from data).
 pub fn report_usage(error: clap::Error) -> ExitCode {
-    let text = output::secrets::redact(&error.render().to_string());
+    let text = output::runner::neutralise(&output::shown(&error.render().to_string()));
     if error.use_stderr() {
         eprint!("{text}");
         ExitCode::from(2)

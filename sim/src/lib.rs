@@ -70,6 +70,10 @@ pub enum FaultKind {
     /// per interval: every single read succeeds, the whole never arrives in
     /// time.
     Drip(Duration),
+    /// Handles the request, then answers normally with these headers
+    /// instead of its own of the same names (a rate-limit budget that says
+    /// it is spent in every answer, say).
+    Headers(Vec<(String, String)>),
     /// Handles the request, then answers 200 with a body of this many bytes.
     Huge(usize),
 }
@@ -322,6 +326,14 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) {
             let mut response = route(state, &request);
             response.status = 200;
             response.body = br#"[{"cursor":"c1","service":{"id":"srv-tr","name":"trunc"#.to_vec();
+            Some(response)
+        }
+        Some(FaultKind::Headers(headers)) => {
+            let mut response = route(state, &request);
+            response
+                .headers
+                .retain(|(name, _)| !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)));
+            response.headers.extend(headers);
             Some(response)
         }
         Some(FaultKind::Huge(size)) => {

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::clients::http::{
     is_rate_limited, retry_after, Bucket, Http, HttpError, Response, Retry, MAX_BODY,
 };
-use crate::output::secrets::redact;
+use crate::output::secrets::{redact, redact_registered};
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 /// Job logs can be long; the diagnosis reads them in one pass.
@@ -175,8 +175,17 @@ impl<'a> GitHub<'a> {
         Ok(issues)
     }
 
+    /// Opens an issue. The caller (the issue tracker) shows and bounds its
+    /// text; here registered secrets go, the last guard of every issue
+    /// call, and nothing else: the body's marker and the title's names must
+    /// reach GitHub as written. Comments, which carry no such names, are
+    /// redacted whole.
     pub fn create_issue(&self, title: &str, body: &str, label: &str) -> Result<Issue, GitHubError> {
-        let body = json!({"title": redact(title), "body": redact(body), "labels": [label]});
+        let body = json!({
+            "title": redact_registered(title),
+            "body": redact_registered(body),
+            "labels": [label]
+        });
         Ok(self
             .send(
                 Method::POST,
@@ -275,7 +284,7 @@ impl<'a> GitHub<'a> {
         self.send(
             Method::PATCH,
             url,
-            Some(&json!({"body": redact(body)})),
+            Some(&json!({"body": redact_registered(body)})),
             "update issue",
         )?;
         Ok(())

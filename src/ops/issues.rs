@@ -1,10 +1,26 @@
 //! One issue per problem, found again by a hidden marker in its body, so
 //! reruns never open a duplicate. Shared by monitor and recover.
+//!
+//! Everything render-pilot sends to an issue passes here: the free text of
+//! bodies and comments is [`shown`] (secrets and token-shaped words
+//! redacted) and bounded; the marker and the title are names, not free
+//! text, so only registered secrets leave them (in the client), and a
+//! branch named like a token (`rnd_pricing_page`) still finds its issue.
 
 use crate::clients::github::{GitHub, GitHubError, Issue};
+use crate::output::escape::{fit, one_line};
+use crate::output::shown;
 
 const MARKER_START: &str = "<!-- render-pilot:";
 const MARKER_END: &str = " -->";
+
+/// GitHub refuses an issue body or comment over 65,536 characters. A text
+/// within as many bytes fits however they are counted.
+const MAX_BODY: usize = 65_536;
+/// GitHub refuses titles over 256 characters.
+const MAX_TITLE: usize = 256;
+/// Where a body or comment was cut to fit.
+const CUT: &str = "\n\n… (cut: GitHub takes at most 65,536 characters here; the run's log and summary have the rest)\n";
 
 /// The hidden marker: `<!-- render-pilot:<key> state=<state> -->`, always
 /// the last line of a body render-pilot writes. The key and state are
@@ -42,6 +58,18 @@ fn encode(text: &str) -> String {
         }
     }
     out
+}
+
+/// Free text for a comment: shown, and cut to fit.
+fn comment_text(text: &str) -> String {
+    fit(&shown(text), MAX_BODY, CUT)
+}
+
+/// A body as sent: the free text shown and cut to leave room for the
+/// marker, which stays whole on the last line.
+fn issue_body(text: &str, marker: &str) -> String {
+    let room = MAX_BODY.saturating_sub(marker.len() + "\n\n\n".len());
+    format!("{}\n\n{marker}\n", fit(&shown(text), room, CUT))
 }
 
 /// The state recorded in the issue's own marker, if it is `key`'s.
@@ -98,17 +126,18 @@ impl<'a> Tracker<'a> {
         body: &str,
         change_note: &str,
     ) -> Result<Option<String>, GitHubError> {
-        let body = format!("{body}\n\n{}\n", marker(key, state));
+        let body = issue_body(body, &marker(key, state));
         if let Some(issue) = self.find(key) {
             let (number, url) = (issue.number, issue.html_url.clone());
             if marked_state(issue, key).as_deref() != Some(state) {
-                self.github.comment(number, change_note)?;
+                self.github.comment(number, &comment_text(change_note))?;
                 self.github.update_body(number, &body)?;
                 self.changes.commented.push(number);
             }
             return Ok(url);
         }
-        let issue = self.github.create_issue(title, &body, &self.label)?;
+        let title = one_line(title, MAX_TITLE);
+        let issue = self.github.create_issue(&title, &body, &self.label)?;
         if let Some(first) = self.opened_earlier(key, issue.number)? {
             return Ok(first);
         }
@@ -140,10 +169,10 @@ impl<'a> Tracker<'a> {
         };
         self.github.comment(
             ours,
-            &format!(
+            &comment_text(&format!(
                 "Duplicate of #{}: another render-pilot run opened it at the same moment.",
                 first.number
-            ),
+            )),
         )?;
         self.github.close(ours)?;
         self.changes.closed.push(ours);
@@ -162,7 +191,8 @@ impl<'a> Tracker<'a> {
             return Ok(false);
         };
         let issue = self.open.remove(index);
-        self.github.comment(issue.number, &comment(&issue))?;
+        self.github
+            .comment(issue.number, &comment_text(&comment(&issue)))?;
         self.github.close(issue.number)?;
         self.changes.closed.push(issue.number);
         Ok(true)
@@ -206,6 +236,39 @@ mod tests {
         assert!(marked_state(&issue(&body), "monitor:srv-a").is_some());
         let quoted_last = format!("{}\nsomeone wrote below", marker("monitor:srv-a", "x"));
         assert_eq!(marked_state(&issue(&quoted_last), "monitor:srv-a"), None);
+    }
+
+    #[test]
+    fn a_huge_body_is_cut_and_keeps_its_marker_whole() {
+        let marker = marker("recover:.github/workflows/ci.yml:acme/shop:main", "unknown");
+        for text in [
+            "x".repeat(400_000),
+            format!(
+                "evidence:\n\n{}",
+                crate::output::escape::fenced(&"é log line\n".repeat(40_000))
+            ),
+            "€".repeat(70_000),
+        ] {
+            let body = issue_body(&text, &marker);
+            assert!(body.len() <= MAX_BODY, "{} bytes", body.len());
+            assert!(body.contains("… (cut"), "{}", &body[body.len() - 300..]);
+            assert_eq!(
+                read_marker(&body).map(|(_, s)| s).as_deref(),
+                Some("unknown")
+            );
+            assert!(body.ends_with(&format!("\n\n{marker}\n")));
+            assert_eq!(body.matches("```").count() % 2, 0, "a fence left open");
+        }
+        assert_eq!(issue_body("short", &marker), format!("short\n\n{marker}\n"));
+        assert!(comment_text(&"y".repeat(100_000)).len() <= MAX_BODY);
+    }
+
+    #[test]
+    fn markers_keep_names_shaped_like_tokens() {
+        let key = "recover:.github/workflows/ci.yml:acme/rnd_platform_api:rnd_pricing_page";
+        let body = issue_body("CI failed on rnd_pricing_page.", &marker(key, "unknown"));
+        assert!(body.starts_with("CI failed on ***."), "free text: {body}");
+        assert_eq!(marked_state(&issue(&body), key).as_deref(), Some("unknown"));
     }
 
     #[test]

@@ -1,14 +1,54 @@
 //! Outside text (log lines, job, branch, workflow and service names,
 //! statuses, server answers) made inert for the places it is shown:
 //! Markdown, commit messages, links.
+//!
+//! Where text must be cut apart so GitHub does not act on it (a mention,
+//! a bare URL, a closing keyword), a WORD JOINER (U+2060) goes in: it is
+//! invisible, never a line break, and neither a word character nor
+//! whitespace, so what a reader sees is unchanged while GitHub's patterns no
+//! longer match.
+
+/// Invisible, and breaks `@team`, `https://` and `fixes #1` for GitHub.
+pub const JOINER: char = '\u{2060}';
+
+/// Bidirectional controls reorder what a reader sees (a right-to-left
+/// override shows `exe.txt` as `txt.exe`): outside text never carries them
+/// anywhere render-pilot prints it.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
+}
+
+/// `text` without bidirectional controls.
+pub fn strip_bidi(text: &str) -> String {
+    text.chars().filter(|c| !is_bidi_control(*c)).collect()
+}
+
+/// Whether GitHub would read `c`, followed by `rest` and preceded by
+/// `previous`, as the start of a mention (`@user`, `@org/team`, an e-mail
+/// address) or of a bare link (`https://…`, `www.…`): then a [`JOINER`]
+/// goes right after `c`.
+fn starts_live_text(previous: Option<char>, c: char, rest: &str) -> bool {
+    let word_start = previous.is_none_or(|p| !p.is_alphanumeric());
+    match c {
+        '@' => rest.starts_with(|n: char| n.is_ascii_alphanumeric()),
+        ':' => rest.starts_with("//"),
+        'w' | 'W' => word_start && rest.get(..3).is_some_and(|r| r.eq_ignore_ascii_case("ww.")),
+        _ => false,
+    }
+}
 
 /// `text` on one line, with every character Markdown or HTML could read as
 /// markup escaped: `<` and `>` (so no `<!--` comment or tag), backticks,
 /// pipes, `*` and link brackets; line breaks and control characters become
-/// spaces.
+/// spaces, bidirectional controls go, and mentions and bare URLs are cut
+/// (see [`JOINER`]) so they neither notify anyone nor become links.
 pub fn escape_inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let mut previous = None;
+    for (i, c) in text.char_indices() {
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -19,9 +59,14 @@ pub fn escape_inline(text: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' => out.push(' '),
+            c if is_bidi_control(c) => {}
             c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
+        if starts_live_text(previous, c, &text[i + c.len_utf8()..]) {
+            out.push(JOINER);
+        }
+        previous = Some(c);
     }
     out
 }
@@ -32,6 +77,7 @@ pub fn escape_inline(text: &str) -> String {
 pub fn code(text: &str) -> String {
     let text: String = text
         .chars()
+        .filter(|c| !is_bidi_control(*c))
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let text = text.replace('|', "\\|");
@@ -48,16 +94,19 @@ pub fn code(text: &str) -> String {
 /// `text` as a fenced code block whose fence is longer than any run of
 /// backticks inside, so no line can close it early.
 pub fn fenced(text: &str) -> String {
+    let text = strip_bidi(text);
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     format!("{fence}text\n{}\n{fence}\n", text.trim_end_matches('\n'))
 }
 
-/// Plain text on one line, at most `max` characters: for commit messages,
-/// where a newline would start a new paragraph or a forged trailer.
+/// Plain text on one line, at most `max` characters, without bidirectional
+/// controls: for titles and commit messages, where a newline would start a
+/// new paragraph or a forged trailer.
 pub fn one_line(text: &str, max: usize) -> String {
     let flat: String = text
         .chars()
+        .filter(|c| !is_bidi_control(*c))
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let flat = flat.trim();
@@ -68,9 +117,96 @@ pub fn one_line(text: &str, max: usize) -> String {
     format!("{cut}…")
 }
 
+/// `markdown` within `budget` bytes (so within as many characters, however
+/// GitHub counts them): whole when it fits, else cut at the last line that
+/// fits (on a character boundary when one line is too long), with a code
+/// fence left open by the cut closed again, and `note` after it. Nothing
+/// when even the note does not fit.
+pub fn fit(markdown: &str, budget: usize, note: &str) -> String {
+    if markdown.len() <= budget {
+        return markdown.to_string();
+    }
+    if budget < note.len() {
+        return String::new();
+    }
+    let mut room = budget - note.len();
+    loop {
+        let mut cut = room;
+        while !markdown.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let cut = markdown[..cut].rfind('\n').map_or(cut, |i| i + 1);
+        let kept = &markdown[..cut];
+        let close = match open_fence(kept) {
+            Some(fence) if kept.ends_with('\n') => format!("{fence}\n"),
+            Some(fence) => format!("\n{fence}\n"),
+            None => String::new(),
+        };
+        if cut == 0 || kept.len() + close.len() + note.len() <= budget {
+            return format!("{kept}{close}{note}");
+        }
+        room = cut - 1;
+    }
+}
+
+/// The backtick fence still open at the end of `markdown`, if any.
+fn open_fence(markdown: &str) -> Option<String> {
+    let mut open: Option<usize> = None;
+    for line in markdown.lines() {
+        let ticks = line.len() - line.trim_start_matches('`').len();
+        match open {
+            _ if ticks < 3 => {}
+            None => open = Some(ticks),
+            Some(opened) if ticks >= opened && line[ticks..].trim().is_empty() => open = None,
+            Some(_) => {}
+        }
+    }
+    open.map(|ticks| "`".repeat(ticks))
+}
+
+/// The words with which a commit on the default branch closes an issue
+/// (`fixes #1`, `Closes: owner/repo#2`), in any case.
+const CLOSING_KEYWORDS: [&str; 9] = [
+    "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
+];
+
+/// Outside text (a service name) for a commit message: [`one_line`], with
+/// every closing keyword and mention cut by a [`JOINER`], so a name such as
+/// `api (fixes #1)` closes no issue and `@team` notifies nobody. Keywords
+/// are found as GitHub's ASCII word boundaries see them, whatever follows.
+pub fn commit_text(text: &str, max: usize) -> String {
+    let line = one_line(text, max);
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(line.len());
+    let mut previous = None;
+    for (i, c) in line.char_indices() {
+        out.push(c);
+        let rest = &line[i + c.len_utf8()..];
+        let word_start = is_word(c) && previous.is_none_or(|p| !is_word(p));
+        let word = if word_start {
+            &line[i..i + rest.find(|n| !is_word(n)).map_or(line.len() - i, |e| e + 1)]
+        } else {
+            ""
+        };
+        let keyword = CLOSING_KEYWORDS
+            .iter()
+            .any(|k| word.eq_ignore_ascii_case(k));
+        if keyword || (c == '@' && starts_live_text(previous, c, rest)) {
+            out.push(JOINER);
+        }
+        previous = Some(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text with each joiner shown as `‸`, to read the tests.
+    fn shown(text: &str) -> String {
+        text.replace(JOINER, "‸")
+    }
 
     #[test]
     fn inline_text_cannot_become_markup() {
@@ -79,6 +215,45 @@ mod tests {
             "a &lt;!-- render-pilot:x --&gt; \\`b\\` \\| \\*c\\* _d_ \\[e\\](f) next"
         );
         assert_eq!(escape_inline("plain main"), "plain main");
+    }
+
+    #[test]
+    fn inline_text_mentions_nobody_and_links_nowhere() {
+        insta::assert_snapshot!(
+            [
+                "ping @team and @acme/ops",
+                "mail ops@example.com",
+                "see https://evil.example/login or http://x.y",
+                "visit www.evil.example, WWW.Evil.example or (www.x.io)",
+                "a @ b, email@, wwwx.com, awww.example, ftp://host",
+            ]
+            .map(|t| shown(&escape_inline(t)))
+            .join("\n"),
+            @r"
+        ping @‸team and @‸acme/ops
+        mail ops@‸example.com
+        see https:‸//evil.example/login or http:‸//x.y
+        visit w‸ww.evil.example, W‸WW.Evil.example or (w‸ww.x.io)
+        a @ b, email@, wwwx.com, awww.example, ftp:‸//host
+        "
+        );
+    }
+
+    #[test]
+    fn bidirectional_controls_never_pass() {
+        let hostile = "invoice\u{202E}fdp.exe \u{2066}a\u{2069} \u{200F}b\u{200E} \u{061C}c";
+        for shown in [
+            escape_inline(hostile),
+            code(hostile),
+            fenced(hostile),
+            one_line(hostile, 80),
+            commit_text(hostile, 80),
+            strip_bidi(hostile),
+        ] {
+            assert!(!shown.chars().any(is_bidi_control), "{shown:?}");
+            assert!(shown.contains("invoicefdp.exe a b c"), "{shown:?}");
+        }
+        assert!(is_bidi_control('\u{202A}') && !is_bidi_control('\u{200D}'));
     }
 
     #[test]
@@ -105,5 +280,50 @@ mod tests {
         );
         assert_eq!(one_line("abcdef", 4), "abc…");
         assert_eq!(one_line("abcd", 4), "abcd");
+    }
+
+    #[test]
+    fn fitting_cuts_on_a_line_and_closes_an_open_fence() {
+        let note = "\n… (cut)\n";
+        assert_eq!(fit("short", 100, note), "short");
+        let text = format!("intro\n\n{}after\n", fenced(&"log line\n".repeat(50)));
+        let cut = fit(&text, 120, note);
+        assert!(cut.len() <= 120, "{}", cut.len());
+        assert!(cut.starts_with("intro\n\n```text\nlog line\n"), "{cut}");
+        assert!(cut.ends_with("log line\n```\n\n… (cut)\n"), "{cut}");
+        assert_eq!(open_fence(&cut), None);
+        // One long line: cut on a character boundary.
+        let cut = fit(&"é".repeat(100), 51, note);
+        assert!(cut.len() <= 51 && cut.ends_with(note), "{cut}");
+        assert_eq!(fit("abc", 3, "long note"), "abc");
+        assert_eq!(fit("abcdef", 3, "long note"), "");
+    }
+
+    #[test]
+    fn commit_text_closes_no_issue_and_mentions_nobody() {
+        insta::assert_snapshot!(
+            [
+                "api (fixes #1)",
+                "web Closes: #2",
+                "FIXED acme/shop#3 and resolves https://github.com/acme/shop/issues/4",
+                "close #5, closed #6, fix #7, resolve #8, resolved #9, RESOLVES #10",
+                "fix-api, hotfix, fix_api, prefixes, closer, éfixes #11",
+                "owner @team, a@b.c, @",
+            ]
+            .map(|t| shown(&commit_text(t, 200)))
+            .join("\n"),
+            @r"
+        api (f‸ixes #1)
+        web C‸loses: #2
+        F‸IXED acme/shop#3 and r‸esolves https://github.com/acme/shop/issues/4
+        c‸lose #5, c‸losed #6, f‸ix #7, r‸esolve #8, r‸esolved #9, R‸ESOLVES #10
+        f‸ix-api, hotfix, fix_api, prefixes, closer, éf‸ixes #11
+        owner @‸team, a@‸b.c, @
+        "
+        );
+        assert_eq!(
+            commit_text("shop-web\nCo-authored-by: x", 80),
+            "shop-web Co-authored-by: x"
+        );
     }
 }

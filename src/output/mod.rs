@@ -5,3 +5,10 @@ pub mod charts;
 pub mod escape;
 pub mod runner;
 pub mod secrets;
+
+/// Outside text as it may be written anywhere (the log, outputs, the
+/// summary, issues, commit messages): secrets redacted and bidirectional
+/// controls dropped.
+pub fn shown(text: &str) -> String {
+    escape::strip_bidi(&secrets::redact(text))
+}

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::inputs::InputError;
-use crate::output::secrets;
+use crate::output::{escape, secrets, shown};
 
 /// GitHub refuses step summaries over 1 MiB.
 pub const SUMMARY_LIMIT: usize = 1024 * 1024;
@@ -89,49 +89,31 @@ impl Runner {
         info_line(self.actions, message);
     }
 
-    /// [`Runner::info`] for other threads (the HTTP client's rate-limit
-    /// notices).
-    pub fn info_printer(&self) -> impl Fn(&str) + Send + Sync + 'static {
-        let actions = self.actions;
-        move |message| info_line(actions, message)
+    /// The log for other threads (the HTTP client's rate-limit notices).
+    pub fn printer(&self) -> Printer {
+        Printer {
+            actions: self.actions,
+        }
     }
 
     pub fn warning(&self, message: &str) {
-        self.command("warning", None, message);
+        command_line(self.actions, "warning", None, message);
     }
 
     pub fn notice(&self, message: &str) {
-        self.command("notice", None, message);
+        command_line(self.actions, "notice", None, message);
     }
 
     pub fn error(&self, title: &str, message: &str) {
-        self.command("error", Some(title), message);
-    }
-
-    fn command(&self, name: &str, title: Option<&str>, message: &str) {
-        let message = secrets::redact(message);
-        if self.actions {
-            let props = title
-                .map(|t| format!(" title={}", escape_property(&secrets::redact(t))))
-                .unwrap_or_default();
-            // The runner shows annotations as plain text: Markdown would
-            // show its brackets and stars.
-            println!("::{name}{props}::{}", escape_data(&plain(&message)));
-        } else {
-            let prefix = match title {
-                Some(t) => format!("{name}: {}: ", secrets::redact(t)),
-                None => format!("{name}: "),
-            };
-            eprintln!("{}", plain(&neutralise(&format!("{prefix}{message}"))));
-        }
+        command_line(self.actions, "error", Some(title), message);
     }
 
     /// Starts a collapsible group in the job log; plain text elsewhere.
     pub fn group(&self, title: &str) {
         if self.actions {
-            println!("::group::{}", escape_data(&secrets::redact(title)));
+            println!("{}", workflow_command("group", None, title));
         } else {
-            eprintln!("── {} ──", neutralise(&secrets::redact(title)));
+            eprintln!("── {} ──", terminal_line(title));
         }
     }
 
@@ -144,7 +126,7 @@ impl Runner {
     /// Sets an output (written by [`Runner::finish`]). A later value for the
     /// same name replaces the earlier one.
     fn set_output(&mut self, name: &str, value: impl Into<String>) {
-        let value = secrets::redact(&value.into());
+        let value = shown(&value.into());
         self.outputs.retain(|(n, _)| n != name);
         self.outputs.push((name.to_string(), value));
     }
@@ -157,7 +139,7 @@ impl Runner {
     }
 
     pub fn append_summary(&mut self, markdown: &str) {
-        self.summary.push_str(&secrets::redact(markdown));
+        self.summary.push_str(&shown(markdown));
     }
 
     /// Writes the outputs and the summary. Without `GITHUB_OUTPUT` (a
@@ -191,6 +173,23 @@ impl Runner {
         self.outputs.clear();
         self.summary.clear();
         Ok(())
+    }
+}
+
+/// The job log's plain lines and warnings, for threads that cannot borrow
+/// the [`Runner`].
+#[derive(Clone, Copy)]
+pub struct Printer {
+    actions: bool,
+}
+
+impl Printer {
+    pub fn info(&self, message: &str) {
+        info_line(self.actions, message);
+    }
+
+    pub fn warning(&self, message: &str) {
+        command_line(self.actions, "warning", None, message);
     }
 }
 
@@ -231,7 +230,7 @@ impl Progress {
     /// A new status. On a terminal the previous one stays printed above the
     /// spinner, once; elsewhere one line with the elapsed time.
     pub fn update(&self, runner: &Runner, message: &str) {
-        let message = secrets::redact(message);
+        let message = neutralise(&shown(message));
         let mut state = self.state.borrow_mut();
         match &self.bar {
             Some(bar) => {
@@ -269,13 +268,49 @@ impl Drop for Progress {
     }
 }
 
-fn info_line(actions: bool, message: &str) {
-    let message = neutralise(&secrets::redact(message));
+fn command_line(actions: bool, name: &str, title: Option<&str>, message: &str) {
     if actions {
-        println!("{message}");
+        // The runner shows annotations as plain text: Markdown would show
+        // its brackets and stars (redacted first: dropping Markdown could
+        // split a secret).
+        let message = plain(&shown(message));
+        println!("{}", workflow_command(name, title, &message));
     } else {
-        eprintln!("{}", plain(&message));
+        let prefix = match title {
+            Some(t) => format!("{name}: {t}: "),
+            None => format!("{name}: "),
+        };
+        eprintln!("{}", terminal_line(&format!("{prefix}{message}")));
     }
+}
+
+fn info_line(actions: bool, message: &str) {
+    if actions {
+        println!("{}", neutralise(&shown(message)));
+    } else {
+        eprintln!("{}", terminal_line(message));
+    }
+}
+
+/// A line for a terminal: [`shown`], Markdown made [`plain`], then
+/// [`neutralise`]d last, since dropping Markdown could rebuild a command
+/// (`` `::`error:: `` loses its backticks).
+pub fn terminal_line(text: &str) -> String {
+    neutralise(&plain(&shown(text)))
+}
+
+/// One workflow command line, `::name title=…::message`, from outside
+/// text: [`shown`], with the legacy syntax disarmed even in the message (a
+/// runner that does not know `name` reads the line for `##[` next), then
+/// escaped as the runner unescapes it.
+pub fn workflow_command(name: &str, title: Option<&str>, message: &str) -> String {
+    let props = title
+        .map(|t| format!(" title={}", escape_property(&disarm_legacy(&shown(t)))))
+        .unwrap_or_default();
+    format!(
+        "::{name}{props}::{}",
+        escape_data(&disarm_legacy(&shown(message)))
+    )
 }
 
 fn append(path: &PathBuf, text: &str) -> std::io::Result<()> {
@@ -317,27 +352,41 @@ pub fn plain(text: &str) -> String {
 }
 
 /// Makes text safe to print where the runner reads workflow commands (it
-/// reads them on stdout and stderr): a line that starts, after spaces, with
-/// `::` or the legacy `##[` would be obeyed, so such lines, which can only
-/// come from data (a job name, a server's answer), are printed behind a
-/// visible `⟫ ` and lose their power. A lone CR ends a line for the runner
-/// too, so it becomes a line break first.
+/// reads them on stdout and stderr, line by line, and a lone CR ends a
+/// line too, so it becomes a line break first). The runner's
+/// `ActionCommand` obeys two syntaxes, which can only come from data here
+/// (a job name, a server's answer):
+/// - `::name::data` when the line starts with it after whitespace
+///   (`TryParseV2`): such a line is printed behind a visible `⟫ `;
+/// - the legacy `##[name]data` anywhere in the line (`TryParse`): every
+///   `##[` is [`disarm_legacy`]d.
 pub fn neutralise(text: &str) -> String {
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    if !text.contains("::") && !text.contains("##[") {
+    if !text.contains("::") && !text.contains(LEGACY) {
         return text;
     }
     text.split('\n')
         .map(|line| {
-            let start = line.trim_start();
-            if start.starts_with("::") || start.starts_with("##[") {
+            let line = disarm_legacy(line);
+            if line.trim_start().starts_with("::") {
                 format!("⟫ {line}")
             } else {
-                line.to_string()
+                line
             }
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The legacy command prefix, obeyed anywhere in a line.
+const LEGACY: &str = "##[";
+
+/// `##[` becomes `##⟫[`: still readable, never a command. The mark is a
+/// visible character on purpose: the runner looks for `##[` with a
+/// culture-aware search that skips invisible characters, so a zero-width
+/// one would not separate the three.
+pub fn disarm_legacy(text: &str) -> String {
+    text.replace(LEGACY, "##⟫[")
 }
 
 /// `%` first, then CR and LF, as the runner's `ActionCommand` unescapes them.
@@ -372,20 +421,11 @@ pub fn format_output(name: &str, value: &str, delimiter: &str) -> anyhow::Result
 
 /// Cuts a summary to `budget` bytes on a line boundary, with a note.
 pub fn fit_summary(summary: &str, budget: usize) -> String {
-    if summary.len() <= budget {
-        return summary.to_string();
-    }
-    let note = "\n\n_(summary truncated: GitHub shows at most 1 MiB)_\n";
-    let keep = budget.saturating_sub(note.len());
-    let mut cut = keep.min(summary.len());
-    while !summary.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let cut = summary[..cut].rfind('\n').map_or(cut, |i| i + 1);
-    if budget < note.len() {
-        return String::new();
-    }
-    format!("{}{note}", &summary[..cut])
+    escape::fit(
+        summary,
+        budget,
+        "\n\n_(summary truncated: GitHub shows at most 1 MiB)_\n",
+    )
 }
 
 #[cfg(test)]
@@ -419,6 +459,49 @@ mod tests {
         }
         assert_eq!(neutralise("Deploy dep-1 is live"), "Deploy dep-1 is live");
         assert_eq!(neutralise("see a::b"), "see a::b");
+    }
+
+    #[test]
+    fn legacy_commands_are_disarmed_anywhere_in_a_line() {
+        for (hostile, safe) in [
+            ("build ##[stop-commands]x", "build ##⟫[stop-commands]x"),
+            ("x ##[add-mask]secret", "x ##⟫[add-mask]secret"),
+            ("a ::warning::b", "a ::warning::b"),
+            (
+                "2026-11-29T10:00:02Z ##[error]Process completed",
+                "2026-11-29T10:00:02Z ##⟫[error]Process completed",
+            ),
+            ("###[x] ##[##[y]", "###⟫[x] ##⟫[##⟫[y]"),
+            (
+                "ok\r  ::group::g ##[endgroup]",
+                "ok\n⟫   ::group::g ##⟫[endgroup]",
+            ),
+        ] {
+            let once = neutralise(hostile);
+            assert_eq!(once, safe, "{hostile:?}");
+            assert_eq!(
+                neutralise(&once),
+                once,
+                "neutralising twice changes nothing"
+            );
+            assert!(!once.contains("##["));
+        }
+    }
+
+    #[test]
+    fn data_in_our_own_commands_stays_data() {
+        assert_eq!(
+            workflow_command("warning", Some("a:b,c"), "job x ##[add-mask]y\n::error::z"),
+            "::warning title=a%3Ab%2Cc::job x ##⟫[add-mask]y%0A::error::z"
+        );
+        assert_eq!(
+            workflow_command("group", None, "a\u{202E}b"),
+            "::group::ab",
+            "no bidi control"
+        );
+        // Markdown goes before the check: its backticks cannot hide a command.
+        assert_eq!(terminal_line("`::`error::x"), "⟫ ::error::x");
+        assert_eq!(terminal_line("`##`[add-mask]x"), "##⟫[add-mask]x");
     }
 
     #[test]

@@ -34,9 +34,20 @@ pub fn register(value: &str) -> Vec<String> {
     new
 }
 
-/// Replaces every registered secret, and anything shaped like a deploy-hook
-/// key (`key=...` in a query string), with [`MASK`].
+/// Free text as it may be written: every registered secret, and anything
+/// shaped like a deploy-hook key (`key=...` in a query string), a Render
+/// key or a GitHub token, becomes [`MASK`]; a URL's `user:password@` goes.
 pub fn redact(text: &str) -> String {
+    strip_url_userinfo(&redact_token_shapes(&redact_key_params(
+        &redact_registered(text),
+    )))
+}
+
+/// Only the registered secret values become [`MASK`]: for text that is no
+/// free text but names (an issue's marker and key, a title's branch), where
+/// a branch named `rnd_pricing_page` is a branch, not a key, and must stay
+/// as it is to be found again.
+pub fn redact_registered(text: &str) -> String {
     let secrets = SECRETS.read().unwrap_or_else(|e| e.into_inner());
     let mut out = text.to_string();
     for secret in secrets.iter() {
@@ -44,7 +55,64 @@ pub fn redact(text: &str) -> String {
             out = out.replace(secret.as_str(), MASK);
         }
     }
-    redact_token_shapes(&redact_key_params(&out))
+    out
+}
+
+/// Drops the `user:password@` of every `scheme://` URL in `text`. The
+/// authority ends at the path, query or fragment, or at a character that
+/// ends a URL in prose; its last `@` ends the userinfo.
+fn strip_url_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let authority = at + "://".len();
+        out.push_str(&rest[..authority]);
+        let tail = &rest[authority..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || "/?#\"'<>`".contains(c))
+            .unwrap_or(tail.len());
+        rest = &tail[tail[..end].rfind('@').map_or(0, |i| i + 1)..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The `user:password` of a URL or an image reference, if it has one: what
+/// stands before the authority's last `@` (the authority ends at the first
+/// `/`, `?` or `#`). Without a scheme, what follows the `@` must name a
+/// host, so an image's `@sha256:…` digest is no userinfo.
+pub fn userinfo(reference: &str) -> Option<&str> {
+    userinfo_span(reference).map(|span| &reference[span])
+}
+
+/// A URL or an image reference as it may be shown: without its
+/// [`userinfo`] and the `@` after it (`user:password@ghcr.io/org/app:tag`
+/// is shown as `ghcr.io/org/app:tag`).
+pub fn without_userinfo(reference: &str) -> String {
+    match userinfo_span(reference) {
+        Some(span) => format!("{}{}", &reference[..span.start], &reference[span.end + 1..]),
+        None => reference.to_string(),
+    }
+}
+
+fn userinfo_span(reference: &str) -> Option<std::ops::Range<usize>> {
+    let start = reference.find("://").map_or(0, |i| i + "://".len());
+    let rest = &reference[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let at = authority.rfind('@')?;
+    (start > 0 || is_host(&authority[at + 1..])).then_some(start..start + at)
+}
+
+/// `host` or `host:port`, as a registry is named: a digest's
+/// `sha256:<hex>` is not one.
+fn is_host(text: &str) -> bool {
+    let (host, port) = text.split_once(':').unwrap_or((text, "0"));
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Prefixes of Render API keys and GitHub tokens. A value with one of them
@@ -159,6 +227,60 @@ mod tests {
     fn tiny_values_do_not_blank_out_every_message() {
         register("k");
         assert_eq!(redact("a Blueprint hook"), "a Blueprint hook");
+    }
+
+    #[test]
+    fn names_shaped_like_tokens_survive_where_only_registered_values_go() {
+        let marker = "recover:ci.yml:acme/rnd_platform_api:rnd_pricing_page";
+        assert_eq!(redact_registered(marker), marker);
+        assert_eq!(
+            redact_registered("ghp_feature_branch_x"),
+            "ghp_feature_branch_x"
+        );
+        assert_eq!(redact(marker), "recover:ci.yml:acme/***:***");
+        register("Registered-Secret-9");
+        assert_eq!(redact_registered("on Registered-Secret-9 x"), "on *** x");
+    }
+
+    #[test]
+    fn userinfo_never_shows_in_a_url() {
+        assert_eq!(
+            redact(
+                "pull https://user:pa55@registry.example/v2/app failed; see http://a@b.c:8080?x"
+            ),
+            "pull https://registry.example/v2/app failed; see http://b.c:8080?x"
+        );
+        assert_eq!(
+            redact("<ftp://u:p@host> and \"git+https://x-access-token:zz@github.com/a/b\""),
+            "<ftp://host> and \"git+https://github.com/a/b\""
+        );
+        assert_eq!(
+            redact("a://b plain@mail.example"),
+            "a://b plain@mail.example"
+        );
+        assert_eq!(
+            userinfo("user:pa55word@ghcr.io/org/app"),
+            Some("user:pa55word")
+        );
+        assert_eq!(userinfo("https://u@h.io/p@q"), Some("u"));
+        assert_eq!(userinfo("nginx@sha256:0a1b2c3d"), None);
+        for (image, shown) in [
+            ("user:pa55word@ghcr.io/org/app:1.2", "ghcr.io/org/app:1.2"),
+            ("bot@registry.local:5000/app", "registry.local:5000/app"),
+            (
+                "https://u:p@registry.example/app",
+                "https://registry.example/app",
+            ),
+            ("u:p@nginx", "nginx"),
+            (
+                "docker.io/library/nginx@sha256:0a1b2c",
+                "docker.io/library/nginx@sha256:0a1b2c",
+            ),
+            ("nginx@sha256:0a1b2c3d", "nginx@sha256:0a1b2c3d"),
+            ("ghcr.io/org/app:tag", "ghcr.io/org/app:tag"),
+        ] {
+            assert_eq!(without_userinfo(image), shown, "{image}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::clients::hook::{self, Hook};
 use crate::clients::http::Tuning;
 use crate::clients::render::{RenderApi, TriggerRequest};
 use crate::inputs::{parse_bool, shorten, InputError};
+use crate::output::secrets::{userinfo, without_userinfo};
 
 #[derive(Debug)]
 pub struct DeploySettings {
@@ -265,12 +266,20 @@ fn request(args: &DeployArgs, read: &Reader) -> Result<TriggerRequest, InputErro
         .given(args.image.as_deref(), "image")
         .map(|i| i.trim().to_string());
     if let Some(i) = &image {
+        // A registry login in the reference is a secret: masked before
+        // anything could print it (the image is shown without it).
+        if let Some(login) = userinfo(i) {
+            read.runner.mask(login);
+            if let Some((_, password)) = login.split_once(':') {
+                read.runner.mask(password);
+            }
+        }
         if i.chars().any(|c| c.is_whitespace() || c.is_control()) || i.len() > 512 {
             return Err(InputError::new(
                 "image",
                 format!(
                     "'{}' is not an image reference like docker.io/org/app:tag",
-                    shorten(i)
+                    shorten(&without_userinfo(i))
                 ),
             ));
         }

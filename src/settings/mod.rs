@@ -310,6 +310,7 @@ impl Reader<'_> {
             timeout: millis("RENDER_PILOT_HTTP_TIMEOUT_MS").unwrap_or(defaults.timeout),
             fast: self.env.get("RENDER_PILOT_TEST_FAST").is_some(),
             poll: millis("RENDER_PILOT_POLL_MS").unwrap_or(defaults.poll),
+            rate_wait: millis("RENDER_PILOT_RATE_WAIT_MS").unwrap_or(defaults.rate_wait),
         }
     }
 

@@ -665,3 +665,99 @@ fn a_spent_github_rate_limit_is_named_not_a_permission() {
     out.assert_says("rate limit for this token is spent");
     assert!(!out.log().contains("lacks a permission"), "{}", out.log());
 }
+
+/// Monitor of `count` healthy services whose every Render answer carries
+/// `fault`'s headers, with the run's rate-limit budget cut to `budget_ms`.
+fn rate_limited_monitor(
+    count: usize,
+    fault: FaultKind,
+    budget_ms: &str,
+) -> (Sim, Outcome, Duration) {
+    let sim = Sim::start();
+    let ids: Vec<String> = (0..count)
+        .map(|i| {
+            let id = sim.add_service(ServiceSpec::web(&format!("svc-{i}")));
+            sim.add_history(&id, "live", Duration::from_secs(60));
+            id
+        })
+        .collect();
+    sim.fault(Fault::new("GET", "/v1/", 10_000, fault));
+    let started = Instant::now();
+    let out = rp()
+        .input("mode", "monitor")
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &sim.api_url())
+        .input("github-token", GITHUB_TOKEN)
+        .input("services", &ids.join(","))
+        .input("commit-mode", "never")
+        .input("issues", "false")
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_API_URL", &sim.url)
+        .env("RENDER_PILOT_RATE_WAIT_MS", budget_ms)
+        .run();
+    (sim, out, started.elapsed())
+}
+
+/// Render answering every request, served, with "nothing left for an
+/// hour": each wait is paced at most 5 s apart (the documented cap), never
+/// the whole hour or the 2 minutes a refusal may hold, and all waits
+/// together stop at the run's budget, which the run names.
+#[test]
+fn a_budget_that_is_always_spent_holds_the_run_no_longer_than_its_deadline() {
+    let spent = FaultKind::Headers(vec![
+        ("Ratelimit-Limit".into(), "400".into()),
+        ("Ratelimit-Remaining".into(), "0".into()),
+        ("Ratelimit-Reset".into(), "3600".into()),
+    ]);
+    let (sim, out, took) = rate_limited_monitor(4, spent, "7000");
+    out.assert_code(0)
+        .assert_says("Rate-limited: Render's rate limit for reads held this run for 7s");
+    assert_eq!(out.output("healthy"), "true", "{}", out.log());
+    assert!(
+        took < Duration::from_secs(20),
+        "took {took:?}\n{}",
+        out.log()
+    );
+    let reads: Vec<Instant> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v1/"))
+        .map(|r| r.at)
+        .collect();
+    assert!(reads.len() >= 8, "{} reads", reads.len());
+    for pair in reads.windows(2) {
+        let gap = pair[1].duration_since(pair[0]);
+        assert!(
+            gap < Duration::from_millis(5_500),
+            "{gap:?} between two reads"
+        );
+    }
+    let paced = reads
+        .windows(2)
+        .filter(|p| p[1].duration_since(p[0]) > Duration::from_secs(4));
+    assert!(paced.count() >= 1, "the first waits are paced by the cap");
+}
+
+/// Every read refused with a `Retry-After` within the 2 minutes honoured:
+/// the refusals are waited out only while the run's budget lasts, then
+/// each one stands, named, and the run ends in bounded time.
+#[test]
+fn refusals_past_the_run_s_budget_stand_and_are_named() {
+    let refused = FaultKind::Status {
+        status: 429,
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("Retry-After".into(), "100".into()),
+        ],
+        body: r#"{"message":"rate limit exceeded"}"#.into(),
+    };
+    let (_sim, out, took) = rate_limited_monitor(3, refused, "1500");
+    assert!(
+        took < Duration::from_secs(15),
+        "took {took:?}\n{}",
+        out.log()
+    );
+    out.assert_says("Rate-limited: Render's rate limit for reads held this run for 2s");
+    assert_eq!(out.output("healthy"), "false", "{}", out.log());
+    assert!(out.summary.contains("unknown"), "{}", out.summary);
+}

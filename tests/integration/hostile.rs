@@ -272,6 +272,14 @@ fn bad_input_matrix() {
             "image: 'docker.io/a b' is not an image reference",
         ),
         case(
+            "image with a registry login and a space",
+            d(&[(
+                "image",
+                "deployer:S3cretPassw0rd@registry.example.com/org/my app",
+            )]),
+            "image: 'registry.example.com/org/my app' is not an image reference",
+        ),
+        case(
             "clear-cache with a hook",
             d(&[("clear-cache", "true")]),
             "clear-cache: works only with the API trigger",

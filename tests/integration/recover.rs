@@ -1507,8 +1507,8 @@ fn without_package_manager_the_pnpm_of_the_lockfile_s_format_regenerates_it() {
 }
 
 /// Recover on a project pinning `package_manager` must fail: no commit,
-/// exit 1, and an issue naming the pnpm needed and how to provide it.
-fn refused(package_manager: &str, path: &str) -> (String, Vec<render_sim::Issue>) {
+/// exit 1, and an issue naming the pnpm needed and `fix`, how to provide it.
+fn refused(package_manager: &str, path: &str, fix: &str) -> (String, Vec<render_sim::Issue>) {
     let (p, log) = project_using(PNPM_9, Some(package_manager), &[]);
     p.run_with(Run::failed(530, &p.head, &log));
     let out = p.recover().env("PATH", path).run();
@@ -1517,19 +1517,14 @@ fn refused(package_manager: &str, path: &str) -> (String, Vec<render_sim::Issue>
     assert_eq!(p.remote.tip(), p.head, "nothing was pushed");
     let issues = p.sim.issues();
     assert_eq!(issues.len(), 1, "{}", out.log());
-    assert!(
-        issues[0].body.contains("Put corepack on PATH"),
-        "{}",
-        issues[0].body
-    );
+    assert!(issues[0].body.contains(fix), "{}", issues[0].body);
     p.no_leak(&out, &[]);
     (out.log(), issues)
 }
 
-#[test]
-fn another_pnpm_on_a_runner_without_corepack_is_refused_not_used() {
-    // The runner's pnpm is 10 (corepack's, started by absolute path), and
-    // corepack itself is not on PATH.
+/// A PATH with node and a `pnpm` that is pnpm `version` (corepack's,
+/// started by absolute path), but no corepack.
+fn path_without_corepack(version: &str) -> tempfile::TempDir {
     let node = node_only();
     let corepack = Command::new("sh")
         .args(["-c", "command -v corepack"])
@@ -1538,7 +1533,7 @@ fn another_pnpm_on_a_runner_without_corepack_is_refused_not_used() {
     let corepack = String::from_utf8_lossy(&corepack.stdout).trim().to_string();
     std::fs::write(
         node.path().join("pnpm"),
-        format!("#!/bin/sh\nexec {corepack:?} pnpm@{PNPM_10} \"$@\"\n"),
+        format!("#!/bin/sh\nexec {corepack:?} pnpm@{version} \"$@\"\n"),
     )
     .unwrap();
     Command::new("chmod")
@@ -1546,9 +1541,16 @@ fn another_pnpm_on_a_runner_without_corepack_is_refused_not_used() {
         .arg(node.path().join("pnpm"))
         .status()
         .unwrap();
+    node
+}
+
+#[test]
+fn another_pnpm_on_a_runner_without_corepack_is_refused_not_used() {
+    let node = path_without_corepack(PNPM_10);
     let (log, issues) = refused(
         &format!("pnpm@{PNPM_9}"),
         &node.path().display().to_string(),
+        "Put corepack on PATH",
     );
     for text in [&log, &issues[0].body] {
         assert!(
@@ -1567,7 +1569,11 @@ fn another_pnpm_on_a_runner_without_corepack_is_refused_not_used() {
 
 #[test]
 fn a_pinned_pnpm_missing_from_corepack_s_cache_is_not_downloaded() {
-    let (log, issues) = refused("pnpm@9.14.4", &std::env::var("PATH").unwrap());
+    let (log, issues) = refused(
+        "pnpm@9.14.4",
+        &std::env::var("PATH").unwrap(),
+        "Put corepack on PATH",
+    );
     for text in [&log, &issues[0].body] {
         assert!(
             text.contains("must be regenerated with pnpm 9.14.4"),
@@ -1575,6 +1581,138 @@ fn a_pinned_pnpm_missing_from_corepack_s_cache_is_not_downloaded() {
         );
         assert!(text.contains("Network access disabled"), "{text}");
     }
+}
+
+/// packageManager pins pnpm 9.15.9 to a hash. Corepack has that release in
+/// its cache, downloaded (and checked) with another hash, and runs it
+/// without looking at the pin; a pnpm 9.15.9 is on PATH too. Neither may
+/// run: a pinned pnpm runs only once corepack's record matches the pin.
+#[test]
+fn a_pinned_hash_that_does_not_match_is_refused_not_worked_around() {
+    let wrong = "0".repeat(128);
+    let (log, issues) = refused(
+        &format!("pnpm@{PNPM_9}+sha512.{wrong}"),
+        &std::env::var("PATH").unwrap(),
+        "Correct the hash",
+    );
+    for text in [&log, &issues[0].body] {
+        assert!(
+            text.contains(&format!(
+                "package.json's packageManager pins pnpm {PNPM_9} to sha512.0000000000000000…"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains("corepack runs a cached release without comparing it to the pin"),
+            "{text}"
+        );
+    }
+}
+
+/// The right hash, but no corepack to check it: the pnpm on PATH, the right
+/// version, is not used instead; and a hash in another algorithm than the
+/// one corepack recorded cannot be compared, so it is refused too.
+#[test]
+fn a_pinned_hash_nobody_can_check_is_refused() {
+    let node = path_without_corepack(PNPM_10);
+    let (log, _) = refused(
+        &format!("pnpm@{PNPM_10}+sha512.{PNPM_10_SHA512}"),
+        &node.path().display().to_string(),
+        "Correct the hash",
+    );
+    assert!(log.contains("there is no corepack on PATH"), "{log}");
+    assert!(
+        !log.contains("the pnpm on PATH"),
+        "PATH's pnpm was not even asked: {log}"
+    );
+
+    let (log, _) = refused(
+        &format!("pnpm@{PNPM_10}+sha256.{}", &PNPM_10_SHA512[..64]),
+        &std::env::var("PATH").unwrap(),
+        "Correct the hash",
+    );
+    assert!(
+        log.contains("downloaded with the hash sha512.f49b5a8ea0fdedb4…"),
+        "{log}"
+    );
+}
+
+/// Branches and repositories named like tokens (`rnd_…`, `ghp_…`) are
+/// names, not secrets: the issue's hidden marker keeps them, so each
+/// failure finds the one issue (whose title names the branch) and a
+/// passing run closes it.
+#[test]
+fn names_shaped_like_tokens_keep_their_one_issue() {
+    let log = "2026-11-29T10:00:00Z make: *** [all] Error 2\n2026-11-29T10:00:01Z ##[error]Process completed with exit code 2.";
+    for (branch, head_repository) in [
+        ("rnd_pricing_page", "acme/shop"),
+        ("ghp_feature0123456789", "acme/shop"),
+        ("main", "acme/rnd_platform_api"),
+    ] {
+        let (p, _) = project();
+        let run = |id: u64, conclusion: &str| Run {
+            head_branch: branch.into(),
+            head_repository: head_repository.into(),
+            conclusion: conclusion.into(),
+            ..Run::failed(id, &p.head, log)
+        };
+        for id in [701, 702] {
+            p.run_with(run(id, "failure"));
+            p.recover().input("fixes", "rerun").run().assert_code(1);
+            let issues = p.sim.issues();
+            assert_eq!(issues.len(), 1, "{branch} {head_repository}: {issues:#?}");
+            assert_eq!(
+                issues[0].title,
+                format!("render-pilot: CI failed on {branch}")
+            );
+            let marker = issues[0].body.trim_end().lines().last().unwrap_or_default();
+            assert!(
+                marker.starts_with("<!-- render-pilot:recover:")
+                    && marker.contains(&format!(":{head_repository}:{branch} state=unknown")),
+                "{}",
+                issues[0].body
+            );
+        }
+        p.run_with(run(703, "success"));
+        p.recover().run().assert_code(0);
+        let issues = p.sim.issues();
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].state, "closed", "{branch} {head_repository}");
+    }
+}
+
+/// A 200,000-character `packageManager` version and workflow name: the
+/// issue's title and body stay within GitHub's limits, cut with a note,
+/// and its marker still finds it on the next failure.
+#[test]
+fn huge_outside_text_keeps_the_issue_within_github_s_limits() {
+    let (p, log) = project();
+    let manifest = std::fs::read_to_string(p.clone.join("package.json")).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    manifest["packageManager"] = format!("pnpm@1.2.3-{}", "x".repeat(200_000)).into();
+    std::fs::write(p.clone.join("package.json"), manifest.to_string()).unwrap();
+    git(&p.clone, &["commit", "-q", "-am", "pin pnpm"]);
+    git(&p.clone, &["push", "-q", "origin", "main"]);
+    let head = p.remote.tip();
+    for id in [541, 542] {
+        let run = Run {
+            name: format!("CI {}", "w".repeat(200_000)),
+            ..Run::failed(id, &head, &log)
+        };
+        p.run_with(run);
+        p.recover().run().assert_code(1);
+    }
+    let issues = p.sim.issues();
+    assert_eq!(issues.len(), 1, "found again by its marker");
+    let issue = &issues[0];
+    assert!(issue.title.chars().count() <= 256, "{}", issue.title.len());
+    assert!(issue.body.len() <= 65_536, "{} bytes", issue.body.len());
+    assert!(issue.body.contains("… (cut"), "no note");
+    let last = issue.body.trim_end().lines().last().unwrap();
+    assert!(
+        last.starts_with("<!-- render-pilot:recover:") && last.contains(" state=lockfile"),
+        "{last}"
+    );
 }
 
 const HOOK_LOG: &str = "2026-11-29T10:00:00Z Run curl -fsS -X POST \"$RENDER_DEPLOY_HOOK\"\n2026-11-29T10:00:00Z curl: (22) The requested URL returned error: 502\n2026-11-29T10:00:00Z ##[error]Process completed with exit code 22.";

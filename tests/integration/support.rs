@@ -170,6 +170,7 @@ impl Rp {
         );
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
         outcome.assert_no_secret(&secrets);
+        outcome.assert_only_own_commands(self.actions);
         outcome
     }
 }
@@ -244,6 +245,94 @@ impl Outcome {
         assert_no_secret_in(&self.written(), secrets);
         self
     }
+
+    /// The runner obeys only the commands render-pilot issues: in Actions,
+    /// `::name::` lines of its own few kinds; on a terminal, none. Anything
+    /// else (a legacy `##[…]` anywhere, `stop-commands`, a forged
+    /// `::set-output`) came from data.
+    pub fn assert_only_own_commands(&self, actions: bool) -> &Self {
+        const OWN: [&str; 6] = [
+            "add-mask", "error", "warning", "notice", "group", "endgroup",
+        ];
+        for (stream, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            for command in runner_commands(text) {
+                assert!(
+                    actions && !command.legacy && OWN.contains(&command.name.as_str()),
+                    "the runner would obey {command:?} on {stream}\n{}",
+                    self.log()
+                );
+            }
+        }
+        self
+    }
+}
+
+/// A workflow command as GitHub's runner reads it from one line of a
+/// step's output.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RunnerCommand {
+    /// Lower-cased: the runner's names ignore case.
+    pub name: String,
+    /// `##[name]data` rather than `::name::data`.
+    pub legacy: bool,
+    pub data: String,
+}
+
+/// The commands the runner would find in `output`, by its rules
+/// (actions/runner `OutputManager`, `ActionCommand.TryParseV2` then
+/// `TryParse`): a line ends at LF, CR or CRLF; `::name props::data` counts
+/// when the line starts with it after whitespace; otherwise the line's
+/// first `##[`, up to the next `]`, is `##[name props]data`. Every name
+/// counts, registered or not: `stop-commands` registers new ones.
+pub fn runner_commands(output: &str) -> Vec<RunnerCommand> {
+    let command = |info: &str, legacy: bool, data: &str| RunnerCommand {
+        name: info.split(' ').next().unwrap_or_default().to_lowercase(),
+        legacy,
+        data: data.to_string(),
+    };
+    let mut found = Vec::new();
+    for line in output.replace("\r\n", "\n").split(['\r', '\n']) {
+        let start = line.trim_start();
+        if let Some((info, data)) = start.strip_prefix("::").and_then(|r| r.split_once("::")) {
+            found.push(command(info, false, data));
+        } else if let Some((_, rest)) = line.split_once("##[") {
+            if let Some((info, data)) = rest.split_once(']') {
+                found.push(command(info, true, data));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_runner_rules_find_what_the_runner_obeys() {
+    let found = |text: &str| {
+        runner_commands(text)
+            .into_iter()
+            .map(|c| (c.name, c.legacy, c.data))
+            .collect::<Vec<_>>()
+    };
+    let c = |name: &str, legacy: bool, data: &str| (name.to_string(), legacy, data.to_string());
+    assert_eq!(
+        found("build ##[stop-commands]x"),
+        [c("stop-commands", true, "x")]
+    );
+    assert_eq!(
+        found("x ##[add-mask]secret"),
+        [c("add-mask", true, "secret")]
+    );
+    assert_eq!(found("a ::warning::b"), [], "v2 only at a line's start");
+    assert_eq!(
+        found("  ::Error title=t::m\rok\r\n::group::g"),
+        [c("error", false, "m"), c("group", false, "g")]
+    );
+    assert_eq!(
+        found("::warning::says ##[add-mask]x"),
+        [c("warning", false, "says ##[add-mask]x")],
+        "a v2 command's data is data"
+    );
+    assert_eq!(found("##[ no end"), []);
+    assert_eq!(found("⟫ ::error::x and ##⟫[add-mask]y"), []);
 }
 
 /// Fails when a secret, its URL-encoded or its trimmed form, appears.

@@ -156,7 +156,7 @@ impl Workspace {
                 None,
                 signature,
                 signature,
-                &crate::output::secrets::redact(message),
+                &crate::output::shown(message),
                 &tree,
                 &[parent],
             )

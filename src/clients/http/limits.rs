@@ -105,12 +105,83 @@ pub fn is_rate_limited(status: u16, headers: &HeaderMap) -> bool {
 }
 
 /// Spreads requests over the rate-limit window once the budget runs low,
-/// and holds every thread back after a 429 or when the budget is spent.
-/// Workers ask again rather than reserve slots ahead, so a change in the
-/// budget applies at once to everyone waiting.
+/// and holds every thread back after a refusal (a 429). Workers ask again
+/// rather than reserve slots ahead, so a change in the budget applies at
+/// once to everyone waiting.
 #[derive(Default)]
 pub struct RateLimiter {
     state: Mutex<Pace>,
+}
+
+/// How long one run may wait for rate limits in all, over every budget and
+/// thread: the step's deadline for pacing. A server that says its budget
+/// is spent in every answer would otherwise hold each request, and 500
+/// services would take hours. Past it, requests go at once and a refusal
+/// is returned as it is, naming the limit.
+pub struct WaitBudget {
+    limit: Duration,
+    state: Mutex<Waited>,
+}
+
+#[derive(Default)]
+struct Waited {
+    /// Time during which at least one thread waited, before `since`.
+    spent: Duration,
+    /// Threads waiting now, and since when one has been.
+    waiters: usize,
+    since: Option<Instant>,
+    /// Whether the end of the budget was announced.
+    told: bool,
+}
+
+impl WaitBudget {
+    pub fn new(limit: Duration) -> WaitBudget {
+        WaitBudget {
+            limit,
+            state: Mutex::default(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, Waited> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What is left: the limit less the time anyone waited, counted once
+    /// however many threads waited together.
+    pub fn left(&self) -> Duration {
+        let state = self.state();
+        let ongoing = state.since.map_or(Duration::ZERO, |t| t.elapsed());
+        self.limit.saturating_sub(state.spent + ongoing)
+    }
+
+    pub fn limit(&self) -> Duration {
+        self.limit
+    }
+
+    fn start_waiting(&self) {
+        let mut state = self.state();
+        state.waiters += 1;
+        if state.waiters == 1 {
+            state.since = Some(Instant::now());
+        }
+    }
+
+    fn stop_waiting(&self) {
+        let mut state = self.state();
+        state.waiters = state.waiters.saturating_sub(1);
+        if state.waiters == 0 {
+            if let Some(since) = state.since.take() {
+                state.spent += since.elapsed();
+            }
+        }
+    }
+
+    /// True once, for the first caller after the budget ran out.
+    pub fn first_time_spent(&self) -> bool {
+        let spent = self.left().is_zero();
+        let mut state = self.state();
+        spent && !std::mem::replace(&mut state.told, true)
+    }
 }
 
 #[derive(Default)]
@@ -125,9 +196,10 @@ struct Pace {
 
 /// Below this many requests left we start spacing them out.
 const LOW_REMAINING: f64 = 20.0;
-/// The widest spacing: a reply with one request left in an hour-long window
-/// must not push the next request an hour away. If the budget really runs
-/// out, Render answers 429 with `Retry-After`, which we honour (capped).
+/// The widest spacing, whatever an answer that was served says of its
+/// budget: one request left (or none) in an hour-long window must not push
+/// the next request an hour away. If the budget really runs out, Render
+/// answers 429 with `Retry-After`, which we honour (capped).
 pub(super) const MAX_PACE: Duration = Duration::from_secs(5);
 /// Waits at least this long are announced, so a held run never looks stuck.
 const VISIBLE_WAIT: Duration = Duration::from_secs(5);
@@ -135,27 +207,36 @@ const VISIBLE_WAIT: Duration = Duration::from_secs(5);
 const RECHECK: Duration = Duration::from_millis(250);
 
 impl RateLimiter {
-    /// Waits for this request's turn. `announce` hears each wait of
-    /// `VISIBLE_WAIT` (5 s) or more once, with its length.
-    pub fn acquire(&self, announce: &dyn Fn(Duration)) {
+    /// Waits for this request's turn, within what is left of `budget` (then
+    /// it goes at once). `announce` hears each wait of `VISIBLE_WAIT` (5 s)
+    /// or more once, with its length.
+    pub fn acquire(&self, budget: &WaitBudget, announce: &dyn Fn(Duration)) {
+        let mut waiting = false;
         loop {
+            let left = budget.left();
             let wait = {
                 let mut pace = self.state.lock().unwrap_or_else(|e| e.into_inner());
                 let now = Instant::now();
                 let spaced = pace.last_start.map_or(now, |t| t + pace.interval);
                 let earliest = pace.held_until.map_or(spaced, |h| h.max(spaced));
-                if earliest <= now {
+                if earliest <= now || left.is_zero() {
                     pace.last_start = Some(now);
-                    return;
+                    break;
                 }
-                let wait = earliest - now;
+                let wait = (earliest - now).min(left);
                 if wait >= VISIBLE_WAIT && pace.announced.is_none_or(|a| a < earliest) {
                     pace.announced = Some(earliest);
                     announce(wait);
                 }
                 wait
             };
+            if !std::mem::replace(&mut waiting, true) {
+                budget.start_waiting();
+            }
             std::thread::sleep(wait.min(RECHECK));
+        }
+        if waiting {
+            budget.stop_waiting();
         }
     }
 
@@ -177,14 +258,13 @@ impl RateLimiter {
             hold(retry_after(headers).unwrap_or(Duration::from_secs(1)));
             return;
         }
+        // Running low: spread what is left over what is left of the window,
+        // at most `MAX_PACE` apart. A served answer that says nothing is
+        // left is paced the same: only a refusal holds everyone.
         pace.interval = match (remaining(headers), reset_in(headers)) {
-            // The budget is spent: everyone waits for the window, once.
-            (Some(left), Some(reset)) if left < 1.0 => {
-                hold(reset);
-                Duration::ZERO
+            (Some(left), Some(reset)) if left < LOW_REMAINING => {
+                reset.div_f64(left.max(1.0)).min(MAX_PACE)
             }
-            // Running low: spread what is left over what is left of the window.
-            (Some(left), Some(reset)) if left < LOW_REMAINING => reset.div_f64(left).min(MAX_PACE),
             _ => Duration::ZERO,
         };
     }
@@ -261,13 +341,41 @@ pub(super) mod tests {
         };
         assert_eq!(pace("\"277\",\"4\"", "4").0, Duration::from_secs(1));
         assert_eq!(pace("300", "4"), (Duration::ZERO, None));
-        // One request left in an hour-long window: spaced by the cap, not
-        // by an hour.
-        assert_eq!(pace("1", "3600").0, MAX_PACE);
-        // An empty budget holds everyone once until the window resets,
-        // instead of spacing each worker a whole window apart.
-        let (interval, held) = pace("0", "30");
-        assert_eq!(interval, Duration::ZERO);
-        assert!(held.unwrap() > Duration::from_secs(29));
+        // One request left, or none, in an hour-long window: spaced by the
+        // cap, not by an hour, and nobody is held: the request was served.
+        assert_eq!(pace("1", "3600"), (MAX_PACE, None));
+        for (remaining, reset) in [("0", "30"), ("0", "3600"), ("\"0\",\"5\"", "\"120\",\"9\"")] {
+            assert_eq!(
+                pace(remaining, reset),
+                (MAX_PACE, None),
+                "{remaining} {reset}"
+            );
+        }
+        assert_eq!(pace("0", "2").0, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn the_wait_budget_counts_time_once_however_many_wait() {
+        let budget = WaitBudget::new(Duration::from_millis(600));
+        let limiter = RateLimiter::default();
+        limiter.observe(429, &headers(&[("retry-after", "60")]));
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| limiter.acquire(&budget, &|_| {}));
+            }
+        });
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(550) && took < Duration::from_secs(3),
+            "four held threads share one budget: {took:?}"
+        );
+        assert!(budget.left().is_zero());
+        assert!(budget.first_time_spent());
+        assert!(!budget.first_time_spent(), "said once");
+        // Spent: nobody waits any more, even while a hold is on.
+        let started = Instant::now();
+        limiter.acquire(&budget, &|_| {});
+        assert!(started.elapsed() < Duration::from_millis(100));
     }
 }

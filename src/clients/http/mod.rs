@@ -5,9 +5,11 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use limits::MAX_RETRY_AFTER;
+use limits::{WaitBudget, MAX_RETRY_AFTER};
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::{Method, Url};
+
+use crate::output::runner::Printer;
 
 mod answer;
 mod limits;
@@ -70,12 +72,12 @@ pub struct Http {
     timeout: Duration,
     /// One per [`Bucket::LIMITED`], in that order.
     limiters: [RateLimiter; 4],
+    /// What all of them together may make the run wait.
+    budget: WaitBudget,
     delays: Delays,
-    /// Hears long rate-limit waits, to show them.
-    notify: Option<Box<Notify>>,
+    /// Hears long rate-limit waits and the end of the budget, to show them.
+    notify: Option<Printer>,
 }
-
-type Notify = dyn Fn(&str) + Send + Sync;
 
 /// Backoff timings.
 #[derive(Clone, Copy)]
@@ -95,7 +97,14 @@ pub struct Tuning {
     /// The period of a deploy wait's reads: at most one read per period on
     /// average (30 of Render's 400 GETs a minute) and never a longer gap.
     pub poll: Duration,
+    /// How long the run may wait for rate limits in all.
+    pub rate_wait: Duration,
 }
+
+/// The most a run waits for rate limits in all: a window of Render's
+/// (a minute) several times over, and the most `Retry-After` honoured
+/// twice over.
+pub const RATE_WAIT: Duration = Duration::from_secs(5 * 60);
 
 impl Default for Tuning {
     fn default() -> Tuning {
@@ -103,6 +112,7 @@ impl Default for Tuning {
             timeout: Duration::from_secs(30),
             fast: false,
             poll: Duration::from_secs(2),
+            rate_wait: RATE_WAIT,
         }
     }
 }
@@ -135,26 +145,40 @@ impl Http {
             client,
             timeout,
             limiters: Default::default(),
+            budget: WaitBudget::new(tuning.rate_wait),
             delays,
             notify: None,
         })
     }
 
-    /// Shows every long rate-limit wait through `notify`, so a held run
-    /// never looks stuck.
-    pub fn notify_waits(mut self, notify: impl Fn(&str) + Send + Sync + 'static) -> Http {
-        self.notify = Some(Box::new(notify));
+    /// Shows every long rate-limit wait, and the end of the run's budget
+    /// for them, through `printer`, so a held run never looks stuck.
+    pub fn notify_waits(mut self, printer: Printer) -> Http {
+        self.notify = Some(printer);
         self
     }
 
     fn announce(&self, bucket: Bucket, wait: Duration) {
         if let Some(notify) = &self.notify {
-            notify(&format!(
+            notify.info(&format!(
                 "Waiting {} for {} before the next request.",
-                crate::inputs::human_duration(
-                    Duration::from_secs(wait.as_secs_f64().ceil() as u64)
-                ),
+                human_seconds(wait),
                 bucket.name()
+            ));
+        }
+    }
+
+    /// Says once, as a warning, that rate limits held the run as long as
+    /// a run may wait for them, and what follows.
+    fn tell_budget_spent(&self, bucket: Bucket) {
+        if !self.budget.first_time_spent() {
+            return;
+        }
+        if let Some(notify) = &self.notify {
+            notify.warning(&format!(
+                "Rate-limited: {} held this run for {}, the most a run waits for rate limits; later requests go without waiting, and a refusal fails them. Run again later, or spread out the automation that shares the budget.",
+                bucket.name(),
+                human_seconds(self.budget.limit())
             ));
         }
     }
@@ -232,7 +256,8 @@ impl Http {
         let limiter = self.limiter(bucket);
         for attempt in 1.. {
             if let Some(limiter) = limiter {
-                limiter.acquire(&|wait| self.announce(bucket, wait));
+                limiter.acquire(&self.budget, &|wait| self.announce(bucket, wait));
+                self.tell_budget_spent(bucket);
             }
             let last = attempt >= MAX_ATTEMPTS;
             let (url, result) = self.attempt(&build, max_body, timeout)?;
@@ -259,8 +284,12 @@ impl Http {
                     }
                     // After a rate-limit refusal the limiter holds everyone
                     // for `Retry-After` (or until the reset) and announces a
-                    // long hold.
+                    // long hold; past the run's budget the refusal stands.
                     match (limited, retry_after(&response.headers)) {
+                        (true, _) if self.budget.left().is_zero() => {
+                            self.tell_budget_spent(bucket);
+                            return Ok(response);
+                        }
                         (true, Some(wait)) if wait > MAX_RETRY_AFTER => return Ok(response),
                         (true, Some(_)) => {}
                         _ => std::thread::sleep(self.backoff(attempt)),
@@ -304,6 +333,11 @@ impl Http {
         let half = capped / 2;
         half + half.mul_f64(fastrand::f64())
     }
+}
+
+/// A wait as a person reads it, in whole seconds (rounded up).
+fn human_seconds(wait: Duration) -> String {
+    crate::inputs::human_duration(Duration::from_secs(wait.as_secs_f64().ceil() as u64))
 }
 
 enum AttemptError {

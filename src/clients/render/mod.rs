@@ -392,6 +392,12 @@ mod tests {
             deploy.source().unwrap(),
             "docker.io/library/nginx:1.27@sha256:abcdef012345"
         );
+        let logged_in: Deploy = serde_json::from_value(json!({
+            "id": "dep-3", "commit": null,
+            "image": {"ref": "bot:pa55word@registry.example:5000/app:2"}
+        }))
+        .unwrap();
+        assert_eq!(logged_in.source().unwrap(), "registry.example:5000/app:2");
         let bare: Deploy = serde_json::from_value(json!({"id": "dep-2"})).unwrap();
         assert_eq!(bare.source(), None);
         assert_eq!(bare.status_or_unknown().as_str(), "unknown");

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::clients::http::web_url;
+use crate::output::secrets::without_userinfo;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeployStatus {
@@ -290,15 +291,17 @@ impl Deploy {
     }
 
     /// What was deployed: a short commit, or `image@sha` for image-backed
-    /// services, whose `commit` is null.
+    /// services, whose `commit` is null; an image is shown without a
+    /// registry login.
     pub fn source(&self) -> Option<String> {
         if let Some(id) = self.commit.as_ref().and_then(|c| c.id.as_deref()) {
             return Some(id.chars().take(7).collect());
         }
         let image = self.image.as_ref()?;
-        match (&image.reference, &image.sha) {
+        let reference = image.reference.as_deref().map(without_userinfo);
+        match (reference, &image.sha) {
             (Some(r), Some(s)) => Some(format!("{r}@{}", s.chars().take(19).collect::<String>())),
-            (Some(r), None) => Some(r.clone()),
+            (Some(r), None) => Some(r),
             (None, Some(s)) => Some(s.clone()),
             (None, None) => None,
         }
@@ -367,6 +370,15 @@ pub struct TriggerRequest {
 }
 
 impl TriggerRequest {
+    /// The request as it may be shown: an image's `user:password@` goes
+    /// (the request sends the image as given).
+    pub fn shown(&self) -> TriggerRequest {
+        TriggerRequest {
+            image: self.image.as_deref().map(without_userinfo),
+            ..self.clone()
+        }
+    }
+
     pub fn body(&self) -> Value {
         let mut body = json!({});
         if let Some(c) = &self.commit {

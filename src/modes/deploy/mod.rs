@@ -29,7 +29,7 @@ pub fn run(config: &DeploySettings, runner: &mut Runner) -> anyhow::Result<Verdi
     for warning in &config.warnings {
         runner.warning(warning);
     }
-    let http = Http::new(&config.tuning)?.notify_waits(runner.info_printer());
+    let http = Http::new(&config.tuning)?.notify_waits(runner.printer());
     let render = config
         .api
         .as_ref()
@@ -69,7 +69,7 @@ impl Deployer<'_> {
                 .request
                 .commit
                 .clone()
-                .or(config.request.image.clone()),
+                .or(config.request.shown().image),
             trigger: match config.trigger {
                 Trigger::Hook(_) => "deploy hook",
                 Trigger::Api => "API",

@@ -37,12 +37,13 @@ impl TriggerOutcome {
 impl Deployer<'_> {
     pub(super) fn describe_request(&self, id: &str) -> String {
         let config = self.config;
+        let request = config.request.shown();
         match (&config.trigger, &config.api) {
-            (Trigger::Hook(hook), _) => format!("POST {}", shown_hook_url(hook, &config.request)),
+            (Trigger::Hook(hook), _) => format!("POST {}", shown_hook_url(hook, &request)),
             (Trigger::Api, Some(api)) => format!(
                 "POST {}/services/{id}/deploys with {}",
                 display_url(&api.url).trim_end_matches('/'),
-                config.request.body()
+                request.body()
             ),
             (Trigger::Follow(follow), _) => format!(
                 "send nothing and follow the deploy Render starts for {}",

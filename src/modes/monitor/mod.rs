@@ -38,7 +38,7 @@ struct MonitorReport {
 }
 
 pub fn run(config: &MonitorSettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
-    let http = Http::new(&config.tuning)?.notify_waits(runner.info_printer());
+    let http = Http::new(&config.tuning)?.notify_waits(runner.printer());
     let health_http = Http::with_timeout(config.health.budget, &config.tuning)?;
     let render = RenderClient::new(&http, config.api.url.clone(), &config.api.key);
     let github = github_client(config, &http);

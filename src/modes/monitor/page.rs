@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::clients::git::{Files, GitError, Published, Target, Workspace};
 use crate::inputs::{shorten, InputError};
 use crate::ops::status_page::{self, Entry, Row, UnclosedBlock, Update};
-use crate::output::escape::one_line;
+use crate::output::escape::commit_text;
 use crate::output::runner::Runner;
 use crate::settings::{CommitMode, MonitorSettings};
 
@@ -212,13 +212,15 @@ impl PageWrite<'_> {
         Ok(self.published(published, branch, changed, history))
     }
 
-    /// The commit message: the failing services, or all healthy.
+    /// The commit message: the failing services, or all healthy. It lands
+    /// on the default branch, where a name's `fixes #1` would close issue 1:
+    /// names go through [`commit_text`].
     fn commit_message(&self) -> String {
         let failing: Vec<String> = self
             .rows
             .iter()
             .filter(|r| r.state.is_failing())
-            .map(|r| format!("{} {}", one_line(&r.name, 60), r.state.as_str()))
+            .map(|r| format!("{} {}", commit_text(&r.name, 60), r.state.as_str()))
             .collect();
         format!(
             "docs: update pipeline status ({}) {SKIP_DEPLOYS}",

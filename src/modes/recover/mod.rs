@@ -82,7 +82,7 @@ fn outputs(found: &Outputs) -> Vec<(&'static str, String)> {
 }
 
 pub fn run(config: &RecoverSettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
-    let http = Http::new(&config.tuning)?.notify_waits(runner.info_printer());
+    let http = Http::new(&config.tuning)?.notify_waits(runner.printer());
     let github = GitHub::new(&http, &config.github, &config.token);
     let run = load_run(config, &github)?;
     // The conclusion first: a run that did not fail needs no branch to

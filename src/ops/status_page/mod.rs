@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clients::http::HealthCheck;
 use crate::ops::service_state::State;
-use crate::output::escape::escape_inline;
+use crate::output::escape::{escape_inline, strip_bidi};
 
 pub use figures::{format_uptime, incidents, uptime, Incident};
 pub use history::{read_history, record};
@@ -117,8 +117,10 @@ pub fn update(
         Layout::Empty | Layout::Block { .. } => None,
     };
     let placed = matches!(layout, Layout::Block { .. });
+    // The block shows names from Render everywhere (table, details,
+    // charts): none of them may reorder what a reader sees.
     let page = (always || !placed || history != previous)
-        .then(|| layout.with_block(&render(rows, &history, now)));
+        .then(|| layout.with_block(&strip_bidi(&render(rows, &history, now))));
     Ok(Update {
         page,
         history,
@@ -211,6 +213,19 @@ mod tests {
         let page = update.page.unwrap();
         assert!(page.starts_with(BLOCK_START), "replaced, not appended");
         assert_eq!(update.history.len(), 4, "history carried over");
+    }
+
+    #[test]
+    fn no_bidi_control_reaches_the_page_not_even_in_its_charts() {
+        let mut rows = rows();
+        rows[0].name = "web\u{202E}txt.exe\u{2066}".into();
+        let first = update_at("", "2026-11-28T00:00:00Z", &rows, false);
+        rows[0].state = State::Degraded;
+        let page = update_at(&first.page.unwrap(), "2026-11-29T00:00:00Z", &rows, false)
+            .page
+            .unwrap();
+        assert!(page.contains("section webtxt.exe"), "{page}");
+        assert!(!page.contains(['\u{202E}', '\u{2066}']), "{page}");
     }
 
     #[test]

@@ -54,6 +54,13 @@ pub(super) enum PnpmError {
         /// Why each candidate does not serve.
         why: Vec<PnpmError>,
     },
+    #[error("{PACKAGE_MANAGER} pins pnpm {version} to {}, and render-pilot runs a pinned pnpm only once corepack has checked it against that hash: {why}. {fix}", short_pin(.pin))]
+    Unverified {
+        version: String,
+        pin: String,
+        why: String,
+        fix: &'static str,
+    },
     #[error("`pnpm {args}` ({used}) failed: {tail}")]
     Failed {
         args: String,
@@ -64,6 +71,14 @@ pub(super) enum PnpmError {
     NoLockfile(std::io::Error),
     #[error("pnpm produced the same lockfile; the failure has another cause")]
     Unchanged,
+}
+
+/// A pinned hash, short enough for a message.
+fn short_pin(pin: &str) -> String {
+    match pin.char_indices().nth(23) {
+        Some((end, _)) => format!("{}…", &pin[..end]),
+        None => pin.to_string(),
+    }
 }
 
 fn joined(errors: &[PnpmError]) -> String {
@@ -220,14 +235,37 @@ fn version_of(
 
 /// Corepack with exactly the wanted version (it fetches it, checked against
 /// packageManager's hash or the registry's signatures), else the pnpm on
-/// PATH when it is exactly that version; never another one. `probe` is
-/// where their versions are asked.
+/// PATH when it is exactly that version; never another one. A pinned hash
+/// leaves corepack alone: the pnpm on PATH has nothing to check it with.
+/// `probe` is where their versions are asked.
 fn pnpm_command(
     probe: &Path,
     wanted: &Wanted,
     env: &[(String, String)],
 ) -> Result<Vec<String>, PnpmError> {
     let corepack = vec!["corepack".to_string(), format!("pnpm@{}", wanted.reference)];
+    if let Some(pin) = wanted.pin() {
+        let why = match version_of(&corepack, probe, env) {
+            Ok(version) if version == wanted.version => {
+                match check_pin(env, &wanted.version, pin) {
+                    Ok(()) => return Ok(corepack),
+                    Err(why) => why,
+                }
+            }
+            Ok(version) => PnpmError::OtherVersion {
+                pnpm: "corepack's pnpm",
+                version,
+            }
+            .to_string(),
+            Err(e) => e.to_string(),
+        };
+        return Err(PnpmError::Unverified {
+            version: wanted.version.clone(),
+            pin: pin.to_string(),
+            why,
+            fix: "Correct the hash (`corepack use pnpm@<version>` writes it) or drop it from packageManager, and let corepack reach the npm registry",
+        });
+    }
     let plain = vec!["pnpm".to_string()];
     let mut why = Vec::new();
     for (program, pnpm) in [(corepack, "corepack's pnpm"), (plain, "the pnpm on PATH")] {
@@ -242,4 +280,107 @@ fn pnpm_command(
         origin: wanted.source.clone(),
         why,
     })
+}
+
+/// Whether the pnpm `version` corepack runs is the one `pin` names.
+/// Corepack checks a download against the pin, but runs a release already
+/// in its cache without looking at the pin again; the hash it recorded
+/// when it downloaded (and checked) the release is compared here. Its cache
+/// is where corepack finds it with pnpm's environment: `COREPACK_HOME`,
+/// else `~/.cache/node/corepack`, each release in `v1/<name>/<version>`.
+fn check_pin(env: &[(String, String)], version: &str, pin: &str) -> Result<(), String> {
+    let var = |name: &str| {
+        env.iter()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| std::path::PathBuf::from(v))
+    };
+    let home = var("COREPACK_HOME")
+        .or_else(|| var("HOME").map(|h| h.join(".cache/node/corepack")))
+        .ok_or("neither COREPACK_HOME nor HOME says where corepack keeps its releases")?;
+    let record = home.join("v1/pnpm").join(version).join(".corepack");
+    let unreadable = |e: &dyn std::fmt::Display| {
+        format!(
+            "corepack's record of pnpm {version} ({}) cannot be read: {e}",
+            record.display()
+        )
+    };
+    let text = std::fs::read_to_string(&record).map_err(|e| unreadable(&e))?;
+    let recorded: serde_json::Value = serde_json::from_str(&text).map_err(|e| unreadable(&e))?;
+    let recorded = recorded["hash"].as_str().unwrap_or_default();
+    if recorded.eq_ignore_ascii_case(pin) {
+        return Ok(());
+    }
+    Err(format!(
+        "the pnpm {version} in corepack's cache was downloaded with the hash {}, and corepack runs a cached release without comparing it to the pin (if the pin is right, delete {} so corepack downloads and checks it again)",
+        short_pin(recorded),
+        record.parent().unwrap_or(&record).display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PIN: &str = "sha512.f49b5a8ea0fdedb44bb3c0c1d6575092";
+
+    /// A corepack home holding pnpm `version`, recorded with `hash`.
+    fn cache(version: &str, hash: &str) -> tempfile::TempDir {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("v1/pnpm").join(version);
+        std::fs::create_dir_all(&dir).unwrap();
+        let record =
+            serde_json::json!({"locator": {"name": "pnpm", "reference": version}, "hash": hash});
+        std::fs::write(dir.join(".corepack"), record.to_string()).unwrap();
+        home
+    }
+
+    fn env(name: &str, path: &Path) -> Vec<(String, String)> {
+        vec![(name.to_string(), path.display().to_string())]
+    }
+
+    #[test]
+    fn a_pin_is_checked_against_corepack_s_record_of_its_download() {
+        let home = cache("10.34.9", PIN);
+        let corepack_home = env("COREPACK_HOME", home.path());
+        assert_eq!(check_pin(&corepack_home, "10.34.9", PIN), Ok(()));
+        assert_eq!(
+            check_pin(
+                &corepack_home,
+                "10.34.9",
+                &PIN.to_uppercase().replace("SHA512", "sha512")
+            ),
+            Ok(())
+        );
+        let wrong = check_pin(&corepack_home, "10.34.9", "sha512.deadbeef").unwrap_err();
+        assert!(
+            wrong.contains("downloaded with the hash sha512.f49b5a8ea0fdedb4…"),
+            "{wrong}"
+        );
+        let other_algorithm = check_pin(&corepack_home, "10.34.9", "sha256.f49b").unwrap_err();
+        assert!(
+            other_algorithm.contains("without comparing it"),
+            "{other_algorithm}"
+        );
+        let missing = check_pin(&corepack_home, "9.15.9", PIN).unwrap_err();
+        assert!(missing.contains("cannot be read"), "{missing}");
+        assert!(check_pin(&[], "10.34.9", PIN)
+            .unwrap_err()
+            .contains("COREPACK_HOME"));
+    }
+
+    #[test]
+    fn without_corepack_home_the_cache_is_under_home() {
+        let home = tempfile::tempdir().unwrap();
+        let corepack = home.path().join(".cache/node/corepack");
+        std::fs::create_dir_all(&corepack).unwrap();
+        let cached = cache("9.15.9", PIN);
+        std::fs::rename(cached.path().join("v1"), corepack.join("v1")).unwrap();
+        assert_eq!(check_pin(&env("HOME", home.path()), "9.15.9", PIN), Ok(()));
+    }
+
+    #[test]
+    fn a_long_pin_is_shortened_in_messages() {
+        assert_eq!(short_pin(PIN), "sha512.f49b5a8ea0fdedb4…");
+        assert_eq!(short_pin("sha1.ab"), "sha1.ab");
+    }
 }

@@ -77,6 +77,14 @@ pub fn wanted(package_json: &str, lockfile: Option<&str>) -> Result<Wanted, Want
     }
 }
 
+impl Wanted {
+    /// packageManager's `<algorithm>.<hex digest>` after the `+`, if it pins
+    /// one.
+    pub fn pin(&self) -> Option<&str> {
+        self.reference.split_once('+').map(|(_, pin)| pin)
+    }
+}
+
 fn exact(version: &str, source: &str) -> Wanted {
     Wanted {
         version: version.into(),
@@ -110,8 +118,14 @@ fn declared(pm: &str) -> Result<Wanted, WantError> {
     })
 }
 
+/// The longest version semver (and so npm and corepack) accepts.
+const MAX_VERSION: usize = 256;
+
 /// `1.2.3` or `1.2.3-rc.1`: a release, not a range or a tag.
 fn is_exact_version(version: &str) -> bool {
+    if version.len() > MAX_VERSION {
+        return false;
+    }
     let (core, pre) = match version.split_once('-') {
         Some((core, pre)) => (core, Some(pre)),
         None => (version, None),
@@ -182,6 +196,9 @@ mod tests {
         );
         let w = wanted(r#"{"packageManager":"pnpm@9.15.9"}"#, None).unwrap();
         assert_eq!(w.source, "package.json's packageManager");
+        assert_eq!(w.pin(), None);
+        let w = wanted(&format!(r#"{{"packageManager":"pnpm@{hashed}"}}"#), None).unwrap();
+        assert_eq!(w.pin(), Some("sha512.f49b5a8ea0fdedb44bb3c0c1d6575092"));
     }
 
     #[test]
@@ -203,6 +220,7 @@ mod tests {
             "\"pnpm@9.15.9+sha512.xyz\"",
             "\"pnpm@9.15.9-\"",
             "\"pnpm@https://example.com/pnpm.tgz\"",
+            format!("\"pnpm@1.2.3-{}\"", "x".repeat(200_000)).as_str(),
             "9",
             "{\"name\":\"pnpm\"}",
         ] {
