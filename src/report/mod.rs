@@ -666,6 +666,40 @@ mod tests {
     }
 
     #[test]
+    fn the_fleets_pie_follows_the_states_and_its_bars_are_the_twenty_slowest_answers() {
+        use crate::ops::service_state::State;
+        let template = crate::ops::status_page::fixtures::rows()[0].clone();
+        let mut rows: Vec<crate::ops::status_page::Row> = (0..30u64)
+            .map(|i| {
+                let mut row = template.clone();
+                row.name = format!("svc-{i:02}");
+                if let Some(check) = row.health.as_mut() {
+                    check.latency_ms = 100 + i;
+                }
+                row
+            })
+            .collect();
+        rows[3].state = State::Failed;
+        let charts = fleet_charts(&rows);
+        assert!(
+            charts.contains("\"healthy\" : 29\n    \"failed\" : 1\n"),
+            "largest first: {charts}"
+        );
+        let bars = charts.split("xychart-beta").nth(1).unwrap();
+        assert!(
+            bars.contains(r#"["svc-29", "svc-28""#),
+            "slowest first: {bars}"
+        );
+        assert!(!bars.contains("svc-09"), "{bars}");
+        assert!(
+            charts.contains(
+                "The 20 slowest of the 30 services that answered; the other 10 answered faster."
+            ),
+            "{charts}"
+        );
+    }
+
+    #[test]
     fn success() {
         insta::assert_snapshot!(deploy_summary(&report(DeployEnd::Succeeded, "live")), @r"
         ### ✅ Render: deploy succeeded

@@ -94,6 +94,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn past_fifty_services_those_not_always_healthy_come_first_and_the_rest_are_counted() {
+        let rows: Vec<Row> = (0..60)
+            .map(|i| Row {
+                id: format!("srv-{i:02}"),
+                name: format!("svc-{i:02}"),
+                ..rows()[0].clone()
+            })
+            .collect();
+        let states = |at: &str, failed: Option<&str>| Entry {
+            at: at.into(),
+            services: rows
+                .iter()
+                .map(|r| {
+                    let state = if Some(r.id.as_str()) == failed {
+                        "failed"
+                    } else {
+                        "healthy"
+                    };
+                    (r.id.clone(), state.to_string())
+                })
+                .collect(),
+            serving: Default::default(),
+        };
+        let history = [
+            states("2026-11-28T00:00:00Z", None),
+            states("2026-11-28T12:00:00Z", Some("srv-59")),
+            states("2026-11-29T00:00:00Z", None),
+        ];
+        let chart = timeline(&rows, &history).unwrap();
+        assert_eq!(chart.matches("    section ").count(), TIMELINE_SERVICES);
+        let first = chart
+            .find("section svc-59")
+            .expect("the failed one is drawn");
+        assert!(first < chart.find("section svc-00").unwrap(), "and first");
+        assert!(chart.contains(": 10 more are not drawn."), "{chart}");
+        assert!(
+            chart.contains("Colours as in the table: 🟢 healthy, 🔴 failed."),
+            "{chart}"
+        );
+    }
+
+    #[test]
     fn the_timeline_has_one_bar_per_state_period_from_the_history_alone() {
         let chart = timeline(&rows(), &history()).unwrap();
         let bars: Vec<&str> = chart.lines().filter(|l| l.contains(" :")).collect();
