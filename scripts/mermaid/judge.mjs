@@ -210,13 +210,12 @@ export function judgeXy(source, measured) {
     if (bars.length !== values.length) problems.push(`series ${s + 1}: ${values.length} values, ${bars.length} bars`);
     values.forEach((v, i) => bars[i] && points.push([v, length(bars[i])]));
   });
+  // Equal values must give equal bars; others a bar length per value.
   const fit = line(points);
-  if (!fit || !(fit.slope > 0)) {
-    problems.push("bar heights do not follow their values");
-  } else {
-    for (const [v, h] of points) {
-      if (Math.abs(h - fit.at(v)) > PX) problems.push(`a bar of ${v} is ${h.toFixed(0)} px long, off the scale`);
-    }
+  const alike = points.every(([v, h]) => v === points[0][0] && Math.abs(h - points[0][1]) <= PX);
+  if (!alike && !(fit?.slope > 0)) problems.push("bar lengths do not follow their values");
+  for (const [v, h] of alike || !fit ? [] : points) {
+    if (Math.abs(h - fit.at(v)) > PX) problems.push(`a bar of ${v} is ${h.toFixed(0)} px long, off the scale`);
   }
   const side = horizontal ? "left" : "bottom";
   const labels = measured.texts.filter((t) => t.role === side).map((t) => t.text);

@@ -862,12 +862,12 @@ fn the_summary_draws_the_phases_and_compares_with_recent_deploys() {
     );
     assert!(!charts[0].contains(" :crit"), "{}", charts[0]);
     assert!(
-        out.summary.contains("**Phases**, as Render recorded them: queued 0s · build 1s · pre-deploy 0s · update 0s · live\n"),
+        out.summary.contains("**Phases**, as Render recorded them: queued 0.4s · build 1.1s · pre-deploy 0.3s · update 0.6s · live\n"),
         "{}",
         out.summary
     );
     out.assert_says(
-        "Phases, as Render recorded them: queued 0s · build 1s · pre-deploy 0s · update 0s · live",
+        "Phases, as Render recorded them: queued 0.4s · build 1.1s · pre-deploy 0.3s · update 0.6s · live",
     );
     assert!(
         out.summary
@@ -954,7 +954,7 @@ fn a_build_shorter_than_a_poll_is_drawn_from_renders_events() {
         ["queued", "build", "pre-deploy", "update", "live"]
     );
     out.assert_says(
-        "Phases, as Render recorded them: queued 0s · build 0s · pre-deploy 0s · update 1s · live",
+        "Phases, as Render recorded them: queued 0.1s · build 0.4s · pre-deploy 0.8s · update 1.6s · live",
     );
 }
 

@@ -40,12 +40,17 @@ impl Phase {
         }
     }
 
-    /// `build 1m 04s`; the end is just its name.
+    /// `build 1m 04s`, `queued 0.4s`; the end is just its name.
     pub fn label(&self) -> String {
-        if self.is_end() {
-            self.name().to_string()
-        } else {
-            format!("{} {}", self.name(), human_duration(self.length()))
+        let length = self.length();
+        // Under ten seconds, tenths tell a short phase from none at all.
+        let tenths = length.as_millis().div_ceil(100);
+        match (self.is_end(), length.as_secs()) {
+            (true, _) => self.name().to_string(),
+            (false, 0..=9) if tenths % 10 != 0 => {
+                format!("{} {}.{}s", self.name(), tenths / 10, tenths % 10)
+            }
+            (false, _) => format!("{} {}", self.name(), human_duration(length)),
         }
     }
 
@@ -314,7 +319,7 @@ mod tests {
         let phases = recorded_phases(&events, &deploy(), &Live).unwrap();
         assert_eq!(
             lines(&phases),
-            "queued 1s · build 1s · pre-deploy 1s · update 10s · live"
+            "queued 1.5s · build 1s · pre-deploy 1.5s · update 10s · live"
         );
         assert_eq!(phases[1].length(), Duration::from_millis(1000));
         assert_eq!(phases[2].start, phases[1].end, "phases follow one another");
@@ -363,7 +368,7 @@ mod tests {
             deploy_event("deploy_started", 0.5, json!({})),
         ];
         let phases = recorded_phases(&events, &deploy(), &Live).unwrap();
-        assert_eq!(lines(&phases), "queued 0s · update 4s · live");
+        assert_eq!(lines(&phases), "queued 0.5s · update 4.5s · live");
     }
 
     #[test]
