@@ -96,6 +96,8 @@ const browser = await chromium.launchPersistentContext(profile, {
 const failures = [];
 for (const { dir, version } of versions) {
   const major = version.split(".")[0];
+  // Only this run's pictures: none left from charts that are gone.
+  rmSync(join(out, version), { recursive: true, force: true });
   const page = await browser.newPage();
   // GitHub draws a chart the width of the text column.
   await page.setContent(
