@@ -1000,3 +1000,39 @@ fn without_renders_events_the_chart_is_what_was_seen_and_says_why() {
         assert_eq!(phases.last(), Some(&"live"), "{why}: {phases:?}");
     }
 }
+
+/// A deploy list that ignores `limit` (2,700 deploys for 10 asked) is
+/// read for the 10 newest: the comparison and its chart stay small.
+#[test]
+fn a_deploy_list_that_ignores_its_limit_is_cut_to_what_was_asked() {
+    let (sim, id) = service(Plan::live(secs(0.5)));
+    let deploy = |i: usize| {
+        format!(
+            r#"{{"cursor":"c{i}","deploy":{{"id":"dep-d{i:019}","status":"deactivated","trigger":"new_commit","createdAt":"2026-11-28T10:00:00Z","finishedAt":"2026-11-28T10:0{}:{:02}Z"}}}}"#,
+            1 + i % 5,
+            i % 60
+        )
+    };
+    let body = format!("[{}]", (0..2700).map(deploy).collect::<Vec<_>>().join(","));
+    sim.fault(
+        Fault::new(
+            "GET",
+            &format!("/v1/services/{id}/deploys"),
+            1,
+            FaultKind::json(200, body),
+        )
+        .when_query("limit=10"),
+    );
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(0);
+    assert!(
+        out.summary.contains("; the last 10 took "),
+        "{}",
+        out.summary
+    );
+    let chart = mermaid_blocks(&out.summary)[1];
+    assert!(
+        chart.contains(r#"["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "this"]"#),
+        "{chart}"
+    );
+}
