@@ -240,11 +240,11 @@ function overlaps(texts) {
   return problems;
 }
 
-/** Labels cut off by the picture's edge. */
+/** Labels cut off by the picture's edge (hidden ones have no size). */
 function outside(measured) {
   const frame = measured.svg;
   return measured.texts
-    .filter((t) => visible(t.text))
+    .filter((t) => visible(t.text) && t.box.w > 0)
     .filter((t) => t.box.x < frame.x - PX || t.box.x + t.box.w > frame.x + frame.w + PX)
     .map((t) => `the label ${JSON.stringify(t.text)} is cut off by the picture's edge`);
 }

@@ -170,6 +170,9 @@ pub fn state_timeline(services: &[(String, Vec<Bar>)]) -> Timeline {
     };
     let (mut task, mut drawn) = (0, 0);
     for (name, (_, bars)) in names.iter().zip(services) {
+        // A period of no length is nothing to see in a row (a milestone
+        // would sit on its neighbour).
+        let bars: Vec<&Bar> = bars.iter().filter(|b| b.ms > 0).collect();
         let kept = &bars[bars.len().saturating_sub(ROW_BARS)..];
         let mut section = format!("    section {name}\n");
         for bar in kept {
@@ -379,7 +382,13 @@ pub fn pie(title: &str, slices: &[(String, u64, Tone)]) -> String {
     }
     colours.insert("pieOpacity".into(), json!("1"));
     colours.insert("pieStrokeColor".into(), json!("#ffffff"));
-    let config = json!({ "themeVariables": colours });
+    let mut config = json!({ "themeVariables": colours });
+    // Mermaid 10 writes a percentage on every slice, and those of slices
+    // under 5% fall on each other; then the legend's counts say it all.
+    let total: u64 = shown.iter().map(|(_, c, _)| c).sum();
+    if shown.iter().any(|(_, c, _)| c * 20 < total) {
+        config["themeCSS"] = json!(".slice { display: none; }");
+    }
     let mut out = format!(
         "---\nconfig: {config}\n---\npie showData\n    title {}\n",
         label(title)
@@ -510,6 +519,55 @@ mod tests {
             few.services_left_out,
             60 - few.chart.matches("section ").count()
         );
+    }
+
+    /// Fifty services, a few with incidents of different lengths: drawn by
+    /// the drawing check, which fails on any label over another.
+    #[test]
+    fn a_state_timeline_of_fifty_services_reads() {
+        let tones = [
+            Tone::DEGRADED,
+            Tone::FAILED,
+            Tone::DEPLOYING,
+            Tone::SUSPENDED,
+        ];
+        let services: Vec<(String, Vec<Bar>)> = (0..50i64)
+            .map(|s| {
+                let mut bars = vec![bar("healthy", DAY_START, 24 * HOUR, Tone::HEALTHY)];
+                if s % 7 == 3 {
+                    let (from, long) = (DAY_START + (s % 5) * 4 * HOUR, (1 + s % 4) * 2 * HOUR);
+                    let tone = tones[(s % 4) as usize];
+                    bars = vec![
+                        bar("healthy", DAY_START, from - DAY_START, Tone::HEALTHY),
+                        bar(tone.word, from, long, tone),
+                        bar(
+                            "healthy",
+                            from + long,
+                            DAY_START + 24 * HOUR - from - long,
+                            Tone::HEALTHY,
+                        ),
+                    ];
+                }
+                (format!("shop-service-{s:02}"), bars)
+            })
+            .collect();
+        let timeline = state_timeline(&services);
+        assert_eq!(timeline.services_left_out, 0);
+        insta::assert_snapshot!(timeline.chart);
+    }
+
+    #[test]
+    fn a_pie_of_a_large_fleet_with_tiny_slices() {
+        insta::assert_snapshot!(pie(
+            "Services by state",
+            &[
+                ("healthy".into(), 496, Tone::HEALTHY),
+                ("deploying".into(), 1, Tone::DEPLOYING),
+                ("degraded".into(), 1, Tone::DEGRADED),
+                ("failed".into(), 1, Tone::FAILED),
+                ("suspended".into(), 1, Tone::SUSPENDED),
+            ],
+        ));
     }
 
     #[test]
