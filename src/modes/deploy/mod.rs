@@ -134,7 +134,7 @@ impl Deployer<'_> {
         };
         let mut schedule = Schedule::new(triggered.answered, self.config.tuning.poll, expected);
         let answered = SignedDuration::try_from(triggered.answered.elapsed()).unwrap_or_default();
-        report.started_at = Some(Timestamp::now() - answered);
+        report.started_at = Timestamp::now().checked_sub(answered).ok();
         let deploy = self.deploy_to_watch(triggered, render, service_id, &mut schedule, report)?;
         let deadline = self.started + self.config.timeout;
         let last = self.wait(render, service_id, &deploy.id, deadline, schedule, report)?;
@@ -334,10 +334,13 @@ fn read_phases(render: &RenderClient, service_id: &str, last: &Deploy, report: &
     let Some(from) = created.or(report.started_at) else {
         return;
     };
-    // Whole seconds, around the deploy: its end may be in the last one.
+    // Whole seconds, around the deploy: its end may be in the last one. A
+    // time at the end of the calendar stays as it is.
     let second = SignedDuration::from_secs(1);
     let whole = |t: Timestamp| t.round(Unit::Second).unwrap_or(t);
-    let (from, to) = (whole(from - second), whole(Timestamp::now() + second));
+    let from = whole(from.checked_sub(second).unwrap_or(from));
+    let now = Timestamp::now();
+    let to = whole(now.checked_add(second).unwrap_or(now));
     report.recorded = match render.list_events(service_id, from, to) {
         Ok(events) => recorded_phases(&events, last, &status)
             .ok_or_else(|| "Render's events did not cover this deploy".to_string()),

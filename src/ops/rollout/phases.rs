@@ -105,7 +105,10 @@ pub fn seen_phases(
     origin: Timestamp,
     watched: Duration,
 ) -> Vec<Phase> {
-    let at = |d: Duration| origin + SignedDuration::try_from(d).unwrap_or_default();
+    let at = |d: Duration| {
+        let since = SignedDuration::try_from(d).unwrap_or_default();
+        origin.checked_add(since).unwrap_or(origin)
+    };
     let mut list: Vec<Phase> = Vec::new();
     for (since, status) in seen {
         let phase = Phase {
