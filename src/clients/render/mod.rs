@@ -384,6 +384,7 @@ mod tests {
                 "/v1/services/srv-a/deploys",
                 Bucket::RenderRead,
             ),
+            (Method::GET, "/v1/services/srv-a/events", Bucket::RenderRead),
             (
                 Method::POST,
                 "/v1/services/srv-a/deploys",
