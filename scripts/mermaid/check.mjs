@@ -17,9 +17,12 @@ for (const name of ["navigator", "Element", "HTMLElement", "SVGElement", "DOMPar
 const { default: mermaid } = await import("mermaid");
 mermaid.initialize({ startOnLoad: false });
 
+// A snapshot starts with insta's header; a chart may start with its own
+// front matter (`---` … `---`) before its kind.
 function diagrams(text) {
-  const body = text.replace(/^---\n[\s\S]*?\n---\n/, "");
-  if (/^(gantt|xychart-beta|pie)\b/.test(body)) return [body];
+  const body = text.replace(/^---\n(source|expression):[\s\S]*?\n---\n/, "");
+  const chart = body.replace(/^---\n[\s\S]*?\n---\n/, "");
+  if (/^(gantt|xychart-beta|pie)\b/.test(chart)) return [body];
   return [...body.matchAll(/```mermaid\n([\s\S]*?)```/g)].map((m) => m[1]);
 }
 

@@ -3,6 +3,7 @@
 
 use crate::clients::http::HealthCheck;
 use crate::clients::render::{Deploy, DeployStatus, Service};
+use crate::output::charts::Tone;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum State {
@@ -63,6 +64,18 @@ impl State {
             State::Failed => "🔴",
             State::Suspended => "⏸️",
             State::Unknown => "⚪",
+        }
+    }
+
+    /// Its colour in every chart, matching [`State::emoji`].
+    pub fn tone(self) -> Tone {
+        match self {
+            State::Healthy => Tone::HEALTHY,
+            State::Deploying => Tone::DEPLOYING,
+            State::Degraded => Tone::DEGRADED,
+            State::Failed => Tone::FAILED,
+            State::Suspended => Tone::SUSPENDED,
+            State::Unknown => Tone::UNKNOWN,
         }
     }
 

@@ -1,11 +1,15 @@
 //! Markdown for step summaries: pure functions from results to text.
 
-use crate::clients::render::{DeployStatus, Outcome};
+use crate::clients::render::DeployStatus;
 use crate::inputs::human_duration;
-use crate::ops::rollout::median;
-use crate::output::charts::{self, Bar};
+use crate::ops::rollout::{median, seen_phases, Phase, Phases, Source};
+use crate::output::charts::{self, Bar, BarChart, Tone};
 use crate::output::escape::{code, escape_inline, fenced};
+use jiff::Timestamp;
 use std::time::Duration;
+
+/// The most bars a chart of deploys or services draws.
+const MAX_BARS: usize = 20;
 
 /// How a deploy run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,16 +43,39 @@ pub struct DeployReport {
     /// The trigger's HTTP status as shown: `000` when no answer came.
     pub http_status: Option<String>,
     pub next_steps: Vec<String>,
-    /// Each status render-pilot saw, with the second (since the trigger
-    /// was answered) it first saw it.
-    pub seen: Vec<(u64, DeployStatus)>,
-    /// When render-pilot stopped watching, in seconds since the trigger.
-    pub watched: u64,
+    /// When Render answered the trigger, by this machine's clock.
+    pub started_at: Option<Timestamp>,
+    /// Each status render-pilot saw, with the time since the trigger was
+    /// answered when it first saw it.
+    pub seen: Vec<(Duration, DeployStatus)>,
+    /// When render-pilot stopped watching, since the trigger.
+    pub watched: Duration,
+    /// The phases as Render recorded them in its events, or why they were
+    /// not read or not usable.
+    pub recorded: Result<Vec<Phase>, String>,
     /// How long this deploy took to go live, as Render recorded it.
     pub took: Option<u64>,
     /// The service's recent deploys that went live, oldest first, with
     /// their durations in seconds, as read before the trigger.
     pub recent: Vec<(String, u64)>,
+}
+
+impl DeployReport {
+    /// The deploy's phases: Render's when its events had them, else the
+    /// ones render-pilot saw; `None` when it watched nothing.
+    pub fn phases(&self) -> Option<Phases> {
+        if let Ok(list) = &self.recorded {
+            return Some(Phases {
+                list: list.clone(),
+                source: Source::Render,
+            });
+        }
+        let started = self.started_at.filter(|_| !self.seen.is_empty())?;
+        Some(Phases {
+            list: seen_phases(&self.seen, started, self.watched),
+            source: Source::Seen(self.recorded.clone().err().unwrap_or_default()),
+        })
+    }
 }
 
 pub fn deploy_summary(r: &DeployReport) -> String {
@@ -96,10 +123,14 @@ pub fn deploy_summary(r: &DeployReport) -> String {
             out.push_str(&format!("- {step}\n"));
         }
     }
-    if !r.seen.is_empty() {
-        out.push_str("\n**Phases**, as render-pilot saw them:\n\n");
-        out.push_str(&charts::fenced(&charts::deploy_phases(&deploy_phases(
-            &r.seen, r.watched,
+    if let Some(phases) = r.phases() {
+        out.push_str(&format!(
+            "\n**Phases**, {}: {}\n\n",
+            phases.told_by(),
+            phases.line()
+        ));
+        out.push_str(&charts::fenced(&charts::deploy_phases(&phase_bars(
+            &phases.list,
         ))));
     }
     if let Some(took) = r.took {
@@ -141,52 +172,26 @@ pub fn preview_comment(r: &DeployReport, number: u64, marker: &str) -> String {
     )
 }
 
-/// The phases of a deploy, from each status render-pilot saw and the second
-/// (since the trigger) it first saw it; `end` is when it stopped watching.
-/// A final status is a one-second marker, red when it is a failure.
-pub fn deploy_phases(seen: &[(u64, DeployStatus)], end: u64) -> Vec<Bar> {
+/// The bars of a deploy's phases: each in progress is a deploying bar
+/// labelled with its length, and the end an instant in its outcome's
+/// colour.
+pub fn phase_bars(phases: &[Phase]) -> Vec<Bar> {
     use DeployStatus::*;
-    let name = |status: &DeployStatus| -> &'static str {
-        match status {
-            Created | Queued => "queued",
-            BuildInProgress => "build",
-            PreDeployInProgress => "pre-deploy",
-            UpdateInProgress => "update",
-            Live => "live",
-            Deactivated => "deactivated",
-            BuildFailed => "build failed",
-            UpdateFailed => "update failed",
-            PreDeployFailed => "pre-deploy failed",
-            Canceled => "canceled",
-            Unknown(_) => "unknown",
-        }
-    };
-    let mut bars: Vec<Bar> = Vec::new();
-    for (i, (at, status)) in seen.iter().enumerate() {
-        let phase = name(status);
-        if i > 0 && name(&seen[i - 1].1) == phase {
-            continue;
-        }
-        let next = seen[i + 1..]
-            .iter()
-            .find(|(_, s)| name(s) != phase)
-            .map_or(end, |(t, _)| *t);
-        // A phase is labelled with its length; a final status is a moment.
-        let (label, seconds) = if status.outcome(true) == Outcome::Pending {
-            let seconds = next.saturating_sub(*at);
-            let took = human_duration(Duration::from_secs(seconds));
-            (format!("{phase} {took}"), seconds)
-        } else {
-            (phase.to_string(), 1)
-        };
-        bars.push(Bar {
-            name: label,
-            start: *at as i64,
-            seconds: seconds as i64,
-            crit: status.is_failure() || *status == Canceled,
-        });
-    }
-    bars
+    phases
+        .iter()
+        .map(|p| Bar {
+            name: p.label(),
+            start_ms: p.start.as_millisecond(),
+            ms: p.end.as_millisecond() - p.start.as_millisecond(),
+            tone: match &p.status {
+                Live => Tone::HEALTHY,
+                Canceled | Deactivated => Tone::SUSPENDED,
+                Unknown(_) => Tone::UNKNOWN,
+                s if s.is_failure() => Tone::FAILED,
+                _ => Tone::DEPLOYING,
+            },
+        })
+        .collect()
 }
 
 /// How long this deploy took next to the service's recent ones, as a line
@@ -204,8 +209,21 @@ pub fn deploy_comparison(this: u64, recent: &[(String, u64)]) -> String {
         recent.iter().map(|(_, s)| *s).max().unwrap_or(0),
     );
     let human = |s: u64| human_duration(Duration::from_secs(s));
-    let mut bars = recent.to_vec();
-    bars.push(("this deploy".into(), this));
+    let drawn = &recent[recent.len().saturating_sub(MAX_BARS - 1)..];
+    let mut bars: Vec<(String, u64)> = drawn
+        .iter()
+        .enumerate()
+        .map(|(i, (_, s))| ((i + 1).to_string(), *s))
+        .collect();
+    bars.push(("this".into(), this));
+    let chart = BarChart {
+        title: "Deploy durations (seconds)",
+        unit: "seconds",
+        labels: "recent deploys that went live, 1 = oldest",
+        values: &bars,
+        horizontal: false,
+        highlight_last: true,
+    };
     let last = match recent.len() {
         1 => "the last one".to_string(),
         n => format!("the last {n}"),
@@ -222,11 +240,7 @@ pub fn deploy_comparison(this: u64, recent: &[(String, u64)]) -> String {
     };
     format!(
         "This deploy took {took}; {last} took {spread}.\n\n{}",
-        charts::fenced(&charts::bars(
-            "Deploy durations (seconds)",
-            "seconds",
-            &bars
-        ))
+        charts::fenced(&chart.render())
     )
 }
 
@@ -234,28 +248,44 @@ pub fn deploy_comparison(this: u64, recent: &[(String, u64)]) -> String {
 /// response time per service that answered a health check.
 pub fn fleet_charts(rows: &[crate::ops::status_page::Row]) -> String {
     use crate::ops::service_state::State;
-    let counts: Vec<(String, u64)> = State::ALL
+    let counts: Vec<(String, u64, Tone)> = State::ALL
         .iter()
         .map(|s| {
             let n = rows.iter().filter(|r| r.state == *s).count() as u64;
-            (s.as_str().to_string(), n)
+            (s.as_str().to_string(), n, s.tone())
         })
         .collect();
     let mut out = charts::fenced(&charts::pie("Services by state", &counts));
-    let times: Vec<(String, u64)> = rows
+    let mut times: Vec<(String, u64)> = rows
         .iter()
         .filter_map(|r| {
             let check = r.health.as_ref()?;
             check.code.map(|_| (r.name.clone(), check.latency_ms))
         })
         .collect();
-    if !times.is_empty() {
-        out.push('\n');
-        out.push_str(&charts::fenced(&charts::bars(
-            "Response time (ms)",
-            "ms",
-            &times,
-        )));
+    if times.is_empty() {
+        return out;
+    }
+    // The slowest answers matter; the rest are named by count.
+    let answered = times.len();
+    times.sort_by_key(|(_, ms)| std::cmp::Reverse(*ms));
+    times.truncate(MAX_BARS);
+    let chart = BarChart {
+        title: "Response time (ms)",
+        unit: "ms",
+        labels: "service",
+        values: &times,
+        horizontal: true,
+        highlight_last: false,
+    };
+    out.push('\n');
+    out.push_str(&charts::fenced(&chart.render()));
+    if answered > times.len() {
+        out.push_str(&format!(
+            "\nThe {} slowest of the {answered} services that answered; the other {} answered faster.\n",
+            times.len(),
+            answered - times.len()
+        ));
     }
     out
 }
@@ -506,11 +536,23 @@ mod tests {
             onrender_url: None,
             http_status: Some("201".into()),
             next_steps: vec![],
+            started_at: None,
             seen: vec![],
-            watched: 0,
+            watched: Duration::ZERO,
+            recorded: Err("the deploy did not end while render-pilot watched".into()),
             took: None,
             recent: vec![],
         }
+    }
+
+    /// Each status with the second it was first seen, from 14:02:10 UTC.
+    fn seen(report: &mut DeployReport, statuses: &[(u64, DeployStatus)], watched: u64) {
+        report.started_at = Some("2026-11-28T14:02:10Z".parse().unwrap());
+        report.seen = statuses
+            .iter()
+            .map(|(s, status)| (Duration::from_secs(*s), status.clone()))
+            .collect();
+        report.watched = Duration::from_secs(watched);
     }
 
     #[test]
@@ -567,7 +609,8 @@ mod tests {
     #[test]
     fn deploy_timeline_and_comparison() {
         use DeployStatus::*;
-        let seen = [
+        let mut r = report(DeployEnd::Succeeded, "live");
+        let statuses = [
             (0, Queued),
             (1, BuildInProgress),
             (40, BuildInProgress),
@@ -575,22 +618,23 @@ mod tests {
             (110, UpdateInProgress),
             (150, Live),
         ];
-        let phases = deploy_phases(&seen, 151);
+        seen(&mut r, &statuses, 151);
+        let phases = r.phases().unwrap();
         assert_eq!(
-            phases
-                .iter()
-                .map(|b| (b.name.as_str(), b.start, b.seconds))
-                .collect::<Vec<_>>(),
+            phases.line(),
+            "queued 1s · build 1m 34s · pre-deploy 15s · update 40s · live"
+        );
+        let bars = phase_bars(&phases.list);
+        assert_eq!(
+            bars.iter().map(|b| (b.ms, b.tone)).collect::<Vec<_>>(),
             [
-                ("queued 1s", 0, 1),
-                ("build 1m 34s", 1, 94),
-                ("pre-deploy 15s", 95, 15),
-                ("update 40s", 110, 40),
-                ("live", 150, 1)
+                (1000, Tone::DEPLOYING),
+                (94_000, Tone::DEPLOYING),
+                (15_000, Tone::DEPLOYING),
+                (40_000, Tone::DEPLOYING),
+                (0, Tone::HEALTHY)
             ]
         );
-        let failed = deploy_phases(&[(0, BuildInProgress), (30, BuildFailed)], 31);
-        assert!(failed[1].crit && !failed[0].crit);
         let recent: Vec<(String, u64)> = [170, 192, 185, 210]
             .iter()
             .enumerate()
@@ -598,7 +642,7 @@ mod tests {
             .collect();
         insta::assert_snapshot!(format!(
             "{}\n{}",
-            charts::fenced(&charts::deploy_phases(&phases)),
+            charts::fenced(&charts::deploy_phases(&bars)),
             deploy_comparison(192, &recent)
         ));
         assert!(deploy_comparison(5, &[]).contains("no earlier"));
@@ -614,21 +658,43 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_deploy_shows_its_phases_and_a_timed_out_one_its_last() {
+    fn a_deploy_list_that_ignores_its_limit_draws_twenty_bars() {
+        let recent: Vec<(String, u64)> = (0..2700)
+            .map(|i| (format!("dep-{i}"), 100 + i % 50))
+            .collect();
+        let text = deploy_comparison(120, &recent);
+        let chart = text.split("```mermaid\n").nth(1).unwrap();
+        let bars = chart.lines().find(|l| l.contains("bar [")).unwrap();
+        assert_eq!(bars.matches(',').count() + 1, MAX_BARS, "{bars}");
+        assert!(chart.len() < 2000, "{}", chart.len());
+    }
+
+    #[test]
+    fn a_failed_deploy_is_marked_where_it_failed_and_a_timed_out_one_shows_its_last_phase() {
         use DeployStatus::*;
         let mut r = report(DeployEnd::Failed, "update_failed");
-        r.seen = vec![
+        let statuses = [
             (0, Queued),
             (2, BuildInProgress),
             (97, PreDeployInProgress),
             (109, UpdateInProgress),
             (139, UpdateFailed),
         ];
-        r.watched = 139;
+        seen(&mut r, &statuses, 139);
         let summary = deploy_summary(&r);
-        assert!(summary.contains("update 30s :p3, 109, 30s"), "{summary}");
         assert!(
-            summary.contains("update failed :crit, p4, 139, 1s"),
+            summary.contains(
+                "queued 2s · build 1m 35s · pre-deploy 12s · update 30s · update failed\n"
+            ),
+            "{summary}"
+        );
+        // 14:02:10 + 139 s, a milestone in the failure's colour.
+        assert!(
+            summary.contains("update failed :crit, milestone, failed4, 1795874669000, 0ms"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("as render-pilot saw them (the deploy did not end"),
             "{summary}"
         );
         assert!(
@@ -638,30 +704,81 @@ mod tests {
 
         r.end = DeployEnd::TimedOut;
         r.seen.truncate(2);
-        r.watched = 600;
+        r.watched = Duration::from_secs(600);
         let summary = deploy_summary(&r);
-        assert!(summary.contains("build 9m 58s :p1, 2, 598s"), "{summary}");
+        assert!(
+            summary.contains(": queued 2s · build 9m 58s\n"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("build 9m 58s :active, deploying1, 1795874532000, 598000ms"),
+            "{summary}"
+        );
     }
 
     #[test]
-    fn success_with_pictures_and_hostile_deploy_ids() {
+    fn success_with_pictures_as_render_recorded_them_and_hostile_deploy_ids() {
         use DeployStatus::*;
+        let at = |s: &str| -> Timestamp { format!("2026-11-28T14:{s}Z").parse().unwrap() };
+        let phase = |status, start, end| Phase {
+            status,
+            start: at(start),
+            end: at(end),
+        };
         let mut r = report(DeployEnd::Succeeded, "live");
-        r.seen = vec![
-            (0, Created),
-            (2, BuildInProgress),
-            (150, PreDeployInProgress),
-            (160, UpdateInProgress),
-            (191, Live),
-        ];
-        r.watched = 192;
+        r.recorded = Ok(vec![
+            phase(Queued, "02:10.000", "02:11.250"),
+            phase(BuildInProgress, "02:11.250", "04:39.500"),
+            phase(PreDeployInProgress, "04:39.500", "04:39.500"),
+            phase(UpdateInProgress, "04:39.500", "05:21.750"),
+            phase(Live, "05:21.750", "05:21.750"),
+        ]);
         r.took = Some(192);
         r.recent = vec![
             ("dep-1".into(), 170),
             ("dep: \"2\"; #3 %%{init} `x` <b>[y]\nbar [9]".into(), 210),
             ("dep-3".into(), 185),
         ];
-        insta::assert_snapshot!(deploy_summary(&r));
+        let summary = deploy_summary(&r);
+        assert!(
+            !summary.contains("dep: "),
+            "deploys are numbered, not named"
+        );
+        insta::assert_snapshot!(summary);
+    }
+
+    #[test]
+    fn the_fleets_pie_follows_the_states_and_its_bars_are_the_twenty_slowest_answers() {
+        use crate::ops::service_state::State;
+        let template = crate::ops::status_page::fixtures::rows()[0].clone();
+        let mut rows: Vec<crate::ops::status_page::Row> = (0..30u64)
+            .map(|i| {
+                let mut row = template.clone();
+                row.name = format!("svc-{i:02}");
+                if let Some(check) = row.health.as_mut() {
+                    check.latency_ms = 100 + i;
+                }
+                row
+            })
+            .collect();
+        rows[3].state = State::Failed;
+        let charts = fleet_charts(&rows);
+        assert!(
+            charts.contains("\"healthy\" : 29\n    \"failed\" : 1\n"),
+            "largest first: {charts}"
+        );
+        let bars = charts.split("xychart-beta").nth(1).unwrap();
+        assert!(
+            bars.contains(r#"["svc-29", "svc-28""#),
+            "slowest first: {bars}"
+        );
+        assert!(!bars.contains("svc-09"), "{bars}");
+        assert!(
+            charts.contains(
+                "The 20 slowest of the 30 services that answered; the other 10 answered faster."
+            ),
+            "{charts}"
+        );
     }
 
     #[test]

@@ -221,13 +221,10 @@ fn timeout_exits_1_and_says_the_deploy_is_still_running() {
     assert_eq!(out.output("deploy-status"), "build_in_progress");
     out.assert_says("still build_in_progress");
     assert!(out.summary.contains("still deploying"), "{}", out.summary);
-    let (phase, seconds) = last_phase(&out.summary);
+    let bars = phase_bars(&out.summary);
+    let (phase, ms) = bars[bars.len() - 1];
     assert_eq!(phase, "build", "{}", out.summary);
-    assert!(
-        seconds >= 1,
-        "drawn until the wait stopped: {}",
-        out.summary
-    );
+    assert!(ms >= 1000, "drawn until the wait stopped: {}", out.summary);
     let deploy = out.output("deploy-id");
     assert_eq!(
         sim.deploy_status(&id, deploy).unwrap(),
@@ -688,8 +685,8 @@ fn a_429_with_retry_after_2_is_retried_within_2_to_2_2_s() {
 
 /// A long deploy (40 s of build, 10 s of update) on a service whose recent
 /// deploys took about as long, at the real 2 s period: at most 0.5 GET/s
-/// over the wait plus 2, the end seen within 0.5 s, and a heartbeat line
-/// during the long build.
+/// over the wait plus 2 (and one read of Render's events after the end),
+/// the end seen within 0.5 s, and a heartbeat line during the long build.
 #[test]
 fn a_long_deploy_is_watched_on_half_a_get_a_second_and_seen_within_half_a_second() {
     let (sim, id) = service(Plan {
@@ -726,8 +723,9 @@ fn a_long_deploy_is_watched_on_half_a_get_a_second_and_seen_within_half_a_second
         .count();
     let waited = (exited - post).as_secs_f64();
     assert!(lag <= secs(0.5), "lag {lag:?}");
+    // One more after the end: Render's events, for the chart.
     assert!(
-        gets as f64 <= 0.5 * waited + 2.0,
+        gets as f64 <= 0.5 * waited + 3.0,
         "{gets} GETs over {waited:.1} s"
     );
     let polls = polls(&sim, &id);
@@ -820,13 +818,18 @@ fn mermaid_blocks(markdown: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The last bar of the deploy chart in a summary: its phase, and its
-/// length in seconds.
-fn last_phase(summary: &str) -> (&str, u64) {
+/// The bars of the deploy chart in a summary: each phase's name and its
+/// length in milliseconds.
+fn phase_bars(summary: &str) -> Vec<(&str, u64)> {
     let chart = mermaid_blocks(summary)[0];
-    let bar = chart.lines().last().unwrap().trim();
-    let seconds = bar.rsplit(", ").next().unwrap().trim_end_matches('s');
-    (bar.split(' ').next().unwrap(), seconds.parse().unwrap())
+    chart
+        .lines()
+        .filter(|l| l.contains(" :"))
+        .map(|bar| {
+            let ms = bar.rsplit(", ").next().unwrap().trim_end_matches("ms");
+            (bar.split_whitespace().next().unwrap(), ms.parse().unwrap())
+        })
+        .collect()
 }
 
 /// A queued deploy that never shows up in the deploy list is drawn queued
@@ -844,19 +847,22 @@ fn a_deploy_that_never_appears_is_drawn_queued_while_it_was_looked_for() {
     );
     let out = deploy_with_hook(&sim, &id).input("timeout", "2s").run();
     out.assert_code(1).assert_says("Deploy not found");
-    let (phase, seconds) = last_phase(&out.summary);
+    let bars = phase_bars(&out.summary);
+    let (phase, ms) = bars[bars.len() - 1];
     assert_eq!(phase, "queued", "{}", out.summary);
     assert!(
-        (2..=3).contains(&seconds),
+        (2000..=3500).contains(&ms),
         "the 2 s search: {}",
         out.summary
     );
 }
 
-/// The summary draws the phases render-pilot saw (queued, build,
-/// pre-deploy, update, live, each with its length) and compares the
-/// deploy with the service's recent ones, oldest first, from the one
-/// deploy list read before the trigger; the terminal lines have no charts.
+/// The summary draws the phases as Render recorded them (queued, build,
+/// pre-deploy, update, live, each with its length), from one read of its
+/// events once the deploy ended, and compares the deploy with the
+/// service's recent ones, oldest first, from the one deploy list read
+/// before the trigger; the job log has the phases as a line of text, and
+/// no charts.
 #[test]
 fn the_summary_draws_the_phases_and_compares_with_recent_deploys() {
     let (sim, id) = service(Plan {
@@ -879,46 +885,53 @@ fn the_summary_draws_the_phases_and_compares_with_recent_deploys() {
     out.assert_code(0);
     let charts = mermaid_blocks(&out.summary);
     assert_eq!(charts.len(), 2, "{}", out.summary);
-    let phases: Vec<&str> = charts[0]
-        .lines()
-        .filter(|l| l.contains(" :"))
-        .map(|l| l.split_whitespace().next().unwrap())
-        .collect();
+    let phases: Vec<&str> = phase_bars(&out.summary).iter().map(|b| b.0).collect();
     assert_eq!(
         phases,
         ["queued", "build", "pre-deploy", "update", "live"],
         "{}",
         charts[0]
     );
-    assert!(!charts[0].contains("crit"), "{}", charts[0]);
+    assert!(!charts[0].contains(" :crit"), "{}", charts[0]);
+    assert!(
+        out.summary.contains("**Phases**, as Render recorded them: queued 0.4s · build 1.1s · pre-deploy 0.3s · update 0.6s · live\n"),
+        "{}",
+        out.summary
+    );
+    out.assert_says(
+        "Phases, as Render recorded them: queued 0.4s · build 1.1s · pre-deploy 0.3s · update 0.6s · live",
+    );
     assert!(
         out.summary
             .contains("; the last 3 took 2m 30s to 3m 30s, median 3m 05s."),
         "the failed build is not compared: {}",
         out.summary
     );
+    // The recent deploys by number, oldest first, then this one, drawn in
+    // the highlight colour.
     assert!(
-        charts[1].contains(&format!(
-            "x-axis [\"{}\", \"{}\", \"{}\", \"this deploy\"]",
-            recent[0], recent[1], recent[2]
-        )),
+        charts[1].contains(r#"["1", "2", "3", "this"]"#),
         "{}",
         charts[1]
     );
     assert!(
-        charts[1].contains("bar [150, 210, 185, 2]"),
+        charts[1].contains("bar [0, 0, 0, 2]\n    bar [150, 210, 185, 0]"),
         "{}",
         charts[1]
     );
-    let deploy_lists = sim
-        .requests()
-        .iter()
-        .filter(|r| r.method == "GET" && r.path.ends_with("/deploys"))
-        .count();
+    assert_eq!(recent.len(), 3);
+    let gets = |end: &str| {
+        sim.requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with(end))
+            .count()
+    };
     assert_eq!(
-        deploy_lists, 2,
+        gets("/deploys"),
+        2,
         "history once, then the queued deploy's lookup"
     );
+    assert_eq!(gets("/events"), 1, "Render's events once, at the end");
     assert!(!out.stdout.contains("mermaid") && !out.stderr.contains("mermaid"));
 }
 
@@ -934,7 +947,8 @@ fn a_failed_deploy_ends_its_chart_in_red() {
     assert_eq!(charts.len(), 1, "{}", out.summary);
     let last = charts[0].lines().last().unwrap();
     assert!(
-        last.trim().starts_with("update failed :crit, "),
+        last.trim()
+            .starts_with("update failed :crit, milestone, failed"),
         "{}",
         charts[0]
     );
@@ -1052,4 +1066,118 @@ fn errors_speak_flags_on_a_terminal_and_inputs_in_a_runner() {
     out.assert_code(2);
     out.assert_says("::error title=Invalid input::wait: needs render-api-key: ");
     out.assert_says("or set wait: false");
+}
+
+/// A build shorter than a poll period, which render-pilot never sees
+/// between two reads, is in the chart from Render's events, to the
+/// millisecond; its status never reached the log.
+#[test]
+fn a_build_shorter_than_a_poll_is_drawn_from_renders_events() {
+    // The build runs from 0.1 s to 0.5 s; reads come at 0 s and 2 s.
+    let (sim, id) = service(Plan {
+        build: secs(0.5),
+        update: secs(2.4),
+        ..Plan::live(secs(2.9))
+    });
+    let out = deploy_with_hook(&sim, &id)
+        .env("RENDER_PILOT_POLL_MS", "2000")
+        .run();
+    out.assert_code(0);
+    assert!(
+        !out.stdout.contains(": build_in_progress"),
+        "render-pilot saw the build:\n{}",
+        out.log()
+    );
+    let bars = phase_bars(&out.summary);
+    let build = bars
+        .iter()
+        .find(|(name, _)| *name == "build")
+        .expect("a build bar");
+    assert!((300..=500).contains(&build.1), "{bars:?}");
+    assert_eq!(
+        bars.iter().map(|b| b.0).collect::<Vec<_>>(),
+        ["queued", "build", "pre-deploy", "update", "live"]
+    );
+    out.assert_says(
+        "Phases, as Render recorded them: queued 0.1s · build 0.4s · pre-deploy 0.8s · update 1.6s · live",
+    );
+}
+
+/// When Render refuses its events (an error status, after the retries a
+/// GET gets) or answers without this deploy's end, the chart is what
+/// render-pilot saw, says why, and the deploy's result is unchanged.
+#[test]
+fn without_renders_events_the_chart_is_what_was_seen_and_says_why() {
+    let cases = [
+        (
+            FaultKind::json(403, r#"{"message":"forbidden"}"#),
+            "Render refused its events: HTTP 403",
+        ),
+        (
+            FaultKind::json(404, r#"{"message":"not found"}"#),
+            "Render refused its events: HTTP 404",
+        ),
+        (
+            FaultKind::json(500, r#"{"message":"oops"}"#),
+            "Render refused its events: HTTP 500",
+        ),
+        (
+            FaultKind::json(200, "[]"),
+            "Render's events did not cover this deploy",
+        ),
+        (FaultKind::Html(502), "Render refused its events: HTTP 502"),
+    ];
+    for (fault, why) in cases {
+        let (sim, id) = service(Plan::live(secs(0.6)));
+        sim.fault(Fault::new(
+            "GET",
+            &format!("/v1/services/{id}/events"),
+            10,
+            fault,
+        ));
+        let out = deploy_with_hook(&sim, &id).run();
+        out.assert_code(0);
+        assert_eq!(out.output("deploy-status"), "live");
+        let told = format!("**Phases**, as render-pilot saw them ({why}): ");
+        assert!(out.summary.contains(&told), "{why}:\n{}", out.summary);
+        out.assert_says(&format!("Phases, as render-pilot saw them ({why}): "));
+        let phases: Vec<&str> = phase_bars(&out.summary).iter().map(|b| b.0).collect();
+        assert_eq!(phases.last(), Some(&"live"), "{why}: {phases:?}");
+    }
+}
+
+/// A deploy list that ignores `limit` (2,700 deploys for 10 asked) is
+/// read for the 10 newest: the comparison and its chart stay small.
+#[test]
+fn a_deploy_list_that_ignores_its_limit_is_cut_to_what_was_asked() {
+    let (sim, id) = service(Plan::live(secs(0.5)));
+    let deploy = |i: usize| {
+        format!(
+            r#"{{"cursor":"c{i}","deploy":{{"id":"dep-d{i:019}","status":"deactivated","trigger":"new_commit","createdAt":"2026-11-28T10:00:00Z","finishedAt":"2026-11-28T10:0{}:{:02}Z"}}}}"#,
+            1 + i % 5,
+            i % 60
+        )
+    };
+    let body = format!("[{}]", (0..2700).map(deploy).collect::<Vec<_>>().join(","));
+    sim.fault(
+        Fault::new(
+            "GET",
+            &format!("/v1/services/{id}/deploys"),
+            1,
+            FaultKind::json(200, body),
+        )
+        .when_query("limit=10"),
+    );
+    let out = deploy_with_hook(&sim, &id).run();
+    out.assert_code(0);
+    assert!(
+        out.summary.contains("; the last 10 took "),
+        "{}",
+        out.summary
+    );
+    let chart = mermaid_blocks(&out.summary)[1];
+    assert!(
+        chart.contains(r#"["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "this"]"#),
+        "{chart}"
+    );
 }

@@ -343,3 +343,41 @@ fn the_dockerfile_takes_the_architecture_from_the_build() {
         "{declared:?}"
     );
 }
+
+/// The README shows each of its charts as GitHub draws it: the N-th
+/// ```mermaid block is followed by `docs/images/readme-N.png`, which
+/// `scripts/mermaid-images` makes, and no picture is left over.
+#[test]
+fn every_readme_chart_has_its_picture() {
+    let readme = read("README.md");
+    let charts = readme.matches("```mermaid\n").count();
+    let pictures: Vec<String> = (1..=charts)
+        .map(|n| format!("(docs/images/readme-{n}.png)"))
+        .collect();
+    for (n, picture) in pictures.iter().enumerate() {
+        let chart = readme.match_indices("```mermaid\n").nth(n).unwrap().0;
+        let next = readme[chart + 1..]
+            .find("```mermaid\n")
+            .map_or(readme.len(), |i| chart + 1 + i);
+        assert!(
+            readme[chart..next].contains(picture.as_str()),
+            "README's chart {} has no {picture}",
+            n + 1
+        );
+        let file = picture.trim_matches(['(', ')']);
+        assert!(
+            read_bytes(file).starts_with(b"\x89PNG"),
+            "{file} is not a PNG"
+        );
+    }
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/images")).unwrap();
+    assert_eq!(
+        files.count(),
+        charts,
+        "docs/images holds one picture per chart"
+    );
+}
+
+fn read_bytes(path: &str) -> Vec<u8> {
+    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_string() + path).unwrap()
+}

@@ -107,6 +107,9 @@ struct Scenario {
     verified: bool,
     /// The answer is 204 No Content: a cut-short body does not exist.
     no_content: bool,
+    /// The request only adds detail (Render's events for the deploy's
+    /// chart): whatever its answer, the run ends as without a fault.
+    optional: bool,
     run: Box<dyn Fn() -> Rp>,
     ok: Box<dyn Fn(&Outcome) -> bool>,
     _keep: Vec<tempfile::TempDir>,
@@ -143,7 +146,8 @@ fn check(name: &str, make: impl Fn() -> Scenario) {
             out.code,
             out.log()
         );
-        let recoverable = rate_limited(&kind)
+        let recoverable = s.optional
+            || rate_limited(&kind)
             || (s.idempotent && transient(&kind))
             || (s.body_optional && matches!(kind, FaultKind::TruncatedJson))
             || (s.no_content && matches!(kind, FaultKind::ShortBody))
@@ -220,6 +224,7 @@ fn deploy_scenario(
         body_optional: false,
         verified: false,
         no_content: false,
+        optional: false,
         run: Box::new(move || {
             let run = rp()
                 .input("mode", "deploy")
@@ -269,6 +274,22 @@ fn deploy_find_queued_deploy() {
             true,
             true,
             true,
+        )
+    });
+}
+
+/// Render's events draw the deploy's phases; a fault there leaves the
+/// phases render-pilot saw, and the deploy's result as it was.
+#[test]
+fn deploy_get_events() {
+    check("deploy: GET events", || Scenario {
+        optional: true,
+        ..deploy_scenario(
+            "GET",
+            |id| format!("/v1/services/{id}/events"),
+            true,
+            false,
+            false,
         )
     });
 }
@@ -328,6 +349,7 @@ fn monitor_scenario(
         body_optional: false,
         verified: push,
         no_content: false,
+        optional: false,
         run: Box::new(move || {
             let run = rp()
                 .input("mode", "monitor")
@@ -475,6 +497,7 @@ fn recover_scenario(
         body_optional: method == "POST" && !rollback,
         verified: false,
         no_content: fix == RecoverFix::Dispatch && method == "POST",
+        optional: false,
         run: Box::new(move || {
             rp().input("mode", "recover")
                 .input("github-token", GITHUB_TOKEN)

@@ -110,7 +110,7 @@ fn hostile_names_and_statuses_never_become_workflow_commands() {
         .run();
     let summary = &out.summary;
     assert!(!summary.contains("<b>"), "raw HTML from a name: {summary}");
-    assert!(summary.contains("```mermaid\npie showData"), "{summary}");
+    assert!(summary.contains("\n---\npie showData\n"), "{summary}");
 
     // Deploy mode prints the service's name and the deploy's status.
     let out = rp()

@@ -5,8 +5,9 @@
 //! `"null"` to the type (and enum), or becomes `anyOf: [null, <schema>]`
 //! next to a `$ref` or `allOf`; and `oneOf` becomes `anyOf`, because OpenAPI
 //! objects are open and, without a discriminator, a web service's details
-//! also match the private service branch. What `oneOf` would have caught is
-//! checked directly: a service's details must match the schema of its type.
+//! also match the private service branch (references into a `oneOf` follow
+//! it). What `oneOf` would have caught is checked directly: a service's
+//! details, and an event's, must match the schema of its type.
 
 use std::collections::HashMap;
 
@@ -207,6 +208,10 @@ fn to_json_schema(value: &mut Value) {
             if let Some(branches) = map.remove("oneOf") {
                 map.insert("anyOf".into(), branches);
             }
+            // The service events' details refer into each other's branches.
+            if let Some(Value::String(reference)) = map.get_mut("$ref") {
+                *reference = reference.replace("/oneOf/", "/anyOf/");
+            }
             if !map.get("nullable").is_some_and(Value::is_boolean) {
                 return;
             }
@@ -230,6 +235,22 @@ fn to_json_schema(value: &mut Value) {
         }
         _ => {}
     }
+}
+
+/// The pointer to the details schema of an event type: the branch of
+/// `details` whose title names the type ("Build Started" for
+/// `build_started`).
+pub fn event_details_schema(contract: &Contract, kind: &str) -> Option<String> {
+    let details =
+        "/components/schemas/serviceEventWithCursor/properties/event/properties/details/anyOf";
+    let branches = contract.document.pointer(details)?.as_array()?;
+    branches
+        .iter()
+        .position(|b| {
+            let title = b["title"].as_str().unwrap_or_default();
+            title.to_lowercase().replace(' ', "_") == kind
+        })
+        .map(|i| format!("{details}/{i}"))
 }
 
 /// The details schema of each service type.

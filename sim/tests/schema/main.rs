@@ -17,7 +17,7 @@ use std::time::Duration;
 use render_sim::{AutoDeploy, Outcome, Plan, RateLimit, Run, ServiceSpec, Sim, API_KEY};
 use serde_json::{json, Value};
 
-use contract::{details_schema, Contract};
+use contract::{details_schema, event_details_schema, Contract};
 
 /// An HTTP answer.
 struct Answer {
@@ -85,7 +85,37 @@ impl Checker {
                 self.check_details(service, path);
             }
         }
+        if status == 200 && template == "/services/{serviceId}/events" {
+            for item in value.as_array().into_iter().flatten() {
+                self.check_event_details(&item["event"], path);
+            }
+        }
         value
+    }
+
+    /// An event's `details` against the schema of its type: `oneOf`
+    /// became `anyOf` (see `contract.rs`), so this is what keeps a
+    /// `build_ended` from passing with a `deploy_started`'s fields.
+    fn check_event_details(&mut self, event: &Value, path: &str) {
+        let kind = event["type"].as_str().unwrap_or_default();
+        let Some(schema) = event_details_schema(&self.render, kind) else {
+            self.failures
+                .push(format!("GET {path}: no details schema for a {kind} event"));
+            return;
+        };
+        let errors = self.render.errors(&schema, &event["details"]);
+        let what = format!("GET {path}: details of a {kind} event, against {schema}");
+        self.tally(format!("render event details {kind}"), what, errors);
+    }
+
+    /// Counts a valid part under `kind`, or keeps why it is not.
+    fn tally(&mut self, kind: String, what: String, errors: Vec<String>) {
+        if errors.is_empty() {
+            *self.seen.entry(kind).or_default() += 1;
+        } else {
+            self.failures
+                .push(format!("{what}:\n{}", errors.join("\n")));
+        }
     }
 
     fn github(&mut self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -158,17 +188,8 @@ impl Checker {
             &format!("/components/schemas/{schema}"),
             &service["serviceDetails"],
         );
-        if errors.is_empty() {
-            *self
-                .seen
-                .entry(format!("render serviceDetails {schema}"))
-                .or_default() += 1;
-        } else {
-            self.failures.push(format!(
-                "GET {path}: serviceDetails of a {kind}, against {schema}:\n{}",
-                errors.join("\n")
-            ));
-        }
+        let what = format!("GET {path}: serviceDetails of a {kind}, against {schema}");
+        self.tally(format!("render serviceDetails {schema}"), what, errors);
     }
 }
 
@@ -248,6 +269,15 @@ const EXPECTED: &[(&str, usize)] = &[
     ("render GET /services/{serviceId}/deploys 200", 9),
     ("render GET /services/{serviceId}/deploys 404", 1),
     ("render GET /services/{serviceId}/deploys/{deployId} 200", 4),
+    ("render GET /services/{serviceId}/events 200", 10),
+    ("render GET /services/{serviceId}/events 400", 2),
+    ("render GET /services/{serviceId}/events 404", 1),
+    ("render event details build_started", 8),
+    ("render event details build_ended", 8),
+    ("render event details deploy_started", 8),
+    ("render event details deploy_ended", 8),
+    ("render event details pre_deploy_started", 1),
+    ("render event details pre_deploy_ended", 1),
     ("render GET /services/{serviceId}/deploys/{deployId} 404", 1),
     ("render POST /services/{serviceId}/deploys 201", 3),
     ("render POST /services/{serviceId}/deploys 202", 1),
@@ -390,6 +420,31 @@ fn every_answer_matches_the_published_schemas() {
         c.render("GET", &format!("{web}/{}", id(&item["deploy"])), None);
     }
     c.render("GET", &format!("{web}/{NO_DEPLOY}"), None);
+
+    // Events of every service over the last day (every history deploy's
+    // build and deploy, failures named; a deploy through its pre-deploy to
+    // live), of the running deploy, one type,
+    // a page after a cursor, a bad time, a bad limit, an unknown service.
+    sim.set_plan(&f.private, Plan::live(Duration::from_millis(300)));
+    c.render("POST", &format!("/services/{}/deploys", f.private), empty());
+    std::thread::sleep(Duration::from_millis(500));
+    let day_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
+    let since = format!("startTime={}", day_ago.round(jiff::Unit::Second).unwrap());
+    for service in all.into_iter().chain([&f.slow, &f.queued]) {
+        c.render("GET", &format!("/services/{service}/events?{since}"), None);
+    }
+    let events = format!("/services/{}/events", f.web);
+    c.render("GET", &format!("{events}?{since}&type=deploy_ended"), None);
+    let first = c.render("GET", &format!("{events}?{since}&limit=2"), None);
+    let cursor = first[1]["cursor"].as_str().unwrap_or_default().to_string();
+    c.render(
+        "GET",
+        &format!("{events}?{since}&limit=2&cursor={cursor}"),
+        None,
+    );
+    c.render("GET", &format!("{events}?startTime=yesterday"), None);
+    c.render("GET", &format!("{events}?limit=500"), None);
+    c.render("GET", &format!("/services/{NO_SERVICE}/events"), None);
 
     // Cancel, cancel again (no longer cancellable), an unknown deploy.
     let cancel = format!("/services/{}/deploys/{running}/cancel", f.slow);
@@ -674,6 +729,29 @@ fn the_contracts_reject_what_the_apis_never_send() {
         &service["serviceDetails"],
         &cases,
     );
+
+    let events = fetch(&render, "GET", &format!("/services/{web}/events"), None);
+    let event = &events[0]["event"];
+    assert_eq!(event["type"], "deploy_ended", "newest first: {events:#}");
+    judge(
+        &mut render,
+        "/components/schemas/serviceEventWithCursor/properties/event",
+        event,
+        &[
+            ("type", Some(json!("exploded")), false),
+            ("timestamp", Some(json!("yesterday")), false),
+            ("details", None, false),
+            ("serviceId", None, false),
+        ],
+    );
+    let schema = event_details_schema(&render, "deploy_ended").unwrap();
+    let cases = [
+        ("deployStatus", Some(json!("live")), false),
+        ("deployStatus", None, false),
+        ("reason", None, false),
+        ("deployId", Some(json!(7)), false),
+    ];
+    judge(&mut render, &schema, &event["details"], &cases);
 
     let issue = fetch(&github, "POST", "/issues", Some(json!({"title": "t"})));
     assert!(

@@ -2,13 +2,17 @@
 //! description. Every field but `id` is optional, as in the spec, so a
 //! sparse or newer answer never breaks us.
 
+use jiff::Timestamp;
 use reqwest::{Method, Url};
 use serde_json::{json, Value};
 
 use crate::clients::http::{Bucket, Http, HttpError, Response, Retry, MAX_BODY};
 
+mod events;
 mod model;
 
+use events::EventItem;
+pub use events::{EventDetails, EventKind, ServiceEvent};
 pub use model::{
     dashboard_url, has_render_id_shape, is_deploy_id, is_host_name, is_render_id, AutoDeploy,
     Commit, Deploy, DeployStatus, Image, Outcome, Service, ServiceDetails, TriggerRequest,
@@ -242,6 +246,27 @@ impl<'a> RenderClient<'a> {
             .json()?)
     }
 
+    /// The service's events between two instants, newest first: one page
+    /// of at most [`PAGE`], where a deploy makes about six.
+    pub fn list_events(
+        &self,
+        service: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ServiceEvent>, RenderError> {
+        let query = [
+            ("startTime", from.to_string()),
+            ("endTime", to.to_string()),
+            ("limit", PAGE.to_string()),
+        ];
+        let url = self.url(&format!("/services/{service}/events"), &query);
+        let what = format!("list events of {service}");
+        let items: Vec<EventItem> = self
+            .call(Method::GET, url, None, Retry::Idempotent, &what)?
+            .json()?;
+        Ok(items.into_iter().map(|i| i.event).collect())
+    }
+
     pub fn trigger(
         &self,
         service: &str,
@@ -411,6 +436,7 @@ mod tests {
                 "/v1/services/srv-a/deploys",
                 Bucket::RenderRead,
             ),
+            (Method::GET, "/v1/services/srv-a/events", Bucket::RenderRead),
             (
                 Method::POST,
                 "/v1/services/srv-a/deploys",

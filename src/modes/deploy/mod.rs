@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use jiff::{SignedDuration, Timestamp, Unit};
+
 mod follow;
 mod github;
 mod trigger;
@@ -14,8 +16,8 @@ use crate::clients::http::Http;
 use crate::clients::render::{dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, Service};
 use crate::inputs::human_duration;
 use crate::ops::rollout::{
-    api_failure, recent_durations, status_failure, still_running_failure, suspended_failure,
-    timed_out_failure, DeployFailure, Expected, Schedule,
+    api_failure, recent_durations, recorded_phases, status_failure, still_running_failure,
+    suspended_failure, timed_out_failure, DeployFailure, Expected, Schedule,
 };
 use crate::output::runner::Runner;
 use crate::report::{deploy_summary, DeployEnd, DeployReport};
@@ -83,8 +85,10 @@ impl Deployer<'_> {
             onrender_url: None,
             http_status: None,
             next_steps: Vec::new(),
+            started_at: None,
             seen: Vec::new(),
-            watched: 0,
+            watched: Duration::ZERO,
+            recorded: Err("the deploy did not end while render-pilot watched".into()),
             took: None,
             recent: Vec::new(),
         };
@@ -103,6 +107,10 @@ impl Deployer<'_> {
             self.runner
                 .error(failure.title, &format!("{}{fix}", failure.message));
             report.next_steps.extend(failure.steps.iter().cloned());
+        }
+        if let Some(phases) = report.phases() {
+            let line = format!("Phases, {}: {}", phases.told_by(), phases.line());
+            self.runner.info(&line);
         }
         if let Some(github) = &github {
             github.finish(&report, self.runner);
@@ -137,10 +145,13 @@ impl Deployer<'_> {
             return self.unwatched(&triggered, report);
         };
         let mut schedule = Schedule::new(triggered.answered, self.config.tuning.poll, expected);
+        let answered = SignedDuration::try_from(triggered.answered.elapsed()).unwrap_or_default();
+        report.started_at = Timestamp::now().checked_sub(answered).ok();
         let deploy = self.deploy_to_watch(triggered, render, service_id, &mut schedule, report)?;
         let deadline = self.started + self.config.timeout;
         let last = self.wait(render, service_id, &deploy.id, deadline, schedule, report)?;
         self.record_end(&last, report);
+        read_phases(render, service_id, &last, report);
         self.conclude(&last, render, service_id, report)
     }
 
@@ -200,14 +211,19 @@ impl Deployer<'_> {
         report.deploy_id = Some(deploy.id.clone());
         report.source = deploy.source();
         let origin = follow::started_at(&deploy);
+        report.started_at = deploy
+            .created_at
+            .as_deref()
+            .and_then(|t| t.parse::<Timestamp>().ok());
         let mut schedule = Schedule::new(origin, self.config.tuning.poll, expected);
         schedule.polled_now();
         if let Some(status) = deploy.status.clone() {
             report.status = status.to_string();
-            report.seen.push((origin.elapsed().as_secs(), status));
+            report.seen.push((origin.elapsed(), status));
         }
         let last = self.wait(render, &service, &deploy.id, deadline, schedule, report)?;
         self.record_end(&last, report);
+        read_phases(render, &service, &last, report);
         if let Some(failure) = self.superseded(render, &service, &last, follow) {
             report.end = DeployEnd::Failed;
             return Err(failure);
@@ -228,12 +244,14 @@ impl Deployer<'_> {
     /// before the trigger, so the wait spends its budget on the deploy. The
     /// same list shows how this deploy compares, oldest first.
     fn read_recent_deploys(&self, report: &mut DeployReport) -> Option<Expected> {
-        let history = match (self.render, &self.config.service_id) {
+        let mut history = match (self.render, &self.config.service_id) {
             (Some(render), Some(service_id)) if self.config.wait => render
                 .list_deploys(service_id, HISTORY, None, None)
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
+        // A server that ignores `limit` must not make a chart of thousands.
+        history.truncate(HISTORY);
         let recent = recent_durations(&history);
         report.recent = recent
             .iter()
@@ -301,21 +319,19 @@ impl Deployer<'_> {
         report: &mut DeployReport,
     ) -> Result<Deploy, DeployFailure> {
         if triggered.queued() {
-            report.seen.push((0, DeployStatus::Queued));
+            report.seen.push((Duration::ZERO, DeployStatus::Queued));
         } else if let Some(status) = triggered.deploy.as_ref().and_then(|d| d.status.clone()) {
-            report.seen.push((0, status));
+            report.seen.push((Duration::ZERO, status));
         }
         let deploy = match triggered.deploy {
             Some(deploy) => deploy,
             None => {
                 let found =
                     self.find_new_deploy(render, service_id, &triggered.at, schedule, report);
-                report.watched = schedule.origin().elapsed().as_secs();
+                report.watched = schedule.origin().elapsed();
                 let found = found?;
                 if let Some(status) = found.status.clone() {
-                    report
-                        .seen
-                        .push((schedule.origin().elapsed().as_secs(), status));
+                    report.seen.push((schedule.origin().elapsed(), status));
                 }
                 found
             }
@@ -391,6 +407,38 @@ impl Deployer<'_> {
             }
         }
     }
+}
+
+/// Render's own record of the deploy's phases: one read of the service's
+/// events once the deploy ended. When Render refuses it, or its events do
+/// not cover the deploy, the phases stay the ones render-pilot saw.
+fn read_phases(render: &RenderClient, service_id: &str, last: &Deploy, report: &mut DeployReport) {
+    let status = last.status_or_unknown();
+    if status.outcome(true) == Outcome::Pending {
+        return;
+    }
+    let created = last
+        .created_at
+        .as_deref()
+        .and_then(|t| t.parse::<Timestamp>().ok());
+    let Some(from) = created.or(report.started_at) else {
+        return;
+    };
+    // Whole seconds, around the deploy: its end may be in the last one. A
+    // time at the end of the calendar stays as it is.
+    let second = SignedDuration::from_secs(1);
+    let whole = |t: Timestamp| t.round(Unit::Second).unwrap_or(t);
+    let from = whole(from.checked_sub(second).unwrap_or(from));
+    let now = Timestamp::now();
+    let to = whole(now.checked_add(second).unwrap_or(now));
+    report.recorded = match render.list_events(service_id, from, to) {
+        Ok(events) => recorded_phases(&events, last, &status)
+            .ok_or_else(|| "Render's events did not cover this deploy".to_string()),
+        Err(e) => Err(match e.status() {
+            Some(code) => format!("Render refused its events: HTTP {code}"),
+            None => format!("Render's events could not be read: {e}"),
+        }),
+    };
 }
 
 /// Deploy mode's outputs, all from the report, written once. An output

@@ -38,7 +38,7 @@ impl Deployer<'_> {
                     progress.tick(self.runner);
                     return;
                 }
-                seen.push((origin.elapsed().as_secs(), status.clone()));
+                seen.push((origin.elapsed(), status.clone()));
                 if let DeployStatus::Unknown(s) = status {
                     self.runner.warning(&format!(
                     "Deploy {deploy_id} reports status '{s}', which render-pilot does not know; still waiting"
@@ -48,7 +48,7 @@ impl Deployer<'_> {
             },
         );
         report.seen.extend(seen);
-        report.watched = origin.elapsed().as_secs();
+        report.watched = origin.elapsed();
         last.map_err(|e| DeployFailure {
             title: "Lost track of the deploy",
             message: format!("{e}; deploy {deploy_id} may still be running"),

@@ -27,7 +27,7 @@ pub(super) fn entry(at: &str, states: &[(&str, &str)]) -> Entry {
     }
 }
 
-pub(super) fn rows() -> Vec<Row> {
+pub(crate) fn rows() -> Vec<Row> {
     vec![
         Row {
             id: "srv-a".into(),

@@ -6,7 +6,7 @@
 
 mod figures;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 mod history;
 mod layout;
 mod render;

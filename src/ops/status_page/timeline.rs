@@ -2,28 +2,31 @@
 
 use super::{format_time, timestamp, Entry, Row};
 use crate::ops::service_state::State;
-use crate::output::charts::{self, Bar};
+use crate::output::charts::{self, Bar, TIMELINE_SERVICES};
 
-/// The state timeline: one section per service (in the table's order),
-/// one bar per stretch of time in one state, failed and degraded in red.
-/// The window is the history's own, first entry to last, never the clock,
-/// so the same states give the same bytes. A service's current state has
-/// no end yet: it is drawn a twentieth of the window long (at least a
-/// minute) past the last change. `None` until the history spans a window.
+/// The state timeline: one row per service (in the table's order), one
+/// bar per stretch of time in one state, in the state's colour. The window
+/// is the history's own, first entry to last, never the clock, so the same
+/// states give the same bytes. A service's current state has no end yet:
+/// it is drawn a twentieth of the window long (at least a minute) past the
+/// last change. `None` until the history spans a window.
+///
+/// Past [`TIMELINE_SERVICES`] services, the ones that were ever anything
+/// but healthy come first, and the page says how many were left out.
 pub fn timeline(rows: &[Row], history: &[Entry]) -> Option<String> {
-    let start = timestamp(&history.first()?.at).as_second();
-    let end = timestamp(&history.last()?.at).as_second();
+    let start = timestamp(&history.first()?.at).as_millisecond();
+    let end = timestamp(&history.last()?.at).as_millisecond();
     if end <= start {
         return None;
     }
-    let current = ((end - start) / 20).max(60);
+    let current = ((end - start) / 20).max(60_000);
     let bar = |state: State, from: i64, to: i64| Bar {
         name: state.as_str().to_string(),
-        start: from,
-        seconds: to - from,
-        crit: state.is_failing(),
+        start_ms: from,
+        ms: to - from,
+        tone: state.tone(),
     };
-    let services: Vec<(String, Vec<Bar>)> = rows
+    let mut services: Vec<(String, Vec<Bar>)> = rows
         .iter()
         .filter_map(|r| {
             let mut bars = Vec::new();
@@ -33,7 +36,7 @@ pub fn timeline(rows: &[Row], history: &[Entry]) -> Option<String> {
                 if open.map(|(s, _)| s) == state {
                     continue;
                 }
-                let at = timestamp(&entry.at).as_second();
+                let at = timestamp(&entry.at).as_millisecond();
                 if let Some((s, from)) = open {
                     bars.push(bar(s, from, at));
                 }
@@ -48,9 +51,37 @@ pub fn timeline(rows: &[Row], history: &[Entry]) -> Option<String> {
     if services.is_empty() {
         return None;
     }
+    if services.len() > TIMELINE_SERVICES {
+        let always_healthy = |bars: &[Bar]| bars.iter().all(|b| b.name == State::Healthy.as_str());
+        services.sort_by_key(|(_, bars)| always_healthy(bars));
+    }
+    let drawn = charts::state_timeline(&services);
+    // Narrow bars have no label: the colours say the state.
+    let shown: Vec<String> = State::ALL
+        .iter()
+        .filter(|s| {
+            services
+                .iter()
+                .any(|(_, bars)| bars.iter().any(|b| b.tone == s.tone()))
+        })
+        .map(|s| format!("{} {}", s.emoji(), s.as_str()))
+        .collect();
+    let mut notes = format!(" Colours as in the table: {}.", shown.join(", "));
+    if drawn.services_left_out > 0 {
+        notes.push_str(&format!(
+            " The chart draws {TIMELINE_SERVICES} services at most, those that were not always healthy first: {} more are not drawn.",
+            drawn.services_left_out
+        ));
+    }
+    if drawn.bars_left_out > 0 {
+        notes.push_str(&format!(
+            " {} older state periods are not drawn.",
+            drawn.bars_left_out
+        ));
+    }
     Some(format!(
-        "{}\nFrom {} to {}, the last change (the chart's axis is in your time zone); each service's last bar is its state since then.\n",
-        charts::fenced(&charts::state_timeline(&services)),
+        "{}\nFrom {} to {}, the last change (the chart's axis is in your time zone); each service's last bar is its state since then.{notes}\n",
+        charts::fenced(&drawn.chart),
         format_time(&history[0].at),
         format_time(&history[history.len() - 1].at),
     ))
@@ -63,6 +94,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn past_fifty_services_those_not_always_healthy_come_first_and_the_rest_are_counted() {
+        let rows: Vec<Row> = (0..60)
+            .map(|i| Row {
+                id: format!("srv-{i:02}"),
+                name: format!("svc-{i:02}"),
+                ..rows()[0].clone()
+            })
+            .collect();
+        let states = |at: &str, failed: Option<&str>| Entry {
+            at: at.into(),
+            services: rows
+                .iter()
+                .map(|r| {
+                    let state = if Some(r.id.as_str()) == failed {
+                        "failed"
+                    } else {
+                        "healthy"
+                    };
+                    (r.id.clone(), state.to_string())
+                })
+                .collect(),
+            serving: Default::default(),
+        };
+        let history = [
+            states("2026-11-28T00:00:00Z", None),
+            states("2026-11-28T12:00:00Z", Some("srv-59")),
+            states("2026-11-29T00:00:00Z", None),
+        ];
+        let chart = timeline(&rows, &history).unwrap();
+        assert_eq!(chart.matches("    section ").count(), TIMELINE_SERVICES);
+        let first = chart
+            .find("section svc-59")
+            .expect("the failed one is drawn");
+        assert!(first < chart.find("section svc-00").unwrap(), "and first");
+        assert!(chart.contains(": 10 more are not drawn."), "{chart}");
+        assert!(
+            chart.contains("Colours as in the table: 🟢 healthy, 🔴 failed."),
+            "{chart}"
+        );
+    }
+
+    #[test]
     fn the_timeline_has_one_bar_per_state_period_from_the_history_alone() {
         let chart = timeline(&rows(), &history()).unwrap();
         let bars: Vec<&str> = chart.lines().filter(|l| l.contains(" :")).collect();
@@ -72,11 +145,11 @@ mod tests {
         assert_eq!(
             bars,
             [
-                "    healthy :s0b0, 1795824000, 43200s",
-                "    degraded :crit, s0b1, 1795867200, 3600s",
-                "    healthy :s0b2, 1795870800, 43920s",
-                "    healthy :s1b0, 1795824000, 86400s",
-                "    failed :crit, s1b1, 1795910400, 4320s",
+                "    healthy :healthy0, 1795824000000, 43200000ms",
+                "    \u{200b} :crit, active, degraded1, 1795867200000, 3600000ms",
+                "    healthy :healthy2, 1795870800000, 43920000ms",
+                "    healthy :healthy3, 1795824000000, 86400000ms",
+                "    \u{200b} :crit, failed4, 1795910400000, 4320000ms",
             ]
         );
         assert_eq!(

@@ -1,6 +1,8 @@
 //! The simulated Render: services, deploys that move through their
-//! statuses on a timeline, deploy hooks, rollback, cancel, and each
-//! service's own health endpoint.
+//! statuses on a timeline, the service events they leave (`events.rs`),
+//! deploy hooks, rollback, cancel, and each service's own health endpoint.
+
+mod events;
 
 use std::time::{Duration, Instant};
 
@@ -721,6 +723,10 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
                     &render.find(id).map(|s| s.json(&base)).unwrap_or_default(),
                 )
             }
+            None => not_found(),
+        },
+        ("GET", ["services", id, "events"]) => match render.find(id) {
+            Some(svc) => events::list(svc, request, now),
             None => not_found(),
         },
         ("GET", ["services", id, "deploys"]) => match render.find(id) {
