@@ -470,6 +470,9 @@ fn monitor_sees_previews_only_when_asked() {
     let out = monitor("true");
     out.assert_code(0);
     let page = std::fs::read_to_string(s.clone.join("PIPELINE.md")).unwrap();
-    assert!(page.contains(&preview), "{page}");
-    assert!(page.contains("web PR #5"), "{page}");
+    let (_, previews) = page
+        .split_once("## Pull-request previews")
+        .unwrap_or_else(|| panic!("previews in their own section: {page}"));
+    assert!(previews.contains(&preview), "{page}");
+    assert!(previews.contains("web PR #5"), "{page}");
 }

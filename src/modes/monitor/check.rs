@@ -117,6 +117,7 @@ fn check(
         source: latest.and_then(|d| d.source()),
         deployed_at: latest.and_then(|d| d.finished_at.clone().or(d.created_at.clone())),
         health: check,
+        preview: service.parent_id().is_some(),
     })
 }
 
@@ -135,6 +136,7 @@ fn unknown(id: &str, e: RenderError) -> Row {
         source: None,
         deployed_at: None,
         health: None,
+        preview: false,
     }
 }
 

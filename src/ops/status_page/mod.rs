@@ -60,6 +60,9 @@ pub struct Row {
     pub source: Option<String>,
     pub deployed_at: Option<String>,
     pub health: Option<HealthCheck>,
+    /// A pull-request preview: listed in its own section, since previews
+    /// come and go with their pull requests.
+    pub preview: bool,
 }
 
 impl Row {

@@ -16,6 +16,8 @@ use crate::output::escape::escape_inline;
 
 /// render-pilot's block, markers included, with figures as of `now`.
 pub fn render(rows: &[Row], history: &[Entry], now: Timestamp) -> String {
+    let (previews, rows): (Vec<Row>, Vec<Row>) = rows.iter().cloned().partition(|r| r.preview);
+    let rows = rows.as_slice();
     let as_of = now.strftime("%Y-%m-%d %H:%M UTC").to_string();
     let mut out = format!("{BLOCK_START}\n{TITLE}");
     out.push_str(&format!(
@@ -31,6 +33,14 @@ pub fn render(rows: &[Row], history: &[Entry], now: Timestamp) -> String {
     }
     out.push_str("\n## Services\n\n");
     out.push_str(&details(rows));
+    if !previews.is_empty() {
+        out.push_str(
+            "\n## Pull-request previews\n\n_They come and go with their pull requests._\n\n",
+        );
+        out.push_str(&table(&previews, history, now));
+        out.push('\n');
+        out.push_str(&details(&previews));
+    }
     out.push_str("\n## Recent incidents\n\n");
     out.push_str(&recent_incidents(rows, history));
     out.push('\n');
@@ -105,6 +115,25 @@ mod tests {
     #[test]
     fn page() {
         insta::assert_snapshot!(render(&rows(), &history(), now()));
+    }
+
+    #[test]
+    fn previews_have_their_own_section() {
+        let mut rows = rows();
+        let mut preview = rows[1].clone();
+        preview.id = "srv-p".into();
+        preview.name = "shop-api PR #41".into();
+        preview.preview = true;
+        rows.push(preview);
+        let page = render(&rows, &history(), now());
+        let (services, rest) = page
+            .split_once("## Pull-request previews")
+            .expect("a previews section");
+        let previews = rest.split("\n## ").next().unwrap_or_default();
+        assert!(!services.contains("shop-api PR #41"), "{services}");
+        assert!(previews.contains("shop-api PR #41"), "{previews}");
+        assert!(!previews.contains("shop-web"), "{previews}");
+        assert!(!render(&rows[..2], &history(), now()).contains("Pull-request previews"));
     }
 
     #[test]
