@@ -2,6 +2,7 @@
 //! Actions or a terminal.
 //!
 //! The layers, edge to core (ARCHITECTURE.md has the map):
+//! - [`app`]: runs a mode and turns its end into an exit code;
 //! - [`cli`] and [`settings`]: the input contract, read once into typed
 //!   settings per mode;
 //! - [`modes`]: deploy, monitor, recover, each a short sequence of steps;
@@ -11,8 +12,10 @@
 //! - [`clients`]: HTTP, Render, GitHub, git;
 //! - [`output`]: the runner's log, outputs and summary, redacted and
 //!   escaped;
-//! - [`inputs`]: the pure parsers and [`InputError`].
+//! - [`inputs`]: the pure parsers and [`inputs::InputError`];
+//! - [`verdict`]: how a mode ended.
 
+pub mod app;
 pub mod cli;
 pub mod clients;
 pub mod inputs;
@@ -21,95 +24,4 @@ pub mod ops;
 pub mod output;
 pub mod report;
 pub mod settings;
-
-use std::process::ExitCode;
-
-use cli::Cli;
-use inputs::InputError;
-use output::runner::Runner;
-use settings::{Env, Settings};
-
-/// How a mode ended when it ran to the end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Done,
-    /// The operation failed (deploy failed, recovery could not fix): exit 1.
-    Failed,
-}
-
-impl From<Verdict> for ExitCode {
-    fn from(verdict: Verdict) -> ExitCode {
-        match verdict {
-            Verdict::Done => ExitCode::SUCCESS,
-            Verdict::Failed => ExitCode::from(1),
-        }
-    }
-}
-
-/// Runs the chosen mode and writes its outputs and summary.
-pub fn run(cli: Cli, env: &Env) -> anyhow::Result<Verdict> {
-    let summary_file = cli.summary_file.clone();
-    let Some(command) = settings::command(cli, env)? else {
-        // On a terminal, a bare `render-pilot` asks for help.
-        cli::print_help()?;
-        return Ok(Verdict::Done);
-    };
-    let mut runner = Runner::open(settings::runner_files(env, summary_file))?;
-    settings::mask_secrets(env, &runner);
-    let result = settings::resolve(&command, env, &runner)
-        .map_err(anyhow::Error::from)
-        .and_then(|settings| match settings {
-            Settings::Deploy(s) => modes::deploy::run(&s, &mut runner),
-            Settings::Monitor(s) => modes::monitor::run(&s, &mut runner),
-            Settings::Recover(s) => modes::recover::run(&s, &mut runner),
-        });
-    if let Err(error) = &result {
-        runner.append_summary(&format!(
-            "### ❌ render-pilot stopped\n\n{}\n",
-            // Redacted before escaping: escaping could split a secret.
-            output::escape::escape_inline(&output::shown(&format!("{error:#}")))
-        ));
-    }
-    runner.finish()?;
-    result
-}
-
-/// Prints an error that stopped the run and picks its exit code: 2 for bad
-/// input or configuration, 1 for everything else.
-pub fn report_error(error: &anyhow::Error, env: &Env) -> ExitCode {
-    let input = error.chain().any(|e| e.is::<InputError>());
-    let title = if input {
-        "Invalid input"
-    } else {
-        "render-pilot failed"
-    };
-    let message = format!("{error:#}");
-    if env.in_actions() {
-        println!(
-            "{}",
-            output::runner::workflow_command("error", Some(title), &message)
-        );
-    } else {
-        // A terminal gives inputs as flags: the message names them so.
-        eprintln!(
-            "error: {}",
-            output::runner::terminal_line(&settings::as_flags(&message))
-        );
-    }
-    ExitCode::from(if input { 2 } else { 1 })
-}
-
-/// Handles a command-line parse error: help and version exit 0, anything
-/// else 2. The text is redacted (it may echo a hook URL given as a flag)
-/// and neutralised (it echoes the arguments, which a workflow may build
-/// from data).
-pub fn report_usage(error: clap::Error) -> ExitCode {
-    let text = output::runner::neutralise(&output::shown(&error.render().to_string()));
-    if error.use_stderr() {
-        eprint!("{text}");
-        ExitCode::from(2)
-    } else {
-        print!("{text}");
-        ExitCode::SUCCESS
-    }
-}
+pub mod verdict;

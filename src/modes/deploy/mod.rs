@@ -22,7 +22,7 @@ use crate::ops::rollout::{
 use crate::output::runner::Runner;
 use crate::report::{deploy_summary, DeployEnd, DeployReport};
 use crate::settings::{DeploySettings, Follow, Trigger};
-use crate::Verdict;
+use crate::verdict::Verdict;
 
 /// Recent deploys read to predict how long this one takes.
 const HISTORY: usize = 10;

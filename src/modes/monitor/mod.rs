@@ -20,7 +20,7 @@ use crate::ops::service_state::State;
 use crate::ops::status_page::{self, Row};
 use crate::output::runner::Runner;
 use crate::settings::{CommitMode, MonitorSettings};
-use crate::Verdict;
+use crate::verdict::Verdict;
 
 use check::check_all;
 use issues::update_issues;

@@ -19,7 +19,7 @@ use crate::output::escape::{escape_inline, one_line};
 use crate::output::runner::Runner;
 use crate::report::{Action, FixOutcome, RecoverReport};
 use crate::settings::RecoverSettings;
-use crate::Verdict;
+use crate::verdict::Verdict;
 use fixes::Fixer;
 
 /// Marks our own fix commits, so a failure after one is not "fixed" again.
