@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 /// Bad input or configuration: the user has to change something.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{input}: {message}")]
 pub struct InputError {
     pub input: String,

@@ -7,7 +7,7 @@ use super::{same_service, Reader};
 use crate::cli::RecoverArgs;
 use crate::clients::git::Author;
 use crate::clients::github::GitHubApi;
-use crate::clients::hook;
+use crate::clients::hook::{self, Hook};
 use crate::clients::http::Tuning;
 use crate::clients::render::RenderApi;
 use crate::inputs::{parse_number, shorten, InputError};
@@ -51,8 +51,9 @@ pub struct RecoverSettings {
     pub event_path: Option<PathBuf>,
     pub fixes: BTreeSet<Fix>,
     pub max_attempts: u64,
-    /// Kept as given: the webhook fix says what is wrong with it.
-    pub hook_raw: Option<String>,
+    /// The deploy hook, parsed once, with its warnings; a bad one is kept
+    /// as its error, which the webhook fix reports.
+    pub hook: Option<Result<(Hook, Vec<String>), InputError>>,
     pub api: Option<RenderApi>,
     pub service_id: Option<String>,
     pub branch: Option<String>,
@@ -71,7 +72,9 @@ impl RecoverSettings {
         args: &RecoverArgs,
         read: &Reader,
     ) -> Result<RecoverSettings, InputError> {
-        let hook_raw = read.given(args.deploy_hook_url.as_deref(), "deploy-hook-url");
+        let hook = read
+            .given(args.deploy_hook_url.as_deref(), "deploy-hook-url")
+            .map(|raw| hook::parse(&raw));
         let token = read.github_token(args.repo.github_token.as_deref())?.ok_or_else(|| {
             InputError::new("github-token", "is not set; recover reads logs and files issues. Pass github-token: ${{ github.token }} with actions: write, contents: write and issues: write")
         })?;
@@ -79,16 +82,10 @@ impl RecoverSettings {
             .given(args.run_id.as_deref(), "run-id")
             .map(|v| parse_number("run-id", &v, 1, u64::MAX))
             .transpose()?;
-        let service_id = match (
-            read.service_id(args.common.service_id.as_deref())?,
-            &hook_raw,
-        ) {
-            // A bad hook is the webhook fix's to diagnose; a good one must
-            // deploy the service recover reads and rolls back.
-            (Some(id), Some(raw)) => match hook::parse(raw) {
-                Ok((hook, _)) => Some(same_service(id, &hook)?),
-                Err(_) => Some(id),
-            },
+        // A bad hook is the webhook fix's to diagnose; a good one must
+        // deploy the service recover reads and rolls back.
+        let service_id = match (read.service_id(args.common.service_id.as_deref())?, &hook) {
+            (Some(id), Some(Ok((hook, _)))) => Some(same_service(id, hook)?),
             (id, _) => id,
         };
         Ok(RecoverSettings {
@@ -98,7 +95,7 @@ impl RecoverSettings {
             event_path: read.env.get("GITHUB_EVENT_PATH").map(PathBuf::from),
             fixes: parse_fixes(&read.required(args.fixes.as_deref(), "fixes")?)?,
             max_attempts: read.number(args.max_attempts.as_deref(), "max-attempts", 1..=10)?,
-            hook_raw,
+            hook,
             api: read.render_api(
                 args.common.render_api_key.as_deref(),
                 args.common.render_api_url.as_deref(),

@@ -36,8 +36,11 @@ impl Deploys<'_> {
 
 impl Fixer<'_> {
     pub(super) fn webhook(&mut self) -> Result<Done, FixError> {
-        let raw = self.config.hook_raw.as_deref().ok_or(FixError::NoHook)?;
-        let (hook, warnings) = hook::parse(raw).map_err(FixError::BadHook)?;
+        let (hook, warnings) = match &self.config.hook {
+            None => return Err(FixError::NoHook),
+            Some(Err(bad)) => return Err(FixError::BadHook(bad.clone())),
+            Some(Ok((hook, warnings))) => (hook, warnings.clone()),
+        };
         if hook.blueprint {
             return Err(FixError::BlueprintHook);
         }
@@ -92,13 +95,9 @@ impl Fixer<'_> {
             .config
             .service_id
             .clone()
-            .or_else(|| {
-                self.config
-                    .hook_raw
-                    .as_deref()
-                    .and_then(|h| hook::parse(h).ok())
-                    .map(|(h, _)| h.id)
-                    .filter(|id| hook::is_service_id(id))
+            .or_else(|| match &self.config.hook {
+                Some(Ok((hook, _))) if hook::is_service_id(&hook.id) => Some(hook.id.clone()),
+                _ => None,
             })
             .ok_or(FixError::NoService)?;
         Ok((
