@@ -70,7 +70,7 @@ impl Fixer<'_> {
             commit: Some(self.run.head_sha.clone()),
             ..TriggerRequest::default()
         };
-        let (status, answer) = call_hook(self.http, &hook, &request);
+        let (status, answer) = call_hook(self.http, hook, &request);
         let answer = answer.map_err(|f| FixError::HookFailed {
             message: f.message,
             status,
