@@ -168,9 +168,9 @@ pub struct MonitorArgs {
     /// Where the status page goes; '' = do not write
     #[arg(long, value_name = "PATH")]
     pub status_file: Option<String>,
-    /// Past state changes kept in the status file
+    /// How many past state changes the status file keeps
     #[arg(long, value_name = "N")]
-    pub history: Option<String>,
+    pub keep: Option<String>,
     /// on-change, always or never
     #[arg(long, value_name = "MODE")]
     pub commit_mode: Option<String>,

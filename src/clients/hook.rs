@@ -3,6 +3,7 @@
 
 use reqwest::Url;
 
+use crate::clients::http::{check_host, is_loopback};
 use crate::inputs::InputError;
 
 const INPUT: &str = "deploy-hook-url";
@@ -116,45 +117,6 @@ pub fn parse(raw: &str) -> Result<(Hook, Vec<String>), InputError> {
 /// Render ids are `srv-` followed by lower-case letters and digits.
 pub fn is_service_id(id: &str) -> bool {
     crate::clients::render::is_render_id("srv-", id)
-}
-
-/// Hook and API URLs must be https, except on loopback hosts, which tests
-/// and the simulator use.
-pub fn check_host(input: &str, url: &Url) -> Result<(), InputError> {
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(InputError::new(input, "has no host; use an https:// URL"));
-    }
-    // Never echoed: the part before `@` is a credential.
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(InputError::new(
-            input,
-            "carries credentials before the host (user:password@); remove them, the key goes in its own input",
-        ));
-    }
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(url) => Ok(()),
-        "http" => Err(InputError::new(
-            input,
-            "uses plain http:// on a public host; secrets would travel unencrypted. Use https://",
-        )),
-        other => Err(InputError::new(
-            input,
-            format!(
-                "uses the scheme {}:, not https://",
-                crate::inputs::shorten(other)
-            ),
-        )),
-    }
-}
-
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 fn char_name(c: char) -> &'static str {

@@ -356,7 +356,7 @@ impl Reader<'_> {
                 format!("{shown} is not a URL ({e}); leave it unset for {DEFAULT_API_URL}"),
             )
         })?;
-        hook::check_host("render-api-url", &url)?;
+        crate::clients::http::check_host("render-api-url", &url)?;
         Ok(Some(RenderApi {
             url,
             key: key.trim().to_string(),
@@ -401,7 +401,7 @@ impl Reader<'_> {
                 ),
             )
         })?;
-        hook::check_host("GITHUB_API_URL", &base)?;
+        crate::clients::http::check_host("GITHUB_API_URL", &base)?;
         let repository = self.env.get("GITHUB_REPOSITORY").unwrap_or_default().trim();
         if repository.split('/').filter(|p| !p.is_empty()).count() != 2 {
             return Err(InputError::new(
@@ -534,7 +534,7 @@ mod tests {
             panic!("monitor settings")
         };
         assert_eq!(s.status_file.as_deref(), Some("docs/PIPELINE.md"));
-        assert_eq!((s.history, s.concurrency), (48, 8));
+        assert_eq!((s.keep, s.concurrency), (48, 8));
         assert_eq!(s.commit_mode, CommitMode::OnChange);
         assert_eq!(s.health.retries, 3);
         assert_eq!(s.health.budget, Duration::from_secs(120));

@@ -54,7 +54,8 @@ pub struct MonitorSettings {
     pub health_path: Option<String>,
     pub health: HealthPolicy,
     pub status_file: Option<String>,
-    pub history: usize,
+    /// Past state changes the status file keeps.
+    pub keep: usize,
     pub commit_mode: CommitMode,
     /// The branch to push to, when known before opening the checkout.
     pub branch: Option<String>,
@@ -132,7 +133,7 @@ impl MonitorSettings {
                 read.given_or_blank(args.status_file.as_deref(), "status-file")
                     .as_deref(),
             )?,
-            history: read.number(args.history.as_deref(), "history", 1..=10_000)? as usize,
+            keep: read.number(args.keep.as_deref(), "keep", 1..=10_000)? as usize,
             commit_mode: commit_mode(&read.required(args.commit_mode.as_deref(), "commit-mode")?)?,
             branch: read
                 .branch(args.repo.branch.as_deref())?

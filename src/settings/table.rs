@@ -113,7 +113,7 @@ pub const INPUTS: &[Input] = &[
         Derived("service-id, else the deploy hook's service"),
     ),
     input("status-file", &[Monitor], Value(STATUS_FILE)),
-    input("history", &[Monitor], Value("48")),
+    input("keep", &[Monitor], Value("48")),
     input("commit-mode", &[Monitor], Value("on-change")),
     input(
         "branch",

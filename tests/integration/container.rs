@@ -191,7 +191,7 @@ fn monitor_pushes_from_a_workspace_owned_by_another_user() {
         ("github-token", GITHUB_TOKEN),
         ("services", id.as_str()),
         ("status-file", "docs/PIPELINE.md"),
-        ("history", "48"),
+        ("keep", "48"),
         ("health-path", ""),
     ];
     let (code, log, outputs, summary) = job.run(&inputs, &[("GITHUB_API_URL", sim.url.as_str())]);

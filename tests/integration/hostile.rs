@@ -410,13 +410,13 @@ fn bad_input_matrix() {
         ),
         case(
             "history zero",
-            m(&[("history", "0")]),
-            "history: '0' is not a whole number from 1 to 10000",
+            m(&[("keep", "0")]),
+            "keep: '0' is not a whole number from 1 to 10000",
         ),
         case(
             "history not a number",
-            m(&[("history", "lots")]),
-            "history: 'lots' is not a whole number",
+            m(&[("keep", "lots")]),
+            "keep: 'lots' is not a whole number",
         ),
         case(
             "concurrency too high",

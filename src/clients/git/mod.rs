@@ -46,7 +46,7 @@ fn git_error(context: &str, e: &git2::Error) -> GitError {
 /// The token travels only over https, or to this machine.
 fn may_receive_token(url: &str) -> bool {
     url::Url::parse(url).is_ok_and(|u| {
-        u.scheme() == "https" || (u.scheme() == "http" && crate::clients::hook::is_loopback(&u))
+        u.scheme() == "https" || (u.scheme() == "http" && crate::clients::http::is_loopback(&u))
     })
 }
 

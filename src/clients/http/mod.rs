@@ -13,11 +13,13 @@ use crate::output::runner::Printer;
 
 mod answer;
 mod limits;
+mod secure;
 
 pub use answer::{
     display_url, health_url, web_url, HealthCheck, HttpError, NoResponseCause, Response,
 };
 pub use limits::{is_rate_limited, retry_after, Bucket, RateLimiter};
+pub use secure::{check_host, is_loopback};
 
 pub const USER_AGENT: &str = concat!("render-pilot/", env!("CARGO_PKG_VERSION"));
 

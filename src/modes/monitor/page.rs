@@ -143,13 +143,7 @@ impl PageWrite<'_> {
     /// The status file's next version, from its current text.
     fn update(&self, old: &str) -> Result<Update, UnclosedBlock> {
         let always = self.config.commit_mode == CommitMode::Always;
-        status_page::update(
-            old,
-            self.rows,
-            self.entry.clone(),
-            self.config.history,
-            always,
-        )
+        status_page::update(old, self.rows, self.entry.clone(), self.config.keep, always)
     }
 
     /// Shows what the update dropped or did to the team's text.

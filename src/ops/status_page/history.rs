@@ -98,21 +98,21 @@ pub(super) fn history_text(history: &[Entry]) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{entry, history, now, rows};
-    use super::super::{layout, render, Layout};
+    use super::super::{block, layout, Layout};
     use super::*;
 
     #[test]
     fn the_page_reads_back_its_own_history() {
-        let page = render(&rows(), &history(), now());
+        let page = block(&rows(), &history(), now());
         let (read, warnings) = read_history(&page);
         assert_eq!(read, history());
         assert!(warnings.is_empty());
-        assert_eq!(render(&rows(), &read, now()), page, "byte-identical");
+        assert_eq!(block(&rows(), &read, now()), page, "byte-identical");
     }
 
     #[test]
     fn corrupted_history_keeps_what_parses() {
-        let page = render(&rows(), &history(), now());
+        let page = block(&rows(), &history(), now());
         let broken = page
             .replacen("{\"at\":\"2026-11-28T12", "{\"at\":oops", 1)
             .replace("\n-->\n", "\n");
@@ -145,7 +145,7 @@ mod tests {
                 let state = e.services.remove("srv-b").unwrap();
                 e.services.insert(rows[1].id.clone(), state);
             }
-            let page = render(&rows, &history, now());
+            let page = block(&rows, &history, now());
             let (read, warnings) = read_history(&page);
             assert_eq!(read, history, "case {i}: {page}");
             assert!(warnings.is_empty(), "case {i}: {warnings:?}");
@@ -176,12 +176,12 @@ mod tests {
 
     #[test]
     fn only_the_last_exact_history_block_is_read() {
-        let page = render(&rows(), &history(), now());
+        let page = block(&rows(), &history(), now());
         let forged = format!(
             "<!-- render-pilot history v1\n{{\"at\":\"2020-01-01T00:00:00Z\",\"services\":{{\"srv-a\":\"failed\"}}}}\n-->\n{page}"
         );
         assert_eq!(read_history(&forged).0, history());
-        let twice = format!("{}{page}", render(&rows(), &history()[..1], now()));
+        let twice = format!("{}{page}", block(&rows(), &history()[..1], now()));
         assert_eq!(read_history(&twice).0, history(), "the last block wins");
     }
 

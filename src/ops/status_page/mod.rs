@@ -4,12 +4,12 @@
 //! is rewritten only when a state changes, so its figures (uptime) are
 //! stated "as of" that moment; the step summary has the live ones.
 
+mod block;
 mod figures;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod history;
 mod layout;
-mod render;
 mod table;
 mod timeline;
 
@@ -22,10 +22,10 @@ use crate::clients::http::HealthCheck;
 use crate::ops::service_state::State;
 use crate::output::escape::{escape_inline, strip_bidi};
 
+pub use block::block;
 pub use figures::{format_uptime, incidents, uptime, Incident};
 pub use history::{read_history, record};
 pub use layout::{layout, Layout, UnclosedBlock};
-pub use render::render;
 pub use table::{details, live_detail, status_line, table};
 pub use timeline::timeline;
 
@@ -123,7 +123,7 @@ pub fn update(
     // The block shows names from Render everywhere (table, details,
     // charts): none of them may reorder what a reader sees.
     let page = (always || !placed || history != previous)
-        .then(|| layout.with_block(&strip_bidi(&render(rows, &history, now))));
+        .then(|| layout.with_block(&strip_bidi(&block(rows, &history, now))));
     Ok(Update {
         page,
         history,
@@ -200,7 +200,7 @@ mod tests {
 
     #[test]
     fn an_earlier_whole_page_becomes_the_block_with_its_history() {
-        let block = render(&rows(), &history(), now());
+        let block = block(&rows(), &history(), now());
         let inner = block
             .strip_prefix(&format!("{BLOCK_START}\n"))
             .unwrap()

@@ -90,7 +90,7 @@ pub fn timeline(rows: &[Row], history: &[Entry]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{at, history, now, rows};
-    use super::super::{entry, render, update};
+    use super::super::{block, entry, update};
     use super::*;
 
     #[test]
@@ -159,7 +159,7 @@ mod tests {
         );
         assert_eq!(timeline(&rows(), &history()[..1]), None, "no window yet");
         // Not the clock: a run later with the same states writes nothing.
-        let page = render(&rows(), &history(), now());
+        let page = block(&rows(), &history(), now());
         let later = entry(&rows(), at("2026-11-29T05:00:00Z"));
         assert!(update(&page, &rows(), later, 48, false)
             .unwrap()

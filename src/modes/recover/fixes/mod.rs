@@ -1,9 +1,9 @@
 //! The fixes recover applies, one per cause: the lockfile ([`lockfile`]),
-//! new runs of the workflow ([`runs`]) and Render deploys ([`render`]).
+//! new runs of the workflow ([`runs`]) and Render deploys ([`deploys`]).
 
+mod deploys;
 mod head;
 mod lockfile;
-mod render;
 mod runs;
 
 use super::pnpm::PnpmError;

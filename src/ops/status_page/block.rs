@@ -15,7 +15,7 @@ use crate::inputs::human_duration;
 use crate::output::escape::escape_inline;
 
 /// render-pilot's block, markers included, with figures as of `now`.
-pub fn render(rows: &[Row], history: &[Entry], now: Timestamp) -> String {
+pub fn block(rows: &[Row], history: &[Entry], now: Timestamp) -> String {
     let (previews, rows): (Vec<Row>, Vec<Row>) = rows.iter().cloned().partition(|r| r.preview);
     let rows = rows.as_slice();
     let as_of = now.strftime("%Y-%m-%d %H:%M UTC").to_string();
@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn page() {
-        insta::assert_snapshot!(render(&rows(), &history(), now()));
+        insta::assert_snapshot!(block(&rows(), &history(), now()));
     }
 
     #[test]
@@ -125,7 +125,7 @@ mod tests {
         preview.name = "shop-api PR #41".into();
         preview.preview = true;
         rows.push(preview);
-        let page = render(&rows, &history(), now());
+        let page = block(&rows, &history(), now());
         let (services, rest) = page
             .split_once("## Pull-request previews")
             .expect("a previews section");
@@ -133,13 +133,13 @@ mod tests {
         assert!(!services.contains("shop-api PR #41"), "{services}");
         assert!(previews.contains("shop-api PR #41"), "{previews}");
         assert!(!previews.contains("shop-web"), "{previews}");
-        assert!(!render(&rows[..2], &history(), now()).contains("Pull-request previews"));
+        assert!(!block(&rows[..2], &history(), now()).contains("Pull-request previews"));
     }
 
     #[test]
     fn page_with_a_hostile_name_in_its_timeline() {
         let mut rows = rows();
         rows[1].name = "shop: api; #1 %%{init} \"x\" `y` <b>[z]\nsection evil\ntitle x".into();
-        insta::assert_snapshot!(render(&rows, &history(), now()));
+        insta::assert_snapshot!(block(&rows, &history(), now()));
     }
 }
