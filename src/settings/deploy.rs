@@ -66,12 +66,17 @@ pub struct GitHubReport {
     pub token: String,
     /// Keep one comment on the pull request with the preview's link.
     pub pr_comment: bool,
-    /// Create a GitHub deployment in this environment and set its statuses.
-    pub deployment: Option<String>,
-    /// The commit the GitHub deployment is of.
-    pub reference: String,
+    /// Create a GitHub deployment and set its statuses.
+    pub deployment: Option<GitHubDeployment>,
     /// The pull request whose preview is followed.
     pub pull_request: Option<u64>,
+}
+
+/// The GitHub deployment to create: of which commit, in which environment.
+#[derive(Debug)]
+pub struct GitHubDeployment {
+    pub environment: String,
+    pub reference: String,
 }
 
 impl DeploySettings {
@@ -335,16 +340,6 @@ fn github(
         Trigger::Follow(follow) => (follow.pull_request, Some(follow.commit.clone())),
         _ => (None, None),
     };
-    let reference = followed
-        .or_else(|| request.commit.clone())
-        .or_else(|| read.env.get("GITHUB_SHA").map(|s| s.trim().to_string()))
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| {
-            InputError::new(
-                "commit",
-                "is not set, and neither is GITHUB_SHA: a GitHub deployment is of a commit. Pass commit: ${{ github.sha }}",
-            )
-        })?;
     if pr_comment && pull_request.is_none() {
         return Err(InputError::new(
             "pr-comment",
@@ -357,6 +352,38 @@ fn github(
             "is not set, and pr-comment or github-deployment is true; pass github-token: ${{ github.token }} (with pull-requests: write or deployments: write)",
         )
     })?;
+    let deployment = match deployment {
+        true => Some(GitHubDeployment {
+            environment: environment(args, read, pull_request)?,
+            reference: followed
+                .or_else(|| request.commit.clone())
+                .or_else(|| read.env.get("GITHUB_SHA").map(|s| s.trim().to_string()))
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    InputError::new(
+                        "commit",
+                        "is not set, and neither is GITHUB_SHA: a GitHub deployment is of a commit. Pass commit: ${{ github.sha }}",
+                    )
+                })?,
+        }),
+        false => None,
+    };
+    Ok(Some(GitHubReport {
+        api: read.github_api()?,
+        token,
+        pr_comment,
+        deployment,
+        pull_request,
+    }))
+}
+
+/// The GitHub deployment's environment: the input, else `production`, or
+/// `pr-<number>` for a pull request's preview.
+fn environment(
+    args: &DeployArgs,
+    read: &Reader,
+    pull_request: Option<u64>,
+) -> Result<String, InputError> {
     let environment = read
         .given(args.environment.as_deref(), "environment")
         .map(|e| e.trim().to_string())
@@ -371,12 +398,5 @@ fn github(
             "must be a GitHub environment name (one line, at most 255 characters), like production",
         ));
     }
-    Ok(Some(GitHubReport {
-        api: read.github_api()?,
-        token,
-        pr_comment,
-        deployment: deployment.then_some(environment),
-        reference,
-        pull_request,
-    }))
+    Ok(environment)
 }

@@ -381,6 +381,35 @@ fn bad_input_matrix() {
             "dry-run: 'perhaps' is not a boolean",
         ),
         case(
+            "service-id of another service than the hook's",
+            d(&[("service-id", "srv-other")]),
+            "service-id: is srv-other, but deploy-hook-url deploys srv-",
+        ),
+        case(
+            "trigger none without an API key",
+            d(&[("trigger", "none")]),
+            "trigger: is none: render-pilot follows the deploy Render starts",
+        ),
+        case(
+            "unknown trigger",
+            d(&[("trigger", "webhook")]),
+            "trigger: 'webhook' is not a trigger; choose auto, hook, api or none",
+        ),
+        case(
+            "trigger none without waiting",
+            with_api(&[
+                ("trigger", "none"),
+                ("wait", "false"),
+                ("commit", "0123456789abcdef"),
+            ]),
+            "wait: is false, but trigger: none only follows Render's deploy",
+        ),
+        case(
+            "pr-comment outside a pull request",
+            with_api(&[("pr-comment", "true")]),
+            "pr-comment: comments on a pull request's preview",
+        ),
+        case(
             "unwritable GITHUB_OUTPUT",
             d(&[]),
             "GITHUB_OUTPUT: cannot write",
@@ -407,6 +436,16 @@ fn bad_input_matrix() {
             "empty service list",
             m(&[("services", ", ,")]),
             "services: lists no service",
+        ),
+        case(
+            "status-file names a folder",
+            m(&[("status-file", "docs/")]),
+            "status-file: 'docs/' names a folder or has an empty or '.' part",
+        ),
+        case(
+            "status-file with an empty part",
+            m(&[("status-file", "docs//PIPELINE.md")]),
+            "status-file: 'docs//PIPELINE.md' names a folder",
         ),
         case(
             "history zero",

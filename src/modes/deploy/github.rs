@@ -28,11 +28,11 @@ impl<'a> Reporter<'a> {
         runner: &Runner,
     ) -> Reporter<'a> {
         let github = GitHub::new(http, &config.api, &config.token);
-        let deployment = config.deployment.as_deref().and_then(|environment| {
+        let deployment = config.deployment.as_ref().and_then(|asked| {
             let created = github
                 .create_deployment(
-                    &config.reference,
-                    environment,
+                    &asked.reference,
+                    &asked.environment,
                     config.pull_request.is_some(),
                 )
                 .and_then(|id| {
