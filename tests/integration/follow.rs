@@ -69,7 +69,10 @@ impl Setup {
         self.sim
             .requests()
             .iter()
-            .filter(|r| r.method == "POST" && (r.path.starts_with("/deploy/") || r.path.ends_with("/deploys")))
+            .filter(|r| {
+                r.method == "POST"
+                    && (r.path.starts_with("/deploy/") || r.path.ends_with("/deploys"))
+            })
             .count()
     }
 
@@ -93,7 +96,10 @@ fn said(out: &Run, text: &str) {
 fn a_live_deploy_render_started_is_followed_without_a_second_deploy() {
     let s = setup(web(Plan::live(Duration::from_millis(900))));
     let tip = s.push("a.txt", "change a");
-    let out = s.follow(&s.service, &tip).input("health-path", "/healthz").run();
+    let out = s
+        .follow(&s.service, &tip)
+        .input("health-path", "/healthz")
+        .run();
     out.assert_code(0);
     assert_eq!(out.output("deploy-status"), "live");
     assert_eq!(out.output("healthy"), "true");
@@ -108,16 +114,17 @@ fn a_live_deploy_render_started_is_followed_without_a_second_deploy() {
     out.assert_no_secret(&[API_KEY]);
 
     // The commit can also come from GITHUB_SHA, abbreviated or not.
-    let out = s
-        .follow(&s.service, &tip[..7])
-        .run();
+    let out = s.follow(&s.service, &tip[..7]).run();
     out.assert_code(0);
     assert_eq!(out.output("deploy-id"), deploys[0].0);
 }
 
 #[test]
 fn a_failed_deploy_render_started_fails_the_step() {
-    let s = setup(web(Plan::ending(Outcome::BuildFailed, Duration::from_millis(600))));
+    let s = setup(web(Plan::ending(
+        Outcome::BuildFailed,
+        Duration::from_millis(600),
+    )));
     let tip = s.push("a.txt", "break the build");
     let out = s.follow(&s.service, &tip).run();
     out.assert_code(1);
@@ -205,7 +212,10 @@ fn when_no_deploy_comes_the_likely_reason_is_named() {
             .env("GITHUB_EVENT_PATH", &event)
             .run();
         out.assert_code(1);
-        said(&out, &format!("Render started no deploy of {} on web", &tip[..7]));
+        said(
+            &out,
+            &format!("Render started no deploy of {} on web", &tip[..7]),
+        );
         said(&out, reason);
         assert!(s.sim.deploys(&s.service).is_empty(), "{case}");
         assert_eq!(s.triggers(), 0, "{case}");
@@ -263,7 +273,9 @@ fn a_preview_that_appears_late_is_followed_and_a_look_alike_never() {
     assert_ne!(preview, look_alike);
     assert_eq!(out.output("service-id"), preview);
     assert_eq!(out.output("service-name"), "web PR #41");
-    assert!(out.output("service-url").ends_with(&format!("/_svc/{preview}")));
+    assert!(out
+        .output("service-url")
+        .ends_with(&format!("/_svc/{preview}")));
     assert_eq!(out.output("deploy-status"), "live");
     assert!(s.sim.deploys(&look_alike).is_empty());
 
@@ -300,12 +312,22 @@ fn the_preview_comment_is_kept_in_place_and_the_github_deployment_set() {
     assert_eq!(comments.len(), 1, "{comments:?}");
     let preview = s.sim.preview_of(&s.service, 12).unwrap();
     assert!(
-        comments[0].1.starts_with(&format!("<!-- render-pilot preview of {} -->\n", s.service)),
+        comments[0]
+            .1
+            .starts_with(&format!("<!-- render-pilot preview of {} -->\n", s.service)),
         "{}",
         comments[0].1
     );
-    assert!(comments[0].1.contains("The preview of #12 is live"), "{}", comments[0].1);
-    assert!(comments[0].1.contains(&format!("/_svc/{preview}")), "{}", comments[0].1);
+    assert!(
+        comments[0].1.contains("The preview of #12 is live"),
+        "{}",
+        comments[0].1
+    );
+    assert!(
+        comments[0].1.contains(&format!("/_svc/{preview}")),
+        "{}",
+        comments[0].1
+    );
 
     // A second push to the pull request: the same comment, edited.
     let next = {
@@ -319,7 +341,11 @@ fn the_preview_comment_is_kept_in_place_and_the_github_deployment_set() {
     out.assert_code(0);
     let comments = s.sim.comments(12);
     assert_eq!(comments.len(), 1, "edited, not added: {comments:?}");
-    assert!(comments[0].1.contains(&format!("`{}`", &next[..7])), "{}", comments[0].1);
+    assert!(
+        comments[0].1.contains(&format!("`{}`", &next[..7])),
+        "{}",
+        comments[0].1
+    );
 
     let deployments = s.sim.deployments();
     assert_eq!(deployments.len(), 2);
@@ -328,10 +354,17 @@ fn the_preview_comment_is_kept_in_place_and_the_github_deployment_set() {
         assert_eq!(deployment.environment, "pr-12");
         assert!(deployment.transient_environment);
         assert!(!deployment.production_environment);
-        let states: Vec<&str> = deployment.statuses.iter().map(|s| s.state.as_str()).collect();
+        let states: Vec<&str> = deployment
+            .statuses
+            .iter()
+            .map(|s| s.state.as_str())
+            .collect();
         assert_eq!(states, ["in_progress", "success"]);
         let last = deployment.statuses.last().unwrap();
-        assert!(last.environment_url.ends_with(&format!("/_svc/{preview}")), "{last:?}");
+        assert!(
+            last.environment_url.ends_with(&format!("/_svc/{preview}")),
+            "{last:?}"
+        );
         assert!(last.log_url.contains("/deploys/dep-"), "{last:?}");
     }
     out.assert_no_secret(&[API_KEY, GITHUB_TOKEN]);
@@ -339,7 +372,10 @@ fn the_preview_comment_is_kept_in_place_and_the_github_deployment_set() {
 
 #[test]
 fn a_failed_deploy_sets_the_github_deployment_to_failure() {
-    let s = setup(web(Plan::ending(Outcome::UpdateFailed, Duration::from_millis(600))));
+    let s = setup(web(Plan::ending(
+        Outcome::UpdateFailed,
+        Duration::from_millis(600),
+    )));
     let tip = s.push("a.txt", "change");
     let out = s
         .follow(&s.service, &tip)
@@ -353,7 +389,11 @@ fn a_failed_deploy_sets_the_github_deployment_to_failure() {
     assert_eq!(deployments.len(), 1);
     assert_eq!(deployments[0].environment, "production");
     assert!(deployments[0].production_environment);
-    let states: Vec<&str> = deployments[0].statuses.iter().map(|s| s.state.as_str()).collect();
+    let states: Vec<&str> = deployments[0]
+        .statuses
+        .iter()
+        .map(|s| s.state.as_str())
+        .collect();
     assert_eq!(states, ["in_progress", "failure"]);
 }
 
@@ -361,14 +401,20 @@ fn a_failed_deploy_sets_the_github_deployment_to_failure() {
 fn service_url_is_the_verified_custom_domain() {
     let s = setup(web(Plan::live(Duration::from_millis(500))));
     let own = format!("{}/_svc/{}", s.sim.url, s.service);
-    s.sim.add_custom_domain(&s.service, "staging.shop.example", false);
+    s.sim
+        .add_custom_domain(&s.service, "staging.shop.example", false);
     let tip = s.push("a.txt", "change");
     let out = s.follow(&s.service, &tip).run();
     out.assert_code(0);
-    assert_eq!(out.output("service-url"), own, "an unverified domain is not used");
+    assert_eq!(
+        out.output("service-url"),
+        own,
+        "an unverified domain is not used"
+    );
     assert_eq!(out.output("onrender-url"), own);
 
-    s.sim.add_custom_domain(&s.service, "www.shop.example", true);
+    s.sim
+        .add_custom_domain(&s.service, "www.shop.example", true);
     let out = s.follow(&s.service, &tip).run();
     out.assert_code(0);
     assert_eq!(out.output("service-url"), "https://www.shop.example");
@@ -382,7 +428,8 @@ fn monitor_sees_previews_only_when_asked() {
         previews: true,
         ..web(Plan::live(Duration::from_millis(300)))
     });
-    s.sim.add_history(&s.service, "live", Duration::from_secs(600));
+    s.sim
+        .add_history(&s.service, "live", Duration::from_secs(600));
     let head = feature_branch(&s, "f.txt");
     s.sim.open_pull_request(&s.service, 5, &head);
     for _ in 0..100 {
@@ -414,7 +461,11 @@ fn monitor_sees_previews_only_when_asked() {
         .into_iter()
         .find(|r| r.path == "/v1/services")
         .unwrap();
-    assert!(listed.query.contains("includePreviews=false"), "{}", listed.query);
+    assert!(
+        listed.query.contains("includePreviews=false"),
+        "{}",
+        listed.query
+    );
 
     let out = monitor("true");
     out.assert_code(0);
