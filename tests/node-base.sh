@@ -20,7 +20,8 @@
 # the image as localhost/render-pilot-node-base:<key>, the key a hash of this
 # script, so a rerun reuses either and a changed script makes a new one.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self=$(realpath "$0")
+cd "$(dirname "$self")/.."
 
 # The Node.js of node:22-bookworm-slim at the digest the Dockerfile pins.
 NODE_VERSION=22.23.2
@@ -28,7 +29,7 @@ NODE_INTEGRITY=sha512-lfi+07N7Y+NCz+WrWIu+VmHkXuTLuDv6JLpCAH5n+MvZeG4x9SoSGVJ+h8
 COREPACK_VERSION=0.34.6
 COREPACK_INTEGRITY=sha512-gvylq9kzJB09mSsiOnKOnhg0YdCWNy2aGaeGbYF4HlyGd/v4moxEonQjJPYI45/K4zP7q1hW9qCVvaYYKK5nkA==
 
-key=$(sha256sum "$0" | cut -c1-12)
+key=$(sha256sum "$self" | cut -c1-12)
 image="localhost/render-pilot-node-base:$key"
 cache=target/container
 rootfs="$cache/node-base-$key.tar"
@@ -73,6 +74,8 @@ if [ ! -f "$rootfs" ]; then
   done
 
   mkdir -p "$cache"
+  # Stand-ins an older version of this script made.
+  rm -f "$cache"/node-base-*.tar "$rootfs.partial"
   mmdebstrap --quiet --format=tar --variant=minbase --include=libstdc++6 \
     --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
     --dpkgopt='path-exclude=/usr/share/doc/*' \

@@ -208,7 +208,7 @@ fn dockerfile_static_is_the_dockerfile_without_the_recover_stage() {
     let written = read("Dockerfile.static");
     assert_eq!(written, kept.join("\n") + "\n", "run scripts/actions");
     assert_eq!(
-        written.lines().filter(|l| l.starts_with("FROM ")).last(),
+        written.lines().rfind(|l| l.starts_with("FROM ")),
         Some("FROM scratch AS static")
     );
 }
