@@ -1,26 +1,35 @@
-//! The image run exactly as the Actions runner runs a container action:
+//! The images run exactly as the Actions runner runs a container action:
 //! `docker run --workdir /github/workspace --rm` with the workspace, home,
 //! workflow and file-command directories mounted, `INPUT_*` variables with
-//! hyphens, `HOME=/github/home`, and a workspace owned by another user.
-//! Needs podman and the image `tests/container.sh` builds, so it is ignored
-//! in the plain test run; `tests/container.sh` runs it.
+//! hyphens, `HOME=/github/home`, the action's `args`, and a workspace owned
+//! by another user. Needs podman and the images `tests/container.sh` builds,
+//! so it is ignored in the plain test run; `tests/container.sh` runs it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use render_sim::{Outcome, Plan, ServiceSpec, Sim, API_KEY, GITHUB_TOKEN};
+use render_sim::{Outcome, Plan, Run, ServiceSpec, Sim, API_KEY, GITHUB_TOKEN};
 
-use crate::repo::remote;
+use crate::recover::{project_using, PNPM_10};
+use crate::repo::{git, remote};
 use crate::support::{assert_no_secret_in, parse_file_command};
+
+/// The variables naming the images tests/container.sh builds: the static
+/// one (deploy and monitor) and the recover one.
+const STATIC: &str = "RENDER_PILOT_IMAGE";
+const RECOVER: &str = "RENDER_PILOT_RECOVER_IMAGE";
 
 struct Job {
     root: tempfile::TempDir,
     workspace: PathBuf,
+    image: String,
+    args: Vec<String>,
 }
 
 impl Job {
-    fn new(workspace_from: Option<&Path>) -> Job {
+    /// A job running the image `image_var` names.
+    fn new(image_var: &str, workspace_from: Option<&Path>) -> Job {
         let root = tempfile::tempdir().unwrap();
         for dir in ["file_commands", "workflow", "home", "workspace"] {
             std::fs::create_dir_all(root.path().join(dir)).unwrap();
@@ -41,7 +50,35 @@ impl Job {
             r#"{"ref":"refs/heads/main"}"#,
         )
         .unwrap();
-        Job { root, workspace }
+        let image = std::env::var(image_var)
+            .unwrap_or_else(|_| panic!("{image_var}: run tests/container.sh"));
+        Job {
+            root,
+            workspace,
+            image,
+            args: Vec::new(),
+        }
+    }
+
+    /// The triggering event, as the runner writes it to event.json.
+    fn event(self, event: &serde_json::Value) -> Job {
+        std::fs::write(
+            self.root.path().join("workflow/event.json"),
+            event.to_string(),
+        )
+        .unwrap();
+        self
+    }
+
+    /// The action's `args:`, which the runner passes after the image.
+    fn args(mut self, args: &[&str]) -> Job {
+        self.args = args.iter().map(ToString::to_string).collect();
+        self
+    }
+
+    /// A file in the job's home, which is /github/home in the container.
+    fn home(&self, path: &str) -> PathBuf {
+        self.root.path().join("home").join(path)
     }
 
     /// Runs the image; returns the exit code, the log, the outputs as the
@@ -56,8 +93,6 @@ impl Job {
         std::collections::BTreeMap<String, String>,
         String,
     ) {
-        let image = std::env::var("RENDER_PILOT_IMAGE")
-            .expect("RENDER_PILOT_IMAGE: run tests/container.sh");
         let fc = self.root.path().join("file_commands");
         let output = fc.join("set_output_7c2f");
         let summary = fc.join("step_summary_7c2f");
@@ -106,7 +141,11 @@ impl Job {
         for (k, v) in inputs {
             command.args(["-e", &format!("INPUT_{}={v}", k.to_uppercase())]);
         }
-        let out = command.arg(&image).output().expect("podman");
+        let out = command
+            .arg(&self.image)
+            .args(&self.args)
+            .output()
+            .expect("podman");
         let log = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
         let raw = std::fs::read_to_string(&output).unwrap();
@@ -137,7 +176,7 @@ fn deploy_runs_in_the_container_as_on_the_runner() {
         ..ServiceSpec::web("web")
     });
     let hook = sim.hook_url(&id);
-    let job = Job::new(None);
+    let job = Job::new(STATIC, None);
     let api = sim.api_url();
     let inputs = [
         ("mode", "deploy"),
@@ -182,7 +221,7 @@ fn monitor_pushes_from_a_workspace_owned_by_another_user() {
     let dir = tempfile::tempdir().unwrap();
     let clone = remote.clone_into(dir.path());
     crate::repo::git(&clone, &["checkout", "-q", "--detach"]);
-    let job = Job::new(Some(&clone));
+    let job = Job::new(STATIC, Some(&clone));
     let api = sim.api_url();
     let inputs = [
         ("mode", "monitor"),
@@ -208,4 +247,60 @@ fn monitor_pushes_from_a_workspace_owned_by_another_user() {
         !config.contains(GITHUB_TOKEN),
         "the token is never written to .git/config"
     );
+}
+
+#[test]
+#[ignore = "needs podman and the images built by tests/container.sh"]
+fn recover_regenerates_a_lockfile_with_the_project_s_pnpm_in_its_image() {
+    let pinned = format!("pnpm@{PNPM_10}");
+    let (p, log) = project_using(PNPM_10, Some(&pinned), &[]);
+    let run = Run::failed(540, &p.head, &log);
+    let event = run.event();
+    p.run_with(run);
+    // recover/action.yml's args; corepack's cache as ./scripts/test fills
+    // it, copied into the job's home, and no network for corepack: the pnpm
+    // must come from that cache, through the image's corepack.
+    let job = Job::new(RECOVER, Some(&p.clone))
+        .event(&event)
+        .args(&["recover"]);
+    let cache = PathBuf::from(
+        std::env::var("COREPACK_HOME").expect("COREPACK_HOME: run tests/container.sh"),
+    )
+    .join("v1/pnpm")
+    .join(PNPM_10);
+    let copy = job.home("corepack/v1/pnpm");
+    std::fs::create_dir_all(&copy).unwrap();
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(&cache)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(status.success(), "copying {}", cache.display());
+    let inputs = [("github-token", GITHUB_TOKEN), ("fixes", "lockfile")];
+    let env = [
+        ("GITHUB_API_URL", p.sim.url.as_str()),
+        ("COREPACK_HOME", "/github/home/corepack"),
+        ("COREPACK_ENABLE_NETWORK", "0"),
+    ];
+    let (code, log, outputs, summary) = job.run(&inputs, &env);
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains(&format!(
+            "regenerating pnpm-lock.yaml with pnpm {PNPM_10} (package.json's packageManager): corepack pnpm@{PNPM_10}"
+        )),
+        "{log}"
+    );
+    assert_eq!(outputs["diagnosis"], "lockfile");
+    assert_eq!(outputs["fixed"], "true", "{log}");
+    assert_eq!(outputs["commit-sha"], p.remote.tip());
+    assert!(summary.contains("pnpm-lock.yaml"), "{summary}");
+    let changed = git(&p.remote.bare(), &["diff", "--name-only", &p.head, "main"]);
+    assert_eq!(changed.trim(), "pnpm-lock.yaml");
+    assert_eq!(
+        p.sim.dispatches(),
+        [("7001".to_string(), "main".to_string())]
+    );
+    p.remote.fsck();
+    p.assert_frozen_install(PNPM_10);
 }

@@ -158,11 +158,115 @@ fn each_mode_action_declares_only_its_own_inputs_and_outputs() {
             action.contains(&format!("  args: [\"{mode}\"]\n")),
             "{path}"
         );
+        let image = if mode == "recover" {
+            "../Dockerfile"
+        } else {
+            "../Dockerfile.static"
+        };
         assert!(
-            action.contains("  image: ../Dockerfile\n"),
+            action.contains(&format!(
+                "\n  image: {image} # zizmor: ignore[unpinned-images] "
+            )),
             "{path}: release.yml rewrites this line"
         );
     }
+}
+
+/// GitHub builds a Dockerfile's last stage: Dockerfile.static is the
+/// Dockerfile without its recover stage and the argument only that stage
+/// reads (each with the comment above it), written by scripts/actions.
+#[test]
+fn dockerfile_static_is_the_dockerfile_without_the_recover_stage() {
+    let dockerfile = read("Dockerfile");
+    let lines: Vec<&str> = dockerfile.lines().collect();
+    let commented_from = |mut at: usize| {
+        while at > 0 && lines[at - 1].starts_with('#') {
+            at -= 1;
+        }
+        at
+    };
+    let recover = lines
+        .iter()
+        .position(|l| l.starts_with("FROM ") && l.ends_with(" AS recover"))
+        .unwrap();
+    let node_base = lines
+        .iter()
+        .position(|l| l.starts_with("ARG NODE_BASE="))
+        .unwrap();
+    let mut kept = lines[..commented_from(node_base)].to_vec();
+    kept.extend(&lines[node_base + 1..commented_from(recover)]);
+    while kept.last() == Some(&"") {
+        kept.pop();
+    }
+    kept.splice(
+        1..1,
+        [
+            "# Written by scripts/actions from Dockerfile, without its recover stage:",
+            "# edit that file and run the script.",
+        ],
+    );
+    let written = read("Dockerfile.static");
+    assert_eq!(written, kept.join("\n") + "\n", "run scripts/actions");
+    assert_eq!(
+        written.lines().rfind(|l| l.starts_with("FROM ")),
+        Some("FROM scratch AS static")
+    );
+}
+
+/// What the build pulls is pinned by digest with its tag beside it: the
+/// syntax line as `name:tag@sha256:…`, every other pin as `name@sha256:…`
+/// under a comment that begins with `name:tag`.
+#[test]
+fn the_dockerfiles_pin_what_they_pull_by_digest() {
+    let is_digest = |d: &str| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit());
+    for path in ["Dockerfile", "Dockerfile.static"] {
+        let text = read(path);
+        let lines: Vec<&str> = text.lines().collect();
+        let syntax = lines[0]
+            .strip_prefix("# syntax=docker/dockerfile:")
+            .and_then(|s| s.split_once("@sha256:"));
+        assert!(
+            syntax.is_some_and(|(tag, digest)| !tag.is_empty() && is_digest(digest)),
+            "{path}: {}",
+            lines[0]
+        );
+        let mut pins = 0;
+        for (at, line) in lines.iter().enumerate() {
+            let Some(image) = line
+                .strip_prefix("FROM ")
+                .and_then(|l| l.split_whitespace().next())
+                .or_else(|| line.strip_prefix("ARG NODE_BASE="))
+            else {
+                continue;
+            };
+            if image == "scratch" || image.starts_with("${") {
+                continue;
+            }
+            let (name, digest) = image
+                .split_once("@sha256:")
+                .unwrap_or_else(|| panic!("{path}: {line} is not pinned by digest"));
+            assert!(is_digest(digest), "{path}: {line}");
+            let mut comment = at;
+            while lines[comment - 1].starts_with('#') {
+                comment -= 1;
+            }
+            assert!(
+                lines[comment].starts_with(&format!("# {name}:")),
+                "{path}: {line} needs its tag in the comment above it"
+            );
+            pins += 1;
+        }
+        assert_eq!(pins, if path == "Dockerfile" { 2 } else { 1 }, "{path}");
+    }
+    // The stand-in for the recover image's base runs the pinned image's Node.js.
+    let node = read("tests/node-base.sh")
+        .lines()
+        .find_map(|l| l.strip_prefix("NODE_VERSION=").map(str::to_string))
+        .unwrap();
+    assert!(
+        read("Dockerfile").contains(&format!("# node:22-bookworm-slim (Node.js {node})")),
+        "tests/node-base.sh's Node.js {node} is not the pinned image's"
+    );
 }
 
 /// README and the examples use the tags the release makes from Cargo.toml's

@@ -14,18 +14,18 @@ const PNPM_12_LOG: &str = "2026-11-29T10:00:00.0000000Z ##[group]Run pnpm instal
 2026-11-29T10:00:01.0000000Z       to date with package.json.
 2026-11-29T10:00:01.0000000Z ##[error]Process completed with exit code 1.";
 
-struct Project {
-    sim: Sim,
-    remote: Remote,
-    head: String,
+pub(crate) struct Project {
+    pub(crate) sim: Sim,
+    pub(crate) remote: Remote,
+    pub(crate) head: String,
     _dir: tempfile::TempDir,
-    clone: PathBuf,
+    pub(crate) clone: PathBuf,
     event: PathBuf,
 }
 
 /// The pnpm releases ./scripts/test puts in corepack's cache: render-pilot's
 /// default, and the majors before it.
-const PNPM_10: &str = "10.34.9";
+pub(crate) const PNPM_10: &str = "10.34.9";
 const PNPM_9: &str = "9.15.9";
 const PNPM_8: &str = "8.15.9";
 
@@ -45,10 +45,6 @@ fn pnpm_at(version: &str, dir: &Path, args: &[&str]) -> (bool, String) {
     )
 }
 
-fn pnpm(dir: &Path, args: &[&str]) -> (bool, String) {
-    pnpm_at(PNPM_10, dir, args)
-}
-
 /// A pnpm project whose last commit added a local dependency to
 /// package.json without updating pnpm-lock.yaml; returns it with the real
 /// log of `pnpm install --frozen-lockfile` on that commit, timestamped as
@@ -59,7 +55,7 @@ fn project() -> (Project, String) {
 
 /// [`project`] with its lockfile written by pnpm `version`, package.json's
 /// `packageManager` (if any) and more files in its first commit.
-fn project_using(
+pub(crate) fn project_using(
     version: &str,
     package_manager: Option<&str>,
     files: &[(&str, &str)],
@@ -111,7 +107,7 @@ fn project_using(
 }
 
 impl Project {
-    fn run_with(&self, run: Run) -> &Self {
+    pub(crate) fn run_with(&self, run: Run) -> &Self {
         std::fs::write(&self.event, run.event().to_string()).unwrap();
         self.sim.add_run(run);
         self
@@ -156,6 +152,22 @@ impl Project {
             &format!("::error title=Deploy failed::deploy {broken} ended {status}"),
         ));
         (service, good, broken)
+    }
+
+    /// A fresh clone of the remote installs with pnpm `version` and
+    /// `--frozen-lockfile`: the pushed lockfile is the one it needs.
+    pub(crate) fn assert_frozen_install(&self, version: &str) {
+        let fresh = tempfile::tempdir().unwrap();
+        let clone = self.remote.clone_into(fresh.path());
+        let (ok, output) = pnpm_at(
+            version,
+            &clone,
+            &["install", "--frozen-lockfile", "--offline"],
+        );
+        assert!(
+            ok,
+            "frozen install with pnpm {version} on a fresh clone: {output}"
+        );
     }
 
     fn no_leak(&self, out: &Outcome, extra: &[&str]) {
@@ -209,10 +221,7 @@ fn an_outdated_lockfile_is_regenerated_pushed_and_ci_dispatched() {
         "the log redirect carried no Authorization"
     );
 
-    let fresh = tempfile::tempdir().unwrap();
-    let clone = p.remote.clone_into(fresh.path());
-    let (ok, output) = pnpm(&clone, &["install", "--frozen-lockfile", "--offline"]);
-    assert!(ok, "frozen install on a fresh clone: {output}");
+    p.assert_frozen_install(PNPM_10);
     p.no_leak(&out, &[]);
 }
 
@@ -1444,17 +1453,7 @@ fn recovered_with(version: &str, package_manager: Option<&str>, source: &str) ->
     );
     let lockfile = p.remote.show("pnpm-lock.yaml");
     assert!(lockfile.contains("specifier: file:./libb"), "{lockfile}");
-    let fresh = tempfile::tempdir().unwrap();
-    let clone = p.remote.clone_into(fresh.path());
-    let (ok, output) = pnpm_at(
-        version,
-        &clone,
-        &["install", "--frozen-lockfile", "--offline"],
-    );
-    assert!(
-        ok,
-        "frozen install with pnpm {version} on a fresh clone: {output}"
-    );
+    p.assert_frozen_install(version);
     p.no_leak(&out, &[]);
     lockfile
 }
