@@ -247,6 +247,7 @@ fn monitor_pushes_from_a_workspace_owned_by_another_user() {
         !config.contains(GITHUB_TOKEN),
         "the token is never written to .git/config"
     );
+    assert_owned_by_the_job_s_user(&clone);
 }
 
 #[test]
@@ -303,4 +304,26 @@ fn recover_regenerates_a_lockfile_with_the_project_s_pnpm_in_its_image() {
     );
     p.remote.fsck();
     p.assert_frozen_install(PNPM_10);
+    assert_owned_by_the_job_s_user(&p.clone);
+}
+
+/// Everything in the checkout still belongs to the runner's user (1001),
+/// though the container ran as root: the job's later steps can write there.
+fn assert_owned_by_the_job_s_user(workspace: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let mut folders = vec![workspace.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let meta = entry.path().symlink_metadata().unwrap();
+            assert_eq!(
+                (meta.uid(), meta.gid()),
+                (1001, 1001),
+                "{} belongs to another user",
+                entry.path().display()
+            );
+            if meta.is_dir() {
+                folders.push(entry.path());
+            }
+        }
+    }
 }

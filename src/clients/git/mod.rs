@@ -84,6 +84,55 @@ pub struct Workspace {
     repo: Repository,
 }
 
+/// The runner starts a container action as root, while the checkout
+/// belongs to the job's user: what render-pilot wrote in `.git` (objects,
+/// refs, the index) is handed back to the checkout's owner when the
+/// workspace is closed, however the run ended, so the job's later steps can
+/// still fetch, commit and push.
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        if let Some(root) = self.repo.workdir() {
+            hand_back(root, Path::new(".git"));
+        }
+    }
+}
+
+/// Gives `relative` (a file, or a folder and everything in it) and the
+/// folders between it and `root` to `root`'s owner, where another user
+/// owns them. Quiet by design: without root's rights nothing changes, and
+/// then nothing needed to.
+pub fn hand_back(root: &Path, relative: &Path) {
+    use std::os::unix::fs::{lchown, MetadataExt};
+    let Ok(owner) = std::fs::metadata(root) else {
+        return;
+    };
+    let give = |path: &Path| {
+        if let Ok(meta) = std::fs::symlink_metadata(path) {
+            if meta.uid() != owner.uid() || meta.gid() != owner.gid() {
+                let _ = lchown(path, Some(owner.uid()), Some(owner.gid()));
+            }
+        }
+    };
+    let mut here = root.to_path_buf();
+    for part in relative.components() {
+        here.push(part);
+        give(&here);
+    }
+    let mut folders = vec![here];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            give(&path);
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                folders.push(path);
+            }
+        }
+    }
+}
+
 pub struct Author {
     pub name: String,
     pub email: String,

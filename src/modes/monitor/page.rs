@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::clients::git::{Files, GitError, Published, Target, Workspace};
+use crate::clients::git::{hand_back, Files, GitError, Published, Target, Workspace};
 use crate::inputs::{shorten, InputError};
 use crate::ops::status_page::{self, Entry, Row, UnclosedBlock, Update};
 use crate::output::escape::commit_text;
@@ -164,6 +164,7 @@ impl PageWrite<'_> {
         self.tell(&update);
         if let Some(page) = &update.page {
             write_atomically(&file, page)?;
+            hand_back(&self.config.workspace, Path::new(self.path));
         }
         Ok(PageResult {
             changed: update.page.is_some(),
