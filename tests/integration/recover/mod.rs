@@ -360,6 +360,11 @@ fn passed(run: Run) -> Run {
     }
 }
 
+/// What the simulator records for one dispatch of CI (workflow 7001) on main.
+fn dispatched_on_main() -> [(String, String); 1] {
+    [("7001".to_string(), "main".to_string())]
+}
+
 /// A commit as render-pilot names it in what it writes.
 fn short(sha: &str) -> &str {
     &sha[..7]

@@ -13,6 +13,9 @@ use crate::support::assert_contains;
 /// The deploy step's `curl` to the hook failed.
 const HOOK_LOG: &str = "2026-11-29T10:00:00Z Run curl -fsS -X POST \"$RENDER_DEPLOY_HOOK\"\n2026-11-29T10:00:00Z curl: (22) The requested URL returned error: 502\n2026-11-29T10:00:00Z ##[error]Process completed with exit code 22.";
 
+/// `curl` could not even parse the hook's URL.
+const MALFORMED_HOOK_LOG: &str = "2026-11-29T10:00:00Z Run curl -fsS -X POST \"$RENDER_DEPLOY_HOOK\"\n2026-11-29T10:00:00Z curl: (3) URL using bad/illegal format or missing URL\n2026-11-29T10:00:00Z ##[error]Process completed with exit code 3.";
+
 /// A project whose deploy step failed to call the hook, its service and
 /// the service's live deploy of an hour ago.
 fn failed_hook_call(run_id: u64) -> (Project, String, String) {
@@ -53,7 +56,7 @@ fn a_hook_with_a_trailing_newline_is_named_and_the_deploy_triggered() {
     let p = Project::new();
     let service = p.service("shop-web");
     let hook = format!("{}\n", p.sim.hook_url(&service));
-    p.fails(508, "2026-11-29T10:00:00Z Run curl -fsS -X POST \"$RENDER_DEPLOY_HOOK\"\n2026-11-29T10:00:00Z curl: (3) URL using bad/illegal format or missing URL\n2026-11-29T10:00:00Z ##[error]Process completed with exit code 3.");
+    p.fails(508, MALFORMED_HOOK_LOG);
     p.recover()
         .input("deploy-hook-url", &hook)
         .diagnosis("deploy-hook")

@@ -4,15 +4,11 @@
 
 use render_sim::Run;
 
-use super::{short, Project, PUSH_RACE_LOG};
+use super::{dispatched_on_main, short, Project, PUSH_RACE_LOG};
 use crate::support::assert_contains;
 
 /// The npm registry dropped the connection.
 const TRANSIENT_LOG: &str = "2026-11-29T10:00:00Z npm ERR! code ECONNRESET\n2026-11-29T10:00:01Z ##[error]Process completed with exit code 1.";
-
-fn dispatched_on_main() -> [(String, String); 1] {
-    [("7001".to_string(), "main".to_string())]
-}
 
 #[test]
 fn a_lost_push_race_starts_a_fresh_run_on_the_branch_head_then_files_an_issue() {
