@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use render_sim::{Outcome, Plan, Run, ServiceSpec, Sim, API_KEY, GITHUB_TOKEN};
 
-use crate::recover::{project_using, PNPM_10};
+use crate::recover::{Project, PNPM_10};
 use crate::repo::{git, remote};
 use crate::support::{assert_no_secret_in, parse_file_command};
 
@@ -254,10 +254,10 @@ fn monitor_pushes_from_a_workspace_owned_by_another_user() {
 #[ignore = "needs podman and the images built by tests/container.sh"]
 fn recover_regenerates_a_lockfile_with_the_project_s_pnpm_in_its_image() {
     let pinned = format!("pnpm@{PNPM_10}");
-    let (p, log) = project_using(PNPM_10, Some(&pinned), &[]);
-    let run = Run::failed(540, &p.head, &log);
+    let p = Project::using(PNPM_10, Some(&pinned), &[]);
+    let run = Run::failed(540, &p.head, &p.log);
     let event = run.event();
-    p.run_with(run);
+    p.ran(run);
     // recover/action.yml's args; corepack's cache as ./scripts/test fills
     // it, copied into the job's home, and no network for corepack: the pnpm
     // must come from that cache, through the image's corepack.

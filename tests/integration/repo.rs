@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use render_sim::{git_auth_header, Sim};
+
+use crate::support::assert_no_secret_in;
 use tempfile::TempDir;
 
 pub struct Remote {
@@ -114,10 +116,27 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Commits a file in a clone and pushes it.
-pub fn push_change(clone: &Path, file: &str, text: &str, message: &str) {
+/// Commits a file in a clone.
+pub fn commit_change(clone: &Path, file: &str, text: &str, message: &str) {
     std::fs::write(clone.join(file), text).unwrap();
     git(clone, &["add", file]);
     git(clone, &["commit", "-q", "-m", message]);
+}
+
+/// Commits a file in a clone and pushes it.
+pub fn push_change(clone: &Path, file: &str, text: &str, message: &str) {
+    commit_change(clone, file, text, message);
     git(clone, &["push", "-q", "origin", "HEAD:main"]);
+}
+
+/// Fails when a secret reached GitHub through an issue (its title, body or
+/// a comment) or a commit on the remote, any branch.
+pub fn assert_no_secret_published(sim: &Sim, remote: &Remote, secrets: &[&str]) {
+    let sent: String = sim
+        .issues()
+        .iter()
+        .map(|i| format!("{}\n{}\n{}", i.title, i.body, i.comments.join("\n")))
+        .collect();
+    assert_no_secret_in(&sent, secrets);
+    assert_no_secret_in(&git(&remote.bare(), &["log", "-p", "--all"]), secrets);
 }

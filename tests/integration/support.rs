@@ -162,13 +162,14 @@ impl Rp {
             outputs,
             summary: read("summary"),
             dir: self.dir,
+            secrets,
         };
         assert!(
             !outcome.stderr.contains("panicked"),
             "render-pilot panicked:\n{}",
             outcome.stderr
         );
-        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let secrets: Vec<&str> = outcome.secrets.iter().map(String::as_str).collect();
         outcome.assert_no_secret(&secrets);
         outcome.assert_only_own_commands(self.actions);
         outcome
@@ -183,6 +184,9 @@ pub struct Outcome {
     pub outputs: BTreeMap<String, String>,
     pub summary: String,
     pub dir: TempDir,
+    /// Every secret the run was given, for checks of where else it could
+    /// have gone (issues, commits).
+    pub secrets: Vec<String>,
 }
 
 impl Outcome {
@@ -335,6 +339,12 @@ fn the_runner_rules_find_what_the_runner_obeys() {
     assert_eq!(found("⟫ ::error::x and ##⟫[add-mask]y"), []);
 }
 
+/// Fails, showing all of `text`, unless it contains `part`.
+#[track_caller]
+pub fn assert_contains(text: &str, part: &str) {
+    assert!(text.contains(part), "{part:?} is missing from:\n{text}");
+}
+
 /// Fails when a secret, its URL-encoded or its trimmed form, appears.
 pub fn assert_no_secret_in(text: &str, secrets: &[&str]) {
     for secret in secrets {
@@ -435,3 +445,74 @@ fn the_runner_rules_reject_what_the_runner_rejects() {
     assert_eq!(ok["b"], "x\ny");
     assert_eq!(ok["c"], "");
 }
+
+/// A length as render-pilot writes it: `45s`, `3m 05s`, `1h 02m`.
+macro_rules! human_duration {
+    () => {
+        r"(?:\d+h \d\dm|\d+m \d\ds|\d+s)"
+    };
+}
+
+/// What changes from one run of the same scenario to the next in a step
+/// summary, each with the placeholder it becomes, in the order applied:
+/// ids the simulator makes, its port, times of day, commit SHAs (after the
+/// gantt charts' times in milliseconds, which are hex digits too), and the
+/// lengths render-pilot measures with the clock. The phases of a deploy and
+/// the lengths of earlier ones are Render's records, which the simulator
+/// keeps to the millisecond: they stay.
+const SUMMARY_FILTERS: [(&str, &str); 11] = [
+    (r"\bsrv-[0-9a-z]+", "srv-[id]"),
+    (r"\bdep-[0-9a-z]+", "dep-[id]"),
+    (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+    (
+        r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z| UTC)",
+        "[time]",
+    ),
+    (r"\b\d{13}\b", "[epoch ms]"),
+    (r"\b[0-9a-f]{7,40}\b", "[sha]"),
+    // Deploy: how long render-pilot waited, the table's last column.
+    (
+        concat!(r"(?m)(\| `[a-z_]+` \| )", human_duration!(), r"( \|)$"),
+        "${1}[duration]${2}",
+    ),
+    // Monitor: how long the check took, how long ago each deploy was,
+    // and how fast each service answered.
+    (
+        concat!(r"(?m)in ", human_duration!(), r"\.$"),
+        "in [duration].",
+    ),
+    (concat!(human_duration!(), " ago"), "[duration] ago"),
+    (r"answered in \d+ ms", "answered in [ms] ms"),
+    // Monitor: the response-time chart orders the services by how fast
+    // they answered.
+    (
+        "(?s)(title \"Response time \\(ms\\)\"\n).*?(\n```)",
+        "${1}    [the services' response times, slowest first]${2}",
+    ),
+];
+
+/// insta's settings for a step summary: [`SUMMARY_FILTERS`] applied, and
+/// every summary's snapshot in tests/integration/snapshots/, whichever
+/// module holds it. Their charts, with placeholders for times, are not
+/// Mermaid any more: scripts/mermaid-check and mermaid-draw read src's
+/// snapshots only, where the same charts are whole.
+pub fn summary_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_filters(SUMMARY_FILTERS);
+    settings.set_omit_expression(true);
+    settings.set_snapshot_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/integration/snapshots"
+    ));
+    settings
+}
+
+/// Holds a step summary, as users read it, in a snapshot named after the
+/// calling module and `$name`: a change in what users read shows in
+/// review. A macro, so that the snapshot takes the caller's module name.
+macro_rules! assert_summary {
+    ($name:expr, $summary:expr) => {
+        $crate::support::summary_settings().bind(|| insta::assert_snapshot!($name, $summary))
+    };
+}
+pub(crate) use assert_summary;
