@@ -1,10 +1,15 @@
 //! `render-sim`: serves the simulator with a demo fleet on loopback and
 //! prints how to reach it, for the README's end-to-end command and the
 //! benchmarks. Stops on Ctrl-C or when stdin closes with `--until-stdin-closes`.
+//! With `--git-root DIR`, serves the bare repository `DIR/shop.git` and
+//! Render auto-deploys pushes to its `main` on the first service.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use render_sim::{Fault, Outcome, Plan, RateLimit, ServiceSpec, Sim, API_KEY, GITHUB_TOKEN};
+use render_sim::{
+    git_auth_header, Fault, Outcome, Plan, RateLimit, ServiceSpec, Sim, API_KEY, GITHUB_TOKEN,
+};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -19,6 +24,8 @@ fn main() {
     let mut queued = false;
     let mut history_ms: Option<u64> = None;
     let mut poll_429: Option<u64> = None;
+    let mut git_root: Option<PathBuf> = None;
+    let mut auto_deploy_ms: Option<u64> = None;
     let mut until_stdin = false;
     let mut shell = false;
     let mut demo = true;
@@ -46,6 +53,8 @@ fn main() {
             "--queued" => queued = true,
             "--history-ms" => history_ms = Some(number(&value())),
             "--poll-429" => poll_429 = Some(number(&value())),
+            "--git-root" => git_root = Some(PathBuf::from(value())),
+            "--auto-deploy-ms" => auto_deploy_ms = Some(number(&value())),
             "--until-stdin-closes" => until_stdin = true,
             "--shell" => shell = true,
             "--no-demo" => demo = false,
@@ -85,6 +94,15 @@ fn main() {
             sim.fault(Fault::rate_limited("GET", &polls, 1, retry_after));
         }
     }
+    if let Some(root) = &git_root {
+        sim.serve_git(root.clone());
+        if let Some(first) = fleet.first() {
+            sim.set_repo(first, REPO);
+        }
+    }
+    if let Some(ms) = auto_deploy_ms {
+        sim.set_auto_deploy_delay(Duration::from_millis(ms));
+    }
     sim.set_latency(latency);
     if let Some(limit) = rate {
         sim.set_rate_limit(Some(RateLimit {
@@ -110,6 +128,12 @@ fn main() {
         }
         println!("export GITHUB_API_URL='{}'", sim.url);
         println!("export SIM_SERVICES='{}'", fleet.join(","));
+        if git_root.is_some() {
+            // Pushes send this header (git -c http.extraHeader=...), so no
+            // credential is stored anywhere.
+            println!("export SIM_GIT_URL='{}'", sim.git_url(REPO));
+            println!("export SIM_GIT_AUTH='Authorization: {}'", git_auth_header());
+        }
         println!();
     } else {
         println!("{info}");
@@ -128,6 +152,9 @@ fn main() {
     }
 }
 
+/// The repository under `--git-root` whose pushes the first service deploys.
+const REPO: &str = "shop.git";
+
 fn number(text: &str) -> u64 {
     text.parse()
         .unwrap_or_else(|_| usage(&format!("'{text}' is not a number")))
@@ -137,6 +164,6 @@ fn usage(problem: &str) -> ! {
     if !problem.is_empty() {
         eprintln!("render-sim: {problem}");
     }
-    eprintln!("usage: render-sim [--listen ADDR] [--latency-ms N] [--services N] [--rate-limit GETS_PER_MIN] [--deploy-secs N] [--build-ms N] [--update-ms N] [--outcome live|build_failed|update_failed] [--queued] [--history-ms N] [--poll-429 RETRY_AFTER] [--until-stdin-closes] [--shell] [--no-demo]");
+    eprintln!("usage: render-sim [--listen ADDR] [--latency-ms N] [--services N] [--rate-limit GETS_PER_MIN] [--deploy-secs N] [--build-ms N] [--update-ms N] [--outcome live|build_failed|update_failed] [--queued] [--history-ms N] [--poll-429 RETRY_AFTER] [--git-root DIR] [--auto-deploy-ms N] [--until-stdin-closes] [--shell] [--no-demo]");
     std::process::exit(if problem.is_empty() { 0 } else { 2 })
 }

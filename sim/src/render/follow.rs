@@ -288,6 +288,14 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
 }
 
 impl Sim {
+    /// Links `service` to `repo` (served by [`Sim::serve_git`]): Render
+    /// then deploys the pushes to its `main` by the service's Auto-Deploy.
+    pub fn set_repo(&self, service: &str, repo: &str) {
+        if let Some(svc) = self.lock().render.find(service) {
+            svc.spec.repo = Some(repo.to_string());
+        }
+    }
+
     /// How long after a push Render starts its deploy (default 2 s); also
     /// how long after a push to a pull request its preview deploys.
     pub fn set_auto_deploy_delay(&self, delay: Duration) {

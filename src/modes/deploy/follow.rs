@@ -75,20 +75,24 @@ impl Deployer<'_> {
 
     /// The deploy of the followed commit, once Render has started it; when
     /// none comes before the deadline, what the service's settings and the
-    /// commit say about why.
+    /// commit say about why. `listed`, the service's deploys just read for
+    /// its history, is the first look: one read fewer.
     pub(super) fn followed_deploy(
         &self,
         render: &RenderClient,
-        service: &str,
+        (service, mut listed): (&str, Option<Vec<Deploy>>),
         follow: &Follow,
         deadline: Instant,
         report: &DeployReport,
     ) -> Result<Deploy, DeployFailure> {
         let short = &follow.commit[..7.min(follow.commit.len())];
         let found = self.poll_until(deadline, || {
-            let deploys = render
-                .list_deploys(service, LOOK_BACK, None, None)
-                .map_err(|e| api_failure("Could not list the deploys", e))?;
+            let deploys = match listed.take() {
+                Some(deploys) => deploys,
+                None => render
+                    .list_deploys(service, LOOK_BACK, None, None)
+                    .map_err(|e| api_failure("Could not list the deploys", e))?,
+            };
             Ok(deploys.into_iter().find(|d| of_commit(d, &follow.commit)))
         })?;
         if let Some(deploy) = found {
@@ -149,14 +153,14 @@ impl Deployer<'_> {
         })
     }
 
-    /// Asks `look` on the poll period until it finds something or the
-    /// deadline passes.
+    /// Asks `look` on the schedule of looks until it finds something or
+    /// the deadline passes.
     fn poll_until<T>(
         &self,
         deadline: Instant,
         mut look: impl FnMut() -> Result<Option<T>, DeployFailure>,
     ) -> Result<Option<T>, DeployFailure> {
-        let mut schedule = Schedule::new(Instant::now(), self.config.tuning.poll, None);
+        let mut schedule = Schedule::finding(Instant::now(), self.config.tuning.poll);
         loop {
             schedule.polled_now();
             if let Some(found) = look()? {

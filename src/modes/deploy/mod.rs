@@ -131,9 +131,9 @@ impl Deployer<'_> {
             self.dry_run(id, report);
             return Ok(());
         }
-        let expected = self.read_recent_deploys(report);
+        let (expected, history) = self.read_recent_deploys(report);
         if let Trigger::Follow(follow) = &self.config.trigger {
-            return self.follow(follow, expected, report);
+            return self.follow(follow, (expected, history), report);
         }
         let triggered = self.trigger(id, report)?;
         self.record_trigger(&triggered, report);
@@ -191,11 +191,12 @@ impl Deployer<'_> {
     }
 
     /// Follows the deploy Render started itself, on the same wait, health
-    /// check and report as a triggered one.
+    /// check and report as a triggered one. `history` is the deploy list
+    /// `expected` came from.
     fn follow(
         &mut self,
         follow: &Follow,
-        expected: Option<Expected>,
+        (expected, history): (Option<Expected>, Option<Vec<Deploy>>),
         report: &mut DeployReport,
     ) -> Result<(), DeployFailure> {
         let Some(render) = self.render else {
@@ -207,7 +208,9 @@ impl Deployer<'_> {
         };
         let deadline = self.started + self.config.timeout;
         let service = self.followed_service(render, follow, deadline, report)?;
-        let deploy = self.followed_deploy(render, &service, follow, deadline, report)?;
+        // A preview's deploys are not in its parent's list.
+        let listed = history.filter(|_| self.config.service_id.as_ref() == Some(&service));
+        let deploy = self.followed_deploy(render, (&service, listed), follow, deadline, report)?;
         report.deploy_id = Some(deploy.id.clone());
         report.source = deploy.source();
         let origin = follow::started_at(&deploy);
@@ -242,23 +245,29 @@ impl Deployer<'_> {
 
     /// The service's recent deploys predict when this one ends; read
     /// before the trigger, so the wait spends its budget on the deploy. The
-    /// same list shows how this deploy compares, oldest first.
-    fn read_recent_deploys(&self, report: &mut DeployReport) -> Option<Expected> {
+    /// same list shows how this deploy compares, oldest first, and is
+    /// returned: a follow looks for its deploy in it first.
+    fn read_recent_deploys(
+        &self,
+        report: &mut DeployReport,
+    ) -> (Option<Expected>, Option<Vec<Deploy>>) {
         let mut history = match (self.render, &self.config.service_id) {
-            (Some(render), Some(service_id)) if self.config.wait => render
-                .list_deploys(service_id, HISTORY, None, None)
-                .unwrap_or_default(),
-            _ => Vec::new(),
+            (Some(render), Some(service_id)) if self.config.wait => {
+                render.list_deploys(service_id, HISTORY, None, None).ok()
+            }
+            _ => None,
         };
         // A server that ignores `limit` must not make a chart of thousands.
-        history.truncate(HISTORY);
-        let recent = recent_durations(&history);
+        if let Some(history) = &mut history {
+            history.truncate(HISTORY);
+        }
+        let recent = recent_durations(history.as_deref().unwrap_or_default());
         report.recent = recent
             .iter()
             .rev()
             .map(|(d, took)| (d.id.clone(), took.as_secs()))
             .collect();
-        Expected::from_durations(&recent)
+        (Expected::from_durations(&recent), history)
     }
 
     fn record_trigger(&self, triggered: &TriggerOutcome, report: &mut DeployReport) {

@@ -18,6 +18,11 @@ const SLACK: f64 = 2.0;
 const DENSE: f64 = 0.25;
 /// How many recent deploys predict the next one.
 const RECENT: usize = 5;
+/// Looks for something Render has yet to start (a followed deploy, a
+/// preview) come this many periods apart: before it starts there is nothing
+/// to be late for, and a deploy that lasts longer is still found before it
+/// ends, so its end is read within a period as when triggered.
+const FINDING: u32 = 2;
 
 /// How long a deploy of this service usually takes, from trigger to live.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,6 +108,11 @@ impl Schedule {
             polls: 0,
             last: Duration::ZERO,
         }
+    }
+
+    /// The looks for something Render has yet to start, from `origin`.
+    pub fn finding(origin: Instant, period: Duration) -> Schedule {
+        Schedule::new(origin, period * FINDING, None)
     }
 
     /// When the next read is due.
@@ -221,21 +231,23 @@ mod tests {
         }
     }
 
+    /// No prediction, a short one with some spread, a long exact one.
+    const GUESSES: [Option<Expected>; 3] = [
+        None,
+        Some(Expected {
+            duration: Duration::from_secs(6),
+            spread: Duration::from_secs(1),
+        }),
+        Some(Expected {
+            duration: Duration::from_secs(30),
+            spread: Duration::ZERO,
+        }),
+    ];
+
     #[test]
     fn never_worse_than_a_fixed_poller_and_never_over_budget() {
         use DeployStatus::*;
-        let guesses = [
-            None,
-            Some(Expected {
-                duration: Duration::from_secs(6),
-                spread: Duration::from_secs(1),
-            }),
-            Some(Expected {
-                duration: Duration::from_secs(30),
-                spread: Duration::ZERO,
-            }),
-        ];
-        for expected in guesses {
+        for expected in GUESSES {
             for tenth in 5..300 {
                 let end = f64::from(tenth) / 10.0;
                 let phases = [(0.1, BuildInProgress), (end * 0.8, UpdateInProgress)];
@@ -245,6 +257,81 @@ mod tests {
                     f64::from(reads) <= budget(end, lag) + 1e-9,
                     "{expected:?} end {end}: {reads} reads"
                 );
+            }
+        }
+    }
+
+    /// Follows a deploy Render creates at `created` and ends at `end`
+    /// (seconds since the first look), as deploy mode does: a look at once,
+    /// then on the finding schedule until one at or after `created` finds
+    /// it, then the wait from its creation, its update taking the last 2 s.
+    /// Returns (lag, reads).
+    fn follow(expected: Option<Expected>, created: f64, end: f64) -> (f64, u32) {
+        let period = Duration::from_secs(2);
+        let mut finding = Schedule::finding(Instant::now(), period);
+        let mut at = 0.0;
+        finding.polled(Duration::ZERO);
+        while at < created {
+            at = finding.next(None).as_secs_f64();
+            finding.polled(Duration::from_secs_f64(at));
+        }
+        let mut reads = finding.polls;
+        let mut wait = Schedule::new(Instant::now(), period, expected);
+        wait.polled(Duration::from_secs_f64(at - created));
+        while at < end {
+            let status = if at >= end - 2.0 {
+                DeployStatus::UpdateInProgress
+            } else {
+                DeployStatus::BuildInProgress
+            };
+            at = created + wait.next(Some(&status)).as_secs_f64();
+            wait.polled(Duration::from_secs_f64(at - created));
+            reads += 1;
+        }
+        (at - end, reads)
+    }
+
+    /// The reads of a poller that lists, then reads the deploy, every 2 s
+    /// from the first look until it sees the end.
+    fn fixed_poller(end: f64) -> u32 {
+        (end / 2.0).ceil() as u32 + 1
+    }
+
+    #[test]
+    fn a_followed_deploy_is_read_at_its_usual_end_for_no_more_reads_than_a_fixed_poller() {
+        let expected = Expected {
+            duration: Duration::from_secs(6),
+            spread: Duration::ZERO,
+        };
+        // Render starts the deploy 2 s after the push, when the first look
+        // found nothing; it takes a little less or more than the usual 6 s.
+        for shift in [-0.4, -0.25, -0.05, 0.1, 0.3, 0.45] {
+            let end = 2.0 + 6.0 + shift;
+            let (lag, reads) = follow(Some(expected), 2.0, end);
+            assert!(lag <= 0.5, "shift {shift}: lag {lag}");
+            assert!(reads <= fixed_poller(end), "shift {shift}: {reads} reads");
+        }
+    }
+
+    #[test]
+    fn a_followed_deploy_is_seen_within_a_period_of_its_end_unless_it_is_shorter_than_the_looks() {
+        for expected in GUESSES {
+            for created in [0.0, 0.1, 1.9, 2.0, 3.5, 7.9, 20.0] {
+                for tenth in 1..300 {
+                    let took = f64::from(tenth) / 10.0;
+                    let (lag, reads) = follow(expected, created, created + took);
+                    let within = if took > 4.0 { 2.0 } else { 4.0 };
+                    assert!(
+                        lag <= within + 1e-9,
+                        "{expected:?} created {created}, took {took}: lag {lag}"
+                    );
+                    // The looks save what the wait's slack may spend.
+                    let most = fixed_poller(created + took + lag) + 2;
+                    assert!(
+                        reads <= most,
+                        "{expected:?} created {created}, took {took}: {reads} reads"
+                    );
+                }
             }
         }
     }
