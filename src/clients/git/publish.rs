@@ -236,7 +236,13 @@ impl Workspace {
         }
         self.repo
             .checkout_head(Some(&mut checkout))
-            .map_err(|e| git_error("checking out the new files", &e))
+            .map_err(|e| git_error("checking out the new files", &e))?;
+        if let Some(root) = self.repo.workdir() {
+            for (path, _) in files {
+                super::hand_back(root, std::path::Path::new(path));
+            }
+        }
+        Ok(())
     }
 }
 
