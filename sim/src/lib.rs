@@ -285,7 +285,9 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) {
     if !latency.is_zero() {
         std::thread::sleep(latency);
     }
-    if is_subscription(&request) && matches!(fault, None | Some(FaultKind::Cut(_) | FaultKind::Slow(_))) {
+    if is_subscription(&request)
+        && matches!(fault, None | Some(FaultKind::Cut(_) | FaultKind::Slow(_)))
+    {
         if let Some(FaultKind::Slow(delay)) = fault {
             std::thread::sleep(delay);
         }

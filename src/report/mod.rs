@@ -364,6 +364,9 @@ pub fn manual_steps(cause: &crate::ops::diagnose::Cause) -> &'static str {
         Cause::DeployFailed { .. } => "Read the deploy's log in the Render dashboard; the previous deploy keeps serving. Fix the cause and deploy again (`redeploy` clears the build cache).",
         Cause::DeployUnhealthy { .. } => "Roll back in the Render dashboard (or enable `fixes: rollback`), then read the service's logs.",
         Cause::Transient { .. } => "Re-run the failed jobs; if it keeps failing, the service it talks to is down.",
+        Cause::MissingModule { .. } => "Add the missing module to package.json (or fix the import path), commit the lockfile with it, and push.",
+        Cause::OutOfMemory => "Lower the build's memory use (`NODE_OPTIONS=--max-old-space-size=…`), or give it more memory: a larger runner or Render build plan.",
+        Cause::ExitCode { .. } => "Read the lines before the exit in the evidence below: the command that exited says why.",
         Cause::Unknown => "Read the evidence below and the full log of the failed job.",
     }
 }

@@ -64,10 +64,10 @@ fn deploy_lines(svc: &Svc, dep: &Dep) -> Vec<Line> {
     };
     let building = dep.timeline[index].0;
     // A build still running writes its lines over the next hour.
-    let (built, status_at_build_end) = dep
-        .timeline
-        .get(index + 1)
-        .map_or((building + Duration::from_secs(3600), "build_in_progress"), |(t, s)| (*t, s.as_str()));
+    let (built, status_at_build_end) = dep.timeline.get(index + 1).map_or(
+        (building + Duration::from_secs(3600), "build_in_progress"),
+        |(t, s)| (*t, s.as_str()),
+    );
     let (done, last) = dep
         .timeline
         .last()
@@ -130,7 +130,9 @@ fn spread(
     from: Duration,
     to: Duration,
 ) {
-    let span = to.saturating_sub(from).saturating_sub(Duration::from_millis(2));
+    let span = to
+        .saturating_sub(from)
+        .saturating_sub(Duration::from_millis(2));
     let count = lines.len().max(1) as u32;
     for (i, (kind, line)) in lines.into_iter().enumerate() {
         timed.push((from + span * i as u32 / count, kind, line));
@@ -142,7 +144,9 @@ fn spread(
 fn line_number(deploy: &str, index: usize) -> u64 {
     deploy
         .bytes()
-        .fold(0x811c_9dc5_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0193))
+        .fold(0x811c_9dc5_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0193)
+        })
         .wrapping_mul(1_000_003)
         .wrapping_add(index as u64)
 }
@@ -157,7 +161,10 @@ fn build_output(svc: &Svc, dep: &Dep, fails: bool) -> Vec<(&'static str, String)
         .map(|r| r.trim_end_matches(".git"))
         .unwrap_or(&spec.name);
     let mut lines: Vec<String> = match (&dep.image, &dep.commit) {
-        (Some(image), _) => vec![format!("==> Pulling image {image}"), "==> Pulled image in 2.1s".into()],
+        (Some(image), _) => vec![
+            format!("==> Pulling image {image}"),
+            "==> Pulled image in 2.1s".into(),
+        ],
         (None, commit) => vec![
             format!("==> Cloning from https://github.com/acme/{repo}"),
             format!(
@@ -248,12 +255,18 @@ fn failure_output(error: BuildError) -> [&'static str; 6] {
 fn app_output(svc: &Svc, end: &str) -> Vec<(&'static str, String)> {
     let mut lines = vec![
         ("build", "==> Running 'pnpm start'".to_string()),
-        ("app", format!("> {}@1.0.0 start /opt/render/project/src", svc.spec.name)),
+        (
+            "app",
+            format!("> {}@1.0.0 start /opt/render/project/src", svc.spec.name),
+        ),
         ("app", "> node server.js".to_string()),
     ];
     if end == "update_failed" {
         lines.push(("app", "Error: DATABASE_URL is not defined".into()));
-        lines.push(("app", "    at validateConfig (/opt/render/project/src/config.js:12:9)".into()));
+        lines.push((
+            "app",
+            "    at validateConfig (/opt/render/project/src/config.js:12:9)".into(),
+        ));
     } else {
         lines.push(("app", "Listening on port 10000".into()));
     }
@@ -274,7 +287,11 @@ fn query(state: &State, request: &Request) -> Result<Query, Response> {
     let Some(owner) = request.param("ownerId") else {
         return Err(bad_request("ownerId is required"));
     };
-    let resources: Vec<String> = request.params("resource").into_iter().map(String::from).collect();
+    let resources: Vec<String> = request
+        .params("resource")
+        .into_iter()
+        .map(String::from)
+        .collect();
     if resources.is_empty() {
         return Err(bad_request("resource is required"));
     }
@@ -283,12 +300,19 @@ fn query(state: &State, request: &Request) -> Result<Query, Response> {
             return Err(not_found());
         };
         if svc.owner() != owner {
-            return Err(Response::error(403, "forbidden", "the owner does not own this resource"));
+            return Err(Response::error(
+                403,
+                "forbidden",
+                "the owner does not own this resource",
+            ));
         }
     }
     let time = |name: &str| match request.param(name) {
         None => Ok(None),
-        Some(t) => t.parse::<Timestamp>().map(Some).map_err(|_| bad_request(&format!("{name} must be a date-time"))),
+        Some(t) => t
+            .parse::<Timestamp>()
+            .map(Some)
+            .map_err(|_| bad_request(&format!("{name} must be a date-time"))),
     };
     let to = time("endTime")?.unwrap_or_else(Timestamp::now);
     let from = time("startTime")?.unwrap_or(to - SignedDuration::from_hours(1));
@@ -304,7 +328,11 @@ fn query(state: &State, request: &Request) -> Result<Query, Response> {
     };
     Ok(Query {
         resources,
-        types: request.params("type").into_iter().map(String::from).collect(),
+        types: request
+            .params("type")
+            .into_iter()
+            .map(String::from)
+            .collect(),
         from,
         to,
         forward,
@@ -335,7 +363,12 @@ fn entry(service: &str, at: Timestamp, line: &Line) -> Value {
 /// and of its types, oldest first.
 fn matching(state: &State, q: &Query, now: Instant) -> Vec<(Timestamp, String, Line)> {
     let mut found = Vec::new();
-    for svc in state.render.services.iter().filter(|s| q.resources.contains(&s.id)) {
+    for svc in state
+        .render
+        .services
+        .iter()
+        .filter(|s| q.resources.contains(&s.id))
+    {
         for dep in &svc.deploys {
             for line in deploy_lines(svc, dep) {
                 let at = stamp(dep, line.after);
@@ -375,7 +408,10 @@ pub(crate) fn list(state: &State, request: &Request) -> Response {
         (Some((at, _, _)), false) => (q.from, *at - nanosecond),
         (None, _) => (q.from, q.to),
     };
-    let logs: Vec<Value> = lines.iter().map(|(at, id, line)| entry(id, *at, line)).collect();
+    let logs: Vec<Value> = lines
+        .iter()
+        .map(|(at, id, line)| entry(id, *at, line))
+        .collect();
     Response::json(
         200,
         &json!({
@@ -397,7 +433,9 @@ pub(crate) fn refuse_subscription(state: &State, request: &Request) -> Option<Re
         .is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
         || request.header("sec-websocket-key").is_none()
     {
-        return Some(bad_request("logs/subscribe is a WebSocket: send Upgrade: websocket"));
+        return Some(bad_request(
+            "logs/subscribe is a WebSocket: send Upgrade: websocket",
+        ));
     }
     query(state, request).err()
 }
@@ -483,7 +521,12 @@ impl Feed {
     /// of its types, oldest first, as entries.
     fn due(&mut self, state: &State, q: &Query, now: Instant) -> Vec<Value> {
         let mut due = Vec::new();
-        for svc in state.render.services.iter().filter(|s| q.resources.contains(&s.id)) {
+        for svc in state
+            .render
+            .services
+            .iter()
+            .filter(|s| q.resources.contains(&s.id))
+        {
             for dep in &svc.deploys {
                 let (lines, next) = self
                     .deploys

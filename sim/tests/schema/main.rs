@@ -208,7 +208,11 @@ impl Checker {
             let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
             let errors = self.render.errors(&pointer, &value);
             let what = format!("a message of GET /v1/logs/subscribe?{query}, against {pointer}");
-            self.tally("render GET /logs/subscribe 101 message".into(), what, errors);
+            self.tally(
+                "render GET /logs/subscribe 101 message".into(),
+                what,
+                errors,
+            );
             messages.push(value);
         }
         messages
@@ -495,32 +499,72 @@ fn every_answer_matches_the_published_schemas() {
     let page = c.render("GET", &format!("{}&type=build&limit=5", logs(&f.web)), None);
     let window = |page: &Value| {
         let at = |name: &str| page[name].as_str().unwrap_or_default().replace('+', "%2B");
-        format!("startTime={}&endTime={}", at("nextStartTime"), at("nextEndTime"))
+        format!(
+            "startTime={}&endTime={}",
+            at("nextStartTime"),
+            at("nextEndTime")
+        )
     };
-    let rest = format!("/logs?ownerId=tea-simulator&resource={}&type=build&limit=5", f.web);
+    let rest = format!(
+        "/logs?ownerId=tea-simulator&resource={}&type=build&limit=5",
+        f.web
+    );
     c.render("GET", &format!("{rest}&{}", window(&page)), None);
-    let forward = c.render("GET", &format!("{}&direction=forward&limit=100", logs(&f.private)), None);
+    let forward = c.render(
+        "GET",
+        &format!("{}&direction=forward&limit=100", logs(&f.private)),
+        None,
+    );
     assert!(
-        forward["logs"].as_array().is_some_and(|l| l.iter().any(|e| e["message"] == "==> Your service is live 🎉")),
+        forward["logs"].as_array().is_some_and(|l| l
+            .iter()
+            .any(|e| e["message"] == "==> Your service is live 🎉")),
         "a live deploy's log: {forward:#}"
     );
     c.render("GET", &format!("{}&type=app", logs(&f.private)), None);
-    c.render("GET", &format!("/logs?ownerId=tea-simulator&resource={}", f.slow), None);
+    c.render(
+        "GET",
+        &format!("/logs?ownerId=tea-simulator&resource={}", f.slow),
+        None,
+    );
     c.render("GET", &format!("/logs?resource={}", f.web), None);
     c.render("GET", &format!("{}&limit=500", logs(&f.web)), None);
     c.render("GET", &format!("{}&direction=sideways", logs(&f.web)), None);
-    c.render("GET", &format!("/logs?ownerId=tea-other&resource={}", f.web), None);
-    c.render("GET", &format!("/logs?ownerId=tea-simulator&resource={NO_SERVICE}"), None);
+    c.render(
+        "GET",
+        &format!("/logs?ownerId=tea-other&resource={}", f.web),
+        None,
+    );
+    c.render(
+        "GET",
+        &format!("/logs?ownerId=tea-simulator&resource={NO_SERVICE}"),
+        None,
+    );
     c.render.authorization = "Bearer rnd_wrong".into();
     c.render("GET", &logs(&f.web), None);
     c.render.authorization = format!("Bearer {API_KEY}");
-    let streamed = c.subscribe(&format!("ownerId=tea-simulator&resource={}&type=build&{since}", f.web), 200);
+    let streamed = c.subscribe(
+        &format!(
+            "ownerId=tea-simulator&resource={}&type=build&{since}",
+            f.web
+        ),
+        200,
+    );
     assert!(
-        streamed.iter().any(|e| e["message"].as_str().is_some_and(|m| m.contains("ERR_PNPM_OUTDATED_LOCKFILE"))),
+        streamed.iter().any(|e| e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("ERR_PNPM_OUTDATED_LOCKFILE"))),
         "the failed build's log: {streamed:#?}"
     );
-    c.subscribe(&format!("ownerId=tea-simulator&resource={}&{since}", f.private), 40);
-    c.render("GET", &format!("/logs/subscribe?ownerId=tea-simulator&resource={}", f.web), None);
+    c.subscribe(
+        &format!("ownerId=tea-simulator&resource={}&{since}", f.private),
+        40,
+    );
+    c.render(
+        "GET",
+        &format!("/logs/subscribe?ownerId=tea-simulator&resource={}", f.web),
+        None,
+    );
 
     // Cancel, cancel again (no longer cancellable), an unknown deploy.
     let cancel = format!("/services/{}/deploys/{running}/cancel", f.slow);
@@ -841,12 +885,23 @@ fn the_contracts_reject_what_the_apis_never_send() {
     let cases = [
         ("id", None, false),
         ("timestamp", Some(json!("yesterday")), false),
-        ("labels", Some(json!([{"name": "deploy", "value": "dep-1"}])), false),
-        ("labels", Some(json!([{"name": "type", "value": "build"}])), true),
+        (
+            "labels",
+            Some(json!([{"name": "deploy", "value": "dep-1"}])),
+            false,
+        ),
+        (
+            "labels",
+            Some(json!([{"name": "type", "value": "build"}])),
+            true,
+        ),
         ("message", Some(json!(7)), false),
     ];
     judge(&mut render, pointer, entry, &cases);
-    let page_pointer = render.response_schema("/logs", "GET", 200).unwrap().unwrap();
+    let page_pointer = render
+        .response_schema("/logs", "GET", 200)
+        .unwrap()
+        .unwrap();
     let cases = [
         ("hasMore", None, false),
         ("nextStartTime", Some(json!("soon")), false),
