@@ -2,6 +2,7 @@
 
 use crate::clients::render::DeployStatus;
 use crate::inputs::human_duration;
+use crate::ops::diagnose::Explanation;
 use crate::ops::rollout::{median, seen_phases, Phase, Phases, Source};
 use crate::output::charts::{self, Bar, BarChart, Tone};
 use crate::output::escape::{code, escape_inline, fenced};
@@ -58,6 +59,8 @@ pub struct DeployReport {
     /// The service's recent deploys that went live, oldest first, with
     /// their durations in seconds, as read before the trigger.
     pub recent: Vec<(String, u64)>,
+    /// Why a failed deploy failed, as its build log says.
+    pub why: Option<Explanation>,
 }
 
 impl DeployReport {
@@ -117,6 +120,9 @@ pub fn deploy_summary(r: &DeployReport) -> String {
         },
         human_duration(r.duration),
     );
+    if let Some(why) = &r.why {
+        out.push_str(&failure_explanation(why));
+    }
     if !r.next_steps.is_empty() {
         out.push_str("\n**Next steps**\n\n");
         for step in &r.next_steps {
@@ -138,6 +144,29 @@ pub fn deploy_summary(r: &DeployReport) -> String {
         out.push_str(&deploy_comparison(took, &r.recent));
     }
     out
+}
+
+/// Why a deploy failed, as its build log says: the cause and what to do
+/// in a line, then the lines that say so (else its last lines) in a
+/// collapsed block, in a fence no line can close.
+pub fn failure_explanation(why: &Explanation) -> String {
+    if why.lines.is_empty() {
+        return String::new();
+    }
+    let (line, summary) = match why.cause() {
+        Some(cause) => (
+            format!("{} (`{}`).", cause.remedy(), cause.name()),
+            "The build log's lines that say why".to_string(),
+        ),
+        None => (
+            "no known failure signature in the build log; its last lines follow.".to_string(),
+            format!("The build log's last {} lines", why.lines.len()),
+        ),
+    };
+    format!(
+        "\n**Why it failed**: {line}\n\n<details><summary>{summary}</summary>\n\n{}\n</details>\n",
+        fenced(&why.lines.join("\n"))
+    )
 }
 
 /// The comment render-pilot keeps on a pull request: its preview's link

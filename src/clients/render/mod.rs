@@ -9,10 +9,12 @@ use serde_json::{json, Value};
 use crate::clients::http::{Bucket, Http, HttpError, Response, Retry, MAX_BODY};
 
 mod events;
+mod logs;
 mod model;
 
 use events::EventItem;
 pub use events::{EventDetails, EventKind, ServiceEvent};
+pub use logs::{around, LogEntry, LogFilter, LOG_PAGE};
 pub use model::{
     dashboard_url, has_render_id_shape, is_deploy_id, is_host_name, is_render_id, AutoDeploy,
     Commit, Deploy, DeployStatus, Image, Outcome, Service, ServiceDetails, TriggerRequest,

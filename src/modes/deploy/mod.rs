@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp, Unit};
 
+mod buildlog;
 mod follow;
 mod github;
 mod trigger;
@@ -42,6 +43,7 @@ pub fn run(config: &DeploySettings, runner: &mut Runner) -> anyhow::Result<Verdi
         render: render.as_ref(),
         runner,
         started: Instant::now(),
+        owner: None,
     };
     deploy.run()
 }
@@ -52,6 +54,8 @@ struct Deployer<'a> {
     render: Option<&'a RenderClient<'a>>,
     runner: &'a mut Runner,
     started: Instant,
+    /// The workspace that owns the service, whose logs are read.
+    owner: Option<String>,
 }
 
 impl Deployer<'_> {
@@ -91,6 +95,7 @@ impl Deployer<'_> {
             recorded: Err("the deploy did not end while render-pilot watched".into()),
             took: None,
             recent: Vec::new(),
+            why: None,
         };
         // A dry run changes nothing, on GitHub either.
         let github = (config.github.as_ref())
@@ -152,6 +157,7 @@ impl Deployer<'_> {
         let last = self.wait(render, service_id, &deploy.id, deadline, schedule, report)?;
         self.record_end(&last, report);
         read_phases(render, service_id, &last, report);
+        self.explain_failure(render, service_id, &last, report);
         self.conclude(&last, render, service_id, report)
     }
 
@@ -175,7 +181,13 @@ impl Deployer<'_> {
     /// The service's name, dashboard and URLs: where its users reach it is
     /// its first verified custom domain (one more read), else Render's own
     /// URL. A domain that cannot be read is no reason to stop a deploy.
-    fn record_service(&self, render: &RenderClient, service: &Service, report: &mut DeployReport) {
+    fn record_service(
+        &mut self,
+        render: &RenderClient,
+        service: &Service,
+        report: &mut DeployReport,
+    ) {
+        self.owner = service.owner_id.clone();
         report.service_id = service.id.clone();
         report.service_name = service.name.clone();
         report.dashboard = service.dashboard();
@@ -224,6 +236,7 @@ impl Deployer<'_> {
         let last = self.wait(render, &service, &deploy.id, deadline, schedule, report)?;
         self.record_end(&last, report);
         read_phases(render, &service, &last, report);
+        self.explain_failure(render, &service, &last, report);
         if let Some(failure) = self.superseded(render, &service, &last, follow) {
             report.end = DeployEnd::Failed;
             return Err(failure);
@@ -301,7 +314,7 @@ impl Deployer<'_> {
         }) = &triggered.deploy
         {
             if status.outcome(self.config.canceled_is_failure) == Outcome::Failed {
-                return Err(status_failure(status, id, &report.dashboard));
+                return Err(status_failure(status, id, &report.dashboard, None));
             }
         }
         report.end = DeployEnd::Triggered;
@@ -376,7 +389,12 @@ impl Deployer<'_> {
                 ));
                 Ok(())
             }
-            Outcome::Failed => Err(status_failure(&status, &last.id, &report.dashboard)),
+            Outcome::Failed => Err(status_failure(
+                &status,
+                &last.id,
+                &report.dashboard,
+                Self::why_line(report),
+            )),
             Outcome::Pending if config.cancel_on_timeout => {
                 report.end = DeployEnd::Failed;
                 let what = match render.cancel(service_id, &last.id) {

@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 
+use crate::output::escape::{code, escape_inline};
 use crate::output::secrets::redact;
 
 mod signatures;
@@ -111,8 +112,9 @@ impl Cause {
         }
     }
 
-    /// Why a Render deploy failed and what to do, in one plain line, for
-    /// the annotation of a failed deploy.
+    /// Why a Render deploy failed and what to do, in one line of
+    /// Markdown (text from the log is in code spans), for the summary and,
+    /// made plain, the annotation of a failed deploy.
     pub fn remedy(&self) -> String {
         match self {
             Cause::Lockfile { code } if code == "ERR_PNPM_OUTDATED_LOCKFILE" => {
@@ -125,13 +127,14 @@ impl Cause {
                 "the pnpm version does not fit the lockfile ({code}): pin it in package.json's packageManager"
             ),
             Cause::MissingModule { module } => format!(
-                "the build cannot find module {module}: add it to package.json (or fix the import path) and commit"
+                "the build cannot find module {}: add it to package.json (or fix the import path) and commit",
+                code(module)
             ),
             Cause::OutOfMemory => "the build ran out of memory: lower its memory use (NODE_OPTIONS=--max-old-space-size) or choose a larger build plan".into(),
             Cause::ExitCode { code } => format!(
                 "a command exited with status {code}: the lines quoted in the summary show why"
             ),
-            other => other.describe(),
+            other => escape_inline(&other.describe()),
         }
     }
 
