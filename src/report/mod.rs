@@ -574,6 +574,7 @@ mod tests {
             recorded: Err("the deploy did not end while render-pilot watched".into()),
             took: None,
             recent: vec![],
+            why: None,
         }
     }
 
@@ -839,6 +840,75 @@ mod tests {
         **Next steps**
 
         - Read the build log.
+        ");
+    }
+
+    #[test]
+    fn a_failure_quotes_the_lines_that_say_why_in_a_collapsed_block() {
+        let log = [
+            "==> Running build command 'pnpm install --frozen-lockfile'...",
+            " ERR_PNPM_OUTDATED_LOCKFILE  Cannot install with \"frozen-lockfile\" because pnpm-lock.yaml is not up to date with <ROOT>/package.json",
+            "==> Build failed 😞",
+        ];
+        let mut r = report(DeployEnd::Failed, "build_failed");
+        r.why = Some(crate::ops::diagnose::explain(log));
+        r.next_steps = vec!["Read the build log.".into()];
+        insta::assert_snapshot!(deploy_summary(&r), @r#"
+        ### ❌ Render: deploy failed
+
+        | Service | Deploy | Commit or image | Trigger | Status | Duration |
+        |---|---|---|---|---|---|
+        | [web](https://dashboard.render.com/web/srv-abc123) `srv-abc123` | [`dep-xyz`](https://dashboard.render.com/web/srv-abc123/deploys/dep-xyz) | `1a2b3c4` | deploy hook | `build_failed` | 1m 05s |
+
+        **Why it failed**: pnpm-lock.yaml is out of date with package.json: run recover's lockfile fix, or `pnpm install` and commit (`lockfile`).
+
+        <details><summary>The build log's lines that say why</summary>
+
+        ```text
+         ERR_PNPM_OUTDATED_LOCKFILE  Cannot install with "frozen-lockfile" because pnpm-lock.yaml is not up to date with <ROOT>/package.json
+        ```
+
+        </details>
+
+        **Next steps**
+
+        - Read the build log.
+        "#);
+    }
+
+    #[test]
+    fn hostile_lines_stay_inside_their_fence_and_a_module_name_in_its_code_span() {
+        let log = [
+            "```\n</details>",
+            "Error: Cannot find module 'x` [a](javascript:1) <b>'",
+            "\u{1b}]8;;https://evil.example\u{1b}\\click\u{1b}]8;;\u{1b}\\ ````` </details>",
+        ];
+        let why = crate::ops::diagnose::explain(log);
+        insta::assert_snapshot!(failure_explanation(&why), @r"
+
+        **Why it failed**: the build cannot find module ``x` [a](javascript:1) <b>``: add it to package.json (or fix the import path) and commit (`missing-module`).
+
+        <details><summary>The build log's lines that say why</summary>
+
+        ```text
+        Error: Cannot find module 'x` [a](javascript:1) <b>'
+        ```
+
+        </details>
+        ");
+        let tail = crate::ops::diagnose::explain([log[0], log[2]]);
+        insta::assert_snapshot!(failure_explanation(&tail), @r"
+
+        **Why it failed**: no known failure signature in the build log; its last lines follow.
+
+        <details><summary>The build log's last 2 lines</summary>
+
+        ``````text
+        ```</details>
+        click ````` </details>
+        ``````
+
+        </details>
         ");
     }
 }

@@ -1,24 +1,10 @@
 //! Render's build log in a deploy: streamed into the job log while
 //! waiting, quoted when the deploy failed, and never what decides it.
 
-use std::time::Duration;
+use render_sim::{BuildError, Fault, Outcome, Plan, Sim, API_KEY};
 
-use render_sim::{BuildError, Fault, Outcome, Plan, ServiceSpec, Sim, API_KEY};
-
+use crate::deploy::{secs, service};
 use crate::support::{rp, Outcome as Run, Rp};
-
-fn secs(s: f64) -> Duration {
-    Duration::from_secs_f64(s)
-}
-
-fn service(plan: Plan) -> (Sim, String) {
-    let sim = Sim::start();
-    let id = sim.add_service(ServiceSpec {
-        plan,
-        ..ServiceSpec::web("web")
-    });
-    (sim, id)
-}
 
 fn failing(error: BuildError) -> Plan {
     Plan {

@@ -4,12 +4,12 @@ use render_sim::{Fault, FaultKind, Outcome, Plan, ServiceSpec, Sim, API_KEY};
 
 use crate::support::{laptop, rp, Rp};
 
-fn secs(s: f64) -> Duration {
+pub fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
 
 /// A simulator with one web service that goes live in `total`.
-fn service(plan: Plan) -> (Sim, String) {
+pub fn service(plan: Plan) -> (Sim, String) {
     let sim = Sim::start();
     let id = sim.add_service(ServiceSpec {
         plan,

@@ -359,22 +359,29 @@ fn entry(service: &str, at: Timestamp, line: &Line) -> Value {
     })
 }
 
+impl Query {
+    /// The query's services.
+    fn services<'a>(&'a self, state: &'a State) -> impl Iterator<Item = &'a Svc> {
+        let services = state.render.services.iter();
+        services.filter(|s| self.resources.contains(&s.id))
+    }
+
+    /// Whether a line written at `at` is in the window and of a type asked.
+    fn wants(&self, at: Timestamp, line: &Line) -> bool {
+        let typed = self.types.is_empty() || self.types.iter().any(|t| t == line.kind);
+        typed && at >= self.from && at <= self.to
+    }
+}
+
 /// Every line of the query's services written by `now`, in its window
 /// and of its types, oldest first.
 fn matching(state: &State, q: &Query, now: Instant) -> Vec<(Timestamp, String, Line)> {
     let mut found = Vec::new();
-    for svc in state
-        .render
-        .services
-        .iter()
-        .filter(|s| q.resources.contains(&s.id))
-    {
+    for svc in q.services(state) {
         for dep in &svc.deploys {
             for line in deploy_lines(svc, dep) {
                 let at = stamp(dep, line.after);
-                let written = dep.created + line.after <= now;
-                let typed = q.types.is_empty() || q.types.iter().any(|t| t == line.kind);
-                if written && typed && at >= q.from && at <= q.to {
+                if dep.created + line.after <= now && q.wants(at, &line) {
                     found.push((at, svc.id.clone(), line));
                 }
             }
@@ -521,12 +528,7 @@ impl Feed {
     /// of its types, oldest first, as entries.
     fn due(&mut self, state: &State, q: &Query, now: Instant) -> Vec<Value> {
         let mut due = Vec::new();
-        for svc in state
-            .render
-            .services
-            .iter()
-            .filter(|s| q.resources.contains(&s.id))
-        {
+        for svc in q.services(state) {
             for dep in &svc.deploys {
                 let (lines, next) = self
                     .deploys
@@ -540,8 +542,7 @@ impl Feed {
                     }
                     *next += 1;
                     let at = stamp(dep, line.after);
-                    let typed = q.types.is_empty() || q.types.iter().any(|t| t == line.kind);
-                    if typed && at >= q.from && at <= q.to {
+                    if q.wants(at, line) {
                         due.push((at, entry(&svc.id, at, line)));
                     }
                 }
