@@ -375,6 +375,9 @@ pub fn monitor_issue_body(row: &crate::ops::status_page::Row, detected_at: &str)
     for step in steps {
         body.push_str(&format!("- {step}\n"));
     }
+    if let Some(why) = &row.why {
+        body.push_str(&failure_explanation(why));
+    }
     body.push_str(
         "\nThis issue closes itself when render-pilot monitor sees the service healthy again.",
     );

@@ -47,6 +47,7 @@ pub(crate) fn rows() -> Vec<Row> {
                 error: None,
                 attempts: 1,
             }),
+            why: None,
         },
         Row {
             id: "srv-b".into(),
@@ -61,6 +62,7 @@ pub(crate) fn rows() -> Vec<Row> {
             source: None,
             deployed_at: None,
             health: None,
+            why: None,
         },
     ]
 }

@@ -19,6 +19,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::clients::http::HealthCheck;
+use crate::ops::diagnose::Explanation;
 use crate::ops::service_state::State;
 use crate::output::escape::{escape_inline, strip_bidi};
 
@@ -60,6 +61,9 @@ pub struct Row {
     pub source: Option<String>,
     pub deployed_at: Option<String>,
     pub health: Option<HealthCheck>,
+    /// Why the newest deploy failed, as its build log says (read for the
+    /// service's issue only).
+    pub why: Option<Explanation>,
 }
 
 impl Row {
