@@ -4,12 +4,14 @@
 //! one deploy's build log is its service's `type=build` lines within the
 //! deploy's window, and the workspace asked is the service's `ownerId`.
 
+use std::time::Instant;
+
 use jiff::{SignedDuration, Timestamp};
 use reqwest::Method;
 use serde::Deserialize;
 
-use super::{RenderClient, RenderError};
-use crate::clients::http::Retry;
+use super::{api_hint, RenderClient, RenderError};
+use crate::clients::http::{Bucket, Retry, Socket, SocketError, USER_AGENT};
 
 /// The most lines one page may hold (the description's maximum).
 pub const LOG_PAGE: usize = 100;
@@ -91,6 +93,50 @@ impl RenderClient<'_> {
         }
         lines.reverse();
         Ok(lines)
+    }
+}
+
+/// A subscription to a service's log (`GET /logs/subscribe`).
+pub struct LogStream {
+    socket: Socket,
+}
+
+impl RenderClient<'_> {
+    /// Subscribes to the filter's lines: Render sends those written since
+    /// `from`, then each new one as it is written.
+    pub fn subscribe_logs(&self, filter: &LogFilter) -> Result<LogStream, RenderError> {
+        let url = self.url("/logs/subscribe", &filter.query());
+        let headers = [
+            ("authorization", format!("Bearer {}", self.key)),
+            ("user-agent", USER_AGENT.to_string()),
+        ];
+        match self.http.open_socket(Bucket::RenderRead, &url, &headers) {
+            Ok(socket) => Ok(LogStream { socket }),
+            Err(SocketError::Refused {
+                status, message, ..
+            }) => Err(RenderError::Api {
+                what: format!("subscribe to the build log of {}", filter.service),
+                status,
+                message,
+                hint: api_hint(status).to_string(),
+            }),
+            Err(e) => Err(RenderError::Socket(e)),
+        }
+    }
+}
+
+impl LogStream {
+    /// The next line, if one is written by `until`; a message that is not
+    /// a log entry is passed over.
+    pub fn next(&mut self, until: Instant) -> Result<Option<LogEntry>, SocketError> {
+        loop {
+            let Some(text) = self.socket.next_text(until)? else {
+                return Ok(None);
+            };
+            if let Ok(entry) = serde_json::from_str(&text) {
+                return Ok(Some(entry));
+            }
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use reqwest::{Method, Url};
 use serde_json::{json, Value};
 
-use crate::clients::http::{Bucket, Http, HttpError, Response, Retry, MAX_BODY};
+use crate::clients::http::{Bucket, Http, HttpError, Response, Retry, SocketError, MAX_BODY};
 
 mod events;
 mod logs;
@@ -14,7 +14,7 @@ mod model;
 
 use events::EventItem;
 pub use events::{EventDetails, EventKind, ServiceEvent};
-pub use logs::{around, LogEntry, LogFilter, LOG_PAGE};
+pub use logs::{around, LogEntry, LogFilter, LogStream, LOG_PAGE};
 pub use model::{
     dashboard_url, has_render_id_shape, is_deploy_id, is_host_name, is_render_id, AutoDeploy,
     Commit, Deploy, DeployStatus, Image, Outcome, Service, ServiceDetails, TriggerRequest,
@@ -32,6 +32,8 @@ const MAX_PAGES: usize = 500;
 pub enum RenderError {
     #[error(transparent)]
     Http(#[from] HttpError),
+    #[error("Render's stream: {0}")]
+    Socket(SocketError),
     #[error("Render API {what}: HTTP {status}{}: {hint}", message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default())]
     Api {
         what: String,
@@ -45,7 +47,7 @@ impl RenderError {
     pub fn status(&self) -> Option<u16> {
         match self {
             RenderError::Api { status, .. } => Some(*status),
-            RenderError::Http(_) => None,
+            RenderError::Http(_) | RenderError::Socket(_) => None,
         }
     }
 }
