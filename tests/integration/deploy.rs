@@ -634,7 +634,8 @@ fn polls(sim: &Sim, id: &str) -> Vec<std::time::Instant> {
 
 /// Render answers a trigger from the deploy bucket (10 a minute per
 /// service): `Remaining: 9, Reset: 60` says nothing about the GET bucket,
-/// so the status polls keep their pace.
+/// so the status polls keep their pace (a poller's: without the build log,
+/// whose stream would widen them).
 #[test]
 fn trigger_rate_limit_headers_do_not_slow_the_status_polls() {
     let (sim, id) = service(Plan::live(secs(1.5)));
@@ -647,7 +648,9 @@ fn trigger_rate_limit_headers_do_not_slow_the_status_polls() {
     assert_eq!(answer.headers()["ratelimit-reset"], "60");
 
     let started = std::time::Instant::now();
-    let out = deploy_with_hook(&sim, &id).run();
+    let out = deploy_with_hook(&sim, &id)
+        .input("build-log", "never")
+        .run();
     out.assert_code(0);
     assert!(
         started.elapsed() < secs(3.0),
@@ -684,9 +687,10 @@ fn a_429_with_retry_after_2_is_retried_within_2_to_2_2_s() {
 }
 
 /// A long deploy (40 s of build, 10 s of update) on a service whose recent
-/// deploys took about as long, at the real 2 s period: at most 0.5 GET/s
-/// over the wait plus 2 (and one read of Render's events after the end),
-/// the end seen within 0.5 s, and a heartbeat line during the long build.
+/// deploys took about as long, at the real 2 s period, polled (without the
+/// build log, which `buildlog.rs` tests): at most 0.5 GET/s over the wait
+/// plus 2 (and one read of Render's events after the end), the end seen
+/// within 0.5 s, and a heartbeat line during the long build.
 #[test]
 fn a_long_deploy_is_watched_on_half_a_get_a_second_and_seen_within_half_a_second() {
     let (sim, id) = service(Plan {
@@ -704,6 +708,7 @@ fn a_long_deploy_is_watched_on_half_a_get_a_second_and_seen_within_half_a_second
     }
     let out = deploy_with_hook(&sim, &id)
         .env("RENDER_PILOT_POLL_MS", "2000")
+        .input("build-log", "never")
         .run();
     let exited = std::time::Instant::now();
     out.assert_code(0);
@@ -736,7 +741,8 @@ fn a_long_deploy_is_watched_on_half_a_get_a_second_and_seen_within_half_a_second
 
 /// On a terminal (a pseudo-terminal from `script`), the spinner's elapsed
 /// time ticks while the status stays the same, and a status is printed as a
-/// line only once it is over, never both as a line and on the spinner.
+/// line only once it is over, never both as a line and on the spinner
+/// (polled: without the build log, which `buildlog.rs` tests).
 #[test]
 fn on_a_terminal_the_spinner_ticks_and_prints_each_status_once() {
     if std::process::Command::new("script")
@@ -753,7 +759,7 @@ fn on_a_terminal_the_spinner_ticks_and_prints_each_status_once() {
         ..Plan::live(secs(2.8))
     });
     let command = format!(
-        "stty cols 120 rows 30; {} deploy --deploy-hook-url '{}' --render-api-url '{}'",
+        "stty cols 120 rows 30; {} deploy --build-log never --deploy-hook-url '{}' --render-api-url '{}'",
         crate::support::BIN,
         sim.hook_url(&id),
         sim.api_url()

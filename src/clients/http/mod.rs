@@ -212,9 +212,12 @@ impl Http {
         let opened = Socket::open(url, headers, Instant::now() + self.timeout);
         match (&opened, limiter) {
             (Ok(socket), Some(limiter)) => limiter.observe(101, &socket.headers),
-            (Err(SocketError::Refused { status, headers, .. }), Some(limiter)) => {
-                limiter.observe(*status, headers)
-            }
+            (
+                Err(SocketError::Refused {
+                    status, headers, ..
+                }),
+                Some(limiter),
+            ) => limiter.observe(*status, headers),
             _ => {}
         }
         opened

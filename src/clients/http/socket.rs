@@ -205,7 +205,10 @@ impl Drop for Socket {
 
 /// A read that ended because its time was up, not because of the server.
 fn waited(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 fn cause(e: &tungstenite::Error) -> NoResponseCause {
@@ -214,9 +217,7 @@ fn cause(e: &tungstenite::Error) -> NoResponseCause {
         tungstenite::Error::Io(io) if io.kind() == io::ErrorKind::InvalidData => {
             NoResponseCause::Tls
         }
-        tungstenite::Error::Io(_) | tungstenite::Error::ConnectionClosed => {
-            NoResponseCause::Broken
-        }
+        tungstenite::Error::Io(_) | tungstenite::Error::ConnectionClosed => NoResponseCause::Broken,
         _ => NoResponseCause::Other,
     }
 }

@@ -44,6 +44,7 @@ pub fn run(config: &DeploySettings, runner: &mut Runner) -> anyhow::Result<Verdi
         runner,
         started: Instant::now(),
         owner: None,
+        logs_refused: false,
     };
     deploy.run()
 }
@@ -56,6 +57,8 @@ struct Deployer<'a> {
     started: Instant,
     /// The workspace that owns the service, whose logs are read.
     owner: Option<String>,
+    /// Render refused the build log: it is not asked for again.
+    logs_refused: bool,
 }
 
 impl Deployer<'_> {
@@ -153,11 +156,13 @@ impl Deployer<'_> {
         let answered = SignedDuration::try_from(triggered.answered.elapsed()).unwrap_or_default();
         report.started_at = Timestamp::now().checked_sub(answered).ok();
         let deploy = self.deploy_to_watch(triggered, render, service_id, &mut schedule, report)?;
+        let log = self.follow_build_log(service_id, &deploy, report);
         let deadline = self.started + self.config.timeout;
-        let last = self.wait(render, service_id, &deploy.id, deadline, schedule, report)?;
+        let target = (render, service_id, deploy.id.as_str());
+        let (last, heard) = self.wait(target, deadline, schedule, log, report)?;
         self.record_end(&last, report);
         read_phases(render, service_id, &last, report);
-        self.explain_failure(render, service_id, &last, report);
+        self.explain_failure(render, service_id, (&last, heard), report);
         self.conclude(&last, render, service_id, report)
     }
 
@@ -233,10 +238,12 @@ impl Deployer<'_> {
             report.status = status.to_string();
             report.seen.push((origin.elapsed(), status));
         }
-        let last = self.wait(render, &service, &deploy.id, deadline, schedule, report)?;
+        let log = self.follow_build_log(&service, &deploy, report);
+        let target = (render, service.as_str(), deploy.id.as_str());
+        let (last, heard) = self.wait(target, deadline, schedule, log, report)?;
         self.record_end(&last, report);
         read_phases(render, &service, &last, report);
-        self.explain_failure(render, &service, &last, report);
+        self.explain_failure(render, &service, (&last, heard), report);
         if let Some(failure) = self.superseded(render, &service, &last, follow) {
             report.end = DeployEnd::Failed;
             return Err(failure);
