@@ -202,7 +202,9 @@ impl<'a> Deployer<'a> {
         match Follower::open(render, window) {
             Ok(follower) => (Some(follower), 0),
             Err(e) => {
-                self.logs_refused = e.status().is_some();
+                // No access (a key of another workspace, a plan without
+                // logs): the log is not asked for again.
+                self.logs_refused = matches!(e.status(), Some(401 | 403 | 404));
                 self.runner.notice(&format!(
                     "Render's build log is not available ({}); waiting by polling as usual.",
                     e.status()
