@@ -660,18 +660,66 @@ fn run_case(sim: &Sim, clone: &std::path::Path, c: &Case) -> Result<String, Stri
 /// the runner's rules), a terminal escape, a link, markup outside its fence,
 /// or a leaked secret.
 const HOSTILE_LINES: [(&str, &str, &str); 12] = [
-    ("runner commands", "::error::forged\n::add-mask::forged", "⟫ ::error::forged"),
-    ("stop-commands after spaces", "  ::stop-commands::pause", "⟫   ::stop-commands::pause"),
-    ("legacy command mid-line", "built ##[set-output name=x;]forged", "built ##⟫[set-output name=x;]forged"),
-    ("OSC-8 hyperlink", "see \u{1b}]8;;https://evil.example\u{1b}\\the docs\u{1b}]8;;\u{1b}\\ now", "see the docs now"),
-    ("colours, clear screen, cursor", "\u{1b}[31mred\u{1b}[0m \u{1b}[2J\u{1b}[Hcleared", "red cleared"),
-    ("window title and clipboard", "\u{1b}]0;pwned\u{7}\u{1b}]52;c;cGF5bG9hZA==\u{7}after", "after"),
-    ("8-bit controls", "c1\u{9b}31m \u{9d}8;;u\u{9c}text", "c1 text"),
-    ("bidirectional override", "invoice\u{202E}fdp.exe", "invoicefdp.exe"),
-    ("the API key", "RENDER_API_KEY=rnd_SimulatorKey0123456789abcdef", "RENDER_API_KEY="),
-    ("a token's shape", "token ghp_0123456789abcdefghijABCDEFGHIJabcdef12 used", "token "),
-    ("a hook key", "POST https://api.render.com/deploy/srv-x?key=LeakedHookKey99", "POST https://api.render.com/deploy/srv-x"),
-    ("a fence and a comment", "````` </details> <!-- hidden --> [x](https://evil.example)", "</details> <!-- hidden -->"),
+    (
+        "runner commands",
+        "::error::forged\n::add-mask::forged",
+        "⟫ ::error::forged",
+    ),
+    (
+        "stop-commands after spaces",
+        "  ::stop-commands::pause",
+        "⟫   ::stop-commands::pause",
+    ),
+    (
+        "legacy command mid-line",
+        "built ##[set-output name=x;]forged",
+        "built ##⟫[set-output name=x;]forged",
+    ),
+    (
+        "OSC-8 hyperlink",
+        "see \u{1b}]8;;https://evil.example\u{1b}\\the docs\u{1b}]8;;\u{1b}\\ now",
+        "see the docs now",
+    ),
+    (
+        "colours, clear screen, cursor",
+        "\u{1b}[31mred\u{1b}[0m \u{1b}[2J\u{1b}[Hcleared",
+        "red cleared",
+    ),
+    (
+        "window title and clipboard",
+        "\u{1b}]0;pwned\u{7}\u{1b}]52;c;cGF5bG9hZA==\u{7}after",
+        "after",
+    ),
+    (
+        "8-bit controls",
+        "c1\u{9b}31m \u{9d}8;;u\u{9c}text",
+        "c1 text",
+    ),
+    (
+        "bidirectional override",
+        "invoice\u{202E}fdp.exe",
+        "invoicefdp.exe",
+    ),
+    (
+        "the API key",
+        "RENDER_API_KEY=rnd_SimulatorKey0123456789abcdef",
+        "RENDER_API_KEY=",
+    ),
+    (
+        "a token's shape",
+        "token ghp_0123456789abcdefghijABCDEFGHIJabcdef12 used",
+        "token ",
+    ),
+    (
+        "a hook key",
+        "POST https://api.render.com/deploy/srv-x?key=LeakedHookKey99",
+        "POST https://api.render.com/deploy/srv-x",
+    ),
+    (
+        "a fence and a comment",
+        "````` </details> <!-- hidden --> [x](https://evil.example)",
+        "</details> <!-- hidden -->",
+    ),
 ];
 
 /// What no byte render-pilot wrote may hold after a hostile build log.
@@ -685,7 +733,11 @@ fn assert_inert(what: &str, text: &str) {
     ] {
         assert!(!text.contains(bad), "{what}: {name} in\n{text}");
     }
-    for secret in ["ghp_0123456789abcdef", "LeakedHookKey99", "rnd_SimulatorKey"] {
+    for secret in [
+        "ghp_0123456789abcdef",
+        "LeakedHookKey99",
+        "rnd_SimulatorKey",
+    ] {
         assert!(!text.contains(secret), "{what}: {secret} in\n{text}");
     }
 }
@@ -693,7 +745,10 @@ fn assert_inert(what: &str, text: &str) {
 #[test]
 fn hostile_build_log_lines_matrix() {
     let sim = Sim::start();
-    let log: Vec<String> = HOSTILE_LINES.iter().map(|(_, line, _)| line.to_string()).collect();
+    let log: Vec<String> = HOSTILE_LINES
+        .iter()
+        .map(|(_, line, _)| line.to_string())
+        .collect();
     let id = sim.add_service(ServiceSpec {
         plan: Plan {
             fails_with: BuildError::Unexplained,
@@ -737,7 +792,11 @@ fn hostile_build_log_lines_matrix() {
         .env("GITHUB_REPOSITORY", "acme/shop")
         .env("GITHUB_API_URL", &sim.url)
         .run();
-    let issue = sim.issues().pop().expect("an issue for the failed service").body;
+    let issue = sim
+        .issues()
+        .pop()
+        .expect("an issue for the failed service")
+        .body;
     assert_inert("issue", &issue);
     let monitor_log: Vec<&str> = monitor
         .stdout
@@ -746,10 +805,17 @@ fn hostile_build_log_lines_matrix() {
         .collect();
     assert_inert("monitor's job log", &monitor_log.join("\n"));
     for (name, _, shown) in HOSTILE_LINES {
-        assert!(out.stdout.contains(shown), "{name}: {shown:?} not in the job log\n{}", out.stdout);
+        assert!(
+            out.stdout.contains(shown),
+            "{name}: {shown:?} not in the job log\n{}",
+            out.stdout
+        );
         let plain = shown.trim_start_matches("⟫ ").replace("##⟫[", "##[");
         for (place, text) in [("summary", quoted), ("issue", issue.as_str())] {
-            assert!(text.contains(plain.trim_start()), "{name}: {plain:?} not quoted in the {place}\n{text}");
+            assert!(
+                text.contains(plain.trim_start()),
+                "{name}: {plain:?} not quoted in the {place}\n{text}"
+            );
         }
     }
 }

@@ -29,7 +29,7 @@ pub enum SocketError {
     #[error("the server answered HTTP {status} instead of opening the stream")]
     Refused {
         status: u16,
-        headers: HeaderMap,
+        headers: Box<HeaderMap>,
         message: Option<String>,
     },
     #[error("no stream opened: {}", .0.explain())]
@@ -161,7 +161,7 @@ impl Socket {
             Err(HandshakeError::Failure(tungstenite::Error::Http(answer))) => {
                 Err(SocketError::Refused {
                     status: answer.status().as_u16(),
-                    headers: answer.headers().clone(),
+                    headers: Box::new(answer.headers().clone()),
                     message: answer.body().as_deref().and_then(error_message),
                 })
             }

@@ -120,7 +120,7 @@ impl RenderClient<'_> {
                 message,
                 hint: api_hint(status).to_string(),
             }),
-            Err(e) => Err(RenderError::Socket(e)),
+            Err(e) => Err(RenderError::Socket(e.to_string())),
         }
     }
 }

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use reqwest::{Method, Url};
 use serde_json::{json, Value};
 
-use crate::clients::http::{Bucket, Http, HttpError, Response, Retry, SocketError, MAX_BODY};
+use crate::clients::http::{Bucket, Http, HttpError, Response, Retry, MAX_BODY};
 
 mod events;
 mod logs;
@@ -33,7 +33,7 @@ pub enum RenderError {
     #[error(transparent)]
     Http(#[from] HttpError),
     #[error("Render's stream: {0}")]
-    Socket(SocketError),
+    Socket(String),
     #[error("Render API {what}: HTTP {status}{}: {hint}", message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default())]
     Api {
         what: String,
