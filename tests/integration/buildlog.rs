@@ -3,21 +3,14 @@
 
 use render_sim::{BuildError, Fault, FaultKind, Outcome, Plan, Sim, API_KEY};
 
-use crate::deploy::{secs, service};
-use crate::support::{rp, Outcome as Run, Rp};
+use crate::deploy::{deploy_with_hook, secs, service, wait_gets};
+use crate::support::Outcome as Run;
 
 fn failing(error: BuildError) -> Plan {
     Plan {
         fails_with: error,
         ..Plan::ending(Outcome::BuildFailed, secs(0.9))
     }
-}
-
-fn deploy(sim: &Sim, id: &str) -> Rp {
-    rp().input("mode", "deploy")
-        .input("deploy-hook-url", &sim.hook_url(id))
-        .input("render-api-key", API_KEY)
-        .input("render-api-url", &sim.api_url())
 }
 
 /// The `::error` annotation's line.
@@ -38,7 +31,7 @@ fn log_reads(sim: &Sim) -> usize {
 #[test]
 fn a_failed_build_is_explained_by_the_lines_that_say_why() {
     let (sim, id) = service(failing(BuildError::Lockfile));
-    let out = deploy(&sim, &id).run();
+    let out = deploy_with_hook(&sim, &id).run();
     out.assert_code(1);
     assert_eq!(out.output("deploy-status"), "build_failed");
     let deploy = out.output("deploy-id");
@@ -68,7 +61,7 @@ fn a_failed_build_is_explained_by_the_lines_that_say_why() {
 #[test]
 fn a_failure_no_signature_knows_quotes_the_last_lines() {
     let (sim, id) = service(failing(BuildError::Unexplained));
-    let out = deploy(&sim, &id).run();
+    let out = deploy_with_hook(&sim, &id).run();
     out.assert_code(1);
     assert!(
         annotation(&out).contains(
@@ -105,7 +98,7 @@ fn other_failures_name_their_cause() {
         (BuildError::OutOfMemory, "the build ran out of memory"),
     ] {
         let (sim, id) = service(failing(error));
-        let out = deploy(&sim, &id).run();
+        let out = deploy_with_hook(&sim, &id).run();
         out.assert_code(1);
         assert!(
             out.summary.contains(&format!("**Why it failed**: {says}")),
@@ -119,7 +112,7 @@ fn other_failures_name_their_cause() {
 fn no_log_access_is_one_notice_and_the_outcome_stays() {
     let (sim, id) = service(failing(BuildError::Lockfile));
     sim.fault(Fault::status("GET", "/v1/logs", 100, 403));
-    let out = deploy(&sim, &id).run();
+    let out = deploy_with_hook(&sim, &id).run();
     out.assert_code(1);
     assert_eq!(out.output("deploy-status"), "build_failed");
     let notices: Vec<&str> = out
@@ -136,7 +129,7 @@ fn no_log_access_is_one_notice_and_the_outcome_stays() {
 #[test]
 fn build_log_never_reads_no_log() {
     let (sim, id) = service(failing(BuildError::Lockfile));
-    let out = deploy(&sim, &id).input("build-log", "never").run();
+    let out = deploy_with_hook(&sim, &id).input("build-log", "never").run();
     out.assert_code(1);
     assert_eq!(log_reads(&sim), 0);
     assert!(!out.summary.contains("Why it failed"), "{}", out.summary);
@@ -167,7 +160,7 @@ fn subscriptions(sim: &Sim) -> Vec<render_sim::Recorded> {
 #[test]
 fn the_build_log_streams_into_collapsed_groups_and_statuses_stay_outside() {
     let (sim, id) = service(Plan::live(secs(1.2)));
-    let out = deploy(&sim, &id).run();
+    let out = deploy_with_hook(&sim, &id).run();
     out.assert_code(0);
     let lines = grouped(&out.stdout);
     for expected in [
@@ -206,23 +199,6 @@ fn the_build_log_streams_into_collapsed_groups_and_statuses_stay_outside() {
     );
 }
 
-/// The GETs of a deploy's wait: status reads and log subscriptions after
-/// the trigger (not Render's events, read once after the end).
-fn wait_gets(sim: &Sim) -> (usize, std::time::Instant) {
-    let post = sim
-        .requests()
-        .into_iter()
-        .find(|r| r.method == "POST")
-        .unwrap()
-        .at;
-    let gets = sim
-        .requests()
-        .iter()
-        .filter(|r| r.method == "GET" && r.at >= post && !r.path.ends_with("/events"))
-        .count();
-    (gets, post)
-}
-
 /// At the real 2 s period, without history to predict the end: Render's
 /// own line says when a build failed or a deploy went live, and the status
 /// read right then sees it, with no more GETs than a poller reading every
@@ -242,7 +218,7 @@ fn the_end_is_seen_the_moment_render_says_it_within_a_pollers_gets() {
     ] {
         let outcome = plan.outcome.clone();
         let (sim, id) = service(plan);
-        let out = deploy(&sim, &id).env("RENDER_PILOT_POLL_MS", "2000").run();
+        let out = deploy_with_hook(&sim, &id).env("RENDER_PILOT_POLL_MS", "2000").run();
         let exited = std::time::Instant::now();
         let deploy = out.output("deploy-id").to_string();
         let ended = sim.ended_at(&id, &deploy).expect("the deploy ended");
@@ -264,7 +240,7 @@ fn ten_thousand_lines_are_capped_and_the_rest_left_to_the_dashboard() {
         build: secs(2.0),
         ..Plan::live(secs(2.5))
     });
-    let out = deploy(&sim, &id).run();
+    let out = deploy_with_hook(&sim, &id).run();
     out.assert_code(0);
     let lines = grouped(&out.stdout);
     assert_eq!(lines.len(), 2_000, "the cap");
@@ -298,7 +274,7 @@ fn a_dropped_stream_is_picked_up_once_from_the_last_line_without_repeating_one()
         1,
         FaultKind::Cut(6),
     ));
-    let out = deploy(&sim, &id).run();
+    let out = deploy_with_hook(&sim, &id).run();
     out.assert_code(0);
     let lines = grouped(&out.stdout);
     let mut unique = lines.clone();
@@ -338,7 +314,7 @@ fn a_stream_cut_twice_is_one_notice_and_the_wait_polls_on() {
         2,
         FaultKind::Cut(3),
     ));
-    let out = deploy(&sim, &id).run();
+    let out = deploy_with_hook(&sim, &id).run();
     out.assert_code(0);
     assert_eq!(out.output("deploy-status"), "live");
     let notices: Vec<&str> = out
@@ -357,7 +333,7 @@ fn a_stream_cut_twice_is_one_notice_and_the_wait_polls_on() {
 fn a_refused_stream_is_not_asked_again_after_the_deploy() {
     let (sim, id) = service(failing(BuildError::Lockfile));
     sim.fault(Fault::status("GET", "/v1/logs", 10, 403));
-    let out = deploy(&sim, &id).run();
+    let out = deploy_with_hook(&sim, &id).run();
     out.assert_code(1);
     assert_eq!(
         log_reads(&sim),

@@ -757,12 +757,7 @@ fn hostile_build_log_lines_matrix() {
         },
         ..ServiceSpec::web("web")
     });
-    let out = rp()
-        .input("mode", "deploy")
-        .input("deploy-hook-url", &sim.hook_url(&id))
-        .input("render-api-key", API_KEY)
-        .input("render-api-url", &sim.api_url())
-        .run();
+    let out = crate::deploy::deploy_with_hook(&sim, &id).run();
     out.assert_code(1);
     // `::add-mask::` carries the registered secrets to the runner's masker.
     let job_log: Vec<&str> = out
