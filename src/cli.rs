@@ -110,6 +110,9 @@ pub struct DeployArgs {
     /// Cancel the deploy when the timeout passes
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub cancel_on_timeout: Option<String>,
+    /// Render's build log while waiting: auto (streamed in CI, a tail on a terminal), always or never
+    #[arg(long, value_name = "WHEN")]
+    pub build_log: Option<String>,
     /// Path to GET on the service URL once the deploy is live, e.g. /healthz
     #[arg(long, value_name = "PATH")]
     pub health_path: Option<String>,

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 pub use github::{git_auth_header, Deployment, DeploymentStatus, Issue, Job, Run};
-pub use render::{AutoDeploy, Outcome, Plan, ServiceSpec};
+pub use render::{AutoDeploy, BuildError, Outcome, Plan, ServiceSpec};
 use wire::{Request, Response};
 
 /// The API key the simulated Render accepts.
@@ -76,6 +76,10 @@ pub enum FaultKind {
     Headers(Vec<(String, String)>),
     /// Handles the request, then answers 200 with a body of this many bytes.
     Huge(usize),
+    /// A log subscription answers 101, sends this many lines, then drops
+    /// the connection without a close frame; any other request is closed
+    /// without an answer.
+    Cut(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -281,13 +285,29 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) {
     if !latency.is_zero() {
         std::thread::sleep(latency);
     }
+    if is_subscription(&request)
+        && matches!(fault, None | Some(FaultKind::Cut(_) | FaultKind::Slow(_)))
+    {
+        if let Some(FaultKind::Slow(delay)) = fault {
+            std::thread::sleep(delay);
+        }
+        let cut = match fault {
+            Some(FaultKind::Cut(n)) => Some(n),
+            _ => None,
+        };
+        match refuse_subscription(state, &request) {
+            Some(refused) => drop(wire::write_response(&mut stream, &refused)),
+            None => render::logs::subscribe(stream, state, &request, cut),
+        }
+        return;
+    }
     let response = match fault {
         None => None,
         Some(FaultKind::Slow(delay)) => {
             std::thread::sleep(delay);
             None
         }
-        Some(FaultKind::Reset) => return,
+        Some(FaultKind::Reset | FaultKind::Cut(_)) => return,
         Some(FaultKind::Drip(every)) => {
             let response = route(state, &request);
             let _ = wire::write_head(&mut stream, &response, response.body.len());
@@ -346,6 +366,24 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) {
     };
     let response = response.unwrap_or_else(|| route(state, &request));
     let _ = wire::write_response(&mut stream, &response);
+}
+
+fn is_subscription(request: &Request) -> bool {
+    request.method == "GET" && request.path == "/v1/logs/subscribe"
+}
+
+/// A log subscription's answer when it is refused: its GET spent, the key,
+/// the filters checked.
+fn refuse_subscription(shared: &Arc<Mutex<State>>, request: &Request) -> Option<Response> {
+    let mut state = lock(shared);
+    let headers = match state.spend(request) {
+        Ok(headers) => headers,
+        Err(limited) => return Some(limited),
+    };
+    render::logs::refuse_subscription(&state, request).map(|mut refused| {
+        refused.headers.extend(headers);
+        refused
+    })
 }
 
 fn take_fault(faults: &mut VecDeque<Fault>, request: &Request) -> Option<FaultKind> {

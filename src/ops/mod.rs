@@ -2,6 +2,7 @@
 //! classifying a service, the status page, one issue per problem, and
 //! reading a failed run's logs.
 
+pub mod buildlog;
 pub mod diagnose;
 pub mod issues;
 pub mod rollout;

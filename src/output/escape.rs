@@ -26,6 +26,66 @@ pub fn strip_bidi(text: &str) -> String {
     text.chars().filter(|c| !is_bidi_control(*c)).collect()
 }
 
+/// `text` without terminal escape sequences and control characters: what
+/// a terminal would act on rather than show. CSI (`ESC [` … a final byte:
+/// colours, cursor moves, erasing), OSC (`ESC ]` … `BEL` or `ESC \`:
+/// OSC-8 hyperlinks, window titles, the clipboard), DCS, SOS, PM and APC
+/// strings, the two-byte `ESC` forms, their 8-bit C1 forms, and every other
+/// control character go; tabs become spaces. A hyperlink keeps its text.
+pub fn strip_escapes(text: &str) -> String {
+    if !text.chars().any(|c| c.is_control()) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let introducer = match c {
+            '\u{1b}' => chars.next(),
+            // C1: 0x9B is CSI, 0x9D OSC, 0x90 DCS, 0x98 SOS, 0x9E PM, 0x9F APC.
+            '\u{9b}' => Some('['),
+            '\u{9d}' => Some(']'),
+            '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => Some('P'),
+            '\t' => {
+                out.push(' ');
+                continue;
+            }
+            c if c.is_control() => continue,
+            c => {
+                out.push(c);
+                continue;
+            }
+        };
+        match introducer {
+            // Parameters and intermediates, then one final byte.
+            Some('[') => {
+                for n in chars.by_ref() {
+                    if ('\u{40}'..='\u{7e}').contains(&n) {
+                        break;
+                    }
+                }
+            }
+            // A string, up to BEL or the string terminator (ESC \, or C1 ST).
+            Some(']' | 'P' | 'X' | '^' | '_') => {
+                while let Some(n) = chars.next() {
+                    if n == '\u{7}' || n == '\u{9c}' {
+                        break;
+                    }
+                    if n == '\u{1b}' {
+                        chars.next_if_eq(&'\\');
+                        break;
+                    }
+                }
+            }
+            // `ESC (`, `ESC )`… name a character set in the next byte.
+            Some('(' | ')' | '*' | '+' | '-' | '.' | '/' | '#' | '%' | ' ') => {
+                chars.next();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Whether GitHub would read `c`, followed by `rest` and preceded by
 /// `previous`, as the start of a mention (`@user`, `@org/team`, an e-mail
 /// address) or of a bare link (`https://…`, `www.…`): then a [`JOINER`]
@@ -202,6 +262,32 @@ pub fn commit_text(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_escapes_go_and_their_text_stays() {
+        for (raw, shown) in [
+            ("\u{1b}[1;31mred\u{1b}[0m text", "red text"),
+            (
+                "see \u{1b}]8;;https://evil.example/x\u{1b}\\the docs\u{1b}]8;;\u{1b}\\ now",
+                "see the docs now",
+            ),
+            ("\u{1b}]8;;https://x\u{7}link\u{1b}]8;;\u{7}", "link"),
+            ("\u{1b}]0;new title\u{7}after", "after"),
+            ("\u{1b}]52;c;Y2xpcA==\u{7}clipboard", "clipboard"),
+            ("\u{1b}P1$qm\u{1b}\\dcs", "dcs"),
+            ("\u{9b}31mc1\u{9d}8;;u\u{9c}text", "c1text"),
+            ("a\u{1b}(Bb\u{1b}7c\u{1b}[2J\u{1b}[Hd", "abcd"),
+            (
+                "bell\u{7} nul\u{0} del\u{7f} tab\tend",
+                "bell nul del tab end",
+            ),
+            ("plain ✓ text", "plain ✓ text"),
+            ("cut \u{1b}[", "cut "),
+            ("cut \u{1b}]8;;never ends", "cut "),
+        ] {
+            assert_eq!(strip_escapes(raw), shown, "{raw:?}");
+        }
+    }
 
     /// The text with each joiner shown as `‸`, to read the tests.
     fn shown(text: &str) -> String {

@@ -89,6 +89,11 @@ impl Runner {
         info_line(self.actions, message);
     }
 
+    /// Inside GitHub Actions, rather than on a terminal.
+    pub fn in_actions(&self) -> bool {
+        self.actions
+    }
+
     /// The log for other threads (the HTTP client's rate-limit notices).
     pub fn printer(&self) -> Printer {
         Printer {
@@ -212,8 +217,9 @@ impl Progress {
         if let Some(b) = &bar {
             // indicatif redraws `{elapsed}` on every tick, so it runs even
             // while the message stays the same.
+            // The prefix holds the lines shown under the status, if any.
             if let Ok(style) =
-                indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed}){prefix}")
             {
                 b.set_style(style);
             }
@@ -242,6 +248,26 @@ impl Progress {
             None => runner.info(&format!("{message} ({})", self.elapsed())),
         }
         *state = (message, Instant::now());
+    }
+
+    /// A line printed for good: above the spinner on a terminal.
+    pub fn println(&self, runner: &Runner, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(terminal_line(line)),
+            None => runner.info(line),
+        }
+    }
+
+    /// Lines shown under the spinner, replacing the last ones (a terminal
+    /// only; elsewhere there is no spinner to show them under).
+    pub fn set_tail(&self, lines: &[String]) {
+        if let Some(bar) = &self.bar {
+            let tail: String = lines
+                .iter()
+                .map(|l| format!("\n  │ {}", terminal_line(l)))
+                .collect();
+            bar.set_prefix(tail);
+        }
     }
 
     /// Nothing new: in CI, a heartbeat line when none was printed for a

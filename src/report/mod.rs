@@ -2,6 +2,7 @@
 
 use crate::clients::render::DeployStatus;
 use crate::inputs::human_duration;
+use crate::ops::diagnose::Explanation;
 use crate::ops::rollout::{median, seen_phases, Phase, Phases, Source};
 use crate::output::charts::{self, Bar, BarChart, Tone};
 use crate::output::escape::{code, escape_inline, fenced};
@@ -58,6 +59,8 @@ pub struct DeployReport {
     /// The service's recent deploys that went live, oldest first, with
     /// their durations in seconds, as read before the trigger.
     pub recent: Vec<(String, u64)>,
+    /// Why a failed deploy failed, as its build log says.
+    pub why: Option<Explanation>,
 }
 
 impl DeployReport {
@@ -117,6 +120,9 @@ pub fn deploy_summary(r: &DeployReport) -> String {
         },
         human_duration(r.duration),
     );
+    if let Some(why) = &r.why {
+        out.push_str(&failure_explanation(why));
+    }
     if !r.next_steps.is_empty() {
         out.push_str("\n**Next steps**\n\n");
         for step in &r.next_steps {
@@ -138,6 +144,29 @@ pub fn deploy_summary(r: &DeployReport) -> String {
         out.push_str(&deploy_comparison(took, &r.recent));
     }
     out
+}
+
+/// Why a deploy failed, as its build log says: the cause and what to do
+/// in a line, then the lines that say so (else its last lines) in a
+/// collapsed block, in a fence no line can close.
+pub fn failure_explanation(why: &Explanation) -> String {
+    if why.lines.is_empty() {
+        return String::new();
+    }
+    let (line, summary) = match why.cause() {
+        Some(cause) => (
+            format!("{} (`{}`).", cause.remedy(), cause.name()),
+            "The build log's lines that say why".to_string(),
+        ),
+        None => (
+            "no known failure signature in the build log; its last lines follow.".to_string(),
+            format!("The build log's last {} lines", why.lines.len()),
+        ),
+    };
+    format!(
+        "\n**Why it failed**: {line}\n\n<details><summary>{summary}</summary>\n\n{}\n</details>\n",
+        fenced(&why.lines.join("\n"))
+    )
 }
 
 /// The comment render-pilot keeps on a pull request: its preview's link
@@ -346,6 +375,9 @@ pub fn monitor_issue_body(row: &crate::ops::status_page::Row, detected_at: &str)
     for step in steps {
         body.push_str(&format!("- {step}\n"));
     }
+    if let Some(why) = &row.why {
+        body.push_str(&failure_explanation(why));
+    }
     body.push_str(
         "\nThis issue closes itself when render-pilot monitor sees the service healthy again.",
     );
@@ -364,6 +396,9 @@ pub fn manual_steps(cause: &crate::ops::diagnose::Cause) -> &'static str {
         Cause::DeployFailed { .. } => "Read the deploy's log in the Render dashboard; the previous deploy keeps serving. Fix the cause and deploy again (`redeploy` clears the build cache).",
         Cause::DeployUnhealthy { .. } => "Roll back in the Render dashboard (or enable `fixes: rollback`), then read the service's logs.",
         Cause::Transient { .. } => "Re-run the failed jobs; if it keeps failing, the service it talks to is down.",
+        Cause::MissingModule { .. } => "Add the missing module to package.json (or fix the import path), commit the lockfile with it, and push.",
+        Cause::OutOfMemory => "Lower the build's memory use (`NODE_OPTIONS=--max-old-space-size=…`), or give it more memory: a larger runner or Render build plan.",
+        Cause::ExitCode { .. } => "Read the lines before the exit in the evidence below: the command that exited says why.",
         Cause::Unknown => "Read the evidence below and the full log of the failed job.",
     }
 }
@@ -542,6 +577,7 @@ mod tests {
             recorded: Err("the deploy did not end while render-pilot watched".into()),
             took: None,
             recent: vec![],
+            why: None,
         }
     }
 
@@ -807,6 +843,75 @@ mod tests {
         **Next steps**
 
         - Read the build log.
+        ");
+    }
+
+    #[test]
+    fn a_failure_quotes_the_lines_that_say_why_in_a_collapsed_block() {
+        let log = [
+            "==> Running build command 'pnpm install --frozen-lockfile'...",
+            " ERR_PNPM_OUTDATED_LOCKFILE  Cannot install with \"frozen-lockfile\" because pnpm-lock.yaml is not up to date with <ROOT>/package.json",
+            "==> Build failed 😞",
+        ];
+        let mut r = report(DeployEnd::Failed, "build_failed");
+        r.why = Some(crate::ops::diagnose::explain(log));
+        r.next_steps = vec!["Read the build log.".into()];
+        insta::assert_snapshot!(deploy_summary(&r), @r#"
+        ### ❌ Render: deploy failed
+
+        | Service | Deploy | Commit or image | Trigger | Status | Duration |
+        |---|---|---|---|---|---|
+        | [web](https://dashboard.render.com/web/srv-abc123) `srv-abc123` | [`dep-xyz`](https://dashboard.render.com/web/srv-abc123/deploys/dep-xyz) | `1a2b3c4` | deploy hook | `build_failed` | 1m 05s |
+
+        **Why it failed**: pnpm-lock.yaml is out of date with package.json: run recover's lockfile fix, or `pnpm install` and commit (`lockfile`).
+
+        <details><summary>The build log's lines that say why</summary>
+
+        ```text
+         ERR_PNPM_OUTDATED_LOCKFILE  Cannot install with "frozen-lockfile" because pnpm-lock.yaml is not up to date with <ROOT>/package.json
+        ```
+
+        </details>
+
+        **Next steps**
+
+        - Read the build log.
+        "#);
+    }
+
+    #[test]
+    fn hostile_lines_stay_inside_their_fence_and_a_module_name_in_its_code_span() {
+        let log = [
+            "```\n</details>",
+            "Error: Cannot find module 'x` [a](javascript:1) <b>'",
+            "\u{1b}]8;;https://evil.example\u{1b}\\click\u{1b}]8;;\u{1b}\\ ````` </details>",
+        ];
+        let why = crate::ops::diagnose::explain(log);
+        insta::assert_snapshot!(failure_explanation(&why), @r"
+
+        **Why it failed**: the build cannot find module ``x` [a](javascript:1) <b>``: add it to package.json (or fix the import path) and commit (`missing-module`).
+
+        <details><summary>The build log's lines that say why</summary>
+
+        ```text
+        Error: Cannot find module 'x` [a](javascript:1) <b>'
+        ```
+
+        </details>
+        ");
+        let tail = crate::ops::diagnose::explain([log[0], log[2]]);
+        insta::assert_snapshot!(failure_explanation(&tail), @r"
+
+        **Why it failed**: no known failure signature in the build log; its last lines follow.
+
+        <details><summary>The build log's last 2 lines</summary>
+
+        ``````text
+        ```</details>
+        click ````` </details>
+        ``````
+
+        </details>
         ");
     }
 }

@@ -24,6 +24,8 @@ pub struct DeploySettings {
     pub request: TriggerRequest,
     pub canceled_is_failure: bool,
     pub cancel_on_timeout: bool,
+    /// Whether Render's build log is read while waiting, and shown.
+    pub build_log: BuildLog,
     pub dry_run: bool,
     /// Verify the live deploy answers 2xx on this path, within the timeout.
     pub health: Option<(String, Duration)>,
@@ -33,6 +35,18 @@ pub struct DeploySettings {
     /// Found while reading the hook; shown once the run starts.
     pub warnings: Vec<String>,
     pub tuning: Tuning,
+}
+
+/// Render's build log while a deploy is waited for (`build-log`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildLog {
+    /// Streamed into the job log in CI; a tail under the spinner on a
+    /// terminal.
+    Auto,
+    /// Every line, on a terminal too.
+    Always,
+    /// Not read at all.
+    Never,
 }
 
 /// What starts the deploy: one choice, read once.
@@ -103,6 +117,7 @@ impl DeploySettings {
             canceled_is_failure: read
                 .bool(args.canceled_is_failure.as_deref(), "canceled-is-failure")?,
             cancel_on_timeout: read.bool(args.cancel_on_timeout.as_deref(), "cancel-on-timeout")?,
+            build_log: build_log(read.required(args.build_log.as_deref(), "build-log")?)?,
             dry_run: read.bool(args.common.dry_run.as_deref(), "dry-run")?,
             warnings,
             tuning: read.tuning(),
@@ -115,6 +130,21 @@ impl DeploySettings {
             Trigger::Hook(hook) => Some(hook),
             _ => None,
         }
+    }
+}
+
+fn build_log(value: String) -> Result<BuildLog, InputError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "auto" => Ok(BuildLog::Auto),
+        "always" => Ok(BuildLog::Always),
+        "never" => Ok(BuildLog::Never),
+        other => Err(InputError::new(
+            "build-log",
+            format!(
+                "'{}' is not a choice; choose auto, always or never",
+                shorten(other)
+            ),
+        )),
     }
 }
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-pub use deploy::{DeploySettings, Follow, GitHubReport, Trigger};
+pub use deploy::{BuildLog, DeploySettings, Follow, GitHubReport, Trigger};
 pub use flags::as_flags;
 pub use monitor::{CommitMode, HealthPolicy, MonitorSettings, Services};
 pub use recover::{Fix, RecoverSettings};

@@ -92,6 +92,7 @@ pub const INPUTS: &[Input] = &[
     input("clear-cache", &[Deploy], Value("false")),
     input("canceled-is-failure", &[Deploy], Value("true")),
     input("cancel-on-timeout", &[Deploy], Value("false")),
+    input("build-log", &[Deploy], Value("auto")),
     input("health-path", &[Deploy, Monitor], WhenUnset::Nothing),
     input("health-timeout", &[Deploy, Monitor], Value("2m")),
     input("health-retries", &[Monitor], Value("3")),

@@ -4,12 +4,12 @@ use render_sim::{Fault, FaultKind, Outcome, Plan, ServiceSpec, Sim, API_KEY};
 
 use crate::support::{assert_summary, laptop, rp, Rp};
 
-fn secs(s: f64) -> Duration {
+pub fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
 
 /// A simulator with one web service that goes live in `total`.
-fn service(plan: Plan) -> (Sim, String) {
+pub fn service(plan: Plan) -> (Sim, String) {
     let sim = Sim::start();
     let id = sim.add_service(ServiceSpec {
         plan,
@@ -22,7 +22,7 @@ fn hook_key(sim: &Sim, id: &str) -> String {
     sim.hook_url(id).split("key=").nth(1).unwrap().to_string()
 }
 
-fn deploy_with_hook(sim: &Sim, id: &str) -> Rp {
+pub fn deploy_with_hook(sim: &Sim, id: &str) -> Rp {
     rp().input("mode", "deploy")
         .input("deploy-hook-url", &sim.hook_url(id))
         .input("render-api-key", API_KEY)
@@ -615,6 +615,23 @@ fn a_hook_answer_that_is_not_renders_fails_and_says_to_check() {
     }
 }
 
+/// The GETs of a deploy's wait: status reads and log subscriptions after
+/// the trigger (not Render's events, read once after the end).
+pub fn wait_gets(sim: &Sim) -> (usize, std::time::Instant) {
+    let post = sim
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap()
+        .at;
+    let gets = sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.at >= post && !r.path.ends_with("/events"))
+        .count();
+    (gets, post)
+}
+
 /// The GET polls of one deploy, after the trigger.
 fn polls(sim: &Sim, id: &str) -> Vec<std::time::Instant> {
     sim.requests()
@@ -627,7 +644,8 @@ fn polls(sim: &Sim, id: &str) -> Vec<std::time::Instant> {
 
 /// Render answers a trigger from the deploy bucket (10 a minute per
 /// service): `Remaining: 9, Reset: 60` says nothing about the GET bucket,
-/// so the status polls keep their pace.
+/// so the status polls keep their pace (a poller's: without the build log,
+/// whose stream would widen them).
 #[test]
 fn trigger_rate_limit_headers_do_not_slow_the_status_polls() {
     let (sim, id) = service(Plan::live(secs(1.5)));
@@ -640,7 +658,9 @@ fn trigger_rate_limit_headers_do_not_slow_the_status_polls() {
     assert_eq!(answer.headers()["ratelimit-reset"], "60");
 
     let started = std::time::Instant::now();
-    let out = deploy_with_hook(&sim, &id).run();
+    let out = deploy_with_hook(&sim, &id)
+        .input("build-log", "never")
+        .run();
     out.assert_code(0);
     assert!(
         started.elapsed() < secs(3.0),
@@ -677,9 +697,10 @@ fn a_429_with_retry_after_2_is_retried_within_2_to_2_2_s() {
 }
 
 /// A long deploy (40 s of build, 10 s of update) on a service whose recent
-/// deploys took about as long, at the real 2 s period: at most 0.5 GET/s
-/// over the wait plus 2 (and one read of Render's events after the end),
-/// the end seen within 0.5 s, and a heartbeat line during the long build.
+/// deploys took about as long, at the real 2 s period, polled (without the
+/// build log, which `buildlog.rs` tests): at most 0.5 GET/s over the wait
+/// plus 2 (and one read of Render's events after the end), the end seen
+/// within 0.5 s, and a heartbeat line during the long build.
 #[test]
 fn a_long_deploy_is_watched_on_half_a_get_a_second_and_seen_within_half_a_second() {
     let (sim, id) = service(Plan {
@@ -697,28 +718,18 @@ fn a_long_deploy_is_watched_on_half_a_get_a_second_and_seen_within_half_a_second
     }
     let out = deploy_with_hook(&sim, &id)
         .env("RENDER_PILOT_POLL_MS", "2000")
+        .input("build-log", "never")
         .run();
     let exited = std::time::Instant::now();
     out.assert_code(0);
     let deploy = out.output("deploy-id").to_string();
     let live = sim.ended_at(&id, &deploy).expect("the deploy ended");
     let lag = exited - live;
-    let post = sim
-        .requests()
-        .into_iter()
-        .find(|r| r.method == "POST")
-        .unwrap()
-        .at;
-    let gets = sim
-        .requests()
-        .iter()
-        .filter(|r| r.method == "GET" && r.at >= post)
-        .count();
+    let (gets, post) = wait_gets(&sim);
     let waited = (exited - post).as_secs_f64();
     assert!(lag <= secs(0.5), "lag {lag:?}");
-    // One more after the end: Render's events, for the chart.
     assert!(
-        gets as f64 <= 0.5 * waited + 3.0,
+        gets as f64 <= 0.5 * waited + 2.0,
         "{gets} GETs over {waited:.1} s"
     );
     let polls = polls(&sim, &id);
@@ -729,7 +740,8 @@ fn a_long_deploy_is_watched_on_half_a_get_a_second_and_seen_within_half_a_second
 
 /// On a terminal (a pseudo-terminal from `script`), the spinner's elapsed
 /// time ticks while the status stays the same, and a status is printed as a
-/// line only once it is over, never both as a line and on the spinner.
+/// line only once it is over, never both as a line and on the spinner
+/// (polled: without the build log, which `buildlog.rs` tests).
 #[test]
 fn on_a_terminal_the_spinner_ticks_and_prints_each_status_once() {
     if std::process::Command::new("script")
@@ -746,7 +758,7 @@ fn on_a_terminal_the_spinner_ticks_and_prints_each_status_once() {
         ..Plan::live(secs(2.8))
     });
     let command = format!(
-        "stty cols 120 rows 30; {} deploy --deploy-hook-url '{}' --render-api-url '{}'",
+        "stty cols 120 rows 30; {} deploy --build-log never --deploy-hook-url '{}' --render-api-url '{}'",
         crate::support::BIN,
         sim.hook_url(&id),
         sim.api_url()

@@ -294,6 +294,55 @@ fn deploy_get_events() {
     });
 }
 
+/// Render's build log: a subscription refused, slow, cut or answered
+/// with anything but a stream leaves one notice and a wait that polls, and
+/// the deploy's result as it was.
+#[test]
+fn deploy_subscribe_to_the_build_log() {
+    check("deploy: GET logs/subscribe", || Scenario {
+        optional: true,
+        ..deploy_scenario("GET", |_| "/v1/logs/subscribe".into(), true, false, false)
+    });
+}
+
+/// The read of a failed deploy's build log, for the summary's quote (the
+/// stream is refused with a 503, so its lines are read once the deploy
+/// ended): a fault leaves the quote out, and the result as it was.
+#[test]
+fn deploy_read_the_build_log() {
+    check("deploy: GET logs", || {
+        let sim = Sim::start();
+        let id = sim.add_service(ServiceSpec {
+            plan: Plan::ending(render_sim::Outcome::BuildFailed, Duration::from_millis(300)),
+            ..ServiceSpec::web("web")
+        });
+        sim.fault(Fault::status("GET", "/v1/logs/subscribe", 1000, 503));
+        let (hook, api) = (sim.hook_url(&id), sim.api_url());
+        Scenario {
+            method: "GET",
+            path: "/v1/logs".into(),
+            query: Some("direction=backward"),
+            idempotent: true,
+            body_optional: false,
+            verified: false,
+            no_content: false,
+            optional: true,
+            run: Box::new(move || {
+                rp().input("mode", "deploy")
+                    .input("render-api-key", API_KEY)
+                    .input("render-api-url", &api)
+                    .input("deploy-hook-url", &hook)
+            }),
+            ok: Box::new(|out| {
+                out.code == Some(1)
+                    && out.outputs.get("deploy-status").map(String::as_str) == Some("build_failed")
+            }),
+            sim,
+            _keep: Vec::new(),
+        }
+    });
+}
+
 #[test]
 fn deploy_hook_trigger() {
     check("deploy: POST hook", || {

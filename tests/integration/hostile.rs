@@ -2,7 +2,7 @@
 //! configuration) with one message that names the input and the fix, never
 //! panic, and change nothing: no request that changes state, no output.
 
-use render_sim::{ServiceSpec, Sim, API_KEY, GITHUB_TOKEN};
+use render_sim::{BuildError, Outcome, Plan, ServiceSpec, Sim, API_KEY, GITHUB_TOKEN};
 
 use crate::repo::{git, remote};
 use crate::support::rp;
@@ -255,6 +255,11 @@ fn bad_input_matrix() {
             "huge number",
             with_api(&[("timeout", "99999999999999999999")]),
             "timeout: '99999999999999999999' is not a duration",
+        ),
+        case(
+            "unknown build-log",
+            with_api(&[("build-log", "sometimes")]),
+            "build-log: 'sometimes' is not a choice; choose auto, always or never",
         ),
         case(
             "commit not a SHA",
@@ -686,4 +691,165 @@ fn run_case(sim: &Sim, clone: &std::path::Path, c: &Case) -> Result<String, Stri
         return Err(format!("nothing may change, yet {changed:?}"));
     }
     Ok(message.to_string())
+}
+
+/// Hostile lines in Render's build log, each with what must still show of
+/// it: streamed into the job log, quoted in the summary and in monitor's
+/// issue, none may become a runner command (every run's output is read with
+/// the runner's rules), a terminal escape, a link, markup outside its fence,
+/// or a leaked secret.
+const HOSTILE_LINES: [(&str, &str, &str); 12] = [
+    (
+        "runner commands",
+        "::error::forged\n::add-mask::forged",
+        "⟫ ::error::forged",
+    ),
+    (
+        "stop-commands after spaces",
+        "  ::stop-commands::pause",
+        "⟫   ::stop-commands::pause",
+    ),
+    (
+        "legacy command mid-line",
+        "built ##[set-output name=x;]forged",
+        "built ##⟫[set-output name=x;]forged",
+    ),
+    (
+        "OSC-8 hyperlink",
+        "see \u{1b}]8;;https://evil.example\u{1b}\\the docs\u{1b}]8;;\u{1b}\\ now",
+        "see the docs now",
+    ),
+    (
+        "colours, clear screen, cursor",
+        "\u{1b}[31mred\u{1b}[0m \u{1b}[2J\u{1b}[Hcleared",
+        "red cleared",
+    ),
+    (
+        "window title and clipboard",
+        "\u{1b}]0;pwned\u{7}\u{1b}]52;c;cGF5bG9hZA==\u{7}after",
+        "after",
+    ),
+    (
+        "8-bit controls",
+        "c1\u{9b}31m \u{9d}8;;u\u{9c}text",
+        "c1 text",
+    ),
+    (
+        "bidirectional override",
+        "invoice\u{202E}fdp.exe",
+        "invoicefdp.exe",
+    ),
+    (
+        "the API key",
+        "RENDER_API_KEY=rnd_SimulatorKey0123456789abcdef",
+        "RENDER_API_KEY=",
+    ),
+    (
+        "a token's shape",
+        "token ghp_0123456789abcdefghijABCDEFGHIJabcdef12 used",
+        "token ",
+    ),
+    (
+        "a hook key",
+        "POST https://api.render.com/deploy/srv-x?key=LeakedHookKey99",
+        "POST https://api.render.com/deploy/srv-x",
+    ),
+    (
+        "a fence and a comment",
+        "````` </details> <!-- hidden --> [x](https://evil.example)",
+        "</details> <!-- hidden -->",
+    ),
+];
+
+/// What no byte render-pilot wrote may hold after a hostile build log.
+fn assert_inert(what: &str, text: &str) {
+    for (bad, name) in [
+        ('\u{1b}', "an escape"),
+        ('\u{9b}', "a C1 CSI"),
+        ('\u{9d}', "a C1 OSC"),
+        ('\u{7}', "a bell"),
+        ('\u{202E}', "a bidi override"),
+    ] {
+        assert!(!text.contains(bad), "{what}: {name} in\n{text}");
+    }
+    for secret in [
+        "ghp_0123456789abcdef",
+        "LeakedHookKey99",
+        "rnd_SimulatorKey",
+    ] {
+        assert!(!text.contains(secret), "{what}: {secret} in\n{text}");
+    }
+}
+
+#[test]
+fn hostile_build_log_lines_matrix() {
+    let sim = Sim::start();
+    let log: Vec<String> = HOSTILE_LINES
+        .iter()
+        .map(|(_, line, _)| line.to_string())
+        .collect();
+    let id = sim.add_service(ServiceSpec {
+        plan: Plan {
+            fails_with: BuildError::Unexplained,
+            log: log.clone(),
+            ..Plan::ending(Outcome::BuildFailed, std::time::Duration::from_millis(900))
+        },
+        ..ServiceSpec::web("web")
+    });
+    let out = crate::deploy::deploy_with_hook(&sim, &id).run();
+    out.assert_code(1);
+    // `::add-mask::` carries the registered secrets to the runner's masker.
+    let job_log: Vec<&str> = out
+        .stdout
+        .lines()
+        .chain(out.stderr.lines())
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect();
+    assert_inert("job log", &job_log.join("\n"));
+    assert_inert("summary", &out.summary);
+    let quoted = out
+        .summary
+        .split("``````text\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n``````\n").next())
+        .unwrap_or_else(|| panic!("no quote in a fence longer than the log's\n{}", out.summary));
+    assert!(out.summary.contains("**Next steps**"), "{}", out.summary);
+    // The deploy failed, so its issue comes from monitor, quoting the same.
+    sim.add_history(&id, "build_failed", std::time::Duration::from_secs(30));
+    let monitor = rp()
+        .input("mode", "monitor")
+        .input("render-api-key", API_KEY)
+        .input("render-api-url", &sim.api_url())
+        .input("github-token", GITHUB_TOKEN)
+        .input("services", &id)
+        .input("commit-mode", "never")
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_API_URL", &sim.url)
+        .run();
+    let issue = sim
+        .issues()
+        .pop()
+        .expect("an issue for the failed service")
+        .body;
+    assert_inert("issue", &issue);
+    let monitor_log: Vec<&str> = monitor
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect();
+    assert_inert("monitor's job log", &monitor_log.join("\n"));
+    for (name, _, shown) in HOSTILE_LINES {
+        assert!(
+            out.stdout.contains(shown),
+            "{name}: {shown:?} not in the job log\n{}",
+            out.stdout
+        );
+        let plain = shown.trim_start_matches("⟫ ").replace("##⟫[", "##[");
+        for (place, text) in [("summary", quoted), ("issue", issue.as_str())] {
+            assert!(
+                text.contains(plain.trim_start()),
+                "{name}: {plain:?} not quoted in the {place}\n{text}"
+            );
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! simulator, real git repositories and real files.
 
 mod architecture;
+mod buildlog;
 mod container;
 mod deploy;
 mod docs;

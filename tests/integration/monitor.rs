@@ -120,6 +120,17 @@ fn a_failed_deploy_opens_one_issue_and_recovery_closes_it() {
                 .body
                 .contains("Render keeps the previous deploy serving")
     );
+    // The issue says why, in the build log's own lines.
+    assert!(
+        issues[0]
+            .body
+            .contains("**Why it failed**: pnpm-lock.yaml is out of date with package.json")
+            && issues[0].body.contains(
+                "```text\n ERR_PNPM_OUTDATED_LOCKFILE  Cannot install with \"frozen-lockfile\""
+            ),
+        "{}",
+        issues[0].body
+    );
     assert!(f.remote.log()[0].0.contains("(shop-api failed)"));
     no_leak(&f, &out);
 

@@ -3,6 +3,7 @@
 //! deploy hooks, rollback, cancel, and each service's own health endpoint.
 
 mod events;
+pub(crate) mod logs;
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,7 @@ mod domains;
 pub(crate) mod follow;
 
 use follow::CommitDetail;
+pub use logs::BuildError;
 
 /// How a triggered deploy ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +41,12 @@ pub struct Plan {
     pub outcome: Outcome,
     /// What the service's health endpoint answers once this deploy is live.
     pub health: u16,
+    /// What a failing build prints before Render says it failed.
+    pub fails_with: BuildError,
+    /// Lines the build prints among its own (a script's output).
+    pub log: Vec<String>,
+    /// How many more lines of bundler output the build prints.
+    pub log_filler: usize,
 }
 
 impl Plan {
@@ -50,6 +58,9 @@ impl Plan {
             update: total / 3,
             outcome: Outcome::Live,
             health: 200,
+            fails_with: BuildError::default(),
+            log: Vec::new(),
+            log_filler: 0,
         }
     }
 
@@ -296,12 +307,17 @@ impl Svc {
         value
     }
 
+    /// The workspace that owns the service (`ownerId`): one for all.
+    fn owner(&self) -> &'static str {
+        "tea-simulator"
+    }
+
     fn json(&self, base_url: &str) -> Value {
         let spec = &self.spec;
         let mut value = json!({
             "id": self.id,
             "name": spec.name,
-            "ownerId": "tea-simulator",
+            "ownerId": self.owner(),
             "type": spec.kind,
             "createdAt": self.created_at,
             "updatedAt": self.created_at,
@@ -692,7 +708,7 @@ fn fake_sha(n: u64) -> String {
         .collect()
 }
 
-fn authorized(request: &Request) -> bool {
+pub(crate) fn authorized(request: &Request) -> bool {
     request.header("authorization") == Some(&format!("Bearer {API_KEY}"))
 }
 
@@ -711,6 +727,9 @@ pub(crate) fn api(state: &mut State, request: &Request) -> Response {
     }
     let parts: Vec<&str> = request.path.trim_start_matches("/v1/").split('/').collect();
     let method = request.method.as_str();
+    if (method, parts.as_slice()) == ("GET", ["logs"].as_slice()) {
+        return logs::list(state, request);
+    }
     let render = &mut state.render;
     let now = Instant::now();
     match (method, parts.as_slice()) {

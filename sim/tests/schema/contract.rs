@@ -34,10 +34,12 @@ impl Contract {
         let authorization = format!("Bearer {API_KEY}");
         // The previews subset repeats, unchanged, the service paths and
         // schemas of the first (`load` checks it): previews and
-        // `parentServer` are validated against both.
+        // `parentServer` are validated against both. The logs subset
+        // shares the error responses and time parameters, unchanged too.
         let files = [
             "render-api-subset.json",
             "render-services-preview-subset.json",
+            "render-logs-subset.json",
         ];
         let mut contract = Contract::load("render", &files, "/v1", "", authorization);
         // Where the real API is known to send null though the description

@@ -180,6 +180,44 @@ impl Checker {
         (status, template, value)
     }
 
+    /// Subscribes to logs over a WebSocket and validates each message
+    /// against the schema the 101 answer declares, until `at_most`
+    /// messages came or none came for a while.
+    fn subscribe(&mut self, query: &str, at_most: usize) -> Vec<Value> {
+        use tungstenite::client::IntoClientRequest;
+        let address = self.sim.url.trim_start_matches("http://").to_string();
+        let url = format!("ws://{address}/v1/logs/subscribe?{query}");
+        let mut request = url.as_str().into_client_request().expect("a request");
+        let auth = self.render.authorization.parse().expect("a header value");
+        request.headers_mut().insert("authorization", auth);
+        let stream = TcpStream::connect(&address).expect("connecting to the simulator");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(400)))
+            .expect("setting a read timeout");
+        let (mut socket, _) = tungstenite::client(request, stream).expect("a WebSocket");
+        let pointer = self
+            .render
+            .response_schema("/logs/subscribe", "GET", 101)
+            .expect("the 101 answer is declared")
+            .expect("with a body");
+        let mut messages = Vec::new();
+        while messages.len() < at_most {
+            let Ok(tungstenite::Message::Text(text)) = socket.read() else {
+                break;
+            };
+            let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let errors = self.render.errors(&pointer, &value);
+            let what = format!("a message of GET /v1/logs/subscribe?{query}, against {pointer}");
+            self.tally(
+                "render GET /logs/subscribe 101 message".into(),
+                what,
+                errors,
+            );
+            messages.push(value);
+        }
+        messages
+    }
+
     /// `serviceDetails` against the details schema of the service's type.
     fn check_details(&mut self, service: &Value, path: &str) {
         let kind = service["type"].as_str().unwrap_or_default();
@@ -298,6 +336,13 @@ const EXPECTED: &[(&str, usize)] = &[
     ("render POST /services/{serviceId}/rollback 201", 2),
     ("render POST /services/{serviceId}/rollback 400", 2),
     ("render POST /services/{serviceId}/rollback 404", 1),
+    ("render GET /logs 200", 5),
+    ("render GET /logs 400", 3),
+    ("render GET /logs 401", 1),
+    ("render GET /logs 403", 1),
+    ("render GET /logs 404", 1),
+    ("render GET /logs/subscribe 101 message", 30),
+    ("render GET /logs/subscribe 400", 1),
     ("render serviceDetails webServiceDetails", 6),
     ("render serviceDetails privateServiceDetails", 2),
     ("render serviceDetails backgroundWorkerDetails", 2),
@@ -445,6 +490,81 @@ fn every_answer_matches_the_published_schemas() {
     c.render("GET", &format!("{events}?startTime=yesterday"), None);
     c.render("GET", &format!("{events}?limit=500"), None);
     c.render("GET", &format!("/services/{NO_SERVICE}/events"), None);
+
+    // Logs: the build logs of a failed and a live deploy, paged both ways
+    // in time windows, of one type; refused filters, a wrong owner, an
+    // unknown service, a wrong key; streamed over a WebSocket, and a
+    // subscription without one.
+    let logs = |service: &str| format!("/logs?ownerId=tea-simulator&resource={service}&{since}");
+    let page = c.render("GET", &format!("{}&type=build&limit=5", logs(&f.web)), None);
+    let window = |page: &Value| {
+        let at = |name: &str| page[name].as_str().unwrap_or_default().replace('+', "%2B");
+        format!(
+            "startTime={}&endTime={}",
+            at("nextStartTime"),
+            at("nextEndTime")
+        )
+    };
+    let rest = format!(
+        "/logs?ownerId=tea-simulator&resource={}&type=build&limit=5",
+        f.web
+    );
+    c.render("GET", &format!("{rest}&{}", window(&page)), None);
+    let forward = c.render(
+        "GET",
+        &format!("{}&direction=forward&limit=100", logs(&f.private)),
+        None,
+    );
+    assert!(
+        forward["logs"].as_array().is_some_and(|l| l
+            .iter()
+            .any(|e| e["message"] == "==> Your service is live 🎉")),
+        "a live deploy's log: {forward:#}"
+    );
+    c.render("GET", &format!("{}&type=app", logs(&f.private)), None);
+    c.render(
+        "GET",
+        &format!("/logs?ownerId=tea-simulator&resource={}", f.slow),
+        None,
+    );
+    c.render("GET", &format!("/logs?resource={}", f.web), None);
+    c.render("GET", &format!("{}&limit=500", logs(&f.web)), None);
+    c.render("GET", &format!("{}&direction=sideways", logs(&f.web)), None);
+    c.render(
+        "GET",
+        &format!("/logs?ownerId=tea-other&resource={}", f.web),
+        None,
+    );
+    c.render(
+        "GET",
+        &format!("/logs?ownerId=tea-simulator&resource={NO_SERVICE}"),
+        None,
+    );
+    c.render.authorization = "Bearer rnd_wrong".into();
+    c.render("GET", &logs(&f.web), None);
+    c.render.authorization = format!("Bearer {API_KEY}");
+    let streamed = c.subscribe(
+        &format!(
+            "ownerId=tea-simulator&resource={}&type=build&{since}",
+            f.web
+        ),
+        200,
+    );
+    assert!(
+        streamed.iter().any(|e| e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("ERR_PNPM_OUTDATED_LOCKFILE"))),
+        "the failed build's log: {streamed:#?}"
+    );
+    c.subscribe(
+        &format!("ownerId=tea-simulator&resource={}&{since}", f.private),
+        40,
+    );
+    c.render(
+        "GET",
+        &format!("/logs/subscribe?ownerId=tea-simulator&resource={}", f.web),
+        None,
+    );
 
     // Cancel, cancel again (no longer cancellable), an unknown deploy.
     let cancel = format!("/services/{}/deploys/{running}/cancel", f.slow);
@@ -752,6 +872,42 @@ fn the_contracts_reject_what_the_apis_never_send() {
         ("deployId", Some(json!(7)), false),
     ];
     judge(&mut render, &schema, &event["details"], &cases);
+
+    // A log entry: its labels are named from a fixed set.
+    let logs = fetch(
+        &render,
+        "GET",
+        &format!("/logs?ownerId=tea-simulator&resource={web}&startTime=2000-01-01T00:00:00Z"),
+        None,
+    );
+    let entry = &logs["logs"][0];
+    let pointer = "/paths/~1logs~1subscribe/get/responses/101/content/application~1json/schema";
+    let cases = [
+        ("id", None, false),
+        ("timestamp", Some(json!("yesterday")), false),
+        (
+            "labels",
+            Some(json!([{"name": "deploy", "value": "dep-1"}])),
+            false,
+        ),
+        (
+            "labels",
+            Some(json!([{"name": "type", "value": "build"}])),
+            true,
+        ),
+        ("message", Some(json!(7)), false),
+    ];
+    judge(&mut render, pointer, entry, &cases);
+    let page_pointer = render
+        .response_schema("/logs", "GET", 200)
+        .unwrap()
+        .unwrap();
+    let cases = [
+        ("hasMore", None, false),
+        ("nextStartTime", Some(json!("soon")), false),
+        ("logs", Some(json!({})), false),
+    ];
+    judge(&mut render, &page_pointer, &logs, &cases);
 
     let issue = fetch(&github, "POST", "/issues", Some(json!({"title": "t"})));
     assert!(

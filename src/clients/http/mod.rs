@@ -14,12 +14,14 @@ use crate::output::runner::Printer;
 mod answer;
 mod limits;
 mod secure;
+mod socket;
 
 pub use answer::{
     display_url, health_url, web_url, HealthCheck, HttpError, NoResponseCause, Response,
 };
 pub use limits::{is_rate_limited, retry_after, Bucket, RateLimiter};
 pub use secure::{check_host, is_loopback};
+pub use socket::{Socket, SocketError};
 
 pub const USER_AGENT: &str = concat!("render-pilot/", env!("CARGO_PKG_VERSION"));
 
@@ -192,6 +194,35 @@ impl Http {
 
     pub fn request(&self, method: Method, url: Url) -> RequestBuilder {
         self.client.request(method, url)
+    }
+
+    /// Opens a stream (a WebSocket) at `url`: one request of `bucket`,
+    /// paced and counted like any other, opened within the client's
+    /// timeout. It is never retried here: a stream that does not open is
+    /// the caller's to do without.
+    pub fn open_socket(
+        &self,
+        bucket: Bucket,
+        url: &Url,
+        headers: &[(&'static str, String)],
+    ) -> Result<Socket, SocketError> {
+        let limiter = self.limiter(bucket);
+        if let Some(limiter) = limiter {
+            limiter.acquire(&self.budget, &|wait| self.announce(bucket, wait));
+            self.tell_budget_spent(bucket);
+        }
+        let opened = Socket::open(url, headers, Instant::now() + self.timeout);
+        match (&opened, limiter) {
+            (Ok(socket), Some(limiter)) => limiter.observe(101, &socket.headers),
+            (
+                Err(SocketError::Refused {
+                    status, headers, ..
+                }),
+                Some(limiter),
+            ) => limiter.observe(*status, headers),
+            _ => {}
+        }
+        opened
     }
 
     /// One GET of a service's own URL: status code and latency.

@@ -9,10 +9,12 @@ use serde_json::{json, Value};
 use crate::clients::http::{Bucket, Http, HttpError, Response, Retry, MAX_BODY};
 
 mod events;
+mod logs;
 mod model;
 
 use events::EventItem;
 pub use events::{EventDetails, EventKind, ServiceEvent};
+pub use logs::{around, LogEntry, LogFilter, LogStream, LOG_PAGE};
 pub use model::{
     dashboard_url, has_render_id_shape, is_deploy_id, is_host_name, is_render_id, AutoDeploy,
     Commit, Deploy, DeployStatus, Image, Outcome, Service, ServiceDetails, TriggerRequest,
@@ -30,6 +32,8 @@ const MAX_PAGES: usize = 500;
 pub enum RenderError {
     #[error(transparent)]
     Http(#[from] HttpError),
+    #[error("Render's stream: {0}")]
+    Socket(String),
     #[error("Render API {what}: HTTP {status}{}: {hint}", message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default())]
     Api {
         what: String,
@@ -43,7 +47,7 @@ impl RenderError {
     pub fn status(&self) -> Option<u16> {
         match self {
             RenderError::Api { status, .. } => Some(*status),
-            RenderError::Http(_) => None,
+            RenderError::Http(_) | RenderError::Socket(_) => None,
         }
     }
 }

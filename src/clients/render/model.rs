@@ -133,6 +133,8 @@ pub struct Service {
     #[serde(deserialize_with = "render_id")]
     pub id: String,
     pub name: Option<String>,
+    /// The workspace that owns the service: its logs are asked of it.
+    pub owner_id: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub suspended: Option<String>,

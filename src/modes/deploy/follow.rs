@@ -32,7 +32,7 @@ impl Deployer<'_> {
     /// The service whose deploy to follow: the one given, or the pull
     /// request's preview of it, once Render has made it.
     pub(super) fn followed_service(
-        &self,
+        &mut self,
         render: &RenderClient,
         follow: &Follow,
         deadline: Instant,

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp, Unit};
 
+mod buildlog;
 mod follow;
 mod github;
 mod trigger;
@@ -42,6 +43,8 @@ pub fn run(config: &DeploySettings, runner: &mut Runner) -> anyhow::Result<Verdi
         render: render.as_ref(),
         runner,
         started: Instant::now(),
+        owner: None,
+        logs_refused: false,
     };
     deploy.run()
 }
@@ -52,6 +55,10 @@ struct Deployer<'a> {
     render: Option<&'a RenderClient<'a>>,
     runner: &'a mut Runner,
     started: Instant,
+    /// The workspace that owns the service, whose logs are read.
+    owner: Option<String>,
+    /// Render refused the build log: it is not asked for again.
+    logs_refused: bool,
 }
 
 impl Deployer<'_> {
@@ -91,6 +98,7 @@ impl Deployer<'_> {
             recorded: Err("the deploy did not end while render-pilot watched".into()),
             took: None,
             recent: Vec::new(),
+            why: None,
         };
         // A dry run changes nothing, on GitHub either.
         let github = (config.github.as_ref())
@@ -148,10 +156,13 @@ impl Deployer<'_> {
         let answered = SignedDuration::try_from(triggered.answered.elapsed()).unwrap_or_default();
         report.started_at = Timestamp::now().checked_sub(answered).ok();
         let deploy = self.deploy_to_watch(triggered, render, service_id, &mut schedule, report)?;
+        let log = self.follow_build_log(service_id, &deploy, report);
         let deadline = self.started + self.config.timeout;
-        let last = self.wait(render, service_id, &deploy.id, deadline, schedule, report)?;
+        let target = (render, service_id, deploy.id.as_str());
+        let (last, heard) = self.wait(target, deadline, schedule, log, report)?;
         self.record_end(&last, report);
         read_phases(render, service_id, &last, report);
+        self.explain_failure(render, service_id, (&last, heard), report);
         self.conclude(&last, render, service_id, report)
     }
 
@@ -175,7 +186,13 @@ impl Deployer<'_> {
     /// The service's name, dashboard and URLs: where its users reach it is
     /// its first verified custom domain (one more read), else Render's own
     /// URL. A domain that cannot be read is no reason to stop a deploy.
-    fn record_service(&self, render: &RenderClient, service: &Service, report: &mut DeployReport) {
+    fn record_service(
+        &mut self,
+        render: &RenderClient,
+        service: &Service,
+        report: &mut DeployReport,
+    ) {
+        self.owner = service.owner_id.clone();
         report.service_id = service.id.clone();
         report.service_name = service.name.clone();
         report.dashboard = service.dashboard();
@@ -224,9 +241,12 @@ impl Deployer<'_> {
             report.status = status.to_string();
             report.seen.push((origin.elapsed(), status));
         }
-        let last = self.wait(render, &service, &deploy.id, deadline, schedule, report)?;
+        let log = self.follow_build_log(&service, &deploy, report);
+        let target = (render, service.as_str(), deploy.id.as_str());
+        let (last, heard) = self.wait(target, deadline, schedule, log, report)?;
         self.record_end(&last, report);
         read_phases(render, &service, &last, report);
+        self.explain_failure(render, &service, (&last, heard), report);
         if let Some(failure) = self.superseded(render, &service, &last, follow) {
             report.end = DeployEnd::Failed;
             return Err(failure);
@@ -310,7 +330,7 @@ impl Deployer<'_> {
         }) = &triggered.deploy
         {
             if status.outcome(self.config.canceled_is_failure) == Outcome::Failed {
-                return Err(status_failure(status, id, &report.dashboard));
+                return Err(status_failure(status, id, &report.dashboard, None));
             }
         }
         report.end = DeployEnd::Triggered;
@@ -385,7 +405,12 @@ impl Deployer<'_> {
                 ));
                 Ok(())
             }
-            Outcome::Failed => Err(status_failure(&status, &last.id, &report.dashboard)),
+            Outcome::Failed => Err(status_failure(
+                &status,
+                &last.id,
+                &report.dashboard,
+                Self::why_line(report),
+            )),
             Outcome::Pending if config.cancel_on_timeout => {
                 report.end = DeployEnd::Failed;
                 let what = match render.cancel(service_id, &last.id) {

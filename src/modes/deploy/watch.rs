@@ -3,27 +3,40 @@
 
 use std::time::{Duration, Instant};
 
+use super::buildlog::{Listening, LogView};
 use super::Deployer;
 use crate::clients::http::health_url;
 use crate::clients::render::{Deploy, DeployStatus, RenderClient};
 use crate::inputs::human_duration;
-use crate::ops::rollout::{watch, DeployFailure, Schedule};
+use crate::ops::buildlog::Follower;
+use crate::ops::diagnose::Explanation;
+use crate::ops::rollout::{watch, DeployFailure, Listener, Schedule, Sleep};
 use crate::output::runner::Progress;
 use crate::report::{DeployEnd, DeployReport};
 
 impl Deployer<'_> {
-    /// Polls until a terminal status or the deadline; returns the last
-    /// deploy seen, and records in `report` each status seen and when.
+    /// Polls until a terminal status or the deadline, listening to the
+    /// build log (`log`: its follower, and the GETs spent opening it)
+    /// between reads; returns the last deploy seen and, when the log was
+    /// heard whole, what it says, and records in `report` each status seen
+    /// and when.
     pub(super) fn wait(
         &self,
-        render: &RenderClient,
-        service: &str,
-        deploy_id: &str,
+        (render, service, deploy_id): (&RenderClient, &str, &str),
         deadline: Instant,
         mut schedule: Schedule,
+        (follower, spent): (Option<Follower<'_>>, u32),
         report: &mut DeployReport,
-    ) -> Result<Deploy, DeployFailure> {
+    ) -> Result<(Deploy, Option<Explanation>), DeployFailure> {
         let progress = Progress::new(self.runner);
+        let view = LogView::new(self.runner, &progress, self.config.build_log);
+        let mut listening = follower.map(|f| Listening::new(f, &view));
+        let mut sleep = Sleep;
+        let listener: &mut dyn Listener = match &mut listening {
+            Some(listening) => listening,
+            None => &mut sleep,
+        };
+        schedule.count(spent);
         let canceled_is_failure = self.config.canceled_is_failure;
         let target = (render, service, deploy_id);
         let origin = schedule.origin();
@@ -32,12 +45,13 @@ impl Deployer<'_> {
             target,
             deadline,
             canceled_is_failure,
-            &mut schedule,
+            (&mut schedule, listener),
             |status, new| {
                 if !new {
                     progress.tick(self.runner);
                     return;
                 }
+                view.interrupt();
                 seen.push((origin.elapsed(), status.clone()));
                 if let DeployStatus::Unknown(s) = status {
                     self.runner.warning(&format!(
@@ -49,7 +63,10 @@ impl Deployer<'_> {
         );
         report.seen.extend(seen);
         report.watched = origin.elapsed();
-        last.map_err(|e| DeployFailure {
+        let dashboard = report.dashboard.trim_end_matches('/');
+        view.finish(&format!("{dashboard}/deploys/{deploy_id}"));
+        let heard = listening.and_then(Listening::finish);
+        last.map(|last| (last, heard)).map_err(|e| DeployFailure {
             title: "Lost track of the deploy",
             message: format!("{e}; deploy {deploy_id} may still be running"),
             steps: vec![format!(

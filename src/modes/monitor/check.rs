@@ -10,6 +10,8 @@ use crate::clients::http::{health_url, HealthCheck, Http};
 use crate::clients::render::{
     api_hint, dashboard_url, Deploy, DeployStatus, RenderClient, RenderError, Service,
 };
+use crate::ops::buildlog::{deploy_window, explain_window};
+use crate::ops::diagnose::Explanation;
 use crate::ops::service_state::{classify, State};
 use crate::ops::status_page::Row;
 use crate::settings::{HealthPolicy, MonitorSettings, Services};
@@ -118,7 +120,22 @@ fn check(
         deployed_at: latest.and_then(|d| d.finished_at.clone().or(d.created_at.clone())),
         health: check,
         preview: service.parent_id().is_some(),
+        why: (state == State::Failed && config.issues && !config.dry_run)
+            .then(|| why_failed(render, &service, &deploys))
+            .flatten(),
     })
+}
+
+/// Why the newest deploy that was not canceled failed, as its build log
+/// says, for the service's issue: one read of a few pages; a log Render
+/// does not give leaves the issue without it.
+fn why_failed(render: &RenderClient, service: &Service, deploys: &[Deploy]) -> Option<Explanation> {
+    let failed = deploys
+        .iter()
+        .find(|d| d.status != Some(DeployStatus::Canceled))
+        .filter(|d| d.status_or_unknown().is_failure())?;
+    let window = deploy_window(service.owner_id.as_deref()?, &service.id, failed, None)?;
+    explain_window(render, &window).ok()
 }
 
 /// The row of a service the API could not tell about.
@@ -137,6 +154,7 @@ fn unknown(id: &str, e: RenderError) -> Row {
         deployed_at: None,
         health: None,
         preview: false,
+        why: None,
     }
 }
 

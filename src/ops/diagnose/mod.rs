@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 
+use crate::output::escape::{code, escape_inline};
 use crate::output::secrets::redact;
 
 mod signatures;
@@ -47,6 +48,16 @@ pub enum Cause {
     Transient {
         what: String,
     },
+    /// The build imports a module it cannot find.
+    MissingModule {
+        module: String,
+    },
+    /// The build or the service ran out of memory.
+    OutOfMemory,
+    /// Render's own line: the command exited with this status.
+    ExitCode {
+        code: String,
+    },
     Unknown,
 }
 
@@ -61,6 +72,9 @@ impl Cause {
             Cause::DeployFailed { .. } => "deploy-failed",
             Cause::DeployUnhealthy { .. } => "deploy-unhealthy",
             Cause::Transient { .. } => "transient",
+            Cause::MissingModule { .. } => "missing-module",
+            Cause::OutOfMemory => "out-of-memory",
+            Cause::ExitCode { .. } => "exit-code",
             Cause::Unknown => "unknown",
         }
     }
@@ -91,8 +105,45 @@ impl Cause {
                     .unwrap_or_default()
             ),
             Cause::Transient { what } => format!("a transient failure ({what})"),
+            Cause::MissingModule { module } => format!("the build cannot find module {module}"),
+            Cause::OutOfMemory => "the build or the service ran out of memory".into(),
+            Cause::ExitCode { code } => format!("a command exited with status {code}"),
             Cause::Unknown => "no known failure signature".into(),
         }
+    }
+
+    /// Why a Render deploy failed and what to do, in one line of
+    /// Markdown (text from the log is in code spans), for the summary and,
+    /// made plain, the annotation of a failed deploy.
+    pub fn remedy(&self) -> String {
+        match self {
+            Cause::Lockfile { code } if code == "ERR_PNPM_OUTDATED_LOCKFILE" => {
+                "pnpm-lock.yaml is out of date with package.json: run recover's lockfile fix, or `pnpm install` and commit".into()
+            }
+            Cause::Lockfile { code } => format!(
+                "pnpm-lock.yaml is missing or broken ({code}): run recover's lockfile fix, or `pnpm install` and commit"
+            ),
+            Cause::PnpmVersion { code } => format!(
+                "the pnpm version does not fit the lockfile ({code}): pin it in package.json's packageManager"
+            ),
+            Cause::MissingModule { module } => format!(
+                "the build cannot find module {}: add it to package.json (or fix the import path) and commit",
+                code(module)
+            ),
+            Cause::OutOfMemory => "the build ran out of memory: lower its memory use (NODE_OPTIONS=--max-old-space-size) or choose a larger build plan".into(),
+            Cause::ExitCode { code } => format!(
+                "a command exited with status {code}: the lines quoted in the summary show why"
+            ),
+            other => escape_inline(&other.describe()),
+        }
+    }
+
+    /// Render's exit line says less than any other cause that names why.
+    fn specific(&self) -> bool {
+        !matches!(
+            self,
+            Cause::ExitCode { .. } | Cause::DeployFailed { .. } | Cause::Unknown
+        )
     }
 }
 
@@ -180,6 +231,80 @@ impl Diagnoser {
     }
 }
 
+/// The most lines a failure quotes when they match a signature.
+const QUOTE_MATCHED: usize = 12;
+/// The last lines a failure quotes when none says why.
+pub const QUOTE_TAIL: usize = 30;
+
+/// Why a build or a deploy failed, from its log: the causes its lines
+/// show, the most telling first, and the lines to quote for a person.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Explanation {
+    pub causes: Vec<Cause>,
+    /// The lines that match a signature that names why; else the last
+    /// [`QUOTE_TAIL`] lines. Cleaned of escapes, cut and redacted.
+    pub lines: Vec<String>,
+}
+
+impl Explanation {
+    /// The cause to name in one line, when one says why.
+    pub fn cause(&self) -> Option<&Cause> {
+        self.causes.first().filter(|c| c.specific())
+    }
+}
+
+/// Feeds a Render log line by line (a 10,000-line build log too): keeps
+/// the causes, the lines that show them and the last lines; nothing more.
+#[derive(Default)]
+pub struct Explainer {
+    causes: Vec<Cause>,
+    matched: Vec<String>,
+    tail: VecDeque<String>,
+}
+
+impl Explainer {
+    pub fn feed(&mut self, raw: &str) {
+        let line = clean_line(raw);
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            return;
+        }
+        let shown = clip_log_line(&redact(line));
+        if let Some(cause) = match_line(line) {
+            if cause.specific()
+                && self.matched.len() < QUOTE_MATCHED
+                && !self.matched.contains(&shown)
+            {
+                self.matched.push(shown.clone());
+            }
+            if !self.causes.iter().any(|c| c.name() == cause.name()) {
+                self.causes.push(cause);
+            }
+        }
+        push_bounded(&mut self.tail, &shown, QUOTE_TAIL);
+    }
+
+    pub fn finish(mut self) -> Explanation {
+        self.causes.sort_by_key(|c| !c.specific());
+        let lines = if self.matched.is_empty() {
+            self.tail.into()
+        } else {
+            self.matched
+        };
+        Explanation {
+            causes: self.causes,
+            lines,
+        }
+    }
+}
+
+/// Explains a whole log.
+pub fn explain<'a>(lines: impl IntoIterator<Item = &'a str>) -> Explanation {
+    let mut explainer = Explainer::default();
+    lines.into_iter().for_each(|l| explainer.feed(l));
+    explainer.finish()
+}
+
 /// Appends `line`, and returns the oldest line when it had to go.
 fn push_bounded(queue: &mut VecDeque<String>, line: &str, max: usize) -> Option<String> {
     let dropped = (queue.len() == max).then(|| queue.pop_front()).flatten();
@@ -206,7 +331,8 @@ pub fn diagnose(log: &str) -> Vec<Finding> {
     d.finish()
 }
 
-/// Drops the runner's ISO-8601 timestamp prefix and ANSI colour codes.
+/// Drops the runner's ISO-8601 timestamp prefix, colour codes and every
+/// other terminal escape.
 pub fn clean_line(line: &str) -> String {
     let bytes = line.as_bytes();
     let stamped = bytes.len() > 20
@@ -218,25 +344,7 @@ pub fn clean_line(line: &str) -> String {
         (true, Some(z)) if z < 40 => &line[z + 2..],
         _ => line,
     };
-    if !line.contains('\u{1b}') {
-        return line.to_string();
-    }
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.next() == Some('[') {
-                for n in chars.by_ref() {
-                    if n.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::output::escape::strip_escapes(line)
 }
 
 #[cfg(test)]
@@ -434,6 +542,62 @@ Note that in CI environments this setting is true by default. If you still need 
         );
         assert!(!step.lines.iter().any(|l| l.contains("shell:")));
         assert_eq!(failed_step("##[group]Run true\n##[endgroup]\nok\n"), None);
+    }
+
+    #[test]
+    fn build_failures_name_the_module_the_memory_or_the_exit() {
+        for (line, module) in [
+            ("Error: Cannot find module 'dotenv'", "dotenv"),
+            ("Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'zod' imported from /opt/render/project/src/index.js", "zod"),
+            ("Module not found: Error: Can't resolve '@/lib/db' in '/opt/render/project/src/src'", "@/lib/db"),
+            ("[vite]: Rollup failed to resolve import \"zod\" from \"/opt/render/project/src/src/schema.ts\".", "zod"),
+            ("ModuleNotFoundError: No module named 'redis'", "redis"),
+        ] {
+            assert_eq!(
+                diagnose(line)[0].cause,
+                Cause::MissingModule { module: module.into() },
+                "{line}"
+            );
+        }
+        for line in [
+            "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory",
+            "npm ERR! code ENOMEM",
+            "MemoryError",
+        ] {
+            assert_eq!(names(line), ["out-of-memory"], "{line}");
+        }
+        assert_eq!(
+            diagnose("==> Exited with status 137")[0].cause,
+            Cause::ExitCode { code: "137".into() }
+        );
+        assert_eq!(names("the script said: Exited with status 1"), ["unknown"]);
+    }
+
+    #[test]
+    fn a_build_log_is_explained_by_its_telling_lines_else_its_last_ones() {
+        let log = "==> Running build command 'pnpm install --frozen-lockfile'...\n\u{1b}[31m ERR_PNPM_OUTDATED_LOCKFILE\u{1b}[39m  Cannot install with \"frozen-lockfile\" because pnpm-lock.yaml is not up to date with <ROOT>/package.json\n  Failure reason:\n==> Exited with status 1\n==> Build failed 😞";
+        let why = explain(log.lines());
+        assert_eq!(why.cause().map(Cause::name), Some("lockfile"));
+        assert_eq!(
+            why.causes.iter().map(Cause::name).collect::<Vec<_>>(),
+            ["lockfile", "exit-code"]
+        );
+        assert_eq!(why.lines, [" ERR_PNPM_OUTDATED_LOCKFILE  Cannot install with \"frozen-lockfile\" because pnpm-lock.yaml is not up to date with <ROOT>/package.json"]);
+        assert!(why
+            .cause()
+            .unwrap()
+            .remedy()
+            .starts_with("pnpm-lock.yaml is out of date with package.json"));
+
+        let mut log: Vec<String> = (0..40).map(|i| format!("step {i}")).collect();
+        log.push("==> Exited with status 2".into());
+        let why = explain(log.iter().map(String::as_str));
+        assert_eq!(why.cause(), None, "an exit alone does not say why");
+        assert_eq!(why.lines.len(), QUOTE_TAIL);
+        assert_eq!(why.lines.last().unwrap(), "==> Exited with status 2");
+        assert_eq!(why.lines[0], "step 11");
+        let why = explain(["key=rnd_AbCdEfGhIjKlMnOpQrStUv0123 Cannot find module 'x'"]);
+        assert!(!why.lines[0].contains("rnd_AbCd"), "{:?}", why.lines);
     }
 
     #[test]

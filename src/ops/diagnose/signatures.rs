@@ -72,6 +72,9 @@ pub(super) fn match_line(line: &str) -> Option<Cause> {
     if let Some(cause) = match_hook(line) {
         return Some(cause);
     }
+    if let Some(cause) = match_build(line) {
+        return Some(cause);
+    }
     if line.contains("did not answer 2xx")
         || line.contains("healthy=false")
         || line.contains("deploy live but unhealthy")
@@ -156,4 +159,37 @@ fn match_hook(line: &str) -> Option<Cause> {
         return problem("HTTP 000: no response (see the secret for stray whitespace)");
     }
     None
+}
+
+/// A build's own failures: an import it cannot resolve, memory it ran out
+/// of (Node's and Python's messages, the kernel's `ENOMEM`), and Render's
+/// line for a command that exited (`==> Exited with status 1`).
+fn match_build(line: &str) -> Option<Cause> {
+    for (open, close) in [
+        ("Cannot find module '", '\''),
+        ("Cannot find package '", '\''),
+        ("Can't resolve '", '\''),
+        ("Rollup failed to resolve import \"", '"'),
+        ("ModuleNotFoundError: No module named '", '\''),
+    ] {
+        if let Some(module) = between(line, open, close).filter(|m| !m.is_empty()) {
+            return Some(Cause::MissingModule {
+                module: crate::inputs::shorten(&module),
+            });
+        }
+    }
+    if [
+        "heap out of memory",
+        "ENOMEM",
+        "MemoryError",
+        "Ran out of memory",
+    ]
+    .iter()
+    .any(|needle| line.contains(needle))
+    {
+        return Some(Cause::OutOfMemory);
+    }
+    let rest = line.trim_start().strip_prefix("==> Exited with status ")?;
+    let code: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    (!code.is_empty()).then_some(Cause::ExitCode { code })
 }

@@ -93,7 +93,14 @@ pub fn api_failure(title: &'static str, error: RenderError) -> DeployFailure {
     }
 }
 
-pub fn status_failure(status: &DeployStatus, deploy_id: &str, dashboard: &str) -> DeployFailure {
+/// A deploy that ended in `status`; `why` is the cause its build log
+/// names, in a line.
+pub fn status_failure(
+    status: &DeployStatus,
+    deploy_id: &str,
+    dashboard: &str,
+    why: Option<String>,
+) -> DeployFailure {
     let logs = format!("[deploy logs]({dashboard}/deploys/{deploy_id})");
     let steps = match status {
         DeployStatus::BuildFailed => vec![
@@ -117,7 +124,10 @@ pub fn status_failure(status: &DeployStatus, deploy_id: &str, dashboard: &str) -
     };
     DeployFailure {
         title: "Deploy failed",
-        message: format!("deploy {deploy_id} ended {status}"),
+        message: format!(
+            "deploy {deploy_id} ended {status}{}",
+            why.map(|w| format!(": {w}")).unwrap_or_default()
+        ),
         steps,
     }
 }

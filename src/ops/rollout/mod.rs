@@ -15,4 +15,4 @@ pub use failure::{
 pub use phases::{recorded_phases, seen_phases, Phase, Phases, Source};
 pub use schedule::{median, recent_durations, Expected, Schedule};
 pub use trigger::{call_hook, hook_url, shown_hook_url, HookAnswer};
-pub use wait::{wait_for, watch};
+pub use wait::{wait_for, watch, Listener, Sleep};

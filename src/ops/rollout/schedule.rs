@@ -7,6 +7,12 @@
 //! end the service's recent deploys predict, then densely for a moment, or,
 //! without a prediction, a little faster once the deploy is in its last
 //! phases (pre-deploy, update), which end soon.
+//!
+//! While a push channel is open (Render's build log, whose own lines mark
+//! the end of each phase), the schedule is only its safety net: a read
+//! every few periods, and reads as soon as a line asks for one, as long as
+//! no more have been made (the stream's subscriptions included) than a
+//! poller reading once a period would have made by then.
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +29,9 @@ const RECENT: usize = 5;
 /// to be late for, and a deploy that lasts longer is still found before it
 /// ends, so its end is read within a period as when triggered.
 const FINDING: u32 = 2;
+/// While a push channel is open, the safety net reads every this many
+/// periods (6 s for 2 s).
+const SAFETY_NET: f64 = 3.0;
 
 /// How long a deploy of this service usually takes, from trigger to live.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,6 +106,8 @@ pub struct Schedule {
     expected: Option<Expected>,
     polls: u32,
     last: Duration,
+    /// A push channel is open: the schedule is the safety net.
+    pushing: bool,
 }
 
 impl Schedule {
@@ -107,6 +118,7 @@ impl Schedule {
             expected,
             polls: 0,
             last: Duration::ZERO,
+            pushing: false,
         }
     }
 
@@ -130,6 +142,23 @@ impl Schedule {
         self.origin
     }
 
+    /// Counts GETs that were not status reads (a log subscription): they
+    /// spend the same budget.
+    pub fn count(&mut self, gets: u32) {
+        self.polls += gets;
+    }
+
+    /// Whether a push channel is open.
+    pub fn set_pushing(&mut self, pushing: bool) {
+        self.pushing = pushing;
+    }
+
+    /// The soonest one more read keeps the GETs within a poller's reading
+    /// once a period: asked for by a push, it waits until then.
+    pub fn affordable_at(&self) -> Instant {
+        self.origin + self.period * self.polls
+    }
+
     /// Records a read made at `at`.
     fn polled(&mut self, at: Duration) {
         self.polls += 1;
@@ -140,6 +169,10 @@ impl Schedule {
     fn next(&self, status: Option<&DeployStatus>) -> Duration {
         let period = self.period.as_secs_f64();
         let last = self.last.as_secs_f64();
+        if self.pushing {
+            let affordable = f64::from(self.polls) * period;
+            return Duration::from_secs_f64((last + SAFETY_NET * period).max(affordable));
+        }
         let dense = period * DENSE;
         let regular = last + period;
         let wanted = match self.expected {
@@ -334,6 +367,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn with_a_push_channel_reads_wait_for_the_budget_and_the_net_is_wider() {
+        let start = Instant::now();
+        let mut schedule = Schedule::new(start, Duration::from_secs(2), None);
+        schedule.set_pushing(true);
+        schedule.count(1);
+        assert_eq!(
+            schedule.affordable_at(),
+            start + Duration::from_secs(2),
+            "the subscription was the first GET"
+        );
+        assert_eq!(
+            schedule.next(None),
+            Duration::from_secs(6),
+            "the safety net"
+        );
+        schedule.polled(Duration::from_secs(3));
+        assert_eq!(schedule.affordable_at(), start + Duration::from_secs(4));
+        assert_eq!(schedule.next(None), Duration::from_secs(9));
+        schedule.set_pushing(false);
+        assert_eq!(
+            schedule.next(None),
+            Duration::from_secs(5),
+            "a poller again once the push stops"
+        );
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub(crate) fn rows() -> Vec<Row> {
                 attempts: 1,
             }),
             preview: false,
+            why: None,
         },
         Row {
             id: "srv-b".into(),
@@ -63,6 +64,7 @@ pub(crate) fn rows() -> Vec<Row> {
             deployed_at: None,
             health: None,
             preview: false,
+            why: None,
         },
     ]
 }

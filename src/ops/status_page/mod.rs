@@ -19,6 +19,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::clients::http::HealthCheck;
+use crate::ops::diagnose::Explanation;
 use crate::ops::service_state::State;
 use crate::output::escape::{escape_inline, strip_bidi};
 
@@ -63,6 +64,9 @@ pub struct Row {
     /// A pull-request preview: listed in its own section, since previews
     /// come and go with their pull requests.
     pub preview: bool,
+    /// Why the newest deploy failed, as its build log says (read for the
+    /// service's issue only).
+    pub why: Option<Explanation>,
 }
 
 impl Row {

@@ -25,6 +25,8 @@ pub(super) enum FixError {
     PushRejected(String),
     #[error("no known cause; a person has to read the log")]
     Unknown,
+    #[error("no fix for {0}: the code or the build settings must change")]
+    CodeChange(&'static str),
     #[error("no enabled fix for {cause} (fixes: {enabled})")]
     NotEnabled {
         cause: &'static str,
@@ -214,6 +216,9 @@ impl Fixer<'_> {
             }
             Cause::PushRejected { reason } => Err(FixError::PushRejected(reason.clone())),
             Cause::Unknown => Err(FixError::Unknown),
+            Cause::MissingModule { .. } | Cause::OutOfMemory | Cause::ExitCode { .. } => {
+                Err(FixError::CodeChange(cause.name()))
+            }
             other => Err(FixError::NotEnabled {
                 cause: other.name(),
                 enabled: self.fix_names(),
