@@ -48,12 +48,12 @@ fn main() {
     let text = log(size);
     for _ in 0..5 {
         let started = Instant::now();
-        let findings = render_pilot::ops::diagnose::diagnose(&text);
+        let findings = render_pilot::diagnose(&text);
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let causes: Vec<&str> = findings.iter().map(|f| f.cause.name()).collect();
         assert_eq!(causes, ["lockfile", "push-race"]);
         let started = Instant::now();
-        let mut reader = render_pilot::ops::diagnose::StepReader::default();
+        let mut reader = render_pilot::StepReader::default();
         text.lines().for_each(|l| reader.feed(l));
         assert!(reader.finish("build").is_some());
         let step_ms = started.elapsed().as_secs_f64() * 1000.0;

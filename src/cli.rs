@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-pub const VERSION: &str = concat!(
+pub(crate) const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (",
     env!("RENDER_PILOT_COMMIT"),
@@ -197,6 +197,6 @@ pub struct MonitorArgs {
     pub previews: Option<String>,
 }
 
-pub fn print_help() -> std::io::Result<()> {
+pub(crate) fn print_help() -> std::io::Result<()> {
     Cli::command().print_help()
 }

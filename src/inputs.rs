@@ -72,7 +72,7 @@ pub fn parse_number(input: &str, value: &str, min: u64, max: u64) -> Result<u64,
 }
 
 /// Formats a duration the way people read it: `1m 05s`, `42s`.
-pub fn human_duration(d: Duration) -> String {
+pub(crate) fn human_duration(d: Duration) -> String {
     let secs = d.as_secs();
     match secs {
         0..=59 => format!("{secs}s"),
@@ -82,7 +82,7 @@ pub fn human_duration(d: Duration) -> String {
 }
 
 /// Keeps echoed input short: a huge value must not flood the log.
-pub fn shorten(value: &str) -> String {
+pub(crate) fn shorten(value: &str) -> String {
     const MAX: usize = 60;
     let value = value.trim();
     if value.chars().count() <= MAX {

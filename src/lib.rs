@@ -15,13 +15,29 @@
 //! - [`inputs`]: the pure parsers and [`inputs::InputError`];
 //! - [`verdict`]: how a mode ended.
 
-pub mod app;
-pub mod cli;
-pub mod clients;
-pub mod inputs;
-pub mod modes;
-pub mod ops;
-pub mod output;
-pub mod report;
-pub mod settings;
-pub mod verdict;
+#![warn(unreachable_pub)]
+
+pub(crate) mod app;
+pub(crate) mod cli;
+pub(crate) mod clients;
+pub(crate) mod inputs;
+pub(crate) mod modes;
+pub(crate) mod ops;
+pub(crate) mod output;
+pub(crate) mod report;
+pub(crate) mod settings;
+pub(crate) mod verdict;
+
+// The public API, on purpose: what `main`, the integration tests, the
+// benches and the fuzz targets use. Everything else is the crate's own.
+pub use app::{report_error, report_usage, run};
+pub use cli::Cli;
+pub use clients::event::{read_event, WorkflowRun};
+pub use clients::hook::{parse as parse_hook, Hook};
+pub use inputs::{parse_bool, parse_duration, parse_number, InputError};
+pub use modes::recover::DEFAULT_PNPM;
+pub use ops::diagnose::{diagnose, StepReader};
+pub use ops::status_page::{layout, read_history, update, Entry, Layout};
+pub use settings::table::{help_suffix, Input, Mode, WhenUnset, INPUTS};
+pub use settings::{parse_command_line, Env};
+pub use verdict::Verdict;

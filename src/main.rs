@@ -1,15 +1,15 @@
 use std::process::ExitCode;
 
-use render_pilot::settings::Env;
+use render_pilot::Env;
 
 fn main() -> ExitCode {
     let env = Env::capture();
-    let cli = match render_pilot::settings::parse_command_line() {
+    let cli = match render_pilot::parse_command_line() {
         Ok(cli) => cli,
-        Err(error) => return render_pilot::app::report_usage(error),
+        Err(error) => return render_pilot::report_usage(error),
     };
-    match render_pilot::app::run(cli, &env) {
+    match render_pilot::run(cli, &env) {
         Ok(verdict) => verdict.into(),
-        Err(error) => render_pilot::app::report_error(&error, &env),
+        Err(error) => render_pilot::report_error(&error, &env),
     }
 }

@@ -4,13 +4,13 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
-    let findings = render_pilot::ops::diagnose::diagnose(text);
+    let findings = render_pilot::diagnose(text);
     assert!(!findings.is_empty());
     for f in findings {
         assert!(f.evidence.len() <= 12);
         assert!(f.evidence.iter().all(|l| l.len() <= 1200));
     }
-    let mut reader = render_pilot::ops::diagnose::StepReader::default();
+    let mut reader = render_pilot::StepReader::default();
     text.lines().for_each(|l| reader.feed(l));
     if let Some(step) = reader.finish("job") {
         assert!(step.lines.len() <= 40);

@@ -3,7 +3,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
-    if let Ok(Some(run)) = render_pilot::clients::event::read_event(text) {
+    if let Ok(Some(run)) = render_pilot::read_event(text) {
         let _ = (
             run.distrust("acme/shop"),
             run.workflow_name(),

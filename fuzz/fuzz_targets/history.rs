@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use libfuzzer_sys::fuzz_target;
-use render_pilot::ops::status_page::{layout, read_history, update, Entry, Layout};
+use render_pilot::{layout, read_history, update, Entry, Layout};
 
 fuzz_target!(|text: &str| {
     let Ok(before) = layout(text) else { return };

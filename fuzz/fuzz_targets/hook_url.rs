@@ -10,7 +10,7 @@ fuzz_target!(|text: &str| {
         .split_once("key=")
         .map(|(_, rest)| rest.split(['&', ' ', '\n', '\t', '#']).next().unwrap_or(""))
         .unwrap_or("");
-    match render_pilot::clients::hook::parse(text) {
+    match render_pilot::parse_hook(text) {
         Ok((hook, warnings)) => {
             assert!(hook.id.starts_with("srv-") || hook.id.starts_with("exs-"));
             for w in warnings {

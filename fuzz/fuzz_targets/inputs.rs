@@ -2,7 +2,7 @@
 //! Duration, boolean and number parsers: never panic; durations round-trip
 //! through plain seconds.
 use libfuzzer_sys::fuzz_target;
-use render_pilot::inputs::{parse_bool, parse_duration, parse_number};
+use render_pilot::{parse_bool, parse_duration, parse_number};
 
 fuzz_target!(|text: &str| {
     let _ = parse_bool("wait", text);

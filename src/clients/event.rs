@@ -127,7 +127,7 @@ impl WorkflowRun {
 /// What a deploy that follows Render needs from the event that started
 /// the job: a pull request's number and head, or a push's head message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Pushed {
+pub(crate) struct Pushed {
     /// `pull_request.number` and `pull_request.head.sha` of a pull_request
     /// event (`GITHUB_SHA` is then a merge commit Render never deploys).
     pub pull_request: Option<(u64, String)>,
@@ -137,7 +137,7 @@ pub struct Pushed {
 
 /// Reads [`Pushed`] from an event payload; fields the event lacks stay
 /// `None`, and text that is not JSON is bad input.
-pub fn read_pushed(text: &str) -> Result<Pushed, InputError> {
+pub(crate) fn read_pushed(text: &str) -> Result<Pushed, InputError> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
         InputError::new(
             "GITHUB_EVENT_PATH",

@@ -10,12 +10,12 @@ use crate::clients::http::{
 };
 use crate::output::secrets::{redact, redact_registered};
 
-pub const DEFAULT_API_URL: &str = "https://api.github.com";
+pub(crate) const DEFAULT_API_URL: &str = "https://api.github.com";
 /// Job logs can be long; the diagnosis reads them in one pass.
 const MAX_LOG: usize = 128 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
-pub enum GitHubError {
+pub(crate) enum GitHubError {
     #[error(transparent)]
     Http(#[from] HttpError),
     #[error("GitHub API {what}: HTTP {status}{}: {hint}", message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default())]
@@ -49,9 +49,8 @@ fn hint(response: &Response) -> String {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct Issue {
+pub(crate) struct Issue {
     pub number: u64,
-    pub title: String,
     pub body: Option<String>,
     pub html_url: Option<String>,
     pub created_at: Option<String>,
@@ -60,7 +59,7 @@ pub struct Issue {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct Job {
+pub(crate) struct Job {
     pub id: u64,
     pub name: String,
     pub conclusion: Option<String>,
@@ -68,13 +67,13 @@ pub struct Job {
 
 /// Where the GitHub API is, and the repository this job runs in.
 #[derive(Debug, Clone)]
-pub struct GitHubApi {
+pub(crate) struct GitHubApi {
     pub base: Url,
     /// `owner/name`.
     pub repository: String,
 }
 
-pub struct GitHub<'a> {
+pub(crate) struct GitHub<'a> {
     http: &'a Http,
     base: Url,
     token: String,
@@ -82,7 +81,7 @@ pub struct GitHub<'a> {
 }
 
 impl<'a> GitHub<'a> {
-    pub fn new(http: &'a Http, api: &GitHubApi, token: &str) -> GitHub<'a> {
+    pub(crate) fn new(http: &'a Http, api: &GitHubApi, token: &str) -> GitHub<'a> {
         GitHub {
             http,
             base: api.base.clone(),
@@ -92,7 +91,7 @@ impl<'a> GitHub<'a> {
     }
 
     /// `owner/name` of the repository this job runs in and holds a token for.
-    pub fn repository(&self) -> &str {
+    pub(crate) fn repository(&self) -> &str {
         &self.repository
     }
 
@@ -103,7 +102,7 @@ impl<'a> GitHub<'a> {
         url
     }
 
-    pub fn send(
+    pub(crate) fn send(
         &self,
         method: Method,
         url: Url,
@@ -156,7 +155,7 @@ impl<'a> GitHub<'a> {
 
     /// Open issues with `label`, every page. Listing (not the search API,
     /// which lags by minutes) so a rerun sees the issue it just opened.
-    pub fn open_issues(&self, label: &str) -> Result<Vec<Issue>, GitHubError> {
+    pub(crate) fn open_issues(&self, label: &str) -> Result<Vec<Issue>, GitHubError> {
         let mut issues = Vec::new();
         for page in 1.. {
             let mut url = self.url("/issues");
@@ -180,7 +179,12 @@ impl<'a> GitHub<'a> {
     /// call, and nothing else: the body's marker and the title's names must
     /// reach GitHub as written. Comments, which carry no such names, are
     /// redacted whole.
-    pub fn create_issue(&self, title: &str, body: &str, label: &str) -> Result<Issue, GitHubError> {
+    pub(crate) fn create_issue(
+        &self,
+        title: &str,
+        body: &str,
+        label: &str,
+    ) -> Result<Issue, GitHubError> {
         let body = json!({
             "title": redact_registered(title),
             "body": redact_registered(body),
@@ -196,7 +200,7 @@ impl<'a> GitHub<'a> {
             .json()?)
     }
 
-    pub fn comment(&self, number: u64, text: &str) -> Result<(), GitHubError> {
+    pub(crate) fn comment(&self, number: u64, text: &str) -> Result<(), GitHubError> {
         let url = self.url(&format!("/issues/{number}/comments"));
         self.send(
             Method::POST,
@@ -207,7 +211,10 @@ impl<'a> GitHub<'a> {
         Ok(())
     }
 
-    pub fn get_run(&self, id: u64) -> Result<crate::clients::event::WorkflowRun, GitHubError> {
+    pub(crate) fn get_run(
+        &self,
+        id: u64,
+    ) -> Result<crate::clients::event::WorkflowRun, GitHubError> {
         let url = self.url(&format!("/actions/runs/{id}"));
         Ok(self
             .send(Method::GET, url, None, &format!("get run {id}"))?
@@ -215,7 +222,7 @@ impl<'a> GitHub<'a> {
     }
 
     /// The jobs of one attempt of a run.
-    pub fn jobs(&self, run: u64, attempt: u64) -> Result<Vec<Job>, GitHubError> {
+    pub(crate) fn jobs(&self, run: u64, attempt: u64) -> Result<Vec<Job>, GitHubError> {
         #[derive(Deserialize)]
         struct Jobs {
             jobs: Vec<Job>,
@@ -229,7 +236,7 @@ impl<'a> GitHub<'a> {
     /// A job's plain-text log. GitHub answers 302 to a pre-signed URL on
     /// another host; the redirect is followed without the Authorization
     /// header (reqwest drops it across hosts).
-    pub fn job_log(&self, job: u64) -> Result<Vec<u8>, GitHubError> {
+    pub(crate) fn job_log(&self, job: u64) -> Result<Vec<u8>, GitHubError> {
         let url = self.url(&format!("/actions/jobs/{job}/logs"));
         Ok(self
             .send_limited(Method::GET, url, None, "download job log", MAX_LOG)?
@@ -237,7 +244,7 @@ impl<'a> GitHub<'a> {
     }
 
     /// The newest `count` runs of `workflow` on `branch`, newest first.
-    pub fn workflow_runs(
+    pub(crate) fn workflow_runs(
         &self,
         workflow: &str,
         branch: &str,
@@ -257,7 +264,7 @@ impl<'a> GitHub<'a> {
         Ok(runs.workflow_runs)
     }
 
-    pub fn rerun_failed_jobs(&self, run: u64) -> Result<(), GitHubError> {
+    pub(crate) fn rerun_failed_jobs(&self, run: u64) -> Result<(), GitHubError> {
         let url = self.url(&format!("/actions/runs/{run}/rerun-failed-jobs"));
         self.send(Method::POST, url, None, "re-run failed jobs")?;
         Ok(())
@@ -265,7 +272,7 @@ impl<'a> GitHub<'a> {
 
     /// Starts `workflow` on `reference`. `Ok(false)` when the workflow has
     /// no `workflow_dispatch` trigger (GitHub answers 422).
-    pub fn dispatch(&self, workflow: &str, reference: &str) -> Result<bool, GitHubError> {
+    pub(crate) fn dispatch(&self, workflow: &str, reference: &str) -> Result<bool, GitHubError> {
         let url = self.url(&format!("/actions/workflows/{workflow}/dispatches"));
         match self.send(
             Method::POST,
@@ -279,7 +286,7 @@ impl<'a> GitHub<'a> {
         }
     }
 
-    pub fn update_body(&self, number: u64, body: &str) -> Result<(), GitHubError> {
+    pub(crate) fn update_body(&self, number: u64, body: &str) -> Result<(), GitHubError> {
         let url = self.url(&format!("/issues/{number}"));
         self.send(
             Method::PATCH,
@@ -290,7 +297,7 @@ impl<'a> GitHub<'a> {
         Ok(())
     }
 
-    pub fn close(&self, number: u64) -> Result<(), GitHubError> {
+    pub(crate) fn close(&self, number: u64) -> Result<(), GitHubError> {
         let url = self.url(&format!("/issues/{number}"));
         let body = json!({"state": "closed", "state_reason": "completed"});
         self.send(Method::PATCH, url, Some(&body), "close issue")?;
@@ -299,7 +306,7 @@ impl<'a> GitHub<'a> {
 
     /// The comments on an issue or pull request, oldest first (at most
     /// 50 pages of 100).
-    pub fn comments(&self, number: u64) -> Result<Vec<Comment>, GitHubError> {
+    pub(crate) fn comments(&self, number: u64) -> Result<Vec<Comment>, GitHubError> {
         let mut comments = Vec::new();
         for page in 1..=50 {
             let mut url = self.url(&format!("/issues/{number}/comments"));
@@ -316,7 +323,7 @@ impl<'a> GitHub<'a> {
         Ok(comments)
     }
 
-    pub fn edit_comment(&self, id: u64, text: &str) -> Result<(), GitHubError> {
+    pub(crate) fn edit_comment(&self, id: u64, text: &str) -> Result<(), GitHubError> {
         let url = self.url(&format!("/issues/comments/{id}"));
         self.send(
             Method::PATCH,
@@ -330,7 +337,7 @@ impl<'a> GitHub<'a> {
     /// Creates a GitHub deployment of `reference` in `environment`; returns
     /// its id. Never merges the default branch in, and asks for no checks:
     /// the deploy happened on Render already.
-    pub fn create_deployment(
+    pub(crate) fn create_deployment(
         &self,
         reference: &str,
         environment: &str,
@@ -361,7 +368,7 @@ impl<'a> GitHub<'a> {
     }
 
     /// Sets a deployment's state (`in_progress`, `success`, `failure`).
-    pub fn deployment_status(
+    pub(crate) fn deployment_status(
         &self,
         deployment: u64,
         state: &str,
@@ -383,7 +390,7 @@ impl<'a> GitHub<'a> {
 
 /// A comment on an issue or pull request.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Comment {
+pub(crate) struct Comment {
     pub id: u64,
     pub body: Option<String>,
 }

@@ -115,7 +115,7 @@ pub fn parse(raw: &str) -> Result<(Hook, Vec<String>), InputError> {
 }
 
 /// Render ids are `srv-` followed by lower-case letters and digits.
-pub fn is_service_id(id: &str) -> bool {
+pub(crate) fn is_service_id(id: &str) -> bool {
     crate::clients::render::is_render_id("srv-", id)
 }
 

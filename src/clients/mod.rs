@@ -2,9 +2,9 @@
 //! API and the workflow_run event; git for commits and pushes. They know
 //! nothing of modes or settings.
 
-pub mod event;
-pub mod git;
-pub mod github;
-pub mod hook;
-pub mod http;
-pub mod render;
+pub(crate) mod event;
+pub(crate) mod git;
+pub(crate) mod github;
+pub(crate) mod hook;
+pub(crate) mod http;
+pub(crate) mod render;

@@ -27,7 +27,7 @@ const CUT: &str = "\n\n… (cut: GitHub takes at most 65,536 characters here; th
 /// percent-encoded outside a small safe set, so text from outside (a
 /// branch, a repository name) can neither end the comment nor pose as
 /// another key.
-pub fn marker(key: &str, state: &str) -> String {
+pub(crate) fn marker(key: &str, state: &str) -> String {
     format!(
         "{MARKER_START}{} state={}{MARKER_END}",
         encode(key),
@@ -37,7 +37,7 @@ pub fn marker(key: &str, state: &str) -> String {
 
 /// The key and state of the marker on the body's last line. A marker
 /// anywhere else (quoted log text, a name) is not ours and is ignored.
-pub fn read_marker(body: &str) -> Option<(String, String)> {
+pub(crate) fn read_marker(body: &str) -> Option<(String, String)> {
     let last = body.trim_end().lines().last()?.trim();
     let inner = last.strip_prefix(MARKER_START)?.strip_suffix(MARKER_END)?;
     let (key, state) = inner.split_once(" state=")?;
@@ -73,7 +73,7 @@ fn issue_body(text: &str, marker: &str) -> String {
 }
 
 /// The state recorded in the issue's own marker, if it is `key`'s.
-pub fn marked_state(issue: &Issue, key: &str) -> Option<String> {
+pub(crate) fn marked_state(issue: &Issue, key: &str) -> Option<String> {
     let (found, state) = read_marker(issue.body.as_deref()?)?;
     (found == encode(key)).then_some(state)
 }
@@ -84,13 +84,13 @@ fn is_for(issue: &Issue, key: &str) -> bool {
 
 /// What happened to issues in a run.
 #[derive(Debug, Default)]
-pub struct Changes {
+pub(crate) struct Changes {
     pub opened: Vec<(u64, String)>,
     pub commented: Vec<u64>,
     pub closed: Vec<u64>,
 }
 
-pub struct Tracker<'a> {
+pub(crate) struct Tracker<'a> {
     github: &'a GitHub<'a>,
     label: String,
     open: Vec<Issue>,
@@ -99,7 +99,7 @@ pub struct Tracker<'a> {
 
 impl<'a> Tracker<'a> {
     /// Lists the open issues with our label once; later lookups are local.
-    pub fn load(github: &'a GitHub<'a>, label: &str) -> Result<Tracker<'a>, GitHubError> {
+    pub(crate) fn load(github: &'a GitHub<'a>, label: &str) -> Result<Tracker<'a>, GitHubError> {
         Ok(Tracker {
             github,
             label: label.to_string(),
@@ -109,7 +109,7 @@ impl<'a> Tracker<'a> {
     }
 
     /// The open issue for `key`; the lowest number if a race left two.
-    pub fn find(&self, key: &str) -> Option<&Issue> {
+    pub(crate) fn find(&self, key: &str) -> Option<&Issue> {
         self.open
             .iter()
             .filter(|i| is_for(i, key))
@@ -118,7 +118,7 @@ impl<'a> Tracker<'a> {
 
     /// Opens the issue for `key`, or, when one is open in another state,
     /// records the change with a comment. Returns the issue's URL.
-    pub fn report(
+    pub(crate) fn report(
         &mut self,
         key: &str,
         state: &str,
@@ -182,7 +182,7 @@ impl<'a> Tracker<'a> {
     }
 
     /// Closes the issue for `key`, if one is open, with a comment.
-    pub fn resolve(
+    pub(crate) fn resolve(
         &mut self,
         key: &str,
         comment: &dyn Fn(&Issue) -> String,
@@ -206,7 +206,6 @@ mod tests {
     fn issue(body: &str) -> Issue {
         Issue {
             number: 1,
-            title: "t".into(),
             body: Some(body.into()),
             html_url: None,
             created_at: None,

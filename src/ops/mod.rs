@@ -2,9 +2,9 @@
 //! classifying a service, the status page, one issue per problem, and
 //! reading a failed run's logs.
 
-pub mod buildlog;
-pub mod diagnose;
-pub mod issues;
-pub mod rollout;
-pub mod service_state;
-pub mod status_page;
+pub(crate) mod buildlog;
+pub(crate) mod diagnose;
+pub(crate) mod issues;
+pub(crate) mod rollout;
+pub(crate) mod service_state;
+pub(crate) mod status_page;

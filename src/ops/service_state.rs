@@ -93,7 +93,7 @@ impl State {
 /// Classifies a service from its record, its newest deploys (newest first,
 /// as Render lists them) and an optional health check. Returns the state and
 /// a short reason.
-pub fn classify(
+pub(crate) fn classify(
     service: &Service,
     deploys: &[Deploy],
     health: Option<&HealthCheck>,

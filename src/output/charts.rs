@@ -18,7 +18,7 @@ use serde_json::json;
 /// 50,000 (`maxTextSize`), and a summary holds several charts.
 const CHART_BUDGET: usize = 40_000;
 /// The most services a state timeline draws; more would not read.
-pub const TIMELINE_SERVICES: usize = 50;
+pub(crate) const TIMELINE_SERVICES: usize = 50;
 /// The most bars a service's row keeps (its newest), so a long history
 /// cannot make a row of slivers.
 const ROW_BARS: usize = 40;
@@ -77,7 +77,7 @@ impl Tone {
 /// One bar of a Gantt chart, in milliseconds since the Unix epoch, so the
 /// axis shows the reader's clock. A bar of no length is a milestone.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bar {
+pub(crate) struct Bar {
     pub name: String,
     pub start_ms: i64,
     pub ms: i64,
@@ -88,7 +88,7 @@ pub struct Bar {
 /// end or open something (`:` `;` `#` `%` quotes, brackets, braces, angle
 /// brackets, backticks, line breaks) become look-alikes or spaces, and the
 /// label is kept short.
-pub fn label(text: &str) -> String {
+pub(crate) fn label(text: &str) -> String {
     let mut out = String::new();
     for c in text.chars().take(48) {
         out.push(match c {
@@ -131,7 +131,7 @@ fn text_width(text: &str) -> f64 {
 
 /// A Gantt chart of one deploy's phases, one row each; an instant (the
 /// end, a phase of no length) is a milestone.
-pub fn deploy_phases(bars: &[Bar]) -> String {
+pub(crate) fn deploy_phases(bars: &[Bar]) -> String {
     let mut out = gantt_header(false, None, "Deploy phases", window(bars));
     out.push_str("    section Deploy\n");
     for (i, bar) in bars.iter().enumerate() {
@@ -142,7 +142,7 @@ pub fn deploy_phases(bars: &[Bar]) -> String {
 
 /// A state timeline and what it had to leave out.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     pub chart: String,
     /// Services not drawn: past [`TIMELINE_SERVICES`] or the size budget.
     pub services_left_out: usize,
@@ -153,7 +153,7 @@ pub struct Timeline {
 /// A state timeline: one row per service (Mermaid's compact display), in
 /// the order given, one bar per state period. A bar too narrow for its
 /// state's name has none; the colour says it.
-pub fn state_timeline(services: &[(String, Vec<Bar>)]) -> Timeline {
+pub(crate) fn state_timeline(services: &[(String, Vec<Bar>)]) -> Timeline {
     let all: Vec<Bar> = services.iter().flat_map(|(_, b)| b.clone()).collect();
     let (from, to) = window(&all);
     let names: Vec<String> = services
@@ -303,7 +303,7 @@ fn push_bar(out: &mut String, n: usize, bar: &Bar, name: &str) {
 /// labels (`3`); horizontal ones names, one row each. The last bar can
 /// stand out: it is drawn in the highlight colour, the others grey.
 #[derive(Debug, Clone)]
-pub struct BarChart<'a> {
+pub(crate) struct BarChart<'a> {
     pub title: &'a str,
     /// The values' axis title, e.g. `seconds`.
     pub unit: &'a str,
@@ -315,7 +315,7 @@ pub struct BarChart<'a> {
 }
 
 impl BarChart<'_> {
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let names: Vec<String> = self
             .values
             .iter()
@@ -373,7 +373,7 @@ impl BarChart<'_> {
 /// are left out. Slices are written largest first: Mermaid 10 colours
 /// them in size order, later versions in the order written, and this way
 /// both give each slice its own colour.
-pub fn pie(title: &str, slices: &[(String, u64, Tone)]) -> String {
+pub(crate) fn pie(title: &str, slices: &[(String, u64, Tone)]) -> String {
     let mut shown: Vec<&(String, u64, Tone)> = slices.iter().filter(|(_, c, _)| *c > 0).collect();
     shown.sort_by_key(|(_, count, _)| std::cmp::Reverse(*count));
     let mut colours = serde_json::Map::new();
@@ -400,7 +400,7 @@ pub fn pie(title: &str, slices: &[(String, u64, Tone)]) -> String {
 }
 
 /// A Markdown code block GitHub draws as a diagram.
-pub fn fenced(diagram: &str) -> String {
+pub(crate) fn fenced(diagram: &str) -> String {
     format!("```mermaid\n{diagram}```\n")
 }
 

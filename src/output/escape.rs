@@ -9,12 +9,12 @@
 //! longer match.
 
 /// Invisible, and breaks `@team`, `https://` and `fixes #1` for GitHub.
-pub const JOINER: char = '\u{2060}';
+pub(crate) const JOINER: char = '\u{2060}';
 
 /// Bidirectional controls reorder what a reader sees (a right-to-left
 /// override shows `exe.txt` as `txt.exe`): outside text never carries them
 /// anywhere render-pilot prints it.
-pub fn is_bidi_control(c: char) -> bool {
+pub(crate) fn is_bidi_control(c: char) -> bool {
     matches!(
         c,
         '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
@@ -22,7 +22,7 @@ pub fn is_bidi_control(c: char) -> bool {
 }
 
 /// `text` without bidirectional controls.
-pub fn strip_bidi(text: &str) -> String {
+pub(crate) fn strip_bidi(text: &str) -> String {
     text.chars().filter(|c| !is_bidi_control(*c)).collect()
 }
 
@@ -32,7 +32,7 @@ pub fn strip_bidi(text: &str) -> String {
 /// OSC-8 hyperlinks, window titles, the clipboard), DCS, SOS, PM and APC
 /// strings, the two-byte `ESC` forms, their 8-bit C1 forms, and every other
 /// control character go; tabs become spaces. A hyperlink keeps its text.
-pub fn strip_escapes(text: &str) -> String {
+pub(crate) fn strip_escapes(text: &str) -> String {
     if !text.chars().any(|c| c.is_control()) {
         return text.to_string();
     }
@@ -105,7 +105,7 @@ fn starts_live_text(previous: Option<char>, c: char, rest: &str) -> bool {
 /// pipes, `*` and link brackets; line breaks and control characters become
 /// spaces, bidirectional controls go, and mentions and bare URLs are cut
 /// (see [`JOINER`]) so they neither notify anyone nor become links.
-pub fn escape_inline(text: &str) -> String {
+pub(crate) fn escape_inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut previous = None;
     for (i, c) in text.char_indices() {
@@ -134,7 +134,7 @@ pub fn escape_inline(text: &str) -> String {
 /// `text` as an inline code span that it cannot close: the fence is longer
 /// than any run of backticks inside. Pipes are escaped, which GitHub applies
 /// inside code spans in tables too.
-pub fn code(text: &str) -> String {
+pub(crate) fn code(text: &str) -> String {
     let text: String = text
         .chars()
         .filter(|c| !is_bidi_control(*c))
@@ -153,7 +153,7 @@ pub fn code(text: &str) -> String {
 
 /// `text` as a fenced code block whose fence is longer than any run of
 /// backticks inside, so no line can close it early.
-pub fn fenced(text: &str) -> String {
+pub(crate) fn fenced(text: &str) -> String {
     let text = strip_bidi(text);
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
@@ -163,7 +163,7 @@ pub fn fenced(text: &str) -> String {
 /// Plain text on one line, at most `max` characters, without bidirectional
 /// controls: for titles and commit messages, where a newline would start a
 /// new paragraph or a forged trailer.
-pub fn one_line(text: &str, max: usize) -> String {
+pub(crate) fn one_line(text: &str, max: usize) -> String {
     let flat: String = text
         .chars()
         .filter(|c| !is_bidi_control(*c))
@@ -182,7 +182,7 @@ pub fn one_line(text: &str, max: usize) -> String {
 /// fits (on a character boundary when one line is too long), with a code
 /// fence left open by the cut closed again, and `note` after it. Nothing
 /// when even the note does not fit.
-pub fn fit(markdown: &str, budget: usize, note: &str) -> String {
+pub(crate) fn fit(markdown: &str, budget: usize, note: &str) -> String {
     if markdown.len() <= budget {
         return markdown.to_string();
     }
@@ -234,7 +234,7 @@ const CLOSING_KEYWORDS: [&str; 9] = [
 /// every closing keyword and mention cut by a [`JOINER`], so a name such as
 /// `api (fixes #1)` closes no issue and `@team` notifies nobody. Keywords
 /// are found as GitHub's ASCII word boundaries see them, whatever follows.
-pub fn commit_text(text: &str, max: usize) -> String {
+pub(crate) fn commit_text(text: &str, max: usize) -> String {
     let line = one_line(text, max);
     let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut out = String::with_capacity(line.len());

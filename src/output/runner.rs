@@ -16,17 +16,17 @@ use crate::inputs::InputError;
 use crate::output::{escape, secrets, shown};
 
 /// GitHub refuses step summaries over 1 MiB.
-pub const SUMMARY_LIMIT: usize = 1024 * 1024;
+pub(crate) const SUMMARY_LIMIT: usize = 1024 * 1024;
 
 /// Where the runner wants outputs and the step summary.
-pub struct RunnerFiles {
+pub(crate) struct RunnerFiles {
     /// Inside GitHub Actions: workflow commands instead of plain text.
     pub actions: bool,
     pub output_file: Option<PathBuf>,
     pub summary_file: Option<PathBuf>,
 }
 
-pub struct Runner {
+pub(crate) struct Runner {
     /// Inside GitHub Actions: workflow commands instead of plain text.
     actions: bool,
     output_file: Option<PathBuf>,
@@ -38,7 +38,7 @@ pub struct Runner {
 impl Runner {
     /// The files are opened once now, so a bad path fails before anything
     /// happens.
-    pub fn open(files: RunnerFiles) -> Result<Runner, InputError> {
+    pub(crate) fn open(files: RunnerFiles) -> Result<Runner, InputError> {
         let RunnerFiles {
             actions,
             output_file,
@@ -75,7 +75,7 @@ impl Runner {
 
     /// Registers a secret and, on the runner, masks it in the job log before
     /// anything could print it.
-    pub fn mask(&self, secret: &str) {
+    pub(crate) fn mask(&self, secret: &str) {
         for form in secrets::register(secret) {
             if self.actions {
                 for line in form.lines().filter(|l| !l.trim().is_empty()) {
@@ -85,36 +85,36 @@ impl Runner {
         }
     }
 
-    pub fn info(&self, message: &str) {
+    pub(crate) fn info(&self, message: &str) {
         info_line(self.actions, message);
     }
 
     /// Inside GitHub Actions, rather than on a terminal.
-    pub fn in_actions(&self) -> bool {
+    pub(crate) fn in_actions(&self) -> bool {
         self.actions
     }
 
     /// The log for other threads (the HTTP client's rate-limit notices).
-    pub fn printer(&self) -> Printer {
+    pub(crate) fn printer(&self) -> Printer {
         Printer {
             actions: self.actions,
         }
     }
 
-    pub fn warning(&self, message: &str) {
+    pub(crate) fn warning(&self, message: &str) {
         command_line(self.actions, "warning", None, message);
     }
 
-    pub fn notice(&self, message: &str) {
+    pub(crate) fn notice(&self, message: &str) {
         command_line(self.actions, "notice", None, message);
     }
 
-    pub fn error(&self, title: &str, message: &str) {
+    pub(crate) fn error(&self, title: &str, message: &str) {
         command_line(self.actions, "error", Some(title), message);
     }
 
     /// Starts a collapsible group in the job log; plain text elsewhere.
-    pub fn group(&self, title: &str) {
+    pub(crate) fn group(&self, title: &str) {
         if self.actions {
             println!("{}", workflow_command("group", None, title));
         } else {
@@ -122,7 +122,7 @@ impl Runner {
         }
     }
 
-    pub fn end_group(&self) {
+    pub(crate) fn end_group(&self) {
         if self.actions {
             println!("::endgroup::");
         }
@@ -137,19 +137,19 @@ impl Runner {
     }
 
     /// Sets a mode's outputs, all at once (written by [`Runner::finish`]).
-    pub fn set_outputs(&mut self, outputs: Vec<(&str, String)>) {
+    pub(crate) fn set_outputs(&mut self, outputs: Vec<(&str, String)>) {
         for (name, value) in outputs {
             self.set_output(name, value);
         }
     }
 
-    pub fn append_summary(&mut self, markdown: &str) {
+    pub(crate) fn append_summary(&mut self, markdown: &str) {
         self.summary.push_str(&shown(markdown));
     }
 
     /// Writes the outputs and the summary. Without `GITHUB_OUTPUT` (a
     /// laptop) the outputs are printed as `name: value` lines on stdout.
-    pub fn finish(&mut self) -> anyhow::Result<()> {
+    pub(crate) fn finish(&mut self) -> anyhow::Result<()> {
         use anyhow::Context;
         let mut text = String::new();
         for (name, value) in &self.outputs {
@@ -184,23 +184,23 @@ impl Runner {
 /// The job log's plain lines and warnings, for threads that cannot borrow
 /// the [`Runner`].
 #[derive(Clone, Copy)]
-pub struct Printer {
+pub(crate) struct Printer {
     actions: bool,
 }
 
 impl Printer {
-    pub fn info(&self, message: &str) {
+    pub(crate) fn info(&self, message: &str) {
         info_line(self.actions, message);
     }
 
-    pub fn warning(&self, message: &str) {
+    pub(crate) fn warning(&self, message: &str) {
         command_line(self.actions, "warning", None, message);
     }
 }
 
 /// A status line: an indicatif spinner on a terminal, plain lines
 /// elsewhere (in Actions stderr is a pipe and a spinner draws nothing).
-pub struct Progress {
+pub(crate) struct Progress {
     bar: Option<indicatif::ProgressBar>,
     started: Instant,
     /// The current message, and when a plain line was last printed.
@@ -211,7 +211,7 @@ pub struct Progress {
 const HEARTBEAT: Duration = Duration::from_secs(25);
 
 impl Progress {
-    pub fn new(runner: &Runner) -> Progress {
+    pub(crate) fn new(runner: &Runner) -> Progress {
         let bar = (!runner.actions).then(indicatif::ProgressBar::new_spinner);
         let bar = bar.filter(|b| !b.is_hidden());
         if let Some(b) = &bar {
@@ -235,7 +235,7 @@ impl Progress {
 
     /// A new status. On a terminal the previous one stays printed above the
     /// spinner, once; elsewhere one line with the elapsed time.
-    pub fn update(&self, runner: &Runner, message: &str) {
+    pub(crate) fn update(&self, runner: &Runner, message: &str) {
         let message = neutralise(&shown(message));
         let mut state = self.state.borrow_mut();
         match &self.bar {
@@ -251,7 +251,7 @@ impl Progress {
     }
 
     /// A line printed for good: above the spinner on a terminal.
-    pub fn println(&self, runner: &Runner, line: &str) {
+    pub(crate) fn println(&self, runner: &Runner, line: &str) {
         match &self.bar {
             Some(bar) => bar.println(terminal_line(line)),
             None => runner.info(line),
@@ -260,7 +260,7 @@ impl Progress {
 
     /// Lines shown under the spinner, replacing the last ones (a terminal
     /// only; elsewhere there is no spinner to show them under).
-    pub fn set_tail(&self, lines: &[String]) {
+    pub(crate) fn set_tail(&self, lines: &[String]) {
         if let Some(bar) = &self.bar {
             let tail: String = lines
                 .iter()
@@ -272,7 +272,7 @@ impl Progress {
 
     /// Nothing new: in CI, a heartbeat line when none was printed for a
     /// while (the spinner keeps time by itself).
-    pub fn tick(&self, runner: &Runner) {
+    pub(crate) fn tick(&self, runner: &Runner) {
         let mut state = self.state.borrow_mut();
         if self.bar.is_some() || state.1.elapsed() < HEARTBEAT || state.0.is_empty() {
             return;
@@ -321,7 +321,7 @@ fn info_line(actions: bool, message: &str) {
 /// A line for a terminal: [`shown`], Markdown made [`plain`], then
 /// [`neutralise`]d last, since dropping Markdown could rebuild a command
 /// (`` `::`error:: `` loses its backticks).
-pub fn terminal_line(text: &str) -> String {
+pub(crate) fn terminal_line(text: &str) -> String {
     neutralise(&plain(&shown(text)))
 }
 
@@ -329,7 +329,7 @@ pub fn terminal_line(text: &str) -> String {
 /// text: [`shown`], with the legacy syntax disarmed even in the message (a
 /// runner that does not know `name` reads the line for `##[` next), then
 /// escaped as the runner unescapes it.
-pub fn workflow_command(name: &str, title: Option<&str>, message: &str) -> String {
+pub(crate) fn workflow_command(name: &str, title: Option<&str>, message: &str) -> String {
     let props = title
         .map(|t| format!(" title={}", escape_property(&disarm_legacy(&shown(t)))))
         .unwrap_or_default();
@@ -346,7 +346,7 @@ fn append(path: &PathBuf, text: &str) -> std::io::Result<()> {
 
 /// Markdown meant for summaries, as plain text for a terminal: links become
 /// `text (url)`, and bold and code markers go.
-pub fn plain(text: &str) -> String {
+pub(crate) fn plain(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('[') {
@@ -386,7 +386,7 @@ pub fn plain(text: &str) -> String {
 ///   (`TryParseV2`): such a line is printed behind a visible `⟫ `;
 /// - the legacy `##[name]data` anywhere in the line (`TryParse`): every
 ///   `##[` is [`disarm_legacy`]d.
-pub fn neutralise(text: &str) -> String {
+pub(crate) fn neutralise(text: &str) -> String {
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
     if !text.contains("::") && !text.contains(LEGACY) {
         return text;
@@ -411,18 +411,18 @@ const LEGACY: &str = "##[";
 /// visible character on purpose: the runner looks for `##[` with a
 /// culture-aware search that skips invisible characters, so a zero-width
 /// one would not separate the three.
-pub fn disarm_legacy(text: &str) -> String {
+pub(crate) fn disarm_legacy(text: &str) -> String {
     text.replace(LEGACY, "##⟫[")
 }
 
 /// `%` first, then CR and LF, as the runner's `ActionCommand` unescapes them.
-pub fn escape_data(text: &str) -> String {
+pub(crate) fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
-pub fn escape_property(text: &str) -> String {
+pub(crate) fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
@@ -435,7 +435,7 @@ fn new_delimiter() -> String {
 
 /// The heredoc form `name<<DELIM`, refusing names and values that could
 /// break out of it (CVE-2020-15228).
-pub fn format_output(name: &str, value: &str, delimiter: &str) -> anyhow::Result<String> {
+pub(crate) fn format_output(name: &str, value: &str, delimiter: &str) -> anyhow::Result<String> {
     if name.is_empty() || name.contains(['\r', '\n']) || name.contains(delimiter) {
         anyhow::bail!("output name {name:?} cannot be written to GITHUB_OUTPUT");
     }
@@ -446,7 +446,7 @@ pub fn format_output(name: &str, value: &str, delimiter: &str) -> anyhow::Result
 }
 
 /// Cuts a summary to `budget` bytes on a line boundary, with a note.
-pub fn fit_summary(summary: &str, budget: usize) -> String {
+pub(crate) fn fit_summary(summary: &str, budget: usize) -> String {
     escape::fit(
         summary,
         budget,

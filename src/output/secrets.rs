@@ -10,7 +10,7 @@ use std::sync::RwLock;
 static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 
 /// What a secret is replaced with.
-pub const MASK: &str = "***";
+pub(crate) const MASK: &str = "***";
 
 /// Shorter values cannot be secret in any useful sense, and hiding every
 /// occurrence of a letter or two would make every message unreadable.
@@ -18,7 +18,7 @@ const MIN_SECRET: usize = 4;
 
 /// Remembers `value` (and its URL-encoded and trimmed forms) as secret.
 /// Returns the forms that were new, so the caller can mask them on the runner.
-pub fn register(value: &str) -> Vec<String> {
+pub(crate) fn register(value: &str) -> Vec<String> {
     let mut forms = vec![
         value.to_string(),
         value.trim().to_string(),
@@ -37,7 +37,7 @@ pub fn register(value: &str) -> Vec<String> {
 /// Free text as it may be written: every registered secret, and anything
 /// shaped like a deploy-hook key (`key=...` in a query string), a Render
 /// key or a GitHub token, becomes [`MASK`]; a URL's `user:password@` goes.
-pub fn redact(text: &str) -> String {
+pub(crate) fn redact(text: &str) -> String {
     strip_url_userinfo(&redact_token_shapes(&redact_key_params(
         &redact_registered(text),
     )))
@@ -47,7 +47,7 @@ pub fn redact(text: &str) -> String {
 /// free text but names (an issue's marker and key, a title's branch), where
 /// a branch named `rnd_pricing_page` is a branch, not a key, and must stay
 /// as it is to be found again.
-pub fn redact_registered(text: &str) -> String {
+pub(crate) fn redact_registered(text: &str) -> String {
     let secrets = SECRETS.read().unwrap_or_else(|e| e.into_inner());
     let mut out = text.to_string();
     for secret in secrets.iter() {
@@ -81,14 +81,14 @@ fn strip_url_userinfo(text: &str) -> String {
 /// stands before the authority's last `@` (the authority ends at the first
 /// `/`, `?` or `#`). Without a scheme, what follows the `@` must name a
 /// host, so an image's `@sha256:…` digest is no userinfo.
-pub fn userinfo(reference: &str) -> Option<&str> {
+pub(crate) fn userinfo(reference: &str) -> Option<&str> {
     userinfo_span(reference).map(|span| &reference[span])
 }
 
 /// A URL or an image reference as it may be shown: without its
 /// [`userinfo`] and the `@` after it (`user:password@ghcr.io/org/app:tag`
 /// is shown as `ghcr.io/org/app:tag`).
-pub fn without_userinfo(reference: &str) -> String {
+pub(crate) fn without_userinfo(reference: &str) -> String {
     match userinfo_span(reference) {
         Some(span) => format!("{}{}", &reference[..span.start], &reference[span.end + 1..]),
         None => reference.to_string(),
@@ -183,7 +183,7 @@ fn find_key_param(text: &str) -> Option<usize> {
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
-pub fn url_encode(value: &str) -> String {
+pub(crate) fn url_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {

@@ -14,7 +14,7 @@ const MAX_BARS: usize = 20;
 
 /// How a deploy run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeployEnd {
+pub(crate) enum DeployEnd {
     /// Accepted by Render; we did not wait.
     Triggered,
     Succeeded,
@@ -25,7 +25,7 @@ pub enum DeployEnd {
 
 /// Everything the deploy summary shows.
 #[derive(Debug, Clone)]
-pub struct DeployReport {
+pub(crate) struct DeployReport {
     pub service_id: String,
     pub service_name: Option<String>,
     pub dashboard: String,
@@ -66,7 +66,7 @@ pub struct DeployReport {
 impl DeployReport {
     /// The deploy's phases: Render's when its events had them, else the
     /// ones render-pilot saw; `None` when it watched nothing.
-    pub fn phases(&self) -> Option<Phases> {
+    pub(crate) fn phases(&self) -> Option<Phases> {
         if let Ok(list) = &self.recorded {
             return Some(Phases {
                 list: list.clone(),
@@ -81,7 +81,7 @@ impl DeployReport {
     }
 }
 
-pub fn deploy_summary(r: &DeployReport) -> String {
+pub(crate) fn deploy_summary(r: &DeployReport) -> String {
     let (icon, headline) = match r.end {
         _ if r.healthy == Some(false) => ("❌", "deploy live but unhealthy"),
         DeployEnd::Succeeded => ("✅", "deploy succeeded"),
@@ -149,7 +149,7 @@ pub fn deploy_summary(r: &DeployReport) -> String {
 /// Why a deploy failed, as its build log says: the cause and what to do
 /// in a line, then the lines that say so (else its last lines) in a
 /// collapsed block, in a fence no line can close.
-pub fn failure_explanation(why: &Explanation) -> String {
+pub(crate) fn failure_explanation(why: &Explanation) -> String {
     if why.lines.is_empty() {
         return String::new();
     }
@@ -172,7 +172,7 @@ pub fn failure_explanation(why: &Explanation) -> String {
 /// The comment render-pilot keeps on a pull request: its preview's link
 /// and the deploy's status, under `marker` (the first line, which finds the
 /// comment again on the next push).
-pub fn preview_comment(r: &DeployReport, number: u64, marker: &str) -> String {
+pub(crate) fn preview_comment(r: &DeployReport, number: u64, marker: &str) -> String {
     let (icon, state) = match r.end {
         DeployEnd::Succeeded if r.healthy != Some(false) => ("✅", "is live"),
         DeployEnd::Succeeded | DeployEnd::Failed => ("❌", "failed"),
@@ -204,7 +204,7 @@ pub fn preview_comment(r: &DeployReport, number: u64, marker: &str) -> String {
 /// The bars of a deploy's phases: each in progress is a deploying bar
 /// labelled with its length, and the end an instant in its outcome's
 /// colour.
-pub fn phase_bars(phases: &[Phase]) -> Vec<Bar> {
+pub(crate) fn phase_bars(phases: &[Phase]) -> Vec<Bar> {
     use DeployStatus::*;
     phases
         .iter()
@@ -226,7 +226,7 @@ pub fn phase_bars(phases: &[Phase]) -> Vec<Bar> {
 /// How long this deploy took next to the service's recent ones, as a line
 /// ("3m 12s; the last 10 took 2m 50s to 3m 30s, median 3m 05s") and a bar
 /// chart of their durations, this deploy's last.
-pub fn deploy_comparison(this: u64, recent: &[(String, u64)]) -> String {
+pub(crate) fn deploy_comparison(this: u64, recent: &[(String, u64)]) -> String {
     let took = human_duration(Duration::from_secs(this));
     if recent.is_empty() {
         return format!("This deploy took {took}; the service has no earlier finished deploy to compare with.\n");
@@ -275,7 +275,7 @@ pub fn deploy_comparison(this: u64, recent: &[(String, u64)]) -> String {
 
 /// The monitor summary's pictures: services per state, and this run's
 /// response time per service that answered a health check.
-pub fn fleet_charts(rows: &[crate::ops::status_page::Row]) -> String {
+pub(crate) fn fleet_charts(rows: &[crate::ops::status_page::Row]) -> String {
     use crate::ops::service_state::State;
     let counts: Vec<(String, u64, Tone)> = State::ALL
         .iter()
@@ -321,7 +321,7 @@ pub fn fleet_charts(rows: &[crate::ops::status_page::Row]) -> String {
 
 /// The body of a monitor issue for a failing service (the marker is added
 /// by the tracker).
-pub fn monitor_issue_body(row: &crate::ops::status_page::Row, detected_at: &str) -> String {
+pub(crate) fn monitor_issue_body(row: &crate::ops::status_page::Row, detected_at: &str) -> String {
     use crate::ops::service_state::State;
     let deploy = match (&row.deploy_id, &row.deploy_status) {
         (Some(id), Some(status)) => format!(
@@ -385,7 +385,7 @@ pub fn monitor_issue_body(row: &crate::ops::status_page::Row, detected_at: &str)
 }
 
 /// What a person can do about a cause render-pilot could not fix.
-pub fn manual_steps(cause: &crate::ops::diagnose::Cause) -> &'static str {
+pub(crate) fn manual_steps(cause: &crate::ops::diagnose::Cause) -> &'static str {
     use crate::ops::diagnose::Cause;
     match cause {
         Cause::Lockfile { .. } => "Run `pnpm install --lockfile-only` with the pnpm version in `packageManager`, commit pnpm-lock.yaml and push.",
@@ -405,14 +405,14 @@ pub fn manual_steps(cause: &crate::ops::diagnose::Cause) -> &'static str {
 
 /// What one recover fix did.
 #[derive(Debug, Clone)]
-pub struct Action {
+pub(crate) struct Action {
     pub text: String,
     pub outcome: FixOutcome,
 }
 
 /// How a recover fix ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FixOutcome {
+pub(crate) enum FixOutcome {
     Fixed,
     /// Nothing was left to fix (the service serves a good deploy again).
     Settled,
@@ -423,7 +423,7 @@ pub enum FixOutcome {
 
 impl Action {
     /// Nothing is left for a person to do.
-    pub fn fixed(&self) -> bool {
+    pub(crate) fn fixed(&self) -> bool {
         matches!(self.outcome, FixOutcome::Fixed | FixOutcome::Settled)
     }
 
@@ -439,7 +439,7 @@ impl Action {
 /// Everything a recover run reports, in the summary and in its issue.
 /// Every outside text in it (names, branches, log lines, server answers)
 /// is escaped: it is evidence, never markup.
-pub struct RecoverReport<'a> {
+pub(crate) struct RecoverReport<'a> {
     pub run: &'a crate::clients::event::WorkflowRun,
     pub branch: &'a str,
     pub findings: &'a [crate::ops::diagnose::Finding],
@@ -525,7 +525,7 @@ impl RecoverReport<'_> {
         out
     }
 
-    pub fn summary(&self, issue_url: Option<&str>) -> String {
+    pub(crate) fn summary(&self, issue_url: Option<&str>) -> String {
         let fixed = !self.actions.is_empty() && self.actions.iter().all(Action::fixed);
         let heading = match (self.dry_run, fixed) {
             (true, _) => "🧪 render-pilot recover: dry run, nothing was changed",
@@ -541,7 +541,7 @@ impl RecoverReport<'_> {
 
     /// The body of the one recovery issue per workflow, head repository
     /// and branch.
-    pub fn issue_body(&self) -> String {
+    pub(crate) fn issue_body(&self) -> String {
         format!(
             "render-pilot recover could not fix every failure.\n\n{}\nThis issue closes itself when {} passes on {} again.",
             self.sections(),

@@ -14,7 +14,7 @@ use crate::inputs::{parse_bool, shorten, InputError};
 use crate::output::secrets::{userinfo, without_userinfo};
 
 #[derive(Debug)]
-pub struct DeploySettings {
+pub(crate) struct DeploySettings {
     pub trigger: Trigger,
     pub api: Option<RenderApi>,
     /// `None` only for a Blueprint hook without `service-id`.
@@ -39,7 +39,7 @@ pub struct DeploySettings {
 
 /// Render's build log while a deploy is waited for (`build-log`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BuildLog {
+pub(crate) enum BuildLog {
     /// Streamed into the job log in CI; a tail under the spinner on a
     /// terminal.
     Auto,
@@ -51,7 +51,7 @@ pub enum BuildLog {
 
 /// What starts the deploy: one choice, read once.
 #[derive(Debug)]
-pub enum Trigger {
+pub(crate) enum Trigger {
     /// The service's deploy hook, parsed once.
     Hook(Hook),
     /// Render's API (`POST /services/{id}/deploys`).
@@ -63,7 +63,7 @@ pub enum Trigger {
 
 /// The deploy Render starts itself, to find and follow.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Follow {
+pub(crate) struct Follow {
     /// The commit whose deploy to follow (40 or at least 7 hex digits).
     pub commit: String,
     /// On a pull_request event: follow the pull request's preview.
@@ -75,7 +75,7 @@ pub struct Follow {
 
 /// GitHub, for the pull-request comment and the GitHub deployment.
 #[derive(Debug)]
-pub struct GitHubReport {
+pub(crate) struct GitHubReport {
     pub api: GitHubApi,
     pub token: String,
     /// Keep one comment on the pull request with the preview's link.
@@ -88,7 +88,7 @@ pub struct GitHubReport {
 
 /// The GitHub deployment to create: of which commit, in which environment.
 #[derive(Debug)]
-pub struct GitHubDeployment {
+pub(crate) struct GitHubDeployment {
     pub environment: String,
     pub reference: String,
 }
@@ -125,7 +125,7 @@ impl DeploySettings {
     }
 
     /// The hook, when the deploy is triggered through it.
-    pub fn hook(&self) -> Option<&Hook> {
+    pub(crate) fn hook(&self) -> Option<&Hook> {
         match &self.trigger {
             Trigger::Hook(hook) => Some(hook),
             _ => None,

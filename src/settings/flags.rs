@@ -20,7 +20,7 @@ const VALUES: [&str; 7] = [
 /// for the values messages suggest (and `${{ … }}` becomes `<…>`), and a
 /// hyphenated input named alone becomes its flag. Single-word inputs named
 /// alone are left as they are: "wait" or "issues" in a sentence is a word.
-pub fn as_flags(text: &str) -> String {
+pub(crate) fn as_flags(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     let mut rest = text;
     let mut at_start = true;

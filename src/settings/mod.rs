@@ -8,7 +8,7 @@ mod deploy;
 mod flags;
 mod monitor;
 mod recover;
-pub mod table;
+pub(crate) mod table;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-pub use deploy::{BuildLog, DeploySettings, Follow, GitHubReport, Trigger};
-pub use flags::as_flags;
-pub use monitor::{CommitMode, HealthPolicy, MonitorSettings, Services};
-pub use recover::{Fix, RecoverSettings};
+pub(crate) use deploy::{BuildLog, DeploySettings, Follow, GitHubReport, Trigger};
+pub(crate) use flags::as_flags;
+pub(crate) use monitor::{CommitMode, HealthPolicy, MonitorSettings, Services};
+pub(crate) use recover::{Fix, RecoverSettings};
 use table::{Mode, INPUTS};
 
 use clap::{CommandFactory, FromArgMatches};
@@ -113,7 +113,7 @@ fn with_table_help(mut sub: clap::Command, mode: Mode) -> clap::Command {
 }
 
 /// The mode and its settings.
-pub enum Settings {
+pub(crate) enum Settings {
     Deploy(DeploySettings),
     Monitor(MonitorSettings),
     Recover(RecoverSettings),
@@ -121,7 +121,7 @@ pub enum Settings {
 
 /// The command to run: the subcommand, else the action's `mode` input.
 /// `None` on a terminal with neither: the caller prints help.
-pub fn command(cli: Cli, env: &Env) -> Result<Option<Command>, InputError> {
+pub(crate) fn command(cli: Cli, env: &Env) -> Result<Option<Command>, InputError> {
     if let Some(command) = cli.command {
         return Ok(Some(command));
     }
@@ -150,7 +150,7 @@ pub fn command(cli: Cli, env: &Env) -> Result<Option<Command>, InputError> {
 
 /// Where the runner wants outputs and the summary. `summary_file` (the
 /// `--summary-file` flag) is used when `GITHUB_STEP_SUMMARY` is not set.
-pub fn runner_files(env: &Env, summary_file: Option<PathBuf>) -> RunnerFiles {
+pub(crate) fn runner_files(env: &Env, summary_file: Option<PathBuf>) -> RunnerFiles {
     RunnerFiles {
         actions: env.in_actions(),
         output_file: env.get("GITHUB_OUTPUT").map(PathBuf::from),
@@ -163,7 +163,7 @@ pub fn runner_files(env: &Env, summary_file: Option<PathBuf>) -> RunnerFiles {
 
 /// Masks every secret the environment carries, whatever the mode reads:
 /// the runner passes all declared inputs to every step.
-pub fn mask_secrets(env: &Env, runner: &Runner) {
+pub(crate) fn mask_secrets(env: &Env, runner: &Runner) {
     for input in INPUTS.iter().filter(|i| i.secret) {
         let own = format!("INPUT_{}", input.name.to_uppercase());
         for name in std::iter::once(own.as_str()).chain(input.fallback) {
@@ -184,7 +184,11 @@ fn mask(runner: &Runner, name: &str, value: &str) {
 }
 
 /// Reads and checks every input of the command's mode.
-pub fn resolve(command: &Command, env: &Env, runner: &Runner) -> Result<Settings, InputError> {
+pub(crate) fn resolve(
+    command: &Command,
+    env: &Env,
+    runner: &Runner,
+) -> Result<Settings, InputError> {
     let reader = |mode| Reader { env, runner, mode };
     Ok(match command {
         Command::Deploy(args) => {

@@ -14,13 +14,13 @@ use crate::clients::render::RenderApi;
 use crate::inputs::{shorten, InputError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommitMode {
+pub(crate) enum CommitMode {
     OnChange,
     Always,
     Never,
 }
 
-pub enum Services {
+pub(crate) enum Services {
     All,
     Ids(Vec<String>),
 }
@@ -29,7 +29,7 @@ pub enum Services {
 /// minute to answer its first request after spinning down, and networks
 /// drop single requests: neither is an outage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HealthPolicy {
+pub(crate) struct HealthPolicy {
     /// Failing checks tried again, with backoff.
     pub retries: u32,
     /// Everything one service's check may take, retries included; a slow
@@ -42,13 +42,13 @@ pub struct HealthPolicy {
 impl HealthPolicy {
     /// The wait after failed attempt `n` (from 1), or `None` when the
     /// retries or the budget (with `spent` already used) are exhausted.
-    pub fn wait_after(&self, n: u32, spent: Duration) -> Option<Duration> {
+    pub(crate) fn wait_after(&self, n: u32, spent: Duration) -> Option<Duration> {
         let wait = self.backoff * 2u32.saturating_pow(n.saturating_sub(1).min(16));
         (n <= self.retries && spent + wait < self.budget).then_some(wait)
     }
 }
 
-pub struct MonitorSettings {
+pub(crate) struct MonitorSettings {
     pub api: RenderApi,
     pub services: Services,
     pub health_path: Option<String>,
@@ -170,7 +170,7 @@ fn commit_mode(text: &str) -> Result<CommitMode, InputError> {
 }
 
 /// `srv-…` ids, comma or newline separated, without duplicates.
-pub fn parse_services(text: &str) -> Result<Vec<String>, InputError> {
+pub(super) fn parse_services(text: &str) -> Result<Vec<String>, InputError> {
     let mut ids = Vec::new();
     for id in text
         .split([',', '\n'])
@@ -199,7 +199,7 @@ pub fn parse_services(text: &str) -> Result<Vec<String>, InputError> {
 /// The status file input: unset means the default, an explicit empty value
 /// means "do not write". The path must stay inside the workspace and out
 /// of `.git`.
-pub fn status_file(raw: Option<&str>) -> Result<Option<String>, InputError> {
+pub(super) fn status_file(raw: Option<&str>) -> Result<Option<String>, InputError> {
     let path = match raw {
         None => return Ok(Some(super::table::STATUS_FILE.into())),
         Some(p) if p.trim().is_empty() => return Ok(None),

@@ -13,7 +13,7 @@ use crate::clients::render::RenderApi;
 use crate::inputs::{parse_number, shorten, InputError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Fix {
+pub(crate) enum Fix {
     Lockfile,
     Rerun,
     Webhook,
@@ -22,7 +22,7 @@ pub enum Fix {
 }
 
 impl Fix {
-    pub const ALL: [(Fix, &'static str); 5] = [
+    pub(crate) const ALL: [(Fix, &'static str); 5] = [
         (Fix::Lockfile, "lockfile"),
         (Fix::Rerun, "rerun"),
         (Fix::Webhook, "webhook"),
@@ -31,7 +31,7 @@ impl Fix {
     ];
 }
 
-pub fn parse_fixes(text: &str) -> Result<BTreeSet<Fix>, InputError> {
+pub(super) fn parse_fixes(text: &str) -> Result<BTreeSet<Fix>, InputError> {
     text.split([',', '\n'])
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -43,7 +43,7 @@ pub fn parse_fixes(text: &str) -> Result<BTreeSet<Fix>, InputError> {
         .collect()
 }
 
-pub struct RecoverSettings {
+pub(crate) struct RecoverSettings {
     pub token: String,
     pub github: GitHubApi,
     pub run_id: Option<u64>,

@@ -72,8 +72,9 @@ const fn secret(name: &'static str, modes: &'static [Mode], fallback: &'static s
 const ALL: &[Mode] = &Mode::ALL;
 const REPO: &[Mode] = &[Monitor, Recover];
 
-pub const STATUS_FILE: &str = "docs/PIPELINE.md";
-pub const DEFAULT_AUTHOR: &str = "render-pilot[bot] <render-pilot[bot]@users.noreply.github.com>";
+pub(crate) const STATUS_FILE: &str = "docs/PIPELINE.md";
+pub(crate) const DEFAULT_AUTHOR: &str =
+    "render-pilot[bot] <render-pilot[bot]@users.noreply.github.com>";
 
 /// In action.yml's order.
 pub const INPUTS: &[Input] = &[
@@ -140,7 +141,7 @@ pub const INPUTS: &[Input] = &[
 
 /// The row of `name` for `mode`. Every input a mode reads is in the table
 /// (a unit test resolves each mode with defaults only).
-pub fn row(mode: Mode, name: &str) -> Option<&'static Input> {
+pub(crate) fn row(mode: Mode, name: &str) -> Option<&'static Input> {
     INPUTS
         .iter()
         .find(|i| i.name == name && i.modes.contains(&mode))

@@ -334,7 +334,7 @@ fn readme_rows(heading: &str) -> std::collections::BTreeMap<String, Vec<String>>
 /// defaults and fallbacks: action.yml, README and `--help` show it.
 #[test]
 fn action_yml_readme_and_help_show_the_settings_table() {
-    use render_pilot::settings::table::{help_suffix, Mode, WhenUnset, INPUTS};
+    use render_pilot::{help_suffix, Mode, WhenUnset, INPUTS};
     let action = blocks("action.yml", "inputs");
     let readme = readme_rows("### Inputs");
     let unbacktick = |t: &str| t.replace('`', "");
@@ -428,7 +428,7 @@ fn the_test_setup_prefetches_the_default_pnpm() {
         .expect("scripts/test sets PNPM_VERSIONS");
     assert_eq!(
         versions.split_whitespace().next(),
-        Some(render_pilot::modes::recover::DEFAULT_PNPM)
+        Some(render_pilot::DEFAULT_PNPM)
     );
 }
 

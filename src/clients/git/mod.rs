@@ -20,7 +20,7 @@ const REMOTE: &str = "origin";
 const PUSH_REF: &str = "refs/render-pilot/push";
 
 #[derive(Debug, thiserror::Error)]
-pub enum GitError {
+pub(crate) enum GitError {
     #[error("{0}")]
     Git(String),
     #[error("the push to {branch} was rejected by the server: {message}. This is not a race (the branch did not move), so render-pilot does not retry; allow the push (branch protection, the token's contents: write permission) or set push: false")]
@@ -51,14 +51,14 @@ fn may_receive_token(url: &str) -> bool {
 }
 
 /// Files to write, as repository-relative paths and contents.
-pub type Files = Vec<(String, Vec<u8>)>;
+pub(crate) type Files = Vec<(String, Vec<u8>)>;
 
 /// Computes the files to commit on a branch tip; `None` when the tip needs
 /// nothing, an error to refuse.
-pub type Change<'c> = dyn FnMut(&Workspace, Oid) -> Result<Option<Files>, GitError> + 'c;
+pub(crate) type Change<'c> = dyn FnMut(&Workspace, Oid) -> Result<Option<Files>, GitError> + 'c;
 
 /// Where and how to publish.
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     pub branch: &'a str,
     pub token: Option<&'a str>,
     /// False: commit on HEAD in the workspace only.
@@ -69,7 +69,7 @@ pub struct Target<'a> {
 
 /// What a publish did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Published {
+pub(crate) enum Published {
     /// Nothing to change on the branch tip.
     Unchanged,
     /// Committed locally only (push: false).
@@ -80,7 +80,7 @@ pub enum Published {
     },
 }
 
-pub struct Workspace {
+pub(crate) struct Workspace {
     repo: Repository,
 }
 
@@ -101,7 +101,7 @@ impl Drop for Workspace {
 /// folders between it and `root` to `root`'s owner, where another user
 /// owns them. Quiet by design: without root's rights nothing changes, and
 /// then nothing needed to.
-pub fn hand_back(root: &Path, relative: &Path) {
+pub(crate) fn hand_back(root: &Path, relative: &Path) {
     use std::os::unix::fs::{lchown, MetadataExt};
     let Ok(owner) = std::fs::metadata(root) else {
         return;
@@ -133,14 +133,14 @@ pub fn hand_back(root: &Path, relative: &Path) {
     }
 }
 
-pub struct Author {
+pub(crate) struct Author {
     pub name: String,
     pub email: String,
 }
 
 impl Author {
     /// Parses `Name <email>`.
-    pub fn parse(text: &str) -> Result<Author, InputError> {
+    pub(crate) fn parse(text: &str) -> Result<Author, InputError> {
         let bad = || {
             InputError::new(
                 "commit-author",
@@ -170,7 +170,7 @@ impl Author {
 }
 
 impl Workspace {
-    pub fn open(path: &Path) -> Result<Workspace, InputError> {
+    pub(crate) fn open(path: &Path) -> Result<Workspace, InputError> {
         // On the runner the container runs as root while the workspace
         // belongs to the runner's user; libgit2 would refuse it as git does
         // ("dubious ownership"). The checkout is the job's own, so trust it.
@@ -196,13 +196,13 @@ impl Workspace {
         Ok(Workspace { repo })
     }
 
-    pub fn repo(&self) -> &Repository {
+    pub(crate) fn repo(&self) -> &Repository {
         &self.repo
     }
 
     /// The branch to push to: the one the settings know (the input, else
     /// the workflow's branch), else the checked-out branch.
-    pub fn branch(&self, known: Option<String>) -> Result<String, InputError> {
+    pub(crate) fn branch(&self, known: Option<String>) -> Result<String, InputError> {
         if let Some(branch) = known {
             return Ok(branch);
         }
@@ -246,7 +246,7 @@ impl Workspace {
     }
 
     /// Fetches `branch` from origin and returns its tip.
-    pub fn fetch(&self, branch: &str, token: Option<&str>) -> Result<Oid, GitError> {
+    pub(crate) fn fetch(&self, branch: &str, token: Option<&str>) -> Result<Oid, GitError> {
         let mut remote = self
             .repo
             .find_remote(REMOTE)
@@ -270,7 +270,7 @@ impl Workspace {
     }
 
     /// Reads a file at a commit, if it exists there.
-    pub fn read_at(&self, commit: Oid, path: &str) -> Option<Vec<u8>> {
+    pub(crate) fn read_at(&self, commit: Oid, path: &str) -> Option<Vec<u8>> {
         let commit = self.repo.find_commit(commit).ok()?;
         let entry = commit.tree().ok()?.get_path(Path::new(path)).ok()?;
         let blob = self.repo.find_blob(entry.id()).ok()?;
@@ -278,7 +278,7 @@ impl Workspace {
     }
 
     /// Paths that differ between two commits.
-    pub fn changed_paths(&self, from: Oid, to: Oid) -> Result<Vec<String>, GitError> {
+    pub(crate) fn changed_paths(&self, from: Oid, to: Oid) -> Result<Vec<String>, GitError> {
         let tree = |oid| {
             self.repo
                 .find_commit(oid)
@@ -300,7 +300,7 @@ impl Workspace {
             .collect())
     }
 
-    pub fn message(&self, commit: Oid) -> Option<String> {
+    pub(crate) fn message(&self, commit: Oid) -> Option<String> {
         self.repo
             .find_commit(commit)
             .ok()?
@@ -311,7 +311,7 @@ impl Workspace {
 
     /// Writes the files of a commit into `dir` (no .git): a scratch copy to
     /// run tools in without touching the checkout.
-    pub fn export(&self, commit: Oid, dir: &Path) -> Result<(), GitError> {
+    pub(crate) fn export(&self, commit: Oid, dir: &Path) -> Result<(), GitError> {
         let tree = self
             .repo
             .find_commit(commit)

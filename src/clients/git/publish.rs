@@ -21,7 +21,7 @@ impl Workspace {
     /// Commits the files `change` computes on the branch tip and pushes,
     /// retrying with a fresh tip when someone else pushed first. `change`
     /// returns `None` when the tip needs nothing. Never force-pushes.
-    pub fn publish(
+    pub(crate) fn publish(
         &self,
         target: &Target,
         message: &str,

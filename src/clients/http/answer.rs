@@ -5,7 +5,7 @@ use reqwest::header::HeaderMap;
 use reqwest::Url;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoResponseCause {
+pub(crate) enum NoResponseCause {
     MalformedUrl,
     Dns,
     Refused,
@@ -16,7 +16,7 @@ pub enum NoResponseCause {
 }
 
 impl NoResponseCause {
-    pub fn explain(self) -> &'static str {
+    pub(crate) fn explain(self) -> &'static str {
         match self {
             NoResponseCause::MalformedUrl => "the URL is malformed; check the value for a missing scheme, spaces or newlines",
             NoResponseCause::Dns => "the host name did not resolve (DNS); check the host for typos and the runner's network",
@@ -30,7 +30,7 @@ impl NoResponseCause {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum HttpError {
+pub(crate) enum HttpError {
     #[error("no response from {url} (HTTP 000): {}", cause.explain())]
     NoResponse { url: String, cause: NoResponseCause },
     #[error("the response from {url} is larger than {limit} bytes; a proxy or error page may be in the way")]
@@ -43,7 +43,7 @@ pub enum HttpError {
     },
 }
 
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
@@ -51,11 +51,11 @@ pub struct Response {
 }
 
 impl Response {
-    pub fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
 
-    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, HttpError> {
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, HttpError> {
         serde_json::from_slice(&self.body).map_err(|e| HttpError::BadBody {
             url: self.url.clone(),
             status: self.status,
@@ -63,13 +63,13 @@ impl Response {
         })
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// What an API's error answer says: its JSON `message`, else the first
     /// line of a text body; shortened, since a server chooses its length.
-    pub fn error_message(&self) -> Option<String> {
+    pub(crate) fn error_message(&self) -> Option<String> {
         #[derive(serde::Deserialize)]
         struct ErrorBody {
             message: Option<String>,
@@ -84,7 +84,7 @@ impl Response {
 
     /// The first line of a text body, for error messages (never the whole
     /// page: HTML error pages are long).
-    pub fn snippet(&self) -> String {
+    pub(crate) fn snippet(&self) -> String {
         let text = String::from_utf8_lossy(&self.body);
         let line = text
             .lines()
@@ -111,7 +111,7 @@ fn describe_body(headers: &HeaderMap, body: &[u8], error: &str) -> String {
 
 /// A URL as it may appear in messages: scheme, host and path, no query
 /// (a deploy hook carries its secret in the query).
-pub fn display_url(url: &Url) -> String {
+pub(crate) fn display_url(url: &Url) -> String {
     format!(
         "{}://{}{}",
         url.scheme(),
@@ -124,14 +124,14 @@ pub fn display_url(url: &Url) -> String {
 }
 
 /// A service's URL with a health check path after it.
-pub fn health_url(base: &str, path: &str) -> Result<Url, url::ParseError> {
+pub(crate) fn health_url(base: &str, path: &str) -> Result<Url, url::ParseError> {
     Url::parse(&format!("{}{path}", base.trim_end_matches('/')))
 }
 
 /// A URL from an answer, as it may be shown, linked or requested: http(s)
 /// only, no credentials, and the characters that end a Markdown link or
 /// table cell percent-encoded.
-pub fn web_url(text: &str) -> Option<String> {
+pub(crate) fn web_url(text: &str) -> Option<String> {
     let url = Url::parse(text.trim()).ok()?;
     let plain = matches!(url.scheme(), "http" | "https")
         && url.username().is_empty()

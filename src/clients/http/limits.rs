@@ -13,7 +13,7 @@ pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 /// how much of *that* bucket is left; GitHub's limits are its own. Each
 /// budget is paced only from the answers it got.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Bucket {
+pub(crate) enum Bucket {
     RenderRead,
     /// Deploy hooks and API triggers: about 10 a minute per service.
     RenderDeploy,
@@ -87,7 +87,7 @@ fn reset_in(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// `Retry-After` in seconds, else when the window resets.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     header_numbers(headers, "retry-after")
         .into_iter()
         .next()
@@ -97,7 +97,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// A refusal for the rate limit, which starts nothing: a 429, or GitHub's
 /// 403 when its budget is spent or it asks to wait (its secondary limits).
-pub fn is_rate_limited(status: u16, headers: &HeaderMap) -> bool {
+pub(crate) fn is_rate_limited(status: u16, headers: &HeaderMap) -> bool {
     status == 429
         || (status == 403
             && (remaining(headers).is_some_and(|left| left < 1.0)
@@ -109,7 +109,7 @@ pub fn is_rate_limited(status: u16, headers: &HeaderMap) -> bool {
 /// rather than reserve slots ahead, so a change in the budget applies at
 /// once to everyone waiting.
 #[derive(Default)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     state: Mutex<Pace>,
 }
 
@@ -118,7 +118,7 @@ pub struct RateLimiter {
 /// is spent in every answer would otherwise hold each request, and 500
 /// services would take hours. Past it, requests go at once and a refusal
 /// is returned as it is, naming the limit.
-pub struct WaitBudget {
+pub(crate) struct WaitBudget {
     limit: Duration,
     state: Mutex<Waited>,
 }
@@ -135,7 +135,7 @@ struct Waited {
 }
 
 impl WaitBudget {
-    pub fn new(limit: Duration) -> WaitBudget {
+    pub(crate) fn new(limit: Duration) -> WaitBudget {
         WaitBudget {
             limit,
             state: Mutex::default(),
@@ -148,13 +148,13 @@ impl WaitBudget {
 
     /// What is left: the limit less the time anyone waited, counted once
     /// however many threads waited together.
-    pub fn left(&self) -> Duration {
+    pub(crate) fn left(&self) -> Duration {
         let state = self.state();
         let ongoing = state.since.map_or(Duration::ZERO, |t| t.elapsed());
         self.limit.saturating_sub(state.spent + ongoing)
     }
 
-    pub fn limit(&self) -> Duration {
+    pub(crate) fn limit(&self) -> Duration {
         self.limit
     }
 
@@ -177,7 +177,7 @@ impl WaitBudget {
     }
 
     /// True once, for the first caller after the budget ran out.
-    pub fn first_time_spent(&self) -> bool {
+    pub(crate) fn first_time_spent(&self) -> bool {
         let spent = self.left().is_zero();
         let mut state = self.state();
         spent && !std::mem::replace(&mut state.told, true)
@@ -210,7 +210,7 @@ impl RateLimiter {
     /// Waits for this request's turn, within what is left of `budget` (then
     /// it goes at once). `announce` hears each wait of `VISIBLE_WAIT` (5 s)
     /// or more once, with its length.
-    pub fn acquire(&self, budget: &WaitBudget, announce: &dyn Fn(Duration)) {
+    pub(crate) fn acquire(&self, budget: &WaitBudget, announce: &dyn Fn(Duration)) {
         let mut waiting = false;
         loop {
             let left = budget.left();
@@ -247,7 +247,7 @@ impl RateLimiter {
         (state.interval, state.held_until.is_some())
     }
 
-    pub fn observe(&self, status: u16, headers: &HeaderMap) {
+    pub(crate) fn observe(&self, status: u16, headers: &HeaderMap) {
         let mut pace = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         let mut hold = |wait: Duration| {

@@ -16,24 +16,24 @@ mod limits;
 mod secure;
 mod socket;
 
-pub use answer::{
+pub(crate) use answer::{
     display_url, health_url, web_url, HealthCheck, HttpError, NoResponseCause, Response,
 };
-pub use limits::{is_rate_limited, retry_after, Bucket, RateLimiter};
-pub use secure::{check_host, is_loopback};
-pub use socket::{Socket, SocketError};
+pub(crate) use limits::{is_rate_limited, retry_after, Bucket, RateLimiter};
+pub(crate) use secure::{check_host, is_loopback};
+pub(crate) use socket::{Socket, SocketError};
 
-pub const USER_AGENT: &str = concat!("render-pilot/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("render-pilot/", env!("CARGO_PKG_VERSION"));
 
 /// API answers are small; anything bigger is a proxy or a fault.
-pub const MAX_BODY: usize = 8 * 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 8 * 1024 * 1024;
 const MAX_ATTEMPTS: u32 = 4;
 const BASE_DELAY: Duration = Duration::from_millis(500);
 const MAX_DELAY: Duration = Duration::from_secs(8);
 
 /// Whether a request may be sent again.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Retry {
+pub(crate) enum Retry {
     /// Reads: retried on 429, 502, 503, 504 and connection errors.
     Idempotent,
     /// Deploy triggers: retried only when the request cannot have reached
@@ -70,7 +70,7 @@ impl Retry {
     }
 }
 
-pub struct Http {
+pub(crate) struct Http {
     client: Client,
     /// The most one attempt of a request may take, body included.
     timeout: Duration,
@@ -93,7 +93,7 @@ struct Delays {
 /// The run's timings. The test suite shortens them (see
 /// [`crate::settings`]); users get the defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tuning {
+pub(crate) struct Tuning {
     /// One API request, from connecting to the last byte of the body.
     pub timeout: Duration,
     /// Short retry backoffs.
@@ -108,7 +108,7 @@ pub struct Tuning {
 /// The most a run waits for rate limits in all: a window of Render's
 /// (a minute) several times over, and the most `Retry-After` honoured
 /// twice over.
-pub const RATE_WAIT: Duration = Duration::from_secs(5 * 60);
+pub(crate) const RATE_WAIT: Duration = Duration::from_secs(5 * 60);
 
 impl Default for Tuning {
     fn default() -> Tuning {
@@ -123,12 +123,12 @@ impl Default for Tuning {
 
 impl Http {
     /// The API client.
-    pub fn new(tuning: &Tuning) -> anyhow::Result<Http> {
+    pub(crate) fn new(tuning: &Tuning) -> anyhow::Result<Http> {
         Http::with_timeout(tuning.timeout, tuning)
     }
 
     /// A client whose requests may take up to `timeout` each.
-    pub fn with_timeout(timeout: Duration, tuning: &Tuning) -> anyhow::Result<Http> {
+    pub(crate) fn with_timeout(timeout: Duration, tuning: &Tuning) -> anyhow::Result<Http> {
         let client = Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(Duration::from_secs(10).min(timeout))
@@ -157,7 +157,7 @@ impl Http {
 
     /// Shows every long rate-limit wait, and the end of the run's budget
     /// for them, through `printer`, so a held run never looks stuck.
-    pub fn notify_waits(mut self, printer: Printer) -> Http {
+    pub(crate) fn notify_waits(mut self, printer: Printer) -> Http {
         self.notify = Some(printer);
         self
     }
@@ -192,7 +192,7 @@ impl Http {
         Some(&self.limiters[index])
     }
 
-    pub fn request(&self, method: Method, url: Url) -> RequestBuilder {
+    pub(crate) fn request(&self, method: Method, url: Url) -> RequestBuilder {
         self.client.request(method, url)
     }
 
@@ -200,7 +200,7 @@ impl Http {
     /// paced and counted like any other, opened within the client's
     /// timeout. It is never retried here: a stream that does not open is
     /// the caller's to do without.
-    pub fn open_socket(
+    pub(crate) fn open_socket(
         &self,
         bucket: Bucket,
         url: &Url,
@@ -226,13 +226,13 @@ impl Http {
     }
 
     /// One GET of a service's own URL: status code and latency.
-    pub fn health_check(&self, url: &Url) -> HealthCheck {
+    pub(crate) fn health_check(&self, url: &Url) -> HealthCheck {
         self.health_check_within(url, None)
     }
 
     /// One GET of a service's own URL that gives up after `timeout` (else
     /// the client's timeout).
-    pub fn health_check_within(&self, url: &Url, timeout: Option<Duration>) -> HealthCheck {
+    pub(crate) fn health_check_within(&self, url: &Url, timeout: Option<Duration>) -> HealthCheck {
         let started = Instant::now();
         let result = self.send_within(
             Bucket::Unlimited,
@@ -266,7 +266,7 @@ impl Http {
     /// Sends a request built by `build`, retrying as `retry` allows. Any
     /// HTTP status is returned as a [`Response`]; only a missing or broken
     /// response is an error.
-    pub fn send(
+    pub(crate) fn send(
         &self,
         bucket: Bucket,
         build: impl Fn() -> RequestBuilder,

@@ -8,7 +8,7 @@ use crate::inputs::InputError;
 
 /// Hook and API URLs must be https, except on loopback hosts, which tests
 /// and the simulator use.
-pub fn check_host(input: &str, url: &Url) -> Result<(), InputError> {
+pub(crate) fn check_host(input: &str, url: &Url) -> Result<(), InputError> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(InputError::new(input, "has no host; use an https:// URL"));
     }
@@ -36,7 +36,7 @@ pub fn check_host(input: &str, url: &Url) -> Result<(), InputError> {
     }
 }
 
-pub fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

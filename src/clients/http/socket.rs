@@ -25,7 +25,7 @@ const MAX_MESSAGE: usize = 1 << 20;
 const CLOSING: Duration = Duration::from_millis(200);
 
 #[derive(Debug, thiserror::Error)]
-pub enum SocketError {
+pub(crate) enum SocketError {
     #[error("the server answered HTTP {status} instead of opening the stream")]
     Refused {
         status: u16,
@@ -115,7 +115,7 @@ impl Write for Conn {
 }
 
 /// An open stream.
-pub struct Socket {
+pub(crate) struct Socket {
     ws: WebSocket<Conn>,
     /// The answer that opened it, for the rate limiter.
     pub headers: HeaderMap,
@@ -124,7 +124,7 @@ pub struct Socket {
 impl Socket {
     /// Opens `url` (`https` becomes `wss`, `http` `ws`) with `headers`,
     /// everything done by `deadline`.
-    pub fn open(
+    pub(crate) fn open(
         url: &Url,
         headers: &[(&'static str, String)],
         deadline: Instant,
@@ -174,7 +174,7 @@ impl Socket {
 
     /// The next message if one arrives by `until`; `None` when none did.
     /// A message cut off at `until` is kept for the next call.
-    pub fn next_text(&mut self, until: Instant) -> Result<Option<String>, SocketError> {
+    pub(crate) fn next_text(&mut self, until: Instant) -> Result<Option<String>, SocketError> {
         self.ws.get_mut().timed().deadline = until;
         loop {
             match self.ws.read() {

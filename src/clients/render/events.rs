@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 /// The event types that time a deploy's phases.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventKind {
+pub(crate) enum EventKind {
     BuildStarted,
     BuildEnded,
     PreDeployStarted,
@@ -34,7 +34,7 @@ impl<'de> Deserialize<'de> for EventKind {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct ServiceEvent {
+pub(crate) struct ServiceEvent {
     pub timestamp: Timestamp,
     #[serde(rename = "type")]
     pub kind: EventKind,
@@ -53,25 +53,24 @@ fn or_default<'de, D: serde::Deserializer<'de>>(d: D) -> Result<EventDetails, D:
 /// which a failed deploy's end names in `reason.buildFailed`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct EventDetails {
+pub(crate) struct EventDetails {
     pub deploy_id: Option<String>,
     pub build_id: Option<String>,
     /// `succeeded`, `failed` or `canceled`, in the event type's own field.
     pub build_status: Option<String>,
     pub pre_deploy_status: Option<String>,
-    pub deploy_status: Option<String>,
     pub reason: Option<EndReason>,
 }
 
 /// Why a build or deploy ended.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct EndReason {
+pub(crate) struct EndReason {
     pub build_failed: Option<Named>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct Named {
+pub(crate) struct Named {
     pub id: Option<String>,
 }
 

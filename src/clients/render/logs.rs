@@ -14,11 +14,11 @@ use super::{api_hint, RenderClient, RenderError};
 use crate::clients::http::{Bucket, Retry, Socket, SocketError, USER_AGENT};
 
 /// The most lines one page may hold (the description's maximum).
-pub const LOG_PAGE: usize = 100;
+pub(crate) const LOG_PAGE: usize = 100;
 
 /// One log line.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct LogEntry {
+pub(crate) struct LogEntry {
     pub id: String,
     pub timestamp: Timestamp,
     pub message: String,
@@ -27,7 +27,7 @@ pub struct LogEntry {
 /// Which lines: a service's build log from `from`, up to `to` (now, when
 /// none).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogFilter {
+pub(crate) struct LogFilter {
     /// The service's `ownerId`.
     pub owner: String,
     pub service: String,
@@ -63,7 +63,7 @@ impl RenderClient<'_> {
     /// The newest lines of the filter's window, oldest first: at most
     /// `pages` pages of [`LOG_PAGE`] lines, read newest first, each page
     /// the rest of the window before the last.
-    pub fn recent_logs(
+    pub(crate) fn recent_logs(
         &self,
         filter: &LogFilter,
         pages: usize,
@@ -97,14 +97,14 @@ impl RenderClient<'_> {
 }
 
 /// A subscription to a service's log (`GET /logs/subscribe`).
-pub struct LogStream {
+pub(crate) struct LogStream {
     socket: Socket,
 }
 
 impl RenderClient<'_> {
     /// Subscribes to the filter's lines: Render sends those written since
     /// `from`, then each new one as it is written.
-    pub fn subscribe_logs(&self, filter: &LogFilter) -> Result<LogStream, RenderError> {
+    pub(crate) fn subscribe_logs(&self, filter: &LogFilter) -> Result<LogStream, RenderError> {
         let url = self.url("/logs/subscribe", &filter.query());
         let headers = [
             ("authorization", format!("Bearer {}", self.key)),
@@ -128,7 +128,7 @@ impl RenderClient<'_> {
 impl LogStream {
     /// The next line, if one is written by `until`; a message that is not
     /// a log entry is passed over.
-    pub fn next(&mut self, until: Instant) -> Result<Option<LogEntry>, SocketError> {
+    pub(crate) fn next(&mut self, until: Instant) -> Result<Option<LogEntry>, SocketError> {
         loop {
             let Some(text) = self.socket.next_text(until)? else {
                 return Ok(None);
@@ -142,7 +142,7 @@ impl LogStream {
 
 /// A second either side of a deploy's window: Render's timestamps and the
 /// deploy's may be a little apart.
-pub fn around(from: Timestamp, to: Option<Timestamp>) -> (Timestamp, Option<Timestamp>) {
+pub(crate) fn around(from: Timestamp, to: Option<Timestamp>) -> (Timestamp, Option<Timestamp>) {
     let second = SignedDuration::from_secs(1);
     (
         from.checked_sub(second).unwrap_or(from),

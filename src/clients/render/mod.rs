@@ -13,23 +13,22 @@ mod logs;
 mod model;
 
 use events::EventItem;
-pub use events::{EventDetails, EventKind, ServiceEvent};
-pub use logs::{around, LogEntry, LogFilter, LogStream, LOG_PAGE};
-pub use model::{
-    dashboard_url, has_render_id_shape, is_deploy_id, is_host_name, is_render_id, AutoDeploy,
-    Commit, Deploy, DeployStatus, Image, Outcome, Service, ServiceDetails, TriggerRequest,
-    Triggered,
+pub(crate) use events::{EventKind, ServiceEvent};
+pub(crate) use logs::{around, LogEntry, LogFilter, LogStream};
+pub(crate) use model::{
+    dashboard_url, is_deploy_id, is_host_name, is_render_id, AutoDeploy, Deploy, DeployStatus,
+    Outcome, Service, TriggerRequest, Triggered,
 };
 use model::{CustomDomainItem, DeployItem, ServiceItem};
 
-pub const DEFAULT_API_URL: &str = "https://api.render.com/v1";
+pub(crate) const DEFAULT_API_URL: &str = "https://api.render.com/v1";
 const PAGE: usize = 100;
 /// The most pages followed: 50,000 services, and a server that keeps
 /// answering full pages cannot hold the run.
 const MAX_PAGES: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
-pub enum RenderError {
+pub(crate) enum RenderError {
     #[error(transparent)]
     Http(#[from] HttpError),
     #[error("Render's stream: {0}")]
@@ -44,7 +43,7 @@ pub enum RenderError {
 }
 
 impl RenderError {
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
             RenderError::Api { status, .. } => Some(*status),
             RenderError::Http(_) | RenderError::Socket(_) => None,
@@ -53,7 +52,7 @@ impl RenderError {
 }
 
 /// What to tell the user for an API status: each names the fix.
-pub fn api_hint(status: u16) -> &'static str {
+pub(crate) fn api_hint(status: u16) -> &'static str {
     match status {
         400 => "Render rejected the request as malformed; check commit and image inputs",
         401 => "the API key was refused; create a key under Account Settings → API Keys and update the render-api-key secret",
@@ -69,7 +68,7 @@ pub fn api_hint(status: u16) -> &'static str {
 
 /// The Render API settings, when a key is given.
 #[derive(Clone)]
-pub struct RenderApi {
+pub(crate) struct RenderApi {
     pub url: Url,
     pub key: String,
 }
@@ -84,14 +83,14 @@ impl std::fmt::Debug for RenderApi {
     }
 }
 
-pub struct RenderClient<'a> {
+pub(crate) struct RenderClient<'a> {
     http: &'a Http,
     base: Url,
     key: String,
 }
 
 impl<'a> RenderClient<'a> {
-    pub fn new(http: &'a Http, base: Url, key: &str) -> RenderClient<'a> {
+    pub(crate) fn new(http: &'a Http, base: Url, key: &str) -> RenderClient<'a> {
         RenderClient {
             http,
             base,
@@ -140,7 +139,7 @@ impl<'a> RenderClient<'a> {
         }
     }
 
-    pub fn get_service(&self, id: &str) -> Result<Service, RenderError> {
+    pub(crate) fn get_service(&self, id: &str) -> Result<Service, RenderError> {
         let url = self.url(&format!("/services/{id}"), &[]);
         let what = format!("GET service {id}");
         Ok(self
@@ -151,7 +150,10 @@ impl<'a> RenderClient<'a> {
     /// Every service the key can see, pull-request previews only when
     /// asked, following cursors page by page (at most [`MAX_PAGES`], and
     /// never the same cursor twice).
-    pub fn list_services(&self, include_previews: bool) -> Result<Vec<Service>, RenderError> {
+    pub(crate) fn list_services(
+        &self,
+        include_previews: bool,
+    ) -> Result<Vec<Service>, RenderError> {
         let mut services = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
@@ -180,7 +182,7 @@ impl<'a> RenderClient<'a> {
 
     /// The services called `name`, previews included: one page, which is
     /// how a pull request's preview is found without listing them all.
-    pub fn services_named(&self, name: &str) -> Result<Vec<Service>, RenderError> {
+    pub(crate) fn services_named(&self, name: &str) -> Result<Vec<Service>, RenderError> {
         let query = [
             ("name", name.to_string()),
             ("includePreviews", "true".to_string()),
@@ -201,7 +203,7 @@ impl<'a> RenderClient<'a> {
 
     /// The service's first verified custom domain: where its users reach
     /// it. A name that is not a plain host name is passed over.
-    pub fn verified_domain(&self, service: &str) -> Result<Option<String>, RenderError> {
+    pub(crate) fn verified_domain(&self, service: &str) -> Result<Option<String>, RenderError> {
         let query = [
             ("verificationStatus", "verified".to_string()),
             ("limit", "20".to_string()),
@@ -220,7 +222,7 @@ impl<'a> RenderClient<'a> {
     }
 
     /// The newest deploys first (Render's order).
-    pub fn list_deploys(
+    pub(crate) fn list_deploys(
         &self,
         service: &str,
         limit: usize,
@@ -242,7 +244,7 @@ impl<'a> RenderClient<'a> {
         Ok(items.into_iter().map(|i| i.deploy).collect())
     }
 
-    pub fn get_deploy(&self, service: &str, deploy: &str) -> Result<Deploy, RenderError> {
+    pub(crate) fn get_deploy(&self, service: &str, deploy: &str) -> Result<Deploy, RenderError> {
         let url = self.url(&format!("/services/{service}/deploys/{deploy}"), &[]);
         let what = format!("GET deploy {deploy}");
         Ok(self
@@ -252,7 +254,7 @@ impl<'a> RenderClient<'a> {
 
     /// The service's events between two instants, newest first: one page
     /// of at most [`PAGE`], where a deploy makes about six.
-    pub fn list_events(
+    pub(crate) fn list_events(
         &self,
         service: &str,
         from: Timestamp,
@@ -271,7 +273,7 @@ impl<'a> RenderClient<'a> {
         Ok(items.into_iter().map(|i| i.event).collect())
     }
 
-    pub fn trigger(
+    pub(crate) fn trigger(
         &self,
         service: &str,
         request: &TriggerRequest,
@@ -291,7 +293,7 @@ impl<'a> RenderClient<'a> {
         Ok(Triggered::Created(Box::new(response.json()?)))
     }
 
-    pub fn cancel(&self, service: &str, deploy: &str) -> Result<Deploy, RenderError> {
+    pub(crate) fn cancel(&self, service: &str, deploy: &str) -> Result<Deploy, RenderError> {
         let url = self.url(&format!("/services/{service}/deploys/{deploy}/cancel"), &[]);
         let what = format!("cancel deploy {deploy}");
         Ok(self
@@ -299,7 +301,7 @@ impl<'a> RenderClient<'a> {
             .json()?)
     }
 
-    pub fn rollback(&self, service: &str, deploy: &str) -> Result<Deploy, RenderError> {
+    pub(crate) fn rollback(&self, service: &str, deploy: &str) -> Result<Deploy, RenderError> {
         let url = self.url(&format!("/services/{service}/rollback"), &[]);
         let what = format!("roll {service} back to {deploy}");
         let body = json!({ "deployId": deploy });
@@ -337,6 +339,7 @@ fn api_error(response: &Response, what: &str) -> RenderError {
 
 #[cfg(test)]
 mod tests {
+    use super::model::has_render_id_shape;
     use super::*;
     use crate::clients::http::web_url;
 

@@ -10,7 +10,7 @@ use crate::clients::http::web_url;
 use crate::output::secrets::without_userinfo;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeployStatus {
+pub(crate) enum DeployStatus {
     Created,
     Queued,
     BuildInProgress,
@@ -28,14 +28,14 @@ pub enum DeployStatus {
 
 /// How a deploy status reads for someone waiting on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Pending,
     Succeeded,
     Failed,
 }
 
 impl DeployStatus {
-    pub fn parse(text: &str) -> DeployStatus {
+    pub(crate) fn parse(text: &str) -> DeployStatus {
         use DeployStatus::*;
         match text {
             "created" => Created,
@@ -53,7 +53,7 @@ impl DeployStatus {
         }
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         use DeployStatus::*;
         match self {
             Created => "created",
@@ -71,7 +71,7 @@ impl DeployStatus {
         }
     }
 
-    pub fn is_failure(&self) -> bool {
+    pub(crate) fn is_failure(&self) -> bool {
         use DeployStatus::*;
         matches!(self, BuildFailed | UpdateFailed | PreDeployFailed)
     }
@@ -79,7 +79,7 @@ impl DeployStatus {
     /// `live` and `deactivated` (superseded by a later deploy) succeeded;
     /// `canceled` is a failure unless the user says otherwise, because under
     /// Render's default policy a newer deploy cancels the one we started.
-    pub fn outcome(&self, canceled_is_failure: bool) -> Outcome {
+    pub(crate) fn outcome(&self, canceled_is_failure: bool) -> Outcome {
         use DeployStatus::*;
         match self {
             Live | Deactivated => Outcome::Succeeded,
@@ -107,7 +107,7 @@ impl<'de> Deserialize<'de> for DeployStatus {
 /// Render's (a lower-case prefix, `-`, lower-case letters and digits) is
 /// refused as a bad answer rather than followed: `../` or `?` from a
 /// server must not choose another endpoint.
-pub fn has_render_id_shape(id: &str) -> bool {
+pub(crate) fn has_render_id_shape(id: &str) -> bool {
     id.split_once('-').is_some_and(|(prefix, _)| {
         (2..=5).contains(&prefix.len())
             && prefix.bytes().all(|b| b.is_ascii_lowercase())
@@ -129,20 +129,17 @@ fn render_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error>
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct Service {
+pub(crate) struct Service {
     #[serde(deserialize_with = "render_id")]
     pub id: String,
     pub name: Option<String>,
     /// The workspace that owns the service: its logs are asked of it.
     pub owner_id: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
     pub suspended: Option<String>,
     #[serde(default)]
     pub suspenders: Vec<String>,
     pub dashboard_url: Option<String>,
     pub service_details: Option<ServiceDetails>,
-    pub image_path: Option<String>,
     pub branch: Option<String>,
     /// `yes` or `no`: whether Render deploys pushes by itself.
     pub auto_deploy: Option<String>,
@@ -154,7 +151,7 @@ pub struct Service {
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct ServiceDetails {
+pub(crate) struct ServiceDetails {
     pub url: Option<String>,
     pub disk: Option<Value>,
     pub health_check_path: Option<String>,
@@ -163,14 +160,13 @@ pub struct ServiceDetails {
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
-pub struct ParentServer {
+pub(crate) struct ParentServer {
     pub id: Option<String>,
-    pub name: Option<String>,
 }
 
 /// How Render's Auto-Deploy is set for a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AutoDeploy {
+pub(crate) enum AutoDeploy {
     /// Every push to the branch.
     OnCommit,
     /// Once every check on the commit has passed.
@@ -182,7 +178,7 @@ pub enum AutoDeploy {
 
 impl Service {
     /// Who suspended the service, as Render lists it; "unknown" without.
-    pub fn suspended_by(&self) -> String {
+    pub(crate) fn suspended_by(&self) -> String {
         if self.suspenders.is_empty() {
             "unknown".into()
         } else {
@@ -190,17 +186,17 @@ impl Service {
         }
     }
 
-    pub fn is_suspended(&self) -> bool {
+    pub(crate) fn is_suspended(&self) -> bool {
         self.suspended.as_deref() == Some("suspended")
     }
 
     /// The public URL is `serviceDetails.url`; there is no top-level `url`.
-    pub fn url(&self) -> Option<String> {
+    pub(crate) fn url(&self) -> Option<String> {
         web_url(self.service_details.as_ref()?.url.as_deref()?)
     }
 
     /// The path Render's own health check calls, when one is set.
-    pub fn health_check_path(&self) -> Option<&str> {
+    pub(crate) fn health_check_path(&self) -> Option<&str> {
         self.service_details
             .as_ref()?
             .health_check_path
@@ -208,14 +204,14 @@ impl Service {
             .filter(|p| p.starts_with('/'))
     }
 
-    pub fn has_disk(&self) -> bool {
+    pub(crate) fn has_disk(&self) -> bool {
         self.service_details
             .as_ref()
             .is_some_and(|d| d.disk.as_ref().is_some_and(|v| !v.is_null()))
     }
 
     /// `autoDeployTrigger` when Render sends it, else `autoDeploy`.
-    pub fn auto_deploy(&self) -> AutoDeploy {
+    pub(crate) fn auto_deploy(&self) -> AutoDeploy {
         match (
             self.auto_deploy_trigger.as_deref(),
             self.auto_deploy.as_deref(),
@@ -229,7 +225,7 @@ impl Service {
     }
 
     /// The service this one previews, when it is a pull-request preview.
-    pub fn parent_id(&self) -> Option<&str> {
+    pub(crate) fn parent_id(&self) -> Option<&str> {
         self.service_details
             .as_ref()?
             .parent_server
@@ -238,11 +234,11 @@ impl Service {
             .as_deref()
     }
 
-    pub fn display_name(&self) -> &str {
+    pub(crate) fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.id)
     }
 
-    pub fn dashboard(&self) -> String {
+    pub(crate) fn dashboard(&self) -> String {
         self.dashboard_url
             .as_deref()
             .and_then(web_url)
@@ -251,13 +247,13 @@ impl Service {
 }
 
 /// The dashboard page of a service when the API did not give one.
-pub fn dashboard_url(service_id: &str) -> String {
+pub(crate) fn dashboard_url(service_id: &str) -> String {
     format!("https://dashboard.render.com/web/{service_id}")
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Deploy {
+pub(crate) struct Deploy {
     #[serde(deserialize_with = "render_id")]
     pub id: String,
     pub status: Option<DeployStatus>,
@@ -271,22 +267,21 @@ pub struct Deploy {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Commit {
+pub(crate) struct Commit {
     pub id: Option<String>,
-    pub message: Option<String>,
     pub created_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Image {
+pub(crate) struct Image {
     #[serde(rename = "ref")]
     pub reference: Option<String>,
     pub sha: Option<String>,
 }
 
 impl Deploy {
-    pub fn status_or_unknown(&self) -> DeployStatus {
+    pub(crate) fn status_or_unknown(&self) -> DeployStatus {
         self.status
             .clone()
             .unwrap_or_else(|| DeployStatus::Unknown("unknown".into()))
@@ -295,7 +290,7 @@ impl Deploy {
     /// What was deployed: a short commit, or `image@sha` for image-backed
     /// services, whose `commit` is null; an image is shown without a
     /// registry login.
-    pub fn source(&self) -> Option<String> {
+    pub(crate) fn source(&self) -> Option<String> {
         if let Some(id) = self.commit.as_ref().and_then(|c| c.id.as_deref()) {
             return Some(id.chars().take(7).collect());
         }
@@ -311,12 +306,12 @@ impl Deploy {
 }
 
 /// Render deploy ids are `dep-` followed by lower-case letters and digits.
-pub fn is_deploy_id(id: &str) -> bool {
+pub(crate) fn is_deploy_id(id: &str) -> bool {
     is_render_id("dep-", id)
 }
 
 /// Render ids: a prefix (`srv-`, `dep-`) and lower-case letters and digits.
-pub fn is_render_id(prefix: &str, id: &str) -> bool {
+pub(crate) fn is_render_id(prefix: &str, id: &str) -> bool {
     id.strip_prefix(prefix).is_some_and(|rest| {
         !rest.is_empty()
             && rest.len() <= 64
@@ -352,7 +347,7 @@ pub(super) struct CustomDomain {
 
 /// A host name as a URL may carry it: letters, digits, `-` and `.`, so a
 /// name from the API cannot add a path, a port or a login to the URL.
-pub fn is_host_name(name: &str) -> bool {
+pub(crate) fn is_host_name(name: &str) -> bool {
     (1..=253).contains(&name.len())
         && name.contains('.')
         && name.split('.').all(|label| {
@@ -365,7 +360,7 @@ pub fn is_host_name(name: &str) -> bool {
 
 /// What a trigger asked Render to build.
 #[derive(Debug, Clone, Default)]
-pub struct TriggerRequest {
+pub(crate) struct TriggerRequest {
     pub commit: Option<String>,
     pub image: Option<String>,
     pub clear_cache: bool,
@@ -374,14 +369,14 @@ pub struct TriggerRequest {
 impl TriggerRequest {
     /// The request as it may be shown: an image's `user:password@` goes
     /// (the request sends the image as given).
-    pub fn shown(&self) -> TriggerRequest {
+    pub(crate) fn shown(&self) -> TriggerRequest {
         TriggerRequest {
             image: self.image.as_deref().map(without_userinfo),
             ..self.clone()
         }
     }
 
-    pub fn body(&self) -> Value {
+    pub(crate) fn body(&self) -> Value {
         let mut body = json!({});
         if let Some(c) = &self.commit {
             body["commitId"] = json!(c);
@@ -396,7 +391,7 @@ impl TriggerRequest {
     }
 }
 
-pub enum Triggered {
+pub(crate) enum Triggered {
     /// 201 with the new deploy.
     Created(Box<Deploy>),
     /// 202 "Queued", with no body: another deploy is running.

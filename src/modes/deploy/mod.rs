@@ -28,7 +28,7 @@ use crate::verdict::Verdict;
 /// Recent deploys read to predict how long this one takes.
 const HISTORY: usize = 10;
 
-pub fn run(config: &DeploySettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
+pub(crate) fn run(config: &DeploySettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
     for warning in &config.warnings {
         runner.warning(warning);
     }

@@ -37,7 +37,7 @@ struct MonitorReport {
     issues: Option<Changes>,
 }
 
-pub fn run(config: &MonitorSettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
+pub(crate) fn run(config: &MonitorSettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
     let http = Http::new(&config.tuning)?.notify_waits(runner.printer());
     let health_http = Http::with_timeout(config.health.budget, &config.tuning)?;
     let render = RenderClient::new(&http, config.api.url.clone(), &config.api.key);

@@ -23,7 +23,7 @@ use crate::verdict::Verdict;
 use fixes::Fixer;
 
 /// Marks our own fix commits, so a failure after one is not "fixed" again.
-pub const TRAILER: &str = "Render-Pilot-Fix: lockfile";
+pub(crate) const TRAILER: &str = "Render-Pilot-Fix: lockfile";
 const LOCKFILE: &str = "pnpm-lock.yaml";
 const MANIFESTS: [&str; 3] = ["pnpm-lock.yaml", "package.json", "pnpm-workspace.yaml"];
 const ROLLBACK_WAIT: Duration = Duration::from_secs(300);
@@ -81,7 +81,7 @@ fn outputs(found: &Outputs) -> Vec<(&'static str, String)> {
     ]
 }
 
-pub fn run(config: &RecoverSettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
+pub(crate) fn run(config: &RecoverSettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
     let http = Http::new(&config.tuning)?.notify_waits(runner.printer());
     let github = GitHub::new(&http, &config.github, &config.token);
     let run = load_run(config, &github)?;

@@ -11,19 +11,19 @@ use crate::output::escape::strip_escapes;
 
 mod stream;
 
-pub use stream::{Follower, Heard};
+pub(crate) use stream::{Follower, Heard};
 
 /// The most lines of one build log the job log shows…
-pub const MAX_LINES: usize = 2_000;
+pub(crate) const MAX_LINES: usize = 2_000;
 /// …and the most bytes.
-pub const MAX_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_BYTES: usize = 256 * 1024;
 /// The longest line shown; a longer one is cut.
 const MAX_LINE: usize = 2_000;
 
 /// A log line as the job log may show it: no terminal escape (colours,
 /// OSC-8 hyperlinks, titles) or control character, at most [`MAX_LINE`]
 /// bytes. The runner's writer redacts it and disarms workflow commands.
-pub fn shown_line(message: &str) -> String {
+pub(crate) fn shown_line(message: &str) -> String {
     let line = strip_escapes(message.trim_end());
     if line.len() <= MAX_LINE {
         return line;
@@ -38,7 +38,7 @@ pub fn shown_line(message: &str) -> String {
 /// How much of a build log the job log has shown, and how much it left
 /// to the dashboard.
 #[derive(Debug, Default)]
-pub struct Cap {
+pub(crate) struct Cap {
     lines: usize,
     bytes: usize,
     more: usize,
@@ -47,7 +47,7 @@ pub struct Cap {
 impl Cap {
     /// Whether `line` is shown: yes until [`MAX_LINES`] lines or
     /// [`MAX_BYTES`] bytes were; the rest are counted.
-    pub fn admit(&mut self, line: &str) -> bool {
+    pub(crate) fn admit(&mut self, line: &str) -> bool {
         if self.more > 0 || self.lines >= MAX_LINES || self.bytes + line.len() > MAX_BYTES {
             self.more += 1;
             return false;
@@ -58,7 +58,7 @@ impl Cap {
     }
 
     /// The line that says how many were not shown, and where they are.
-    pub fn more(&self, link: &str) -> Option<String> {
+    pub(crate) fn more(&self, link: &str) -> Option<String> {
         (self.more > 0).then(|| format!("… {} more lines in the dashboard: {link}", self.more))
     }
 }
@@ -78,7 +78,7 @@ const MARKS: [&str; 8] = [
 ];
 
 /// Whether `message` is Render's line for the end of a phase.
-pub fn is_mark(message: &str) -> bool {
+pub(crate) fn is_mark(message: &str) -> bool {
     strip_escapes(message)
         .trim_start()
         .strip_prefix("==> ")
@@ -91,13 +91,13 @@ const ONE_MOMENT: SignedDuration = SignedDuration::from_millis(250);
 
 /// The moments Render's lines marked: one read for each, not one a line.
 #[derive(Debug, Default)]
-pub struct Moments {
+pub(crate) struct Moments {
     last: Option<Timestamp>,
 }
 
 impl Moments {
     /// Whether a mark written at `at` is a moment of its own.
-    pub fn is_new(&mut self, at: Timestamp) -> bool {
+    pub(crate) fn is_new(&mut self, at: Timestamp) -> bool {
         let new = self
             .last
             .is_none_or(|last| at.duration_since(last).abs() > ONE_MOMENT);
@@ -115,7 +115,7 @@ const FAILURE_PAGES: usize = 5;
 /// The deploy's window of its service's build log, from when it started
 /// (else was created, else `fallback`) to when it finished, a second
 /// either side; `None` when no start is known.
-pub fn deploy_window(
+pub(crate) fn deploy_window(
     owner: &str,
     service: &str,
     deploy: &Deploy,
@@ -135,14 +135,14 @@ pub fn deploy_window(
 }
 
 /// Feeds each line of the entries (a message may hold several).
-pub fn feed(explainer: &mut Explainer, entries: &[LogEntry]) {
+pub(crate) fn feed(explainer: &mut Explainer, entries: &[LogEntry]) {
     for entry in entries {
         entry.message.lines().for_each(|l| explainer.feed(l));
     }
 }
 
 /// Why a deploy failed, from the newest lines of its build log.
-pub fn explain_window(
+pub(crate) fn explain_window(
     render: &RenderClient,
     filter: &LogFilter,
 ) -> Result<Explanation, RenderError> {

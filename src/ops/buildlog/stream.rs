@@ -9,7 +9,7 @@ use crate::clients::render::{LogEntry, LogFilter, LogStream, RenderClient, Rende
 
 /// What the stream said by a deadline.
 #[derive(Debug)]
-pub enum Heard {
+pub(crate) enum Heard {
     Line(LogEntry),
     /// Nothing new by then.
     Quiet,
@@ -18,7 +18,7 @@ pub enum Heard {
 }
 
 /// A build log's subscription, reconnected once.
-pub struct Follower<'a> {
+pub(crate) struct Follower<'a> {
     render: &'a RenderClient<'a>,
     filter: LogFilter,
     stream: Option<LogStream>,
@@ -33,7 +33,7 @@ pub struct Follower<'a> {
 
 impl<'a> Follower<'a> {
     /// Subscribes to `filter`'s lines (from its start).
-    pub fn open(
+    pub(crate) fn open(
         render: &'a RenderClient<'a>,
         filter: LogFilter,
     ) -> Result<Follower<'a>, RenderError> {
@@ -50,7 +50,7 @@ impl<'a> Follower<'a> {
     }
 
     /// The next new line written by `until`.
-    pub fn next(&mut self, until: Instant) -> Heard {
+    pub(crate) fn next(&mut self, until: Instant) -> Heard {
         loop {
             let Some(stream) = &mut self.stream else {
                 return Heard::Lost("the stream is closed".into());
@@ -76,7 +76,7 @@ impl<'a> Follower<'a> {
     }
 
     /// GETs spent on subscriptions since last asked.
-    pub fn take_spent(&mut self) -> u32 {
+    pub(crate) fn take_spent(&mut self) -> u32 {
         std::mem::take(&mut self.spent)
     }
 

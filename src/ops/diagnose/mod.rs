@@ -13,7 +13,8 @@ mod signatures;
 mod steps;
 
 use signatures::match_line;
-pub use steps::{looks_like_error, FailedStep, StepReader};
+pub use steps::StepReader;
+pub(crate) use steps::{looks_like_error, FailedStep};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cause {
@@ -159,7 +160,7 @@ const LINE_LIMIT: usize = 400;
 
 /// Feeds log lines one at a time; keeps only evidence and a short tail.
 #[derive(Default)]
-pub struct Diagnoser {
+pub(crate) struct Diagnoser {
     findings: Vec<Finding>,
     tail: VecDeque<String>,
     errors: VecDeque<String>,
@@ -167,7 +168,7 @@ pub struct Diagnoser {
 }
 
 impl Diagnoser {
-    pub fn feed(&mut self, raw: &str) {
+    pub(crate) fn feed(&mut self, raw: &str) {
         let line = clean_line(raw);
         let line = line.trim_end();
         if line.is_empty() {
@@ -207,7 +208,7 @@ impl Diagnoser {
         }
     }
 
-    pub fn finish(mut self) -> Vec<Finding> {
+    pub(crate) fn finish(mut self) -> Vec<Finding> {
         // curl's exit codes only mean a deploy hook when the log is about
         // Render at all.
         if !self.mentions_render {
@@ -234,7 +235,7 @@ impl Diagnoser {
 /// The most lines a failure quotes when they match a signature.
 const QUOTE_MATCHED: usize = 12;
 /// The last lines a failure quotes when none says why.
-pub const QUOTE_TAIL: usize = 30;
+pub(crate) const QUOTE_TAIL: usize = 30;
 
 /// Why a build or a deploy failed, from its log: the causes its lines
 /// show, the most telling first, and the lines to quote for a person.
@@ -256,14 +257,14 @@ impl Explanation {
 /// Feeds a Render log line by line (a 10,000-line build log too): keeps
 /// the causes, the lines that show them and the last lines; nothing more.
 #[derive(Default)]
-pub struct Explainer {
+pub(crate) struct Explainer {
     causes: Vec<Cause>,
     matched: Vec<String>,
     tail: VecDeque<String>,
 }
 
 impl Explainer {
-    pub fn feed(&mut self, raw: &str) {
+    pub(crate) fn feed(&mut self, raw: &str) {
         let line = clean_line(raw);
         let line = line.trim_end();
         if line.trim().is_empty() {
@@ -284,7 +285,7 @@ impl Explainer {
         push_bounded(&mut self.tail, &shown, QUOTE_TAIL);
     }
 
-    pub fn finish(mut self) -> Explanation {
+    pub(crate) fn finish(mut self) -> Explanation {
         self.causes.sort_by_key(|c| !c.specific());
         let lines = if self.matched.is_empty() {
             self.tail.into()
@@ -298,8 +299,9 @@ impl Explainer {
     }
 }
 
-/// Explains a whole log.
-pub fn explain<'a>(lines: impl IntoIterator<Item = &'a str>) -> Explanation {
+/// Explains a whole log (the tests' shorthand for feeding an explainer).
+#[cfg(test)]
+pub(crate) fn explain<'a>(lines: impl IntoIterator<Item = &'a str>) -> Explanation {
     let mut explainer = Explainer::default();
     lines.into_iter().for_each(|l| explainer.feed(l));
     explainer.finish()
@@ -333,7 +335,7 @@ pub fn diagnose(log: &str) -> Vec<Finding> {
 
 /// Drops the runner's ISO-8601 timestamp prefix, colour codes and every
 /// other terminal escape.
-pub fn clean_line(line: &str) -> String {
+pub(crate) fn clean_line(line: &str) -> String {
     let bytes = line.as_bytes();
     let stamped = bytes.len() > 20
         && bytes[4] == b'-'

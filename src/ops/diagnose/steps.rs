@@ -99,7 +99,7 @@ impl StepReader {
 }
 
 /// Lines compilers, test runners and scripts print when something broke.
-pub fn looks_like_error(line: &str) -> bool {
+pub(crate) fn looks_like_error(line: &str) -> bool {
     const MARKS: [&str; 12] = [
         "error",
         "Error",

@@ -8,13 +8,16 @@ use crate::clients::render::{DeployStatus, RenderError, Service};
 use crate::inputs::human_duration;
 
 /// Why a deploy did not go as hoped, with what to do about it.
-pub struct DeployFailure {
+pub(crate) struct DeployFailure {
     pub title: &'static str,
     pub message: String,
     pub steps: Vec<String>,
 }
 
-pub fn hook_failure(status: u16, response: &crate::clients::http::Response) -> DeployFailure {
+pub(crate) fn hook_failure(
+    status: u16,
+    response: &crate::clients::http::Response,
+) -> DeployFailure {
     let regenerate = "Copy the current Deploy Hook from the service's Settings page into the RENDER_DEPLOY_HOOK secret (the hook changes when someone clicks \"Regenerate Hook\").".to_string();
     let (message, steps) = match status {
         401 | 403 => (
@@ -52,7 +55,7 @@ pub fn hook_failure(status: u16, response: &crate::clients::http::Response) -> D
     }
 }
 
-pub fn no_response_failure(title: &'static str, error: &HttpError) -> DeployFailure {
+pub(crate) fn no_response_failure(title: &'static str, error: &HttpError) -> DeployFailure {
     // A timeout or a broken answer may come after Render started the
     // deploy: running the job again blindly could deploy twice.
     let maybe_sent = matches!(
@@ -82,7 +85,7 @@ pub fn no_response_failure(title: &'static str, error: &HttpError) -> DeployFail
     }
 }
 
-pub fn api_failure(title: &'static str, error: RenderError) -> DeployFailure {
+pub(crate) fn api_failure(title: &'static str, error: RenderError) -> DeployFailure {
     match error {
         RenderError::Http(e @ HttpError::NoResponse { .. }) => no_response_failure(title, &e),
         other => DeployFailure {
@@ -95,7 +98,7 @@ pub fn api_failure(title: &'static str, error: RenderError) -> DeployFailure {
 
 /// A deploy that ended in `status`; `why` is the cause its build log
 /// names, in a line.
-pub fn status_failure(
+pub(crate) fn status_failure(
     status: &DeployStatus,
     deploy_id: &str,
     dashboard: &str,
@@ -132,7 +135,7 @@ pub fn status_failure(
     }
 }
 
-pub fn suspended_failure(service: &Service, id: &str, dashboard: &str) -> DeployFailure {
+pub(crate) fn suspended_failure(service: &Service, id: &str, dashboard: &str) -> DeployFailure {
     let by = service.suspended_by();
     DeployFailure {
         title: "Service suspended",
@@ -148,7 +151,7 @@ pub fn suspended_failure(service: &Service, id: &str, dashboard: &str) -> Deploy
 
 /// The timeout passed and render-pilot canceled the deploy (`what` says
 /// how that went).
-pub fn timed_out_failure(
+pub(crate) fn timed_out_failure(
     deploy_id: &str,
     what: &str,
     timeout: Duration,
@@ -168,7 +171,7 @@ pub fn timed_out_failure(
 }
 
 /// The timeout passed and the deploy goes on without render-pilot.
-pub fn still_running_failure(
+pub(crate) fn still_running_failure(
     deploy_id: &str,
     status: &str,
     timeout: Duration,

@@ -8,11 +8,11 @@ mod schedule;
 mod trigger;
 mod wait;
 
-pub use failure::{
-    api_failure, hook_failure, no_response_failure, status_failure, still_running_failure,
-    suspended_failure, timed_out_failure, DeployFailure,
+pub(crate) use failure::{
+    api_failure, status_failure, still_running_failure, suspended_failure, timed_out_failure,
+    DeployFailure,
 };
-pub use phases::{recorded_phases, seen_phases, Phase, Phases, Source};
-pub use schedule::{median, recent_durations, Expected, Schedule};
-pub use trigger::{call_hook, hook_url, shown_hook_url, HookAnswer};
-pub use wait::{wait_for, watch, Listener, Sleep};
+pub(crate) use phases::{recorded_phases, seen_phases, Phase, Phases, Source};
+pub(crate) use schedule::{median, recent_durations, Expected, Schedule};
+pub(crate) use trigger::{call_hook, shown_hook_url};
+pub(crate) use wait::{wait_for, watch, Listener, Sleep};

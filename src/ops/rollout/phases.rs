@@ -12,7 +12,7 @@ use crate::inputs::human_duration;
 
 /// One phase, or the deploy's end (an instant: `start == end`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Phase {
+pub(crate) struct Phase {
     /// The status the phase stands for: an in-progress one, or the final
     /// one for the end.
     pub status: DeployStatus,
@@ -23,7 +23,7 @@ pub struct Phase {
 impl Phase {
     /// How a reader calls it: `build`, `pre-deploy`, `live`,
     /// `update failed`, …
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         use DeployStatus::*;
         match &self.status {
             Created | Queued => "queued",
@@ -41,7 +41,7 @@ impl Phase {
     }
 
     /// `build 1m 04s`, `queued 0.4s`; the end is just its name.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         let length = self.length();
         // Under ten seconds, tenths tell a short phase from none at all.
         let tenths = length.as_millis().div_ceil(100);
@@ -54,19 +54,19 @@ impl Phase {
         }
     }
 
-    pub fn length(&self) -> Duration {
+    pub(crate) fn length(&self) -> Duration {
         Duration::try_from(self.end.duration_since(self.start)).unwrap_or_default()
     }
 
     /// The deploy's end rather than a phase of it.
-    pub fn is_end(&self) -> bool {
+    pub(crate) fn is_end(&self) -> bool {
         self.status.outcome(true) != Outcome::Pending
     }
 }
 
 /// Where a deploy's phases came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// Render's service events: every phase, to the millisecond.
     Render,
     /// The statuses render-pilot saw, and why Render's events were not
@@ -75,7 +75,7 @@ pub enum Source {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Phases {
+pub(crate) struct Phases {
     pub list: Vec<Phase>,
     pub source: Source,
 }
@@ -83,13 +83,13 @@ pub struct Phases {
 impl Phases {
     /// `queued 2s · build 1m 04s · update 12s · live`: the phases in one
     /// line of plain text, for the job log and the summary.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let parts: Vec<String> = self.list.iter().map(Phase::label).collect();
         parts.join(" · ")
     }
 
     /// "as Render recorded them", or as render-pilot saw them and why.
-    pub fn told_by(&self) -> String {
+    pub(crate) fn told_by(&self) -> String {
         match &self.source {
             Source::Render => "as Render recorded them".into(),
             Source::Seen(why) => format!("as render-pilot saw them ({why})"),
@@ -100,7 +100,7 @@ impl Phases {
 /// The phases from the statuses render-pilot saw, each with the time since
 /// `origin` it first saw it; `watched` is when it stopped watching. A
 /// phase runs until the next one was seen; a final status is an instant.
-pub fn seen_phases(
+pub(crate) fn seen_phases(
     seen: &[(Duration, DeployStatus)],
     origin: Timestamp,
     watched: Duration,
@@ -139,7 +139,7 @@ pub fn seen_phases(
 /// that started between the deploy's creation and its pre-deploy or end.
 /// The update runs from the end of the build or pre-deploy to the
 /// deploy's end; a failure is marked where it happened.
-pub fn recorded_phases(
+pub(crate) fn recorded_phases(
     events: &[ServiceEvent],
     deploy: &Deploy,
     status: &DeployStatus,

@@ -35,7 +35,7 @@ const SAFETY_NET: f64 = 3.0;
 
 /// How long a deploy of this service usually takes, from trigger to live.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Expected {
+pub(crate) struct Expected {
     pub duration: Duration,
     /// How far recent durations stray from `duration` (the largest gap).
     pub spread: Duration,
@@ -45,7 +45,7 @@ impl Expected {
     /// From the durations of a service's recent deploys that went live
     /// (newest first, as [`recent_durations`] gives them): the median of
     /// the last few.
-    pub fn from_durations(recent: &[(&Deploy, Duration)]) -> Option<Expected> {
+    pub(crate) fn from_durations(recent: &[(&Deploy, Duration)]) -> Option<Expected> {
         let durations: Vec<f64> = recent
             .iter()
             .map(|(_, took)| took.as_secs_f64())
@@ -65,7 +65,7 @@ impl Expected {
 
 /// The middle value, or the mean of the two middle values of an even
 /// count; `None` for no values.
-pub fn median(values: &[f64]) -> Option<f64> {
+pub(crate) fn median(values: &[f64]) -> Option<f64> {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let middle = sorted.len() / 2;
@@ -79,7 +79,7 @@ pub fn median(values: &[f64]) -> Option<f64> {
 /// The deploys of `deploys` that went live, rollbacks aside (they skip
 /// the build), each with how long it took from creation to its end as
 /// Render recorded it; in the order given.
-pub fn recent_durations(deploys: &[Deploy]) -> Vec<(&Deploy, Duration)> {
+pub(crate) fn recent_durations(deploys: &[Deploy]) -> Vec<(&Deploy, Duration)> {
     deploys
         .iter()
         .filter(|d| {
@@ -100,7 +100,7 @@ pub fn recent_durations(deploys: &[Deploy]) -> Vec<(&Deploy, Duration)> {
 /// The reads made so far and when the next one is due. Times are kept
 /// since `origin`, when the trigger was answered.
 #[derive(Debug, Clone)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     origin: Instant,
     period: Duration,
     expected: Option<Expected>,
@@ -111,7 +111,7 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    pub fn new(origin: Instant, period: Duration, expected: Option<Expected>) -> Schedule {
+    pub(crate) fn new(origin: Instant, period: Duration, expected: Option<Expected>) -> Schedule {
         Schedule {
             origin,
             period,
@@ -123,39 +123,39 @@ impl Schedule {
     }
 
     /// The looks for something Render has yet to start, from `origin`.
-    pub fn finding(origin: Instant, period: Duration) -> Schedule {
+    pub(crate) fn finding(origin: Instant, period: Duration) -> Schedule {
         Schedule::new(origin, period * FINDING, None)
     }
 
     /// When the next read is due.
-    pub fn due(&self, status: Option<&DeployStatus>) -> Instant {
+    pub(crate) fn due(&self, status: Option<&DeployStatus>) -> Instant {
         self.origin + self.next(status)
     }
 
     /// Records a read sent now.
-    pub fn polled_now(&mut self) {
+    pub(crate) fn polled_now(&mut self) {
         self.polled(self.origin.elapsed());
     }
 
     /// When the trigger was answered.
-    pub fn origin(&self) -> Instant {
+    pub(crate) fn origin(&self) -> Instant {
         self.origin
     }
 
     /// Counts GETs that were not status reads (a log subscription): they
     /// spend the same budget.
-    pub fn count(&mut self, gets: u32) {
+    pub(crate) fn count(&mut self, gets: u32) {
         self.polls += gets;
     }
 
     /// Whether a push channel is open.
-    pub fn set_pushing(&mut self, pushing: bool) {
+    pub(crate) fn set_pushing(&mut self, pushing: bool) {
         self.pushing = pushing;
     }
 
     /// The soonest one more read keeps the GETs within a poller's reading
     /// once a period: asked for by a push, it waits until then.
-    pub fn affordable_at(&self) -> Instant {
+    pub(crate) fn affordable_at(&self) -> Instant {
         self.origin + self.period * self.polls
     }
 

@@ -8,7 +8,7 @@ use crate::clients::http::{display_url, Bucket, Http, Retry};
 use crate::clients::render::{Deploy, TriggerRequest};
 
 /// What Render answered to a hook call it accepted.
-pub struct HookAnswer {
+pub(crate) struct HookAnswer {
     pub status: u16,
     pub deploy: Option<Deploy>,
 }
@@ -17,7 +17,7 @@ pub struct HookAnswer {
 /// reached Render ([`Retry::Unsent`]), since a retry could deploy twice.
 /// Returns the HTTP status as the `http-status` output shows it ("000" for
 /// no response) and the outcome.
-pub fn call_hook(
+pub(crate) fn call_hook(
     http: &Http,
     hook: &Hook,
     request: &TriggerRequest,
@@ -97,7 +97,7 @@ fn unexpected_hook_answer(status: u16, what: &str) -> DeployFailure {
     }
 }
 
-pub fn hook_url(hook: &Hook, request: &TriggerRequest) -> reqwest::Url {
+pub(crate) fn hook_url(hook: &Hook, request: &TriggerRequest) -> reqwest::Url {
     let mut url = hook.url.clone();
     if let Some(commit) = &request.commit {
         url.query_pairs_mut().append_pair("ref", commit);
@@ -109,7 +109,7 @@ pub fn hook_url(hook: &Hook, request: &TriggerRequest) -> reqwest::Url {
 }
 
 /// The hook URL as it may be shown: the key replaced, everything else kept.
-pub fn shown_hook_url(hook: &Hook, request: &TriggerRequest) -> String {
+pub(crate) fn shown_hook_url(hook: &Hook, request: &TriggerRequest) -> String {
     let url = hook_url(hook, request);
     let query: Vec<String> = url
         .query_pairs()

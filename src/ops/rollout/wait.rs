@@ -11,7 +11,7 @@ use crate::clients::render::{Deploy, DeployStatus, Outcome, RenderClient, Render
 const RECHECK: Duration = Duration::from_millis(500);
 
 /// What the wait does between two reads.
-pub trait Listener {
+pub(crate) trait Listener {
     /// Waits until `until`, or returns sooner, true, when something says
     /// the deploy may have moved on (Render's own line for the end of a
     /// phase).
@@ -23,7 +23,7 @@ pub trait Listener {
 }
 
 /// No push channel: the wait sleeps.
-pub struct Sleep;
+pub(crate) struct Sleep;
 
 impl Listener for Sleep {
     fn listen(&mut self, until: Instant) -> bool {
@@ -43,7 +43,7 @@ impl Listener for Sleep {
 /// Polls a deploy until its status is terminal (as `canceled_is_failure`
 /// reads `canceled`) or `deadline` passes, and returns the last read.
 /// `changed` hears each new status once.
-pub fn wait_for(
+pub(crate) fn wait_for(
     render: &RenderClient,
     service: &str,
     deploy_id: &str,
@@ -68,7 +68,7 @@ pub fn wait_for(
 
 /// [`wait_for`] on a schedule, listening between reads; `polled` hears
 /// every read, with whether its status is new.
-pub fn watch(
+pub(crate) fn watch(
     (render, service, deploy_id): (&RenderClient, &str, &str),
     deadline: Instant,
     canceled_is_failure: bool,

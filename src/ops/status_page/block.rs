@@ -15,7 +15,7 @@ use crate::inputs::human_duration;
 use crate::output::escape::escape_inline;
 
 /// render-pilot's block, markers included, with figures as of `now`.
-pub fn block(rows: &[Row], history: &[Entry], now: Timestamp) -> String {
+pub(crate) fn block(rows: &[Row], history: &[Entry], now: Timestamp) -> String {
     let (previews, rows): (Vec<Row>, Vec<Row>) = rows.iter().cloned().partition(|r| r.preview);
     let rows = rows.as_slice();
     let as_of = now.strftime("%Y-%m-%d %H:%M UTC").to_string();

@@ -10,7 +10,7 @@ use crate::ops::service_state::State;
 /// The share of time a service was up, from its first recorded state until
 /// `now`: the state it is in counts up to now. `None` when the history never
 /// saw the service or there is no window yet to measure.
-pub fn uptime(history: &[Entry], service: &str, now: Timestamp) -> Option<f64> {
+pub(crate) fn uptime(history: &[Entry], service: &str, now: Timestamp) -> Option<f64> {
     let mut points: Vec<(i64, bool)> = history
         .iter()
         .filter_map(|e| {
@@ -32,7 +32,7 @@ pub fn uptime(history: &[Entry], service: &str, now: Timestamp) -> Option<f64> {
     (total > 0).then(|| up as f64 / total as f64)
 }
 
-pub fn format_uptime(share: Option<f64>) -> String {
+pub(crate) fn format_uptime(share: Option<f64>) -> String {
     match share {
         None => "—".into(),
         Some(s) if s >= 1.0 => "100%".into(),
@@ -42,14 +42,14 @@ pub fn format_uptime(share: Option<f64>) -> String {
 
 /// A stretch of time a service was failing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Incident {
+pub(crate) struct Incident {
     pub service: String,
     pub state: State,
     pub start: String,
     pub end: Option<String>,
 }
 
-pub fn incidents(history: &[Entry]) -> Vec<Incident> {
+pub(crate) fn incidents(history: &[Entry]) -> Vec<Incident> {
     let mut open: BTreeMap<String, Incident> = BTreeMap::new();
     let mut done = Vec::new();
     for entry in history {

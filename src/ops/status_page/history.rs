@@ -74,7 +74,12 @@ fn entry_line(entry: &Entry) -> String {
 
 /// Adds `entry` when the states changed (or always), keeping the newest
 /// `keep` entries.
-pub fn record(mut history: Vec<Entry>, entry: Entry, keep: usize, always: bool) -> Vec<Entry> {
+pub(crate) fn record(
+    mut history: Vec<Entry>,
+    entry: Entry,
+    keep: usize,
+    always: bool,
+) -> Vec<Entry> {
     if always || history.last().map(|l| &l.services) != Some(&entry.services) {
         history.push(entry);
     }

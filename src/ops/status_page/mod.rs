@@ -23,15 +23,17 @@ use crate::ops::diagnose::Explanation;
 use crate::ops::service_state::State;
 use crate::output::escape::{escape_inline, strip_bidi};
 
-pub use block::block;
-pub use figures::{format_uptime, incidents, uptime, Incident};
-pub use history::{read_history, record};
-pub use layout::{layout, Layout, UnclosedBlock};
-pub use table::{details, live_detail, status_line, table};
-pub use timeline::timeline;
+pub(crate) use block::block;
+pub(crate) use figures::{format_uptime, incidents, uptime, Incident};
+pub use history::read_history;
+pub(crate) use history::record;
+pub(crate) use layout::UnclosedBlock;
+pub use layout::{layout, Layout};
+pub(crate) use table::{details, live_detail, status_line, table};
+pub(crate) use timeline::timeline;
 
-pub const BLOCK_START: &str = "<!-- render-pilot:start -->";
-pub const BLOCK_END: &str = "<!-- render-pilot:end -->";
+pub(crate) const BLOCK_START: &str = "<!-- render-pilot:start -->";
+pub(crate) const BLOCK_END: &str = "<!-- render-pilot:end -->";
 const TITLE: &str = "# Pipeline status\n\n";
 
 /// One recorded check: each service's state at a moment.
@@ -78,7 +80,7 @@ impl Row {
 }
 
 /// The entry this run records for `rows`.
-pub fn entry(rows: &[Row], at: Timestamp) -> Entry {
+pub(crate) fn entry(rows: &[Row], at: Timestamp) -> Entry {
     Entry {
         at: at.to_string(),
         services: rows
@@ -140,7 +142,7 @@ fn timestamp(text: &str) -> Timestamp {
     text.parse().unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-pub fn format_time(text: &str) -> String {
+pub(crate) fn format_time(text: &str) -> String {
     match text.parse::<Timestamp>() {
         Ok(t) => t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
         Err(_) => escape_inline(text),

@@ -28,7 +28,7 @@ fn response(health: Option<&HealthCheck>) -> String {
 
 /// What the page leaves out so it stays byte-identical: how long ago the
 /// last deploy finished and the exact response time. For the step summary.
-pub fn live_detail(row: &Row, now: Timestamp) -> String {
+pub(crate) fn live_detail(row: &Row, now: Timestamp) -> String {
     let age = row
         .deployed_at
         .as_deref()
@@ -59,7 +59,7 @@ pub fn live_detail(row: &Row, now: Timestamp) -> String {
 }
 
 /// The headline: how many services fail, by name.
-pub fn status_line(rows: &[Row]) -> String {
+pub(crate) fn status_line(rows: &[Row]) -> String {
     let failing: Vec<String> = rows
         .iter()
         .filter(|r| r.state.is_failing() || r.state == State::Unknown)
@@ -85,7 +85,7 @@ pub fn status_line(rows: &[Row]) -> String {
 
 /// The service table, shared by the page and the step summary: six
 /// columns, so it fits a screen; the rest is in [`details`].
-pub fn table(rows: &[Row], history: &[Entry], now: Timestamp) -> String {
+pub(crate) fn table(rows: &[Row], history: &[Entry], now: Timestamp) -> String {
     let mut out = String::from(
         "| State | Service | Deploy | Deployed | Response | Uptime |\n\
          |---|---|---|---|---|---|\n",
@@ -111,7 +111,7 @@ pub fn table(rows: &[Row], history: &[Entry], now: Timestamp) -> String {
 
 /// Per service, what the table leaves out: why it is in its state, what
 /// the deploy was built from, where it answers.
-pub fn details(rows: &[Row]) -> String {
+pub(crate) fn details(rows: &[Row]) -> String {
     let mut out = String::new();
     for r in rows {
         let mut parts = vec![escape_inline(&r.reason)];

@@ -13,7 +13,7 @@ use crate::output::charts::{self, Bar, TIMELINE_SERVICES};
 ///
 /// Past [`TIMELINE_SERVICES`] services, the ones that were ever anything
 /// but healthy come first, and the page says how many were left out.
-pub fn timeline(rows: &[Row], history: &[Entry]) -> Option<String> {
+pub(crate) fn timeline(rows: &[Row], history: &[Entry]) -> Option<String> {
     let start = timestamp(&history.first()?.at).as_millisecond();
     let end = timestamp(&history.last()?.at).as_millisecond();
     if end <= start {

@@ -20,7 +20,7 @@ pub(super) const PACKAGE_MANAGER: &str = "package.json's packageManager";
 
 /// The pnpm a project uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Wanted {
+pub(super) struct Wanted {
     /// The exact version, e.g. `9.15.9`.
     pub version: String,
     /// What corepack is asked for: the version with packageManager's hash,
@@ -31,7 +31,7 @@ pub struct Wanted {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum WantError {
+pub(crate) enum WantError {
     #[error("package.json is not valid JSON ({0}); fix it, then re-run")]
     Manifest(String),
     #[error("package.json's packageManager is {0}, not pnpm, but the failure is pnpm-lock.yaml's; set packageManager to \"pnpm@<version>\" or fix the lockfile by hand")]
@@ -53,7 +53,7 @@ pub(super) fn quoted(text: &str) -> String {
 /// The pnpm that wrote, or must write, the lockfile: package.json's
 /// `packageManager`, else the release matching pnpm-lock.yaml's
 /// `lockfileVersion`, else [`DEFAULT_PNPM`].
-pub fn wanted(package_json: &str, lockfile: Option<&str>) -> Result<Wanted, WantError> {
+pub(super) fn wanted(package_json: &str, lockfile: Option<&str>) -> Result<Wanted, WantError> {
     let manifest: serde_json::Value =
         serde_json::from_str(package_json).map_err(|e| WantError::Manifest(e.to_string()))?;
     match manifest.get("packageManager") {
@@ -80,7 +80,7 @@ pub fn wanted(package_json: &str, lockfile: Option<&str>) -> Result<Wanted, Want
 impl Wanted {
     /// packageManager's `<algorithm>.<hex digest>` after the `+`, if it pins
     /// one.
-    pub fn pin(&self) -> Option<&str> {
+    pub(super) fn pin(&self) -> Option<&str> {
         self.reference.split_once('+').map(|(_, pin)| pin)
     }
 }
