@@ -77,11 +77,11 @@ struct Paths {
 }
 
 impl Paths {
+    /// Every path is kept: one that starts with a child module's name is
+    /// relative (`use model::Deploy;`), and [`graph`] tells those from
+    /// other crates' paths.
     fn record(&mut self, segments: Vec<String>) {
-        if segments
-            .first()
-            .is_some_and(|s| ["crate", "self", "super"].contains(&s.as_str()))
-        {
+        if !segments.is_empty() {
             self.found.push((self.module.clone(), segments));
         }
     }
@@ -143,6 +143,9 @@ impl<'ast> Visit<'ast> for Paths {
     fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
         self.use_tree(&mut Vec::new(), &item.tree);
     }
+
+    /// `pub(crate)` names the crate, but imports nothing.
+    fn visit_visibility(&mut self, _: &'ast syn::Visibility) {}
 
     fn visit_path(&mut self, path: &'ast syn::Path) {
         self.record(path.segments.iter().map(|s| s.ident.to_string()).collect());
@@ -211,6 +214,13 @@ fn graph(files: &[(PathBuf, String)]) -> Result<BTreeMap<String, BTreeSet<String
         paths.visit_file(&file);
         let mut targets = BTreeSet::new();
         for (written_in, segments) in paths.found {
+            let anchored = ["crate", "self", "super"].contains(&segments[0].as_str());
+            let mut child = written_in.clone();
+            child.push(segments[0].clone());
+            if !anchored && !known.contains(&child.join("::")) {
+                // Another crate's path, a local name, or a type's.
+                continue;
+            }
             let Some(target) = absolute(&written_in, &segments) else {
                 return Err(format!(
                     "{}: a path leaves the crate: {segments:?}",
@@ -286,7 +296,10 @@ fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
         let mut seen = BTreeSet::new();
         let mut stack = vec![from.to_string()];
         while let Some(m) = stack.pop() {
-            for next in graph.get(&m).into_iter().flatten() {
+            // A module's own ancestors are facades that re-export their
+            // children's items: going up to one is no step of a cycle.
+            let facades = |next: &&String| next.is_empty() || m.starts_with(&format!("{next}::"));
+            for next in graph.get(&m).into_iter().flatten().filter(|n| !facades(n)) {
                 if next == to {
                     return true;
                 }
@@ -573,6 +586,29 @@ mod the_checker_catches {
             )],
             "a path leaves the crate",
         );
+    }
+
+    #[test]
+    fn a_path_relative_to_a_child_module_and_not_a_visibility() {
+        caught(
+            &[
+                (
+                    "clients/mod.rs",
+                    "pub mod render; pub mod deep; use crate::output::runner::Runner;",
+                ),
+                ("clients/deep.rs", "use crate::ops::rollout;"),
+            ],
+            "clients::deep imports ops::rollout",
+        );
+        caught(
+            &[("lib.rs", "pub mod app; pub mod clients; pub mod inputs; pub mod modes; pub mod ops; pub mod output; pub mod verdict; pub use ops::rollout::X;")],
+            "lib imports ops::rollout",
+        );
+        assert!(crate_with(&[(
+            "clients/render.rs",
+            "pub(crate) struct Render; pub(in crate::clients) fn f() {} use serde_json::json;"
+        )])
+        .is_empty());
     }
 
     #[test]
