@@ -129,7 +129,9 @@ fn no_log_access_is_one_notice_and_the_outcome_stays() {
 #[test]
 fn build_log_never_reads_no_log() {
     let (sim, id) = service(failing(BuildError::Lockfile));
-    let out = deploy_with_hook(&sim, &id).input("build-log", "never").run();
+    let out = deploy_with_hook(&sim, &id)
+        .input("build-log", "never")
+        .run();
     out.assert_code(1);
     assert_eq!(log_reads(&sim), 0);
     assert!(!out.summary.contains("Why it failed"), "{}", out.summary);
@@ -218,7 +220,9 @@ fn the_end_is_seen_the_moment_render_says_it_within_a_pollers_gets() {
     ] {
         let outcome = plan.outcome.clone();
         let (sim, id) = service(plan);
-        let out = deploy_with_hook(&sim, &id).env("RENDER_PILOT_POLL_MS", "2000").run();
+        let out = deploy_with_hook(&sim, &id)
+            .env("RENDER_PILOT_POLL_MS", "2000")
+            .run();
         let exited = std::time::Instant::now();
         let deploy = out.output("deploy-id").to_string();
         let ended = sim.ended_at(&id, &deploy).expect("the deploy ended");
