@@ -327,7 +327,7 @@ fn a_stream_cut_twice_is_one_notice_and_the_wait_polls_on() {
         .filter(|l| l.starts_with("::notice::") && l.contains("build log"))
         .collect();
     assert!(
-        notices.len() == 1 && notices[0].contains("Render's build log stream broke twice"),
+        notices.len() == 1 && notices[0].contains("Render's build log stream was lost"),
         "{notices:?}"
     );
     assert_eq!(subscriptions(&sim).len(), 2);
