@@ -303,7 +303,7 @@ fn a_dropped_stream_is_picked_up_once_from_the_last_line_without_repeating_one()
         "from the last line seen"
     );
     assert!(
-        !out.stdout.contains("build log stream broke"),
+        !out.stdout.contains("build log stream was lost"),
         "{}",
         out.stdout
     );
