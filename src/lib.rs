@@ -36,7 +36,7 @@ pub use clients::event::{read_event, WorkflowRun};
 pub use clients::hook::{parse as parse_hook, Hook};
 pub use inputs::{parse_bool, parse_duration, parse_number, InputError};
 pub use modes::recover::DEFAULT_PNPM;
-pub use ops::diagnose::{diagnose, StepReader};
+pub use ops::diagnose::{diagnose, explain, Explanation, StepReader};
 pub use ops::status_page::{layout, read_history, update, Entry, Layout};
 pub use settings::table::{help_suffix, Input, Mode, WhenUnset, INPUTS};
 pub use settings::{parse_command_line, Env};

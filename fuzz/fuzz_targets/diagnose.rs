@@ -1,6 +1,7 @@
 #![no_main]
-//! The log diagnoser and the failed-step reader: never panic, always name
-//! at least one cause, and keep their evidence bounded.
+//! The log diagnoser, the failed-step reader and a failure's explanation:
+//! never panic, always name at least one cause, keep their evidence
+//! bounded, and quote no terminal escape.
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
@@ -16,4 +17,10 @@ fuzz_target!(|text: &str| {
         assert!(step.lines.len() <= 40);
         assert!(step.lines.iter().all(|l| l.len() <= 1200));
     }
+    let why = render_pilot::explain(text.lines());
+    assert!(why.lines.len() <= 30);
+    assert!(why
+        .lines
+        .iter()
+        .all(|l| l.len() <= 1200 && !l.contains('\u{1b}') && !l.contains('\u{9b}')));
 });

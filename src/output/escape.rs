@@ -33,57 +33,72 @@ pub(crate) fn strip_bidi(text: &str) -> String {
 /// strings, the two-byte `ESC` forms, their 8-bit C1 forms, and every other
 /// control character go; tabs become spaces. A hyperlink keeps its text.
 pub(crate) fn strip_escapes(text: &str) -> String {
-    if !text.chars().any(|c| c.is_control()) {
-        return text.to_string();
-    }
+    // Controls are C0 bytes, DEL, and C1 characters (encoded from 0xC2).
+    let control = |b: &u8| *b < 0x20 || *b == 0x7f || *b == 0xc2;
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        let introducer = match c {
-            '\u{1b}' => chars.next(),
-            // C1: 0x9B is CSI, 0x9D OSC, 0x90 DCS, 0x98 SOS, 0x9E PM, 0x9F APC.
-            '\u{9b}' => Some('['),
-            '\u{9d}' => Some(']'),
-            '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => Some('P'),
-            '\t' => {
-                out.push(' ');
-                continue;
-            }
-            c if c.is_control() => continue,
-            c => {
-                out.push(c);
-                continue;
-            }
-        };
-        match introducer {
-            // Parameters and intermediates, then one final byte.
-            Some('[') => {
-                for n in chars.by_ref() {
-                    if ('\u{40}'..='\u{7e}').contains(&n) {
-                        break;
-                    }
-                }
-            }
-            // A string, up to BEL or the string terminator (ESC \, or C1 ST).
-            Some(']' | 'P' | 'X' | '^' | '_') => {
-                while let Some(n) = chars.next() {
-                    if n == '\u{7}' || n == '\u{9c}' {
-                        break;
-                    }
-                    if n == '\u{1b}' {
-                        chars.next_if_eq(&'\\');
-                        break;
-                    }
-                }
-            }
-            // `ESC (`, `ESC )`… name a character set in the next byte.
-            Some('(' | ')' | '*' | '+' | '-' | '.' | '/' | '#' | '%' | ' ') => {
-                chars.next();
-            }
-            _ => {}
-        }
+    let mut rest = text;
+    while let Some(at) = rest.bytes().position(|b| control(&b)) {
+        out.push_str(&rest[..at]);
+        rest = skip_control(&rest[at..], &mut out);
     }
+    out.push_str(rest);
     out
+}
+
+/// Past the control character (and the sequence it starts) at the start
+/// of `text`; a tab leaves a space in `out`, a C2 byte that starts no C1
+/// control its character.
+fn skip_control<'a>(text: &'a str, out: &mut String) -> &'a str {
+    let mut chars = text.chars();
+    let Some(c) = chars.next() else {
+        return text;
+    };
+    let introducer = match c {
+        '\u{1b}' => chars.next(),
+        // C1: 0x9B is CSI, 0x9D OSC, 0x90 DCS, 0x98 SOS, 0x9E PM, 0x9F APC.
+        '\u{9b}' => Some('['),
+        '\u{9d}' => Some(']'),
+        '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => Some('P'),
+        '\t' => {
+            out.push(' ');
+            None
+        }
+        c if c.is_control() => None,
+        c => {
+            out.push(c);
+            None
+        }
+    };
+    match introducer {
+        // Parameters and intermediates, then one final byte.
+        Some('[') => {
+            for n in chars.by_ref() {
+                if ('\u{40}'..='\u{7e}').contains(&n) {
+                    break;
+                }
+            }
+        }
+        // A string, up to BEL or the string terminator (ESC \, or C1 ST).
+        Some(']' | 'P' | 'X' | '^' | '_') => {
+            while let Some(n) = chars.next() {
+                if n == '\u{7}' || n == '\u{9c}' {
+                    break;
+                }
+                if n == '\u{1b}' {
+                    if chars.as_str().starts_with('\\') {
+                        chars.next();
+                    }
+                    break;
+                }
+            }
+        }
+        // `ESC (`, `ESC )`… name a character set in the next byte.
+        Some('(' | ')' | '*' | '+' | '-' | '.' | '/' | '#' | '%' | ' ') => {
+            chars.next();
+        }
+        _ => {}
+    }
+    chars.as_str()
 }
 
 /// Whether GitHub would read `c`, followed by `rest` and preceded by
@@ -284,6 +299,7 @@ mod tests {
             ("plain ✓ text", "plain ✓ text"),
             ("cut \u{1b}[", "cut "),
             ("cut \u{1b}]8;;never ends", "cut "),
+            ("\u{1b}]0;t\u{1b}x kept", "x kept"),
         ] {
             assert_eq!(strip_escapes(raw), shown, "{raw:?}");
         }

@@ -303,7 +303,7 @@ fn a_dropped_stream_is_picked_up_once_from_the_last_line_without_repeating_one()
         "from the last line seen"
     );
     assert!(
-        !out.stdout.contains("build log stream broke"),
+        !out.stdout.contains("build log stream was lost"),
         "{}",
         out.stdout
     );
@@ -327,7 +327,7 @@ fn a_stream_cut_twice_is_one_notice_and_the_wait_polls_on() {
         .filter(|l| l.starts_with("::notice::") && l.contains("build log"))
         .collect();
     assert!(
-        notices.len() == 1 && notices[0].contains("Render's build log stream broke twice"),
+        notices.len() == 1 && notices[0].contains("Render's build log stream was lost"),
         "{notices:?}"
     );
     assert_eq!(subscriptions(&sim).len(), 2);

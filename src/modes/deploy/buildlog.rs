@@ -144,7 +144,7 @@ impl<'a> Listening<'a> {
         self.lost = true;
         self.view.interrupt();
         self.view.runner.notice(&format!(
-            "Render's build log stream broke twice ({why}); waiting by polling as usual."
+            "Render's build log stream was lost ({why}); waiting by polling as usual."
         ));
     }
 }

@@ -299,9 +299,8 @@ impl Explainer {
     }
 }
 
-/// Explains a whole log (the tests' shorthand for feeding an explainer).
-#[cfg(test)]
-pub(crate) fn explain<'a>(lines: impl IntoIterator<Item = &'a str>) -> Explanation {
+/// Explains a whole log at once.
+pub fn explain<'a>(lines: impl IntoIterator<Item = &'a str>) -> Explanation {
     let mut explainer = Explainer::default();
     lines.into_iter().for_each(|l| explainer.feed(l));
     explainer.finish()

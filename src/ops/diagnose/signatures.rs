@@ -165,31 +165,39 @@ fn match_hook(line: &str) -> Option<Cause> {
 /// of (Node's and Python's messages, the kernel's `ENOMEM`), and Render's
 /// line for a command that exited (`==> Exited with status 1`).
 fn match_build(line: &str) -> Option<Cause> {
-    for (open, close) in [
-        ("Cannot find module '", '\''),
-        ("Cannot find package '", '\''),
-        ("Can't resolve '", '\''),
-        ("Rollup failed to resolve import \"", '"'),
-        ("ModuleNotFoundError: No module named '", '\''),
-    ] {
-        if let Some(module) = between(line, open, close).filter(|m| !m.is_empty()) {
-            return Some(Cause::MissingModule {
-                module: crate::inputs::shorten(&module),
-            });
+    // Most lines are none of these: a few vectorised `contains` (which
+    // `find` is not) rule them out before any needle is looked for.
+    if ["odule", "esolve", "ackage"]
+        .iter()
+        .any(|n| line.contains(n))
+    {
+        if let Some(cause) = missing_module(line) {
+            return Some(cause);
         }
     }
-    if [
-        "heap out of memory",
-        "ENOMEM",
-        "MemoryError",
-        "Ran out of memory",
-    ]
-    .iter()
-    .any(|needle| line.contains(needle))
+    let memory = ["heap out of memory", "MemoryError", "Ran out of memory"];
+    if line.contains("ENOMEM")
+        || (line.contains("emory") && memory.iter().any(|n| line.contains(n)))
     {
         return Some(Cause::OutOfMemory);
     }
     let rest = line.trim_start().strip_prefix("==> Exited with status ")?;
     let code: String = rest.chars().take_while(char::is_ascii_digit).collect();
     (!code.is_empty()).then_some(Cause::ExitCode { code })
+}
+
+fn missing_module(line: &str) -> Option<Cause> {
+    [
+        ("Cannot find module '", '\''),
+        ("Cannot find package '", '\''),
+        ("Can't resolve '", '\''),
+        ("Rollup failed to resolve import \"", '"'),
+        ("ModuleNotFoundError: No module named '", '\''),
+    ]
+    .iter()
+    .filter(|(open, _)| line.contains(open))
+    .find_map(|(open, close)| between(line, open, *close).filter(|m| !m.is_empty()))
+    .map(|module| Cause::MissingModule {
+        module: crate::inputs::shorten(&module),
+    })
 }

@@ -125,3 +125,85 @@ fn pause(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A push channel that pushes once, at `at`.
+    struct PushAt {
+        at: Instant,
+        pushed: bool,
+    }
+
+    impl Listener for PushAt {
+        fn listen(&mut self, until: Instant) -> bool {
+            let push = !self.pushed && self.at < until;
+            std::thread::sleep(
+                until
+                    .min(self.at.max(Instant::now()))
+                    .saturating_duration_since(Instant::now()),
+            );
+            if push {
+                self.pushed = true;
+                return true;
+            }
+            std::thread::sleep(until.saturating_duration_since(Instant::now()));
+            false
+        }
+
+        fn pushing(&self) -> bool {
+            true
+        }
+
+        fn spent(&mut self) -> u32 {
+            0
+        }
+    }
+
+    const PERIOD: Duration = Duration::from_millis(100);
+
+    #[test]
+    fn a_push_brings_the_read_forward_as_soon_as_the_budget_allows() {
+        let start = Instant::now();
+        let mut schedule = Schedule::new(start, PERIOD, None);
+        schedule.count(1);
+        let far = start + Duration::from_secs(10);
+        // The subscription spent the first period's GET: a push at 30 ms
+        // is read at 100 ms.
+        let mut push = PushAt {
+            at: start + Duration::from_millis(30),
+            pushed: false,
+        };
+        assert!(pause(&mut schedule, &mut push, None, far, None));
+        let read = start.elapsed();
+        assert!(
+            read >= PERIOD && read < Duration::from_millis(180),
+            "{read:?}"
+        );
+        schedule.polled_now();
+        // Later, with the budget to spare, at once.
+        let mut push = PushAt {
+            at: start + Duration::from_millis(350),
+            pushed: false,
+        };
+        assert!(pause(&mut schedule, &mut push, None, far, None));
+        let read = start.elapsed();
+        assert!(
+            read >= Duration::from_millis(350) && read < Duration::from_millis(420),
+            "{read:?}"
+        );
+        schedule.polled_now();
+        // No push: the safety net, three periods after the last read.
+        let mut quiet = PushAt {
+            at: far,
+            pushed: false,
+        };
+        assert!(!pause(&mut schedule, &mut quiet, None, far, None));
+        let read = start.elapsed();
+        assert!(
+            read >= Duration::from_millis(650) && read < Duration::from_millis(730),
+            "{read:?}"
+        );
+    }
+}
