@@ -193,7 +193,7 @@ impl<'a> Deployer<'a> {
         let (Some(render), Some(owner)) = (self.render, &self.owner) else {
             return (None, 0);
         };
-        if self.config.build_log == BuildLog::Never {
+        if self.settings.build_log == BuildLog::Never {
             return (None, 0);
         }
         let Some(window) = deploy_window(owner, service, deploy, report.started_at) else {
@@ -225,7 +225,7 @@ impl<'a> Deployer<'a> {
         (last, heard): (&Deploy, Option<Explanation>),
         report: &mut DeployReport,
     ) {
-        if !last.status_or_unknown().is_failure() || self.config.build_log == BuildLog::Never {
+        if !last.status_or_unknown().is_failure() || self.settings.build_log == BuildLog::Never {
             return;
         }
         if heard.is_some() {

@@ -57,7 +57,7 @@ impl Deployer<'_> {
                 title: "No preview",
                 message: format!(
                     "no preview of {parent} for pull request #{number} appeared within {}",
-                    human_duration(self.config.timeout)
+                    human_duration(self.settings.timeout)
                 ),
                 steps: vec![format!(
                     "Turn on pull-request previews (Settings → Previews) for the service in the [dashboard]({}), or follow the base service without a pull_request event.",
@@ -110,7 +110,7 @@ impl Deployer<'_> {
             message: format!(
                 "Render started no deploy of {short} on {} within {}: {}",
                 service.display_name(),
-                human_duration(self.config.timeout),
+                human_duration(self.settings.timeout),
                 why_no_deploy(&service, follow)
             ),
             steps: vec![format!(
@@ -160,7 +160,7 @@ impl Deployer<'_> {
         deadline: Instant,
         mut look: impl FnMut() -> Result<Option<T>, DeployFailure>,
     ) -> Result<Option<T>, DeployFailure> {
-        let mut schedule = Schedule::finding(Instant::now(), self.config.tuning.poll);
+        let mut schedule = Schedule::finding(Instant::now(), self.settings.tuning.poll);
         loop {
             schedule.polled_now();
             if let Some(found) = look()? {

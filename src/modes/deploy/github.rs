@@ -11,7 +11,7 @@ use crate::settings::GitHubReport;
 /// The GitHub side of one deploy run.
 pub(super) struct Reporter<'a> {
     github: GitHub<'a>,
-    config: &'a GitHubReport,
+    settings: &'a GitHubReport,
     /// The service given: the comment is about its preview, one comment
     /// per service, so two services previewed on one pull request keep
     /// one each.
@@ -23,17 +23,17 @@ impl<'a> Reporter<'a> {
     /// Creates the GitHub deployment, in progress, when one was asked for.
     pub(super) fn start(
         http: &'a crate::clients::http::Http,
-        config: &'a GitHubReport,
+        settings: &'a GitHubReport,
         service: &str,
         runner: &Runner,
     ) -> Reporter<'a> {
-        let github = GitHub::new(http, &config.api, &config.token);
-        let deployment = config.deployment.as_ref().and_then(|asked| {
+        let github = GitHub::new(http, &settings.api, &settings.token);
+        let deployment = settings.deployment.as_ref().and_then(|asked| {
             let created = github
                 .create_deployment(
                     &asked.reference,
                     &asked.environment,
-                    config.pull_request.is_some(),
+                    settings.pull_request.is_some(),
                 )
                 .and_then(|id| {
                     github.deployment_status(id, "in_progress", None, None)?;
@@ -43,7 +43,7 @@ impl<'a> Reporter<'a> {
         });
         Reporter {
             github,
-            config,
+            settings,
             service: service.to_string(),
             deployment,
         }
@@ -75,7 +75,7 @@ impl<'a> Reporter<'a> {
                 "deployments: write",
             );
         }
-        if let (true, Some(number)) = (self.config.pr_comment, self.config.pull_request) {
+        if let (true, Some(number)) = (self.settings.pr_comment, self.settings.pull_request) {
             let kept = self.keep_comment(number, report);
             warn_on(
                 runner,

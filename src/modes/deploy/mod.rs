@@ -28,17 +28,17 @@ use crate::verdict::Verdict;
 /// Recent deploys read to predict how long this one takes.
 const HISTORY: usize = 10;
 
-pub(crate) fn run(config: &DeploySettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
-    for warning in &config.warnings {
+pub(crate) fn run(settings: &DeploySettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
+    for warning in &settings.warnings {
         runner.warning(warning);
     }
-    let http = Http::new(&config.tuning)?.notify_waits(runner.printer());
-    let render = config
+    let http = Http::new(&settings.tuning)?.notify_waits(runner.printer());
+    let render = settings
         .api
         .as_ref()
         .map(|a| RenderClient::new(&http, a.url.clone(), &a.key));
     let mut deploy = Deployer {
-        config,
+        settings,
         http: &http,
         render: render.as_ref(),
         runner,
@@ -50,7 +50,7 @@ pub(crate) fn run(config: &DeploySettings, runner: &mut Runner) -> anyhow::Resul
 }
 
 struct Deployer<'a> {
-    config: &'a DeploySettings,
+    settings: &'a DeploySettings,
     http: &'a Http,
     render: Option<&'a RenderClient<'a>>,
     runner: &'a mut Runner,
@@ -63,23 +63,23 @@ struct Deployer<'a> {
 
 impl Deployer<'_> {
     fn run(&mut self) -> anyhow::Result<Verdict> {
-        let config = self.config;
-        let id = config
+        let settings = self.settings;
+        let id = settings
             .service_id
             .clone()
-            .or_else(|| config.hook().map(|h| h.id.clone()))
+            .or_else(|| settings.hook().map(|h| h.id.clone()))
             .unwrap_or_default();
         let mut report = DeployReport {
             dashboard: dashboard_url(&id),
             service_id: id.clone(),
             service_name: None,
             deploy_id: None,
-            source: config
+            source: settings
                 .request
                 .commit
                 .clone()
-                .or(config.request.shown().image),
-            trigger: match config.trigger {
+                .or(settings.request.shown().image),
+            trigger: match settings.trigger {
                 Trigger::Hook(_) => "deploy hook",
                 Trigger::Api => "API",
                 Trigger::Follow(_) => "Render (followed)",
@@ -101,8 +101,8 @@ impl Deployer<'_> {
             why: None,
         };
         // A dry run changes nothing, on GitHub either.
-        let github = (config.github.as_ref())
-            .filter(|_| !config.dry_run)
+        let github = (settings.github.as_ref())
+            .filter(|_| !settings.dry_run)
             .map(|g| github::Reporter::start(self.http, g, &id, self.runner));
         let result = self.deploy(&id, &mut report);
         report.duration = self.started.elapsed();
@@ -135,29 +135,29 @@ impl Deployer<'_> {
     /// `report`.
     fn deploy(&mut self, id: &str, report: &mut DeployReport) -> Result<(), DeployFailure> {
         self.read_service(id, report)?;
-        if self.config.dry_run {
+        if self.settings.dry_run {
             self.dry_run(id, report);
             return Ok(());
         }
         let (expected, history) = self.read_recent_deploys(report);
-        if let Trigger::Follow(follow) = &self.config.trigger {
+        if let Trigger::Follow(follow) = &self.settings.trigger {
             return self.follow(follow, (expected, history), report);
         }
         let triggered = self.trigger(id, report)?;
         self.record_trigger(&triggered, report);
         let (true, Some(render), Some(service_id)) = (
-            self.config.wait,
+            self.settings.wait,
             self.render,
-            self.config.service_id.as_deref(),
+            self.settings.service_id.as_deref(),
         ) else {
             return self.unwatched(&triggered, report);
         };
-        let mut schedule = Schedule::new(triggered.answered, self.config.tuning.poll, expected);
+        let mut schedule = Schedule::new(triggered.answered, self.settings.tuning.poll, expected);
         let answered = SignedDuration::try_from(triggered.answered.elapsed()).unwrap_or_default();
         report.started_at = Timestamp::now().checked_sub(answered).ok();
         let deploy = self.deploy_to_watch(triggered, render, service_id, &mut schedule, report)?;
         let log = self.follow_build_log(service_id, &deploy, report);
-        let deadline = self.started + self.config.timeout;
+        let deadline = self.started + self.settings.timeout;
         let target = (render, service_id, deploy.id.as_str());
         let (last, heard) = self.wait(target, deadline, schedule, log, report)?;
         self.record_end(&last, report);
@@ -169,7 +169,7 @@ impl Deployer<'_> {
     /// The service's name, URL and dashboard; a suspended service is not
     /// deployed.
     fn read_service(&mut self, id: &str, report: &mut DeployReport) -> Result<(), DeployFailure> {
-        let (Some(render), Some(service_id)) = (self.render, &self.config.service_id) else {
+        let (Some(render), Some(service_id)) = (self.render, &self.settings.service_id) else {
             return Ok(());
         };
         let service = render
@@ -223,10 +223,10 @@ impl Deployer<'_> {
                 steps: vec!["Give render-api-key and service-id.".into()],
             });
         };
-        let deadline = self.started + self.config.timeout;
+        let deadline = self.started + self.settings.timeout;
         let service = self.followed_service(render, follow, deadline, report)?;
         // A preview's deploys are not in its parent's list.
-        let listed = history.filter(|_| self.config.service_id.as_ref() == Some(&service));
+        let listed = history.filter(|_| self.settings.service_id.as_ref() == Some(&service));
         let deploy = self.followed_deploy(render, (&service, listed), follow, deadline, report)?;
         report.deploy_id = Some(deploy.id.clone());
         report.source = deploy.source();
@@ -235,7 +235,7 @@ impl Deployer<'_> {
             .created_at
             .as_deref()
             .and_then(|t| t.parse::<Timestamp>().ok());
-        let mut schedule = Schedule::new(origin, self.config.tuning.poll, expected);
+        let mut schedule = Schedule::new(origin, self.settings.tuning.poll, expected);
         schedule.polled_now();
         if let Some(status) = deploy.status.clone() {
             report.status = status.to_string();
@@ -271,8 +271,8 @@ impl Deployer<'_> {
         &self,
         report: &mut DeployReport,
     ) -> (Option<Expected>, Option<Vec<Deploy>>) {
-        let mut history = match (self.render, &self.config.service_id) {
-            (Some(render), Some(service_id)) if self.config.wait => {
+        let mut history = match (self.render, &self.settings.service_id) {
+            (Some(render), Some(service_id)) if self.settings.wait => {
                 render.list_deploys(service_id, HISTORY, None, None).ok()
             }
             _ => None,
@@ -329,7 +329,7 @@ impl Deployer<'_> {
             ..
         }) = &triggered.deploy
         {
-            if status.outcome(self.config.canceled_is_failure) == Outcome::Failed {
+            if status.outcome(self.settings.canceled_is_failure) == Outcome::Failed {
                 return Err(status_failure(status, id, &report.dashboard, None));
             }
         }
@@ -388,12 +388,12 @@ impl Deployer<'_> {
         service_id: &str,
         report: &mut DeployReport,
     ) -> Result<(), DeployFailure> {
-        let config = self.config;
+        let settings = self.settings;
         let status = last.status_or_unknown();
-        match status.outcome(config.canceled_is_failure) {
+        match status.outcome(settings.canceled_is_failure) {
             Outcome::Succeeded => {
                 report.end = DeployEnd::Succeeded;
-                if let (Some((path, timeout)), DeployStatus::Live) = (&config.health, &status) {
+                if let (Some((path, timeout)), DeployStatus::Live) = (&settings.health, &status) {
                     let url = report.service_url.clone();
                     self.verify_health(url.as_deref(), path, *timeout, &last.id, report)?;
                 }
@@ -411,7 +411,7 @@ impl Deployer<'_> {
                 &report.dashboard,
                 Self::why_line(report),
             )),
-            Outcome::Pending if config.cancel_on_timeout => {
+            Outcome::Pending if settings.cancel_on_timeout => {
                 report.end = DeployEnd::Failed;
                 let what = match render.cancel(service_id, &last.id) {
                     Ok(d) => {
@@ -426,7 +426,7 @@ impl Deployer<'_> {
                 Err(timed_out_failure(
                     &last.id,
                     &what,
-                    config.timeout,
+                    settings.timeout,
                     &report.dashboard,
                 ))
             }
@@ -435,7 +435,7 @@ impl Deployer<'_> {
                 Err(still_running_failure(
                     &last.id,
                     &report.status,
-                    config.timeout,
+                    settings.timeout,
                     &report.dashboard,
                 ))
             }

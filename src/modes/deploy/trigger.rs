@@ -36,9 +36,9 @@ impl TriggerOutcome {
 
 impl Deployer<'_> {
     pub(super) fn describe_request(&self, id: &str) -> String {
-        let config = self.config;
-        let request = config.request.shown();
-        match (&config.trigger, &config.api) {
+        let settings = self.settings;
+        let request = settings.request.shown();
+        match (&settings.trigger, &settings.api) {
             (Trigger::Hook(hook), _) => format!("POST {}", shown_hook_url(hook, &request)),
             (Trigger::Api, Some(api)) => format!(
                 "POST {}/services/{id}/deploys with {}",
@@ -59,7 +59,7 @@ impl Deployer<'_> {
         report: &mut DeployReport,
     ) -> Result<TriggerOutcome, DeployFailure> {
         let at = (Timestamp::now() - jiff::SignedDuration::from_secs(5)).to_string();
-        if let Some(hook) = self.config.hook() {
+        if let Some(hook) = self.settings.hook() {
             return self.trigger_hook(hook, at, report);
         }
         let Some(render) = self.render else {
@@ -69,7 +69,7 @@ impl Deployer<'_> {
                 steps: vec!["Give render-api-key and service-id, or the deploy hook.".into()],
             });
         };
-        let result = render.trigger(id, &self.config.request);
+        let result = render.trigger(id, &self.settings.request);
         let status = match &result {
             Ok(Triggered::Created(_)) => "201".to_string(),
             Ok(Triggered::Queued) => "202".to_string(),
@@ -100,7 +100,7 @@ impl Deployer<'_> {
         at: String,
         report: &mut DeployReport,
     ) -> Result<TriggerOutcome, DeployFailure> {
-        let (http_status, result) = call_hook(self.http, hook, &self.config.request);
+        let (http_status, result) = call_hook(self.http, hook, &self.settings.request);
         report.http_status = Some(http_status);
         let answer = result?;
         Ok(TriggerOutcome {
@@ -123,7 +123,7 @@ impl Deployer<'_> {
         schedule: &mut Schedule,
         report: &DeployReport,
     ) -> Result<Deploy, DeployFailure> {
-        let until = Instant::now() + FIND_QUEUED_FOR.min(self.config.timeout);
+        let until = Instant::now() + FIND_QUEUED_FOR.min(self.settings.timeout);
         loop {
             schedule.polled_now();
             let found = render
@@ -137,7 +137,7 @@ impl Deployer<'_> {
                     title: "Deploy not found",
                     message: format!(
                         "Render accepted the deploy but no new deploy of {service} appeared within {}",
-                        human_duration(FIND_QUEUED_FOR.min(self.config.timeout))
+                        human_duration(FIND_QUEUED_FOR.min(self.settings.timeout))
                     ),
                     steps: vec![format!("Check the [dashboard]({}) for the deploy.", report.dashboard)],
                 });

@@ -29,7 +29,7 @@ impl Deployer<'_> {
         report: &mut DeployReport,
     ) -> Result<(Deploy, Option<Explanation>), DeployFailure> {
         let progress = Progress::new(self.runner);
-        let view = LogView::new(self.runner, &progress, self.config.build_log);
+        let view = LogView::new(self.runner, &progress, self.settings.build_log);
         let mut listening = follower.map(|f| Listening::new(f, &view));
         let mut sleep = Sleep;
         let listener: &mut dyn Listener = match &mut listening {
@@ -37,7 +37,7 @@ impl Deployer<'_> {
             None => &mut sleep,
         };
         schedule.count(spent);
-        let canceled_is_failure = self.config.canceled_is_failure;
+        let canceled_is_failure = self.settings.canceled_is_failure;
         let target = (render, service, deploy_id);
         let origin = schedule.origin();
         let mut seen = Vec::new();
@@ -113,7 +113,7 @@ impl Deployer<'_> {
             if now >= until {
                 break false;
             }
-            std::thread::sleep(self.config.tuning.poll.min(until - now));
+            std::thread::sleep(self.settings.tuning.poll.min(until - now));
         };
         report.healthy = Some(healthy);
         if healthy {

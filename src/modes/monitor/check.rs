@@ -22,13 +22,13 @@ const DEPLOYS_PER_SERVICE: usize = 5;
 /// Reads every service with bounded concurrency: at most two API calls per
 /// service (its record, unless listed already, and its newest deploys).
 pub(super) fn check_all(
-    config: &MonitorSettings,
+    settings: &MonitorSettings,
     render: &RenderClient,
     health: &Http,
 ) -> anyhow::Result<Vec<Row>> {
-    let work: Vec<(String, Option<Service>)> = match &config.services {
+    let work: Vec<(String, Option<Service>)> = match &settings.services {
         Services::All => render
-            .list_services(config.previews)
+            .list_services(settings.previews)
             .map_err(|e| anyhow::anyhow!("listing services: {e}"))?
             .into_iter()
             .map(|s| (s.id.clone(), Some(s)))
@@ -41,14 +41,14 @@ pub(super) fn check_all(
     let next = AtomicUsize::new(0);
     let rows = Mutex::new(Vec::with_capacity(work.len()));
     std::thread::scope(|scope| {
-        for _ in 0..config.concurrency.min(work.len()).max(1) {
+        for _ in 0..settings.concurrency.min(work.len()).max(1) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some((id, listed)) = work.get(i) else {
                     break;
                 };
                 let checked =
-                    check(config, render, health, id, listed.clone()).map_err(|e| refusal(id, &e));
+                    check(settings, render, health, id, listed.clone()).map_err(|e| refusal(id, &e));
                 rows.lock().unwrap_or_else(|e| e.into_inner()).push(checked);
             });
         }
@@ -81,7 +81,7 @@ fn refusal(id: &str, error: &RenderError) -> String {
 /// One service's row; `Err` only when Render refuses the key or does not
 /// know the id. Any other failure to read is the row's unknown state.
 fn check(
-    config: &MonitorSettings,
+    settings: &MonitorSettings,
     render: &RenderClient,
     health: &Http,
     id: &str,
@@ -98,10 +98,10 @@ fn check(
         Err(e) if refused(&e) => return Err(e),
         Err(e) => return Ok(unknown(id, e)),
     };
-    let check = match (&config.health_path, service.url()) {
+    let check = match (&settings.health_path, service.url()) {
         (Some(path), Some(base)) if !service.is_suspended() => health_url(&base, path)
             .ok()
-            .map(|u| check_health(health, &u, &config.health)),
+            .map(|u| check_health(health, &u, &settings.health)),
         _ => None,
     };
     let (state, reason) = classify(&service, &deploys, check.as_ref());
@@ -120,7 +120,7 @@ fn check(
         deployed_at: latest.and_then(|d| d.finished_at.clone().or(d.created_at.clone())),
         health: check,
         preview: service.parent_id().is_some(),
-        why: (state == State::Failed && config.issues && !config.dry_run)
+        why: (state == State::Failed && settings.issues && !settings.dry_run)
             .then(|| why_failed(render, &service, &deploys))
             .flatten(),
     })

@@ -16,11 +16,11 @@ use crate::settings::MonitorSettings;
 /// Brings the issues in line with `rows`; returns what changed.
 pub(super) fn update_issues(
     github: &GitHub,
-    config: &MonitorSettings,
+    settings: &MonitorSettings,
     rows: &[Row],
     now: Timestamp,
 ) -> anyhow::Result<Changes> {
-    let mut tracker = Tracker::load(github, &config.issue_label)?;
+    let mut tracker = Tracker::load(github, &settings.issue_label)?;
     for row in rows {
         let key = format!("monitor:{}", row.id);
         if row.state.is_failing() {

@@ -37,15 +37,15 @@ struct MonitorReport {
     issues: Option<Changes>,
 }
 
-pub(crate) fn run(config: &MonitorSettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
-    let http = Http::new(&config.tuning)?.notify_waits(runner.printer());
-    let health_http = Http::with_timeout(config.health.budget, &config.tuning)?;
-    let render = RenderClient::new(&http, config.api.url.clone(), &config.api.key);
-    let github = github_client(config, &http);
-    let git_target = status_target(config)?;
+pub(crate) fn run(settings: &MonitorSettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
+    let http = Http::new(&settings.tuning)?.notify_waits(runner.printer());
+    let health_http = Http::with_timeout(settings.health.budget, &settings.tuning)?;
+    let render = RenderClient::new(&http, settings.api.url.clone(), &settings.api.key);
+    let github = github_client(settings, &http);
+    let git_target = status_target(settings)?;
     let started = Instant::now();
     let now = Timestamp::now().round(jiff::Unit::Second)?;
-    let rows = check_all(config, &render, &health_http)?;
+    let rows = check_all(settings, &render, &health_http)?;
     runner.info(&format!(
         "Checked {} services in {}.",
         rows.len(),
@@ -53,7 +53,7 @@ pub(crate) fn run(config: &MonitorSettings, runner: &mut Runner) -> anyhow::Resu
     ));
     let mut problems = Vec::new();
     let (page, refusal) = match write_status_page(
-        config,
+        settings,
         git_target.as_ref(),
         &rows,
         now,
@@ -63,7 +63,7 @@ pub(crate) fn run(config: &MonitorSettings, runner: &mut Runner) -> anyhow::Resu
         Ok(page) => (page, None),
         Err(refusal) => (None, Some(refusal)),
     };
-    let issues = keep_issues(github.as_ref(), config, &rows, now, &mut problems);
+    let issues = keep_issues(github.as_ref(), settings, &rows, now, &mut problems);
     let report = MonitorReport {
         rows,
         now,
@@ -71,7 +71,7 @@ pub(crate) fn run(config: &MonitorSettings, runner: &mut Runner) -> anyhow::Resu
         issues,
     };
     runner.set_outputs(outputs(&report));
-    runner.append_summary(&summary::summary(config, &report, started.elapsed()));
+    runner.append_summary(&summary::summary(settings, &report, started.elapsed()));
     warn_failing(runner, &report.rows);
     // A status path refused on the branch is bad input (exit 2), found only
     // once the tip is fetched: the services' outputs, summary and issues
@@ -82,11 +82,11 @@ pub(crate) fn run(config: &MonitorSettings, runner: &mut Runner) -> anyhow::Resu
     if !problems.is_empty() {
         anyhow::bail!(problems.join("; "));
     }
-    Ok(status(config, &report.rows))
+    Ok(status(settings, &report.rows))
 }
 
-fn github_client<'a>(config: &MonitorSettings, http: &'a Http) -> Option<GitHub<'a>> {
-    match (&config.token, &config.github) {
+fn github_client<'a>(settings: &MonitorSettings, http: &'a Http) -> Option<GitHub<'a>> {
+    match (&settings.token, &settings.github) {
         (Some(token), Some(api)) => Some(GitHub::new(http, api, token)),
         _ => None,
     }
@@ -95,17 +95,17 @@ fn github_client<'a>(config: &MonitorSettings, http: &'a Http) -> Option<GitHub<
 /// The checkout and branch the page is committed on, when it is. They are
 /// checked before anything happens, so a bad workspace or status path is
 /// bad input (exit 2) and nothing has changed.
-fn status_target(config: &MonitorSettings) -> anyhow::Result<Option<(Workspace, String)>> {
-    let git_target = match (&config.status_file, config.commit_mode, config.dry_run) {
+fn status_target(settings: &MonitorSettings) -> anyhow::Result<Option<(Workspace, String)>> {
+    let git_target = match (&settings.status_file, settings.commit_mode, settings.dry_run) {
         (Some(_), mode, false) if mode != CommitMode::Never => {
-            let ws = Workspace::open(&config.workspace)?;
-            let branch = ws.branch(config.branch.clone())?;
+            let ws = Workspace::open(&settings.workspace)?;
+            let branch = ws.branch(settings.branch.clone())?;
             Some((ws, branch))
         }
         _ => None,
     };
-    if let (Some(path), false) = (&config.status_file, config.dry_run) {
-        refuse_linked_path(&config.workspace, path)?;
+    if let (Some(path), false) = (&settings.status_file, settings.dry_run) {
+        refuse_linked_path(&settings.workspace, path)?;
     }
     Ok(git_target)
 }
@@ -114,18 +114,18 @@ fn status_target(config: &MonitorSettings) -> anyhow::Result<Option<(Workspace, 
 /// refused status path is returned as the error (exit 2); any other
 /// failure goes to `problems`, reported after the summary.
 fn write_status_page(
-    config: &MonitorSettings,
+    settings: &MonitorSettings,
     git_target: Option<&(Workspace, String)>,
     rows: &[Row],
     now: Timestamp,
     runner: &Runner,
     problems: &mut Vec<String>,
 ) -> anyhow::Result<Option<PageResult>> {
-    let Some(path) = config.status_file.as_deref().filter(|_| !config.dry_run) else {
+    let Some(path) = settings.status_file.as_deref().filter(|_| !settings.dry_run) else {
         return Ok(None);
     };
     let entry = status_page::entry(rows, now);
-    match write_page(config, git_target, path, rows, &entry, runner) {
+    match write_page(settings, git_target, path, rows, &entry, runner) {
         Ok(page) => Ok(Some(page)),
         Err(e) if e.is::<InputError>() => Err(e),
         Err(e) => {
@@ -139,13 +139,13 @@ fn write_status_page(
 /// is a dry run; a failure goes to `problems`.
 fn keep_issues(
     github: Option<&GitHub>,
-    config: &MonitorSettings,
+    settings: &MonitorSettings,
     rows: &[Row],
     now: Timestamp,
     problems: &mut Vec<String>,
 ) -> Option<Changes> {
-    let github = github.filter(|_| !config.dry_run)?;
-    match update_issues(github, config, rows, now) {
+    let github = github.filter(|_| !settings.dry_run)?;
+    match update_issues(github, settings, rows, now) {
         Ok(changes) => Some(changes),
         Err(e) => {
             problems.push(format!("issues: {e:#}"));
@@ -200,8 +200,8 @@ fn warn_failing(runner: &Runner, rows: &[Row]) {
     }
 }
 
-fn status(config: &MonitorSettings, rows: &[Row]) -> Verdict {
-    if config.fail_on_unhealthy && !failing(rows).is_empty() {
+fn status(settings: &MonitorSettings, rows: &[Row]) -> Verdict {
+    if settings.fail_on_unhealthy && !failing(rows).is_empty() {
         Verdict::Failed
     } else {
         Verdict::Done

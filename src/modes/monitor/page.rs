@@ -110,7 +110,7 @@ fn refuse_linked_entry(ws: &Workspace, commit: git2::Oid, path: &str) -> Result<
 /// Writes the page at `path`: in the checkout without a git target, else
 /// committed (and pushed) on the branch.
 pub(super) fn write_page(
-    config: &MonitorSettings,
+    settings: &MonitorSettings,
     git_target: Option<&(Workspace, String)>,
     path: &str,
     rows: &[Row],
@@ -118,7 +118,7 @@ pub(super) fn write_page(
     runner: &Runner,
 ) -> anyhow::Result<PageResult> {
     let page = PageWrite {
-        config,
+        settings,
         path,
         rows,
         entry,
@@ -132,7 +132,7 @@ pub(super) fn write_page(
 
 /// One run's write of the status page.
 struct PageWrite<'a> {
-    config: &'a MonitorSettings,
+    settings: &'a MonitorSettings,
     path: &'a str,
     rows: &'a [Row],
     entry: &'a Entry,
@@ -142,8 +142,8 @@ struct PageWrite<'a> {
 impl PageWrite<'_> {
     /// The status file's next version, from its current text.
     fn update(&self, old: &str) -> Result<Update, UnclosedBlock> {
-        let always = self.config.commit_mode == CommitMode::Always;
-        status_page::update(old, self.rows, self.entry.clone(), self.config.keep, always)
+        let always = self.settings.commit_mode == CommitMode::Always;
+        status_page::update(old, self.rows, self.entry.clone(), self.settings.keep, always)
     }
 
     /// Shows what the update dropped or did to the team's text.
@@ -158,13 +158,13 @@ impl PageWrite<'_> {
 
     /// commit-mode never: the file in the checkout, nothing committed.
     fn write_in_checkout(&self) -> anyhow::Result<PageResult> {
-        let file = self.config.workspace.join(self.path);
+        let file = self.settings.workspace.join(self.path);
         let old = read_capped(&file, self.path)?;
         let update = self.update(&old)?;
         self.tell(&update);
         if let Some(page) = &update.page {
             write_atomically(&file, page)?;
-            hand_back(&self.config.workspace, Path::new(self.path));
+            hand_back(&self.settings.workspace, Path::new(self.path));
         }
         Ok(PageResult {
             changed: update.page.is_some(),
@@ -182,9 +182,9 @@ impl PageWrite<'_> {
     fn publish(&self, ws: &Workspace, branch: &str) -> anyhow::Result<PageResult> {
         let target = Target {
             branch,
-            token: self.config.token.as_deref(),
-            push: self.config.push,
-            author: &self.config.author,
+            token: self.settings.token.as_deref(),
+            push: self.settings.push,
+            author: &self.settings.author,
             max_attempts: PUSH_ATTEMPTS,
         };
         let mut last = None;

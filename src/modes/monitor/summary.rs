@@ -13,9 +13,9 @@ use crate::settings::MonitorSettings;
 use super::page::PageResult;
 use super::MonitorReport;
 
-pub(super) fn summary(config: &MonitorSettings, report: &MonitorReport, took: Duration) -> String {
+pub(super) fn summary(settings: &MonitorSettings, report: &MonitorReport, took: Duration) -> String {
     let mut summary = services(report, took);
-    summary.push_str(&page_outcome(config, report.page.as_ref()));
+    summary.push_str(&page_outcome(settings, report.page.as_ref()));
     if let Some(changes) = &report.issues {
         summary.push_str(&issue_changes(changes));
     }
@@ -50,10 +50,10 @@ fn services(report: &MonitorReport, took: Duration) -> String {
 }
 
 /// What happened to the status file, when there is one.
-fn page_outcome(config: &MonitorSettings, page: Option<&PageResult>) -> String {
-    match (page, &config.status_file) {
+fn page_outcome(settings: &MonitorSettings, page: Option<&PageResult>) -> String {
+    match (page, &settings.status_file) {
         (_, None) => String::new(),
-        (None, Some(_)) if config.dry_run => {
+        (None, Some(_)) if settings.dry_run => {
             "\nDry run: nothing written, committed or pushed.\n".into()
         }
         (None, Some(path)) => format!("\n`{path}` was not updated (see the error).\n"),

@@ -29,11 +29,11 @@ const MANIFESTS: [&str; 3] = ["pnpm-lock.yaml", "package.json", "pnpm-workspace.
 const ROLLBACK_WAIT: Duration = Duration::from_secs(300);
 
 /// The run to work on: from `run-id`, else from the event payload.
-fn load_run(config: &RecoverSettings, github: &GitHub) -> anyhow::Result<WorkflowRun> {
-    if let Some(id) = config.run_id {
+fn load_run(settings: &RecoverSettings, github: &GitHub) -> anyhow::Result<WorkflowRun> {
+    if let Some(id) = settings.run_id {
         return Ok(github.get_run(id)?);
     }
-    let path = config.event_path.as_ref().ok_or_else(|| {
+    let path = settings.event_path.as_ref().ok_or_else(|| {
         InputError::new("run-id", "is not set and there is no GITHUB_EVENT_PATH; run recover on a workflow_run event or pass run-id")
     })?;
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -49,7 +49,7 @@ fn load_run(config: &RecoverSettings, github: &GitHub) -> anyhow::Result<Workflo
 
 /// The failed run recover works on, and its issue's key.
 struct Case<'a> {
-    config: &'a RecoverSettings,
+    settings: &'a RecoverSettings,
     github: &'a GitHub<'a>,
     run: WorkflowRun,
     branch: String,
@@ -81,19 +81,19 @@ fn outputs(found: &Outputs) -> Vec<(&'static str, String)> {
     ]
 }
 
-pub(crate) fn run(config: &RecoverSettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
-    let http = Http::new(&config.tuning)?.notify_waits(runner.printer());
-    let github = GitHub::new(&http, &config.github, &config.token);
-    let run = load_run(config, &github)?;
+pub(crate) fn run(settings: &RecoverSettings, runner: &mut Runner) -> anyhow::Result<Verdict> {
+    let http = Http::new(&settings.tuning)?.notify_waits(runner.printer());
+    let github = GitHub::new(&http, &settings.github, &settings.token);
+    let run = load_run(settings, &github)?;
     // The conclusion first: a run that did not fail needs no branch to
     // be left alone.
     let conclusion = conclusion(&run);
-    let branch = branch(config, &run, &github);
+    let branch = branch(settings, &run, &github);
     let mut found = Outputs::default();
     let result = match (conclusion.as_str(), branch) {
         ("failure", Some(branch)) => {
             let case = Case {
-                config,
+                settings,
                 github: &github,
                 key: issue_key(&run, &branch),
                 run,
@@ -106,7 +106,7 @@ pub(crate) fn run(config: &RecoverSettings, runner: &mut Runner) -> anyhow::Resu
             format!("is not set and run {} names no head branch (head_branch is null in the event and in GitHub's API); pass the branch the run was on as branch", run.id),
         )
         .into()),
-        (other, branch) => nothing_to_recover(config, &github, &run, branch, other, runner),
+        (other, branch) => nothing_to_recover(settings, &github, &run, branch, other, runner),
     };
     runner.set_outputs(outputs(&found));
     result
@@ -115,9 +115,9 @@ pub(crate) fn run(config: &RecoverSettings, runner: &mut Runner) -> anyhow::Resu
 /// The branch the run was on: `branch`, else the run's head branch, else
 /// the head branch GitHub's API gives for the run (an event may carry
 /// null where the API knows it).
-fn branch(config: &RecoverSettings, run: &WorkflowRun, github: &GitHub) -> Option<String> {
+fn branch(settings: &RecoverSettings, run: &WorkflowRun, github: &GitHub) -> Option<String> {
     let named = |b: Option<String>| b.filter(|b| !b.trim().is_empty());
-    named(config.branch.clone())
+    named(settings.branch.clone())
         .or_else(|| named(run.head_branch.clone()))
         .or_else(|| named(github.get_run(run.id).ok()?.head_branch))
 }
@@ -146,7 +146,7 @@ fn conclusion(run: &WorkflowRun) -> String {
 /// A run that did not fail: nothing to fix, but a success closes the
 /// branch's recovery issue.
 fn nothing_to_recover(
-    config: &RecoverSettings,
+    settings: &RecoverSettings,
     github: &GitHub,
     run: &WorkflowRun,
     branch: Option<String>,
@@ -159,14 +159,14 @@ fn nothing_to_recover(
         escape_inline(&run.workflow_name())
     );
     match branch {
-        Some(branch) if conclusion == "success" && !config.dry_run => {
+        Some(branch) if conclusion == "success" && !settings.dry_run => {
             let comment = format!(
                 "✅ {} passed on {} (run {}); closing.",
                 escape_inline(&run.workflow_name()),
                 escape_inline(&branch),
                 run.id
             );
-            let closed = close_issue(config, github, &issue_key(run, &branch), &comment)?;
+            let closed = close_issue(settings, github, &issue_key(run, &branch), &comment)?;
             if closed {
                 note.push_str(&format!(
                     " Closed the recovery issue for {}.",
@@ -186,12 +186,12 @@ fn nothing_to_recover(
 
 /// Closes the recovery issue of `key`, if one is open, with `comment`.
 fn close_issue(
-    config: &RecoverSettings,
+    settings: &RecoverSettings,
     github: &GitHub,
     key: &str,
     comment: &str,
 ) -> anyhow::Result<bool> {
-    let mut tracker = Tracker::load(github, &config.issue_label)?;
+    let mut tracker = Tracker::load(github, &settings.issue_label)?;
     Ok(tracker.resolve(key, &|_| comment.to_string())?)
 }
 
@@ -203,12 +203,12 @@ fn recover(
     runner: &mut Runner,
     found: &mut Outputs,
 ) -> anyhow::Result<Verdict> {
-    let config = case.config;
+    let settings = case.settings;
     let (findings, steps) = read_logs(case.github, &case.run, runner)?;
     found.diagnosis = cause_names(&findings, ",");
     let distrust = case.run.distrust(case.github.repository());
     let (actions, commit) = apply_fixes(case, http, distrust.clone(), &findings, runner);
-    let fixed = !config.dry_run && actions.iter().all(Action::fixed);
+    let fixed = !settings.dry_run && actions.iter().all(Action::fixed);
     found.fixed = Some(fixed);
     found.actions = actions
         .iter()
@@ -223,17 +223,17 @@ fn recover(
         actions: &actions,
         steps: &steps,
         distrust: distrust.as_deref(),
-        dry_run: config.dry_run,
+        dry_run: settings.dry_run,
     };
-    let issue_url = if !fixed && !config.dry_run {
+    let issue_url = if !fixed && !settings.dry_run {
         file_issue(case, &findings, &report)?
     } else {
         None
     };
     let settled = !actions.is_empty() && actions.iter().all(|a| a.outcome == FixOutcome::Settled);
-    if settled && !config.dry_run {
+    if settled && !settings.dry_run {
         let closed = close_issue(
-            config,
+            settings,
             case.github,
             &case.key,
             &format!(
@@ -251,7 +251,7 @@ fn recover(
     }
     found.issue_url = issue_url.clone();
     runner.append_summary(&report.summary(issue_url.as_deref()));
-    if config.dry_run {
+    if settings.dry_run {
         return Ok(Verdict::Done);
     }
     Ok(if fixed {
@@ -280,7 +280,7 @@ fn apply_fixes(
     runner: &Runner,
 ) -> (Vec<Action>, Option<String>) {
     let mut fixer = Fixer {
-        config: case.config,
+        settings: case.settings,
         http,
         github: case.github,
         run: &case.run,
@@ -330,7 +330,7 @@ fn file_issue(
         case.run.id,
         case.run.attempt()
     );
-    let mut tracker = Tracker::load(case.github, &case.config.issue_label)?;
+    let mut tracker = Tracker::load(case.github, &case.settings.issue_label)?;
     Ok(tracker.report(&case.key, &state, &title, &report.issue_body(), &note)?)
 }
 

@@ -36,7 +36,7 @@ impl Deploys<'_> {
 
 impl Fixer<'_> {
     pub(super) fn webhook(&mut self) -> Result<Done, FixError> {
-        let (hook, warnings) = match &self.config.hook {
+        let (hook, warnings) = match &self.settings.hook {
             None => return Err(FixError::NoHook),
             Some(Err(bad)) => return Err(FixError::BadHook(bad.clone())),
             Some(Ok((hook, warnings))) => (hook, warnings.clone()),
@@ -52,7 +52,7 @@ impl Fixer<'_> {
                 why: why.clone(),
             });
         }
-        let live = match self.config.api {
+        let live = match self.settings.api {
             Some(_) => Some(self.deploys()?.list),
             None => None,
         };
@@ -90,12 +90,12 @@ impl Fixer<'_> {
     }
 
     fn render(&self) -> Result<(RenderClient<'_>, String), FixError> {
-        let api = self.config.api.as_ref().ok_or(FixError::NoApiKey)?;
+        let api = self.settings.api.as_ref().ok_or(FixError::NoApiKey)?;
         let service = self
-            .config
+            .settings
             .service_id
             .clone()
-            .or_else(|| match &self.config.hook {
+            .or_else(|| match &self.settings.hook {
                 Some(Ok((hook, _))) if hook::is_service_id(&hook.id) => Some(hook.id.clone()),
                 _ => None,
             })
@@ -179,7 +179,7 @@ impl Fixer<'_> {
             )) {
                 return Ok(Done::Fixed(plan));
             }
-            return rollback(&deploys, self.config.tuning.poll).map(Done::Fixed);
+            return rollback(&deploys, self.settings.tuning.poll).map(Done::Fixed);
         }
         if self.enabled(Fix::Redeploy) {
             return self.redeploy(&deploys, status);
@@ -232,14 +232,14 @@ impl Fixer<'_> {
                 status,
             });
         }
-        let failing = failing_health(self.http, &deploys.service, self.config.tuning.poll)?;
+        let failing = failing_health(self.http, &deploys.service, self.settings.tuning.poll)?;
         if let Some(plan) = self.would(format!(
             "roll back from {} ({failing}) to the previous live deploy",
             newest.id
         )) {
             return Ok(plan);
         }
-        rollback(&deploys, self.config.tuning.poll)
+        rollback(&deploys, self.settings.tuning.poll)
     }
 }
 

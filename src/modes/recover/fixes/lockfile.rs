@@ -24,7 +24,7 @@ impl Fixer<'_> {
             return Ok(plan);
         }
         let (ws, head, _) = self.failed_head()?;
-        let (lockfile, pnpm) = regenerate(&ws, head, self.runner, &self.config.pnpm_env)?;
+        let (lockfile, pnpm) = regenerate(&ws, head, self.runner, &self.settings.pnpm_env)?;
         let commit = match self.push_lockfile(&ws, head, lockfile, &pnpm)? {
             Published::Pushed { commit, .. } | Published::Committed(commit) => commit,
             Published::Unchanged => {
@@ -45,10 +45,10 @@ impl Fixer<'_> {
 
     /// The workspace, fetched, the failed head in it and the branch tip.
     pub(super) fn failed_head(&self) -> Result<(Workspace, Oid, Oid), FixError> {
-        let ws = Workspace::open(&self.config.workspace).map_err(FixError::Workspace)?;
+        let ws = Workspace::open(&self.settings.workspace).map_err(FixError::Workspace)?;
         let head = Oid::from_str(&self.run.head_sha)
             .map_err(|_| FixError::NotACommit(shorten(&self.run.head_sha)))?;
-        let tip = ws.fetch(self.branch, Some(&self.config.token))?;
+        let tip = ws.fetch(self.branch, Some(&self.settings.token))?;
         if ws.repo().find_commit(head).is_err() {
             return Err(FixError::NotOnBranch {
                 sha: self.run.head_sha.clone(),
@@ -70,9 +70,9 @@ impl Fixer<'_> {
         let message = format!("fix(ci): regenerate pnpm-lock.yaml\n\nThe run {} failed because pnpm-lock.yaml did not match package.json. Regenerated with {pnpm}.\n\n{TRAILER} {}", self.run.id, self.run.head_sha);
         let target = Target {
             branch: self.branch,
-            token: Some(&self.config.token),
+            token: Some(&self.settings.token),
             push: true,
-            author: &self.config.author,
+            author: &self.settings.author,
             max_attempts: 3,
         };
         let head_sha = &self.run.head_sha;

@@ -154,7 +154,7 @@ pub(super) enum Done {
 }
 
 pub(super) struct Fixer<'a> {
-    pub(super) config: &'a RecoverSettings,
+    pub(super) settings: &'a RecoverSettings,
     pub(super) http: &'a Http,
     pub(super) github: &'a GitHub<'a>,
     pub(super) run: &'a WorkflowRun,
@@ -174,12 +174,12 @@ pub(super) struct Fixer<'a> {
 
 impl Fixer<'_> {
     fn enabled(&self, fix: Fix) -> bool {
-        self.config.fixes.contains(&fix)
+        self.settings.fixes.contains(&fix)
     }
 
     pub(super) fn fix(&mut self, cause: &Cause) -> Action {
         match self.apply(cause) {
-            Ok(Done::Fixed(text)) if self.config.dry_run => Action {
+            Ok(Done::Fixed(text)) if self.settings.dry_run => Action {
                 text,
                 outcome: FixOutcome::Planned,
             },
@@ -247,7 +247,7 @@ impl Fixer<'_> {
 
     /// In a dry run, what the real run would do instead of doing it.
     fn would(&self, what: String) -> Option<String> {
-        self.config
+        self.settings
             .dry_run
             .then(|| format!("dry run: would {what}"))
     }

@@ -11,18 +11,18 @@ impl Fixer<'_> {
             return Ok(format!("nothing more to start: {started}"));
         }
         let attempt = self.run.attempt();
-        if attempt >= self.config.max_attempts {
+        if attempt >= self.settings.max_attempts {
             return Err(FixError::MaxAttempts {
                 attempt,
                 run: self.run.id,
-                max: self.config.max_attempts,
+                max: self.settings.max_attempts,
             });
         }
         let what = format!(
             "re-run the failed jobs of run {} (attempt {} of {})",
             self.run.id,
             attempt + 1,
-            self.config.max_attempts
+            self.settings.max_attempts
         );
         if let Some(plan) = self.would(what) {
             self.started = Some(plan.clone());
@@ -33,7 +33,7 @@ impl Fixer<'_> {
             "re-ran the failed jobs of run {} (attempt {} of {})",
             self.run.id,
             attempt + 1,
-            self.config.max_attempts
+            self.settings.max_attempts
         );
         self.started = Some(text.clone());
         Ok(text)
@@ -48,7 +48,7 @@ impl Fixer<'_> {
             return Ok(format!("nothing more to start: {started}"));
         }
         let workflow = self.run.workflow_ref().ok_or(FixError::NoWorkflow)?;
-        let max = self.config.max_attempts;
+        let max = self.settings.max_attempts;
         let runs = self.github.workflow_runs(&workflow, self.branch, max + 1)?;
         let failed_in_a_row = runs
             .iter()
