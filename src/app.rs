@@ -40,7 +40,7 @@ pub fn run(cli: Cli, env: &Env) -> anyhow::Result<Verdict> {
 
 /// Prints an error that stopped the run and picks its exit code: 2 for bad
 /// input or configuration, 1 for everything else.
-pub fn report_error(error: &anyhow::Error, env: &Env) -> ExitCode {
+pub fn print_error(error: &anyhow::Error, env: &Env) -> ExitCode {
     let input = error.chain().any(|e| e.is::<InputError>());
     let title = if input {
         "Invalid input"
@@ -67,7 +67,7 @@ pub fn report_error(error: &anyhow::Error, env: &Env) -> ExitCode {
 /// else 2. The text is redacted (it may echo a hook URL given as a flag)
 /// and neutralised (it echoes the arguments, which a workflow may build
 /// from data).
-pub fn report_usage(error: clap::Error) -> ExitCode {
+pub fn print_usage(error: clap::Error) -> ExitCode {
     let text = output::runner::neutralise(&output::shown(&error.render().to_string()));
     if error.use_stderr() {
         eprint!("{text}");

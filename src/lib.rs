@@ -6,7 +6,7 @@
 //! - [`cli`] and [`settings`]: the input contract, read once into typed
 //!   settings per mode;
 //! - [`modes`]: deploy, monitor, recover, each a short sequence of steps;
-//! - [`report`]: Markdown for summaries and issues;
+//! - [`markdown`]: Markdown for summaries, issues and comments;
 //! - [`ops`]: shared operations (rollout, service state, status page,
 //!   issues, log diagnosis);
 //! - [`clients`]: HTTP, Render, GitHub, git;
@@ -24,13 +24,13 @@ pub(crate) mod inputs;
 pub(crate) mod modes;
 pub(crate) mod ops;
 pub(crate) mod output;
-pub(crate) mod report;
+pub(crate) mod markdown;
 pub(crate) mod settings;
 pub(crate) mod verdict;
 
 // The public API, on purpose: what `main`, the integration tests, the
 // benches and the fuzz targets use. Everything else is the crate's own.
-pub use app::{report_error, report_usage, run};
+pub use app::{print_error, print_usage, run};
 pub use cli::Cli;
 pub use clients::event::{read_event, WorkflowRun};
 pub use clients::hook::{parse as parse_hook, Hook};

@@ -118,7 +118,7 @@ impl<'a> Tracker<'a> {
 
     /// Opens the issue for `key`, or, when one is open in another state,
     /// records the change with a comment. Returns the issue's URL.
-    pub(crate) fn report(
+    pub(crate) fn open_or_update(
         &mut self,
         key: &str,
         state: &str,

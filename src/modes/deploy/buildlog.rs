@@ -17,7 +17,7 @@ use crate::ops::buildlog::{
 use crate::ops::diagnose::{Explainer, Explanation};
 use crate::ops::rollout::{Listener, Sleep};
 use crate::output::runner::{Progress, Runner};
-use crate::report::DeployReport;
+use crate::markdown::DeployReport;
 use crate::settings::BuildLog;
 
 /// The title of the job log's group of build log lines.

@@ -10,7 +10,7 @@ use super::Deployer;
 use crate::clients::render::{AutoDeploy, Deploy, DeployStatus, RenderClient, Service};
 use crate::inputs::human_duration;
 use crate::ops::rollout::{api_failure, DeployFailure, Schedule};
-use crate::report::DeployReport;
+use crate::markdown::DeployReport;
 use crate::settings::Follow;
 
 /// Deploys read when looking for the commit's: Render lists the newest

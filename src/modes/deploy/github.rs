@@ -5,7 +5,7 @@
 
 use crate::clients::github::{GitHub, GitHubError};
 use crate::output::runner::Runner;
-use crate::report::{preview_comment, DeployEnd, DeployReport};
+use crate::markdown::{preview_comment, DeployEnd, DeployReport};
 use crate::settings::GitHubReport;
 
 /// The GitHub side of one deploy run.

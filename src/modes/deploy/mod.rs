@@ -21,7 +21,7 @@ use crate::ops::rollout::{
     suspended_failure, timed_out_failure, DeployFailure, Expected, Schedule,
 };
 use crate::output::runner::Runner;
-use crate::report::{deploy_summary, DeployEnd, DeployReport};
+use crate::markdown::{deploy_summary, DeployEnd, DeployReport};
 use crate::settings::{DeploySettings, Follow, Trigger};
 use crate::verdict::Verdict;
 

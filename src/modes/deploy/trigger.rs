@@ -11,7 +11,7 @@ use crate::clients::http::display_url;
 use crate::clients::render::{Deploy, RenderClient, Triggered};
 use crate::inputs::human_duration;
 use crate::ops::rollout::{api_failure, call_hook, shown_hook_url, DeployFailure, Schedule};
-use crate::report::DeployReport;
+use crate::markdown::DeployReport;
 use crate::settings::Trigger;
 
 /// How long to look for the deploy Render queued after a 202, as the

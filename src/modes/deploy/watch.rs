@@ -12,7 +12,7 @@ use crate::ops::buildlog::Follower;
 use crate::ops::diagnose::Explanation;
 use crate::ops::rollout::{watch, DeployFailure, Listener, Schedule, Sleep};
 use crate::output::runner::Progress;
-use crate::report::{DeployEnd, DeployReport};
+use crate::markdown::{DeployEnd, DeployReport};
 
 impl Deployer<'_> {
     /// Polls until a terminal status or the deadline, listening to the

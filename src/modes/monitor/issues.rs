@@ -44,7 +44,7 @@ fn report_failing(
         one_line(&row.name, 100),
         row.state.phrase()
     );
-    let body = crate::report::monitor_issue_body(row, &now.to_string());
+    let body = crate::markdown::monitor_issue_body(row, &now.to_string());
     let note = format!(
         "{} **{}** is now **{}**: {}.",
         row.state.emoji(),
@@ -52,7 +52,7 @@ fn report_failing(
         row.state.as_str(),
         escape_inline(&row.reason)
     );
-    tracker.report(key, row.state.as_str(), &title, &body, &note)?;
+    tracker.open_or_update(key, row.state.as_str(), &title, &body, &note)?;
     Ok(())
 }
 

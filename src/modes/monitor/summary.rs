@@ -34,7 +34,7 @@ fn services(report: &MonitorReport, took: Duration) -> String {
         human_duration(took)
     );
     summary.push('\n');
-    summary.push_str(&crate::report::fleet_charts(rows));
+    summary.push_str(&crate::markdown::fleet_charts(rows));
     for row in rows {
         summary.push_str(&status_page::live_detail(row, now));
         if row.state != State::Healthy {

@@ -17,7 +17,7 @@ use crate::ops::diagnose::{Diagnoser, FailedStep, Finding, StepReader};
 use crate::ops::issues::Tracker;
 use crate::output::escape::{escape_inline, one_line};
 use crate::output::runner::Runner;
-use crate::report::{Action, FixOutcome, RecoverReport};
+use crate::markdown::{Action, FixOutcome, RecoverReport};
 use crate::settings::RecoverSettings;
 use crate::verdict::Verdict;
 use fixes::Fixer;
@@ -331,7 +331,7 @@ fn file_issue(
         case.run.attempt()
     );
     let mut tracker = Tracker::load(case.github, &case.settings.issue_label)?;
-    Ok(tracker.report(&case.key, &state, &title, &report.issue_body(), &note)?)
+    Ok(tracker.open_or_update(&case.key, &state, &title, &report.issue_body(), &note)?)
 }
 
 fn runner_log(runner: &Runner, finding: &Finding, action: &Action) {

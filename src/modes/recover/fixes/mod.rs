@@ -15,7 +15,7 @@ use crate::clients::render::{DeployStatus, RenderError};
 use crate::inputs::InputError;
 use crate::ops::diagnose::Cause;
 use crate::output::runner::Runner;
-use crate::report::{Action, FixOutcome};
+use crate::markdown::{Action, FixOutcome};
 use crate::settings::{Fix, RecoverSettings};
 
 /// Why a fix was not applied; shown after "not fixed: " in the action.
