@@ -71,16 +71,6 @@ pub fn parse_number(input: &str, value: &str, min: u64, max: u64) -> Result<u64,
     }
 }
 
-/// Formats a duration the way people read it: `1m 05s`, `42s`.
-pub(crate) fn human_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    match secs {
-        0..=59 => format!("{secs}s"),
-        60..=3599 => format!("{}m {:02}s", secs / 60, secs % 60),
-        _ => format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60),
-    }
-}
-
 /// Keeps echoed input short: a huge value must not flood the log.
 pub(crate) fn shorten(value: &str) -> String {
     const MAX: usize = 60;

@@ -32,7 +32,7 @@ pub(crate) enum GitHubError {
 fn hint(response: &Response) -> String {
     if is_rate_limited(response.status, &response.headers) {
         let when = retry_after(&response.headers)
-            .map(|wait| format!(" for {}", crate::inputs::human_duration(wait)))
+            .map(|wait| format!(" for {}", crate::output::human_duration(wait)))
             .unwrap_or_default();
         return format!("GitHub's rate limit for this token is spent{when}; run again later");
     }

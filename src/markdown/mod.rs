@@ -1,7 +1,7 @@
 //! Markdown for step summaries: pure functions from results to text.
 
 use crate::clients::render::DeployStatus;
-use crate::inputs::human_duration;
+use crate::output::human_duration;
 use crate::ops::diagnose::Explanation;
 use crate::ops::rollout::{median, seen_phases, Phase, Phases, Source};
 use crate::output::charts::{self, Bar, BarChart, Tone};

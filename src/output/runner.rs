@@ -282,7 +282,7 @@ impl Progress {
     }
 
     fn elapsed(&self) -> String {
-        crate::inputs::human_duration(self.started.elapsed())
+        crate::output::human_duration(self.started.elapsed())
     }
 }
 

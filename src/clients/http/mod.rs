@@ -370,7 +370,7 @@ impl Http {
 
 /// A wait as a person reads it, in whole seconds (rounded up).
 fn human_seconds(wait: Duration) -> String {
-    crate::inputs::human_duration(Duration::from_secs(wait.as_secs_f64().ceil() as u64))
+    crate::output::human_duration(Duration::from_secs(wait.as_secs_f64().ceil() as u64))
 }
 
 enum AttemptError {

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use super::Deployer;
 use crate::clients::render::{AutoDeploy, Deploy, DeployStatus, RenderClient, Service};
-use crate::inputs::human_duration;
+use crate::output::human_duration;
 use crate::ops::rollout::{api_failure, DeployFailure, Schedule};
 use crate::markdown::DeployReport;
 use crate::settings::Follow;

@@ -15,7 +15,7 @@ use trigger::TriggerOutcome;
 
 use crate::clients::http::Http;
 use crate::clients::render::{dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, Service};
-use crate::inputs::human_duration;
+use crate::output::human_duration;
 use crate::ops::rollout::{
     api_failure, recent_durations, recorded_phases, status_failure, still_running_failure,
     suspended_failure, timed_out_failure, DeployFailure, Expected, Schedule,

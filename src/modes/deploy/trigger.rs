@@ -9,7 +9,7 @@ use super::Deployer;
 use crate::clients::hook::Hook;
 use crate::clients::http::display_url;
 use crate::clients::render::{Deploy, RenderClient, Triggered};
-use crate::inputs::human_duration;
+use crate::output::human_duration;
 use crate::ops::rollout::{api_failure, call_hook, shown_hook_url, DeployFailure, Schedule};
 use crate::markdown::DeployReport;
 use crate::settings::Trigger;

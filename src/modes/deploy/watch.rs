@@ -7,7 +7,7 @@ use super::buildlog::{Listening, LogView};
 use super::Deployer;
 use crate::clients::http::health_url;
 use crate::clients::render::{Deploy, DeployStatus, RenderClient};
-use crate::inputs::human_duration;
+use crate::output::human_duration;
 use crate::ops::buildlog::Follower;
 use crate::ops::diagnose::Explanation;
 use crate::ops::rollout::{watch, DeployFailure, Listener, Schedule, Sleep};

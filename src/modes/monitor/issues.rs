@@ -6,7 +6,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::clients::github::{GitHub, GitHubError, Issue};
-use crate::inputs::human_duration;
+use crate::output::human_duration;
 use crate::ops::issues::{Changes, Tracker};
 use crate::ops::service_state::State;
 use crate::ops::status_page::Row;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::inputs::human_duration;
+use crate::output::human_duration;
 use crate::ops::issues::Changes;
 use crate::ops::service_state::State;
 use crate::ops::status_page;

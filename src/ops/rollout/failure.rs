@@ -5,7 +5,7 @@ use crate::clients::http::{HttpError, NoResponseCause};
 use std::time::Duration;
 
 use crate::clients::render::{DeployStatus, RenderError, Service};
-use crate::inputs::human_duration;
+use crate::output::human_duration;
 
 /// Why a deploy did not go as hoped, with what to do about it.
 pub(crate) struct DeployFailure {

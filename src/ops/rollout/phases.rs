@@ -8,7 +8,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::clients::render::{Deploy, DeployStatus, EventKind, Outcome, ServiceEvent};
-use crate::inputs::human_duration;
+use crate::output::human_duration;
 
 /// One phase, or the deploy's end (an instant: `start == end`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use super::{
     details, format_time, incidents, status_line, table, timeline, timestamp, Entry, Incident, Row,
     BLOCK_END, BLOCK_START, TITLE,
 };
-use crate::inputs::human_duration;
+use crate::output::human_duration;
 use crate::output::escape::escape_inline;
 
 /// render-pilot's block, markers included, with figures as of `now`.

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::{format_time, format_uptime, uptime, Entry, Row};
 use crate::clients::http::{web_url, HealthCheck};
-use crate::inputs::human_duration;
+use crate::output::human_duration;
 use crate::ops::service_state::State;
 use crate::output::escape::escape_inline;
 
