@@ -21,10 +21,10 @@ pub(crate) mod app;
 pub(crate) mod cli;
 pub(crate) mod clients;
 pub(crate) mod inputs;
+pub(crate) mod markdown;
 pub(crate) mod modes;
 pub(crate) mod ops;
 pub(crate) mod output;
-pub(crate) mod markdown;
 pub(crate) mod settings;
 pub(crate) mod verdict;
 

@@ -1,11 +1,11 @@
 //! Markdown for step summaries: pure functions from results to text.
 
 use crate::clients::render::DeployStatus;
-use crate::output::human_duration;
 use crate::ops::diagnose::Explanation;
 use crate::ops::rollout::{median, seen_phases, Phase, Phases, Source};
 use crate::output::charts::{self, Bar, BarChart, Tone};
 use crate::output::escape::{code, escape_inline, fenced};
+use crate::output::human_duration;
 use jiff::Timestamp;
 use std::time::Duration;
 

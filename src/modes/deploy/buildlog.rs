@@ -11,13 +11,13 @@ use std::time::Instant;
 
 use super::Deployer;
 use crate::clients::render::{Deploy, RenderClient};
+use crate::markdown::DeployReport;
 use crate::ops::buildlog::{
     deploy_window, explain_window, is_mark, shown_line, Cap, Follower, Heard, Moments,
 };
 use crate::ops::diagnose::{Explainer, Explanation};
 use crate::ops::rollout::{Listener, Sleep};
 use crate::output::runner::{Progress, Runner};
-use crate::markdown::DeployReport;
 use crate::settings::BuildLog;
 
 /// The title of the job log's group of build log lines.

@@ -8,9 +8,9 @@ use jiff::Timestamp;
 
 use super::Deployer;
 use crate::clients::render::{AutoDeploy, Deploy, DeployStatus, RenderClient, Service};
-use crate::output::human_duration;
-use crate::ops::rollout::{api_failure, DeployFailure, Schedule};
 use crate::markdown::DeployReport;
+use crate::ops::rollout::{api_failure, DeployFailure, Schedule};
+use crate::output::human_duration;
 use crate::settings::Follow;
 
 /// Deploys read when looking for the commit's: Render lists the newest

@@ -4,8 +4,8 @@
 //! refusal is a warning that names the permission.
 
 use crate::clients::github::{GitHub, GitHubError};
-use crate::output::runner::Runner;
 use crate::markdown::{preview_comment, DeployEnd, DeployReport};
+use crate::output::runner::Runner;
 use crate::settings::GitHubReport;
 
 /// The GitHub side of one deploy run.

@@ -15,13 +15,13 @@ use trigger::TriggerOutcome;
 
 use crate::clients::http::Http;
 use crate::clients::render::{dashboard_url, Deploy, DeployStatus, Outcome, RenderClient, Service};
-use crate::output::human_duration;
+use crate::markdown::{deploy_summary, DeployEnd, DeployReport};
 use crate::ops::rollout::{
     api_failure, recent_durations, recorded_phases, status_failure, still_running_failure,
     suspended_failure, timed_out_failure, DeployFailure, Expected, Schedule,
 };
+use crate::output::human_duration;
 use crate::output::runner::Runner;
-use crate::markdown::{deploy_summary, DeployEnd, DeployReport};
 use crate::settings::{DeploySettings, Follow, Trigger};
 use crate::verdict::Verdict;
 

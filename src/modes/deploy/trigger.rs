@@ -9,9 +9,9 @@ use super::Deployer;
 use crate::clients::hook::Hook;
 use crate::clients::http::display_url;
 use crate::clients::render::{Deploy, RenderClient, Triggered};
-use crate::output::human_duration;
-use crate::ops::rollout::{api_failure, call_hook, shown_hook_url, DeployFailure, Schedule};
 use crate::markdown::DeployReport;
+use crate::ops::rollout::{api_failure, call_hook, shown_hook_url, DeployFailure, Schedule};
+use crate::output::human_duration;
 use crate::settings::Trigger;
 
 /// How long to look for the deploy Render queued after a 202, as the

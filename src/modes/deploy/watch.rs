@@ -7,12 +7,12 @@ use super::buildlog::{Listening, LogView};
 use super::Deployer;
 use crate::clients::http::health_url;
 use crate::clients::render::{Deploy, DeployStatus, RenderClient};
-use crate::output::human_duration;
+use crate::markdown::{DeployEnd, DeployReport};
 use crate::ops::buildlog::Follower;
 use crate::ops::diagnose::Explanation;
 use crate::ops::rollout::{watch, DeployFailure, Listener, Schedule, Sleep};
+use crate::output::human_duration;
 use crate::output::runner::Progress;
-use crate::markdown::{DeployEnd, DeployReport};
 
 impl Deployer<'_> {
     /// Polls until a terminal status or the deadline, listening to the

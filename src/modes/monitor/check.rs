@@ -47,8 +47,8 @@ pub(super) fn check_all(
                 let Some((id, listed)) = work.get(i) else {
                     break;
                 };
-                let checked =
-                    check(settings, render, health, id, listed.clone()).map_err(|e| refusal(id, &e));
+                let checked = check(settings, render, health, id, listed.clone())
+                    .map_err(|e| refusal(id, &e));
                 rows.lock().unwrap_or_else(|e| e.into_inner()).push(checked);
             });
         }

@@ -6,11 +6,11 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::clients::github::{GitHub, GitHubError, Issue};
-use crate::output::human_duration;
 use crate::ops::issues::{Changes, Tracker};
 use crate::ops::service_state::State;
 use crate::ops::status_page::Row;
 use crate::output::escape::{escape_inline, one_line};
+use crate::output::human_duration;
 use crate::settings::MonitorSettings;
 
 /// Brings the issues in line with `rows`; returns what changed.

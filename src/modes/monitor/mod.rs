@@ -15,10 +15,10 @@ use crate::clients::github::GitHub;
 use crate::clients::http::Http;
 use crate::clients::render::RenderClient;
 use crate::inputs::InputError;
-use crate::output::human_duration;
 use crate::ops::issues::Changes;
 use crate::ops::service_state::State;
 use crate::ops::status_page::{self, Row};
+use crate::output::human_duration;
 use crate::output::runner::Runner;
 use crate::settings::{CommitMode, MonitorSettings};
 use crate::verdict::Verdict;
@@ -97,7 +97,11 @@ fn github_client<'a>(settings: &MonitorSettings, http: &'a Http) -> Option<GitHu
 /// checked before anything happens, so a bad workspace or status path is
 /// bad input (exit 2) and nothing has changed.
 fn status_target(settings: &MonitorSettings) -> anyhow::Result<Option<(Workspace, String)>> {
-    let git_target = match (&settings.status_file, settings.commit_mode, settings.dry_run) {
+    let git_target = match (
+        &settings.status_file,
+        settings.commit_mode,
+        settings.dry_run,
+    ) {
         (Some(_), mode, false) if mode != CommitMode::Never => {
             let ws = Workspace::open(&settings.workspace)?;
             let branch = ws.branch(settings.branch.clone())?;
@@ -122,7 +126,11 @@ fn write_status_page(
     runner: &Runner,
     problems: &mut Vec<String>,
 ) -> anyhow::Result<Option<PageResult>> {
-    let Some(path) = settings.status_file.as_deref().filter(|_| !settings.dry_run) else {
+    let Some(path) = settings
+        .status_file
+        .as_deref()
+        .filter(|_| !settings.dry_run)
+    else {
         return Ok(None);
     };
     let entry = status_page::entry(rows, now);

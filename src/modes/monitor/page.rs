@@ -143,7 +143,13 @@ impl PageWrite<'_> {
     /// The status file's next version, from its current text.
     fn update(&self, old: &str) -> Result<Update, UnclosedBlock> {
         let always = self.settings.commit_mode == CommitMode::Always;
-        status_page::update(old, self.rows, self.entry.clone(), self.settings.keep, always)
+        status_page::update(
+            old,
+            self.rows,
+            self.entry.clone(),
+            self.settings.keep,
+            always,
+        )
     }
 
     /// Shows what the update dropped or did to the team's text.

@@ -3,17 +3,21 @@
 
 use std::time::Duration;
 
-use crate::output::human_duration;
 use crate::ops::issues::Changes;
 use crate::ops::service_state::State;
 use crate::ops::status_page;
 use crate::output::escape::escape_inline;
+use crate::output::human_duration;
 use crate::settings::MonitorSettings;
 
 use super::page::PageResult;
 use super::MonitorReport;
 
-pub(super) fn summary(settings: &MonitorSettings, report: &MonitorReport, took: Duration) -> String {
+pub(super) fn summary(
+    settings: &MonitorSettings,
+    report: &MonitorReport,
+    took: Duration,
+) -> String {
     let mut summary = services(report, took);
     summary.push_str(&page_outcome(settings, report.page.as_ref()));
     if let Some(changes) = &report.issues {

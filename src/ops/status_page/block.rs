@@ -11,8 +11,8 @@ use super::{
     details, format_time, incidents, status_line, table, timeline, timestamp, Entry, Incident, Row,
     BLOCK_END, BLOCK_START, TITLE,
 };
-use crate::output::human_duration;
 use crate::output::escape::escape_inline;
+use crate::output::human_duration;
 
 /// render-pilot's block, markers included, with figures as of `now`.
 pub(crate) fn block(rows: &[Row], history: &[Entry], now: Timestamp) -> String {

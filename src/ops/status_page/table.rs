@@ -7,9 +7,9 @@ use jiff::Timestamp;
 
 use super::{format_time, format_uptime, uptime, Entry, Row};
 use crate::clients::http::{web_url, HealthCheck};
-use crate::output::human_duration;
 use crate::ops::service_state::State;
 use crate::output::escape::escape_inline;
+use crate::output::human_duration;
 
 fn response(health: Option<&HealthCheck>) -> String {
     let Some(h) = health else { return "—".into() };

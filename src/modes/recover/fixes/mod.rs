@@ -13,9 +13,9 @@ use crate::clients::github::{GitHub, GitHubError};
 use crate::clients::http::Http;
 use crate::clients::render::{DeployStatus, RenderError};
 use crate::inputs::InputError;
+use crate::markdown::{Action, FixOutcome};
 use crate::ops::diagnose::Cause;
 use crate::output::runner::Runner;
-use crate::markdown::{Action, FixOutcome};
 use crate::settings::{Fix, RecoverSettings};
 
 /// Why a fix was not applied; shown after "not fixed: " in the action.
