@@ -73,6 +73,13 @@ pub(crate) struct Follow {
     pub message: Option<String>,
 }
 
+impl Follow {
+    /// The commit as people read it: its first seven hex digits.
+    pub(crate) fn short(&self) -> &str {
+        &self.commit[..7.min(self.commit.len())]
+    }
+}
+
 /// GitHub, for the pull-request comment and the GitHub deployment.
 #[derive(Debug)]
 pub(crate) struct GitHubReport {

@@ -85,7 +85,7 @@ impl Deployer<'_> {
         deadline: Instant,
         report: &DeployReport,
     ) -> Result<Deploy, DeployFailure> {
-        let short = &follow.commit[..7.min(follow.commit.len())];
+        let short = follow.short();
         let found = self.poll_until(deadline, || {
             let deploys = match listed.take() {
                 Some(deploys) => deploys,
@@ -138,7 +138,7 @@ impl Deployer<'_> {
             .take_while(|d| d.id != last.id)
             .filter(|d| !of_commit(d, &follow.commit))
             .last()?;
-        let short = &follow.commit[..7.min(follow.commit.len())];
+        let short = follow.short();
         Some(DeployFailure {
             title: "Deploy superseded",
             message: format!(

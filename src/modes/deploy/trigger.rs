@@ -47,7 +47,7 @@ impl Deployer<'_> {
             ),
             (Trigger::Follow(follow), _) => format!(
                 "send nothing and follow the deploy Render starts for {}",
-                &follow.commit[..7.min(follow.commit.len())]
+                follow.short()
             ),
             (Trigger::Api, None) => "send nothing".into(),
         }
